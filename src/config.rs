@@ -1,0 +1,235 @@
+//! Settings from the environment (and `.env`), documented by `carebook --help`.
+
+use std::time::Duration;
+
+use chrono_tz::Tz;
+use clap::Args;
+
+/// A value that must never reach a log line.
+#[derive(Clone, Default)]
+pub struct Secret(pub String);
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("[redacted]")
+    }
+}
+
+impl std::str::FromStr for Secret {
+    type Err = std::convert::Infallible;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Ok(Self(s.to_owned()))
+    }
+}
+
+/// Log output format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum LogFormat {
+    Pretty,
+    Json,
+}
+
+/// Raw settings as read from flags and the environment.
+#[derive(Debug, Clone, Args)]
+pub struct RawSettings {
+    /// Port to listen on.
+    #[arg(long, env = "PORT", default_value_t = 5000)]
+    pub port: u16,
+    /// Address to bind.
+    #[arg(long, env = "HOST", default_value = "0.0.0.0")]
+    pub host: String,
+    /// Database URL: postgres://… or postgresql://… for PostgreSQL. When absent, the DB_* variables are used.
+    #[arg(long, env = "DATABASE_URL", hide_env_values = true)]
+    pub database_url: Option<Secret>,
+    /// PostgreSQL host, used when DATABASE_URL is absent.
+    #[arg(long, env = "DB_HOST")]
+    pub db_host: Option<String>,
+    /// PostgreSQL port, used when DATABASE_URL is absent.
+    #[arg(long, env = "DB_PORT", default_value_t = 5432)]
+    pub db_port: u16,
+    /// PostgreSQL database name (created if missing), used when DATABASE_URL is absent.
+    #[arg(long, env = "DB_NAME", default_value = "carebook")]
+    pub db_name: String,
+    /// PostgreSQL user, used when DATABASE_URL is absent.
+    #[arg(long, env = "DB_USER", default_value = "postgres")]
+    pub db_user: String,
+    /// PostgreSQL password, used when DATABASE_URL is absent.
+    #[arg(long, env = "DB_PASSWORD", hide_env_values = true)]
+    pub db_password: Option<Secret>,
+    /// Largest number of database connections.
+    #[arg(long, env = "DB_POOL_SIZE", default_value_t = 16)]
+    pub db_pool_size: u32,
+    /// Default IANA time zone for doctors registered without one.
+    #[arg(long, env = "CLINIC_TIMEZONE", default_value = "UTC")]
+    pub clinic_timezone: String,
+    /// Comma-separated origins allowed by CORS; `*` for any; empty for none.
+    #[arg(long, env = "CORS_ORIGINS", default_value = "")]
+    pub cors_origins: String,
+    /// Log format.
+    #[arg(long, env = "LOG_FORMAT", value_enum, default_value_t = LogFormat::Pretty)]
+    pub log_format: LogFormat,
+    /// Minutes an unconfirmed booking holds its seat.
+    #[arg(long, env = "APPOINTMENT_EXPIRY_MINUTES", default_value_t = 5)]
+    pub appointment_expiry_minutes: u32,
+    /// Seconds an unconfirmed booking holds its seat; overrides the minutes when set.
+    #[arg(long, env = "APPOINTMENT_EXPIRY_SECONDS")]
+    pub appointment_expiry_seconds: Option<u32>,
+    /// Seconds between runs of the expiry sweeper.
+    #[arg(long, env = "EXPIRY_SWEEP_INTERVAL_SECONDS", default_value_t = 5)]
+    pub expiry_sweep_interval_seconds: u32,
+    /// Seconds after which a request is answered 503.
+    #[arg(long, env = "REQUEST_TIMEOUT_SECONDS", default_value_t = 30)]
+    pub request_timeout_seconds: u32,
+}
+
+/// Validated settings.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub host: String,
+    pub port: u16,
+    pub database_url: Secret,
+    pub pool_size: u32,
+    pub clinic_timezone: Tz,
+    pub cors_origins: Vec<String>,
+    pub log_format: LogFormat,
+    pub hold: Duration,
+    pub sweep_interval: Duration,
+    pub request_timeout: Duration,
+}
+
+impl RawSettings {
+    /// Checks and derives the settings; the error is one line for the operator.
+    pub fn validate(self) -> Result<Settings, String> {
+        let clinic_timezone = self.clinic_timezone.trim().parse().map_err(|_| {
+            format!(
+                "CLINIC_TIMEZONE '{}' is not an IANA time zone",
+                self.clinic_timezone
+            )
+        })?;
+        let hold_secs = match self.appointment_expiry_seconds {
+            Some(s) => u64::from(s),
+            None => u64::from(self.appointment_expiry_minutes) * 60,
+        };
+        if hold_secs == 0 {
+            return Err("the appointment expiry must be at least one second".into());
+        }
+        if self.db_pool_size == 0 {
+            return Err("DB_POOL_SIZE must be at least 1".into());
+        }
+        let database_url = match &self.database_url {
+            Some(url) if !url.0.trim().is_empty() => url.clone(),
+            _ => Secret(postgres_url(&self)),
+        };
+        Ok(Settings {
+            host: self.host,
+            port: self.port,
+            database_url,
+            pool_size: self.db_pool_size,
+            clinic_timezone,
+            cors_origins: self
+                .cors_origins
+                .split(',')
+                .map(|o| o.trim().to_owned())
+                .filter(|o| !o.is_empty())
+                .collect(),
+            log_format: self.log_format,
+            hold: Duration::from_secs(hold_secs),
+            sweep_interval: Duration::from_secs(u64::from(
+                self.expiry_sweep_interval_seconds.max(1),
+            )),
+            request_timeout: Duration::from_secs(u64::from(self.request_timeout_seconds.max(1))),
+        })
+    }
+}
+
+/// Builds a PostgreSQL URL from the `DB_*` variables, percent-encoding the user and password.
+fn postgres_url(raw: &RawSettings) -> String {
+    let enc = |s: &str| {
+        s.bytes()
+            .map(|b| match b {
+                b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => {
+                    (b as char).to_string()
+                }
+                _ => format!("%{b:02X}"),
+            })
+            .collect::<String>()
+    };
+    let auth = match &raw.db_password {
+        Some(p) if !p.0.is_empty() => format!("{}:{}", enc(&raw.db_user), enc(&p.0)),
+        _ => enc(&raw.db_user),
+    };
+    let host = raw.db_host.as_deref().unwrap_or("localhost");
+    format!(
+        "postgres://{auth}@{host}:{}/{}",
+        raw.db_port,
+        enc(&raw.db_name)
+    )
+}
+
+impl Settings {
+    /// The hold in whole seconds.
+    pub fn hold_secs(&self) -> i64 {
+        self.hold.as_secs() as i64
+    }
+
+    /// The hold for humans: "5 minutes", "90 seconds".
+    pub fn hold_description(&self) -> String {
+        let s = self.hold.as_secs();
+        match (s % 60, s / 60) {
+            (0, 1) => "1 minute".into(),
+            (0, m) => format!("{m} minutes"),
+            _ if s == 1 => "1 second".into(),
+            _ => format!("{s} seconds"),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+
+    #[derive(Parser)]
+    struct T {
+        #[command(flatten)]
+        raw: RawSettings,
+    }
+
+    fn parse(args: &[&str]) -> Result<Settings, String> {
+        let mut all = vec!["t"];
+        all.extend_from_slice(args);
+        T::try_parse_from(all)
+            .map_err(|e| e.to_string())?
+            .raw
+            .validate()
+    }
+
+    #[test]
+    fn builds_url_from_parts_and_prefers_seconds() {
+        let s = parse(&[
+            "--db-host",
+            "db",
+            "--db-password",
+            "p@ss word",
+            "--appointment-expiry-seconds",
+            "90",
+        ])
+        .unwrap();
+        assert_eq!(
+            s.database_url.0,
+            "postgres://postgres:p%40ss%20word@db:5432/carebook"
+        );
+        assert_eq!(
+            (s.hold_secs(), s.hold_description()),
+            (90, "90 seconds".to_string())
+        );
+        assert!(format!("{s:?}").contains("[redacted]"));
+        assert!(!format!("{s:?}").contains("p@ss"));
+    }
+
+    #[test]
+    fn rejects_bad_zone() {
+        assert!(parse(&["--clinic-timezone", "Mars/Base"]).is_err());
+        assert_eq!(parse(&[]).unwrap().hold_description(), "5 minutes");
+    }
+}

@@ -1,0 +1,158 @@
+//! The one error type of the HTTP layer and its JSON envelope.
+
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use serde_json::json;
+
+use crate::domain::{DomainError, FieldError};
+
+/// An error answer: a status, a stable machine code, a sentence, and field details.
+#[derive(Debug)]
+pub struct ApiError {
+    pub status: StatusCode,
+    pub code: &'static str,
+    pub message: String,
+    pub details: Vec<FieldError>,
+}
+
+impl ApiError {
+    /// An error without field details.
+    pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
+        Self {
+            status,
+            code,
+            message: message.into(),
+            details: Vec::new(),
+        }
+    }
+
+    /// The answer for a status produced outside our handlers (router, limits, timeouts).
+    pub fn for_status(status: StatusCode) -> Self {
+        let (code, message) = match status {
+            StatusCode::NOT_FOUND => ("NOT_FOUND", "The requested resource was not found"),
+            StatusCode::METHOD_NOT_ALLOWED => (
+                "METHOD_NOT_ALLOWED",
+                "This method is not allowed on this resource",
+            ),
+            StatusCode::PAYLOAD_TOO_LARGE => {
+                ("PAYLOAD_TOO_LARGE", "The request body is larger than 1 MiB")
+            }
+            StatusCode::UNSUPPORTED_MEDIA_TYPE => {
+                ("UNSUPPORTED_MEDIA_TYPE", "The request body must be JSON")
+            }
+            StatusCode::SERVICE_UNAVAILABLE => (
+                "SERVICE_UNAVAILABLE",
+                "The service is temporarily unavailable; try again",
+            ),
+            s if s.is_client_error() => ("BAD_REQUEST", "The request could not be understood"),
+            _ => ("INTERNAL_ERROR", "An unexpected error occurred"),
+        };
+        Self::new(status, code, message)
+    }
+
+    /// A 400 about one field.
+    pub fn field(field: &str, message: impl Into<String>) -> Self {
+        DomainError::field(field, message).into()
+    }
+}
+
+fn capitalised(what: &str) -> String {
+    let mut c = what.chars();
+    c.next()
+        .map(|f| f.to_uppercase().collect::<String>() + c.as_str())
+        .unwrap_or_default()
+}
+
+impl From<DomainError> for ApiError {
+    fn from(e: DomainError) -> Self {
+        use StatusCode as S;
+        match e {
+            DomainError::Validation(details) => Self {
+                details,
+                ..Self::new(
+                    S::BAD_REQUEST,
+                    "VALIDATION_ERROR",
+                    "The request has invalid fields",
+                )
+            },
+            DomainError::BadRequest(m) => Self::new(S::BAD_REQUEST, "VALIDATION_ERROR", m),
+            DomainError::NotFound(what) => Self::new(
+                S::NOT_FOUND,
+                "NOT_FOUND",
+                format!("{} not found", capitalised(what)),
+            ),
+            DomainError::Duplicate(m) => Self::new(S::CONFLICT, "DUPLICATE", m),
+            DomainError::SlotUnavailable(m) => Self::new(S::CONFLICT, "SLOT_UNAVAILABLE", m),
+            DomainError::AlreadyBooked => Self::new(
+                S::CONFLICT,
+                "ALREADY_BOOKED",
+                "This patient already holds a live appointment on this time slot",
+            ),
+            DomainError::HoldExpired => Self::new(
+                S::CONFLICT,
+                "HOLD_EXPIRED",
+                "The booking hold expired before it was confirmed; please book again",
+            ),
+            e @ DomainError::InvalidTransition { .. } => Self::new(
+                S::CONFLICT,
+                "INVALID_TRANSITION",
+                capitalised(&e.to_string()),
+            ),
+            DomainError::IdempotencyKeyReused => Self::new(
+                S::UNPROCESSABLE_ENTITY,
+                "IDEMPOTENCY_KEY_REUSED",
+                "This Idempotency-Key was already used with a different request",
+            ),
+            DomainError::Unavailable(cause) => {
+                tracing::warn!(error = %chain(&*cause), "database unavailable");
+                Self::for_status(S::SERVICE_UNAVAILABLE)
+            }
+            DomainError::Internal(cause) => {
+                tracing::error!(error = %chain(&*cause), "internal error");
+                Self::for_status(S::INTERNAL_SERVER_ERROR)
+            }
+        }
+    }
+}
+
+/// The error and all its sources on one line, for logs only.
+fn chain(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut out = e.to_string();
+    let mut cur = e.source();
+    while let Some(s) = cur {
+        out.push_str(": ");
+        out.push_str(&s.to_string());
+        cur = s.source();
+    }
+    out
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let mut error = json!({ "code": self.code });
+        if !self.details.is_empty() {
+            error["details"] = json!(self.details);
+        }
+        let body = json!({ "success": false, "message": self.message, "error": error });
+        let mut res = (self.status, axum::Json(body)).into_response();
+        if self.status == StatusCode::SERVICE_UNAVAILABLE {
+            res.headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+        }
+        res
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn internal_errors_say_nothing_internal() {
+        let e: ApiError = DomainError::Internal("relation \"x\" does not exist".into()).into();
+        assert_eq!(e.status, StatusCode::INTERNAL_SERVER_ERROR);
+        assert!(!e.message.contains("relation"));
+        let e: ApiError = DomainError::NotFound("time slot").into();
+        assert_eq!(e.message, "Time slot not found");
+    }
+}

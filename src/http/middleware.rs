@@ -1,0 +1,104 @@
+//! Request ids, tracing, limits, timeouts, CORS, and the JSON envelope for errors that arise
+//! outside handlers.
+
+use std::time::Duration;
+
+use axum::body::Body;
+use axum::extract::{MatchedPath, Request};
+use axum::http::{header, HeaderName, HeaderValue, StatusCode};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use axum::Router;
+use tower::ServiceBuilder;
+use tower_http::cors::{AllowOrigin, Any, CorsLayer};
+use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::timeout::TimeoutLayer;
+use tower_http::trace::{DefaultOnResponse, TraceLayer};
+use tracing::Level;
+
+use super::error::ApiError;
+
+const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
+/// Largest request body accepted.
+pub const BODY_LIMIT: usize = 1024 * 1024;
+
+/// Wraps `app` in the middleware every route shares.
+pub fn stack(app: Router, timeout: Duration, cors: Option<CorsLayer>) -> Router {
+    let layers = ServiceBuilder::new()
+        .layer(axum::middleware::from_fn(drop_bad_request_id))
+        .layer(SetRequestIdLayer::new(REQUEST_ID, MakeRequestUuid))
+        .layer(
+            TraceLayer::new_for_http()
+                .make_span_with(|req: &Request<Body>| {
+                    // Route templates and ids only: paths and queries may carry personal data.
+                    let route = req.extensions().get::<MatchedPath>().map(|m| m.as_str().to_owned());
+                    let rid = req.headers().get(REQUEST_ID).and_then(|v| v.to_str().ok()).unwrap_or("");
+                    tracing::info_span!("request", method = %req.method(), route = route.as_deref().unwrap_or("unmatched"), request_id = rid)
+                })
+                .on_request(())
+                .on_response(DefaultOnResponse::new().level(Level::INFO)),
+        )
+        .layer(PropagateRequestIdLayer::new(REQUEST_ID))
+        .layer(axum::middleware::from_fn(envelope_errors))
+        .layer(TimeoutLayer::with_status_code(StatusCode::SERVICE_UNAVAILABLE, timeout))
+        .layer(axum::extract::DefaultBodyLimit::max(BODY_LIMIT));
+    let app = app.layer(layers);
+    match cors {
+        Some(c) => app.layer(c),
+        None => app,
+    }
+}
+
+/// Client-chosen request ids end up in logs and the audit trail: keep them short and plain,
+/// else replace them with our own.
+async fn drop_bad_request_id(mut req: Request, next: Next) -> Response {
+    let ok = req.headers().get(REQUEST_ID).is_some_and(|v| {
+        let b = v.as_bytes();
+        (1..=64).contains(&b.len())
+            && b.iter()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, b'-' | b'_' | b'.'))
+    });
+    if !ok {
+        req.headers_mut().remove(REQUEST_ID);
+    }
+    next.run(req).await
+}
+
+/// Gives error responses made outside our handlers (405, 413, timeouts, extractor rejections)
+/// the same JSON envelope as ours.
+async fn envelope_errors(req: Request, next: Next) -> Response {
+    let res = next.run(req).await;
+    let status = res.status();
+    let is_json = res
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .is_some_and(|v| v.as_bytes().starts_with(b"application/json"));
+    if (status.is_client_error() || status.is_server_error()) && !is_json {
+        let allow = res.headers().get(header::ALLOW).cloned();
+        let mut replaced = ApiError::for_status(status).into_response();
+        if let Some(allow) = allow {
+            replaced.headers_mut().insert(header::ALLOW, allow);
+        }
+        return replaced;
+    }
+    res
+}
+
+/// CORS from a comma-separated origin list; `*` allows any origin; empty disables CORS.
+pub fn cors(origins: &[String]) -> Option<CorsLayer> {
+    if origins.is_empty() {
+        return None;
+    }
+    let base = CorsLayer::new()
+        .allow_methods(Any)
+        .allow_headers(Any)
+        .expose_headers([REQUEST_ID]);
+    if origins.iter().any(|o| o == "*") {
+        return Some(base.allow_origin(Any));
+    }
+    let list: Vec<HeaderValue> = origins.iter().filter_map(|o| o.parse().ok()).collect();
+    Some(
+        base.allow_origin(AllowOrigin::list(list))
+            .max_age(Duration::from_secs(600)),
+    )
+}

@@ -1,0 +1,51 @@
+//! The expiry sweeper: marks overdue holds EXPIRED and releases their seats.
+
+use std::time::Duration;
+
+use tokio::sync::watch;
+
+use crate::domain::store::Store;
+use crate::domain::DomainResult;
+
+/// Holds expired per statement; a sweep runs batches until one comes back short.
+pub const BATCH: i64 = 500;
+/// Most batches in one sweep, so one sweep never runs unbounded.
+const MAX_BATCHES: usize = 20;
+/// Idempotency keys are kept at least this long.
+pub const KEY_RETENTION_SECS: i64 = 24 * 60 * 60;
+
+/// One sweep: expires due holds in bounded batches and purges old idempotency keys.
+/// Returns how many holds it expired.
+pub async fn sweep_once(store: &dyn Store) -> DomainResult<u64> {
+    let mut total = 0;
+    for _ in 0..MAX_BATCHES {
+        let n = store.expire_due(BATCH).await?;
+        total += n;
+        if n < BATCH as u64 {
+            break;
+        }
+    }
+    store.purge_idempotency_keys(KEY_RETENTION_SECS).await?;
+    Ok(total)
+}
+
+/// Sweeps every `interval` until `stop` turns true.
+pub async fn run(
+    store: std::sync::Arc<dyn Store>,
+    interval: Duration,
+    mut stop: watch::Receiver<bool>,
+) {
+    let mut tick = tokio::time::interval(interval);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            _ = tick.tick() => match sweep_once(&*store).await {
+                Ok(0) => {}
+                Ok(n) => tracing::info!(expired = n, "expired unconfirmed holds"),
+                Err(e) => tracing::warn!(error = %e, "expiry sweep failed; will retry"),
+            },
+            _ = stop.changed() => break,
+        }
+    }
+    tracing::debug!("expiry sweeper stopped");
+}

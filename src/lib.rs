@@ -1,0 +1,13 @@
+//! carebook: a concurrency-safe doctor appointment booking service.
+//!
+//! Layers: [`domain`] (types, rules, the store port), [`store`] (database adapters),
+//! [`http`] (routes and the error envelope), [`jobs`] (the expiry sweeper), and the thin
+//! [`config`], [`telemetry`] and [`startup`] modules the binary wires together.
+
+pub mod config;
+pub mod domain;
+pub mod http;
+pub mod jobs;
+pub mod startup;
+pub mod store;
+pub mod telemetry;

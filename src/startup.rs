@@ -1,0 +1,111 @@
+//! Builds the application on a bound listener and runs it until a shutdown signal.
+
+use std::future::Future;
+use std::sync::Arc;
+
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+
+use crate::config::Settings;
+use crate::domain::store::Store;
+use crate::http::{router, AppState};
+use crate::jobs::expiry;
+use crate::store::{self, OpenError, StoreOptions};
+
+/// A ready-to-run carebook: store opened, migrations applied, port bound.
+pub struct Application {
+    listener: TcpListener,
+    state: AppState,
+}
+
+/// Why the application could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error(transparent)]
+    Store(#[from] OpenError),
+    #[error("cannot listen on {0}: {1}")]
+    Bind(String, #[source] std::io::Error),
+}
+
+/// Opens the store named by the settings (creating the database, applying migrations).
+pub async fn open_store(settings: &Settings) -> Result<Arc<dyn Store>, OpenError> {
+    store::open(&StoreOptions {
+        url: settings.database_url.0.clone(),
+        pool_size: settings.pool_size,
+    })
+    .await
+}
+
+impl Application {
+    /// Opens the store and binds `host:port` (port 0 picks a free one).
+    pub async fn build(settings: Settings) -> Result<Self, StartError> {
+        let store = open_store(&settings).await?;
+        Self::with_store(settings, store).await
+    }
+
+    /// Binds with an already opened store.
+    pub async fn with_store(settings: Settings, store: Arc<dyn Store>) -> Result<Self, StartError> {
+        let addr = format!("{}:{}", settings.host, settings.port);
+        let listener = TcpListener::bind(&addr)
+            .await
+            .map_err(|e| StartError::Bind(addr, e))?;
+        let state = AppState {
+            store,
+            settings: Arc::new(settings),
+        };
+        Ok(Self { listener, state })
+    }
+
+    /// The bound port.
+    pub fn port(&self) -> u16 {
+        self.listener
+            .local_addr()
+            .map(|a| a.port())
+            .unwrap_or_default()
+    }
+
+    /// Serves until `shutdown` completes, then drains in-flight requests and stops the sweeper.
+    pub async fn run_until_stopped(
+        self,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> std::io::Result<()> {
+        let (stop_tx, stop_rx) = watch::channel(false);
+        let sweeper = tokio::spawn(expiry::run(
+            self.state.store.clone(),
+            self.state.settings.sweep_interval,
+            stop_rx,
+        ));
+        let app = router(self.state);
+        let served = axum::serve(self.listener, app)
+            .with_graceful_shutdown(async move {
+                shutdown.await;
+                tracing::info!("shutting down");
+            })
+            .await;
+        let _ = stop_tx.send(true);
+        let _ = sweeper.await;
+        served
+    }
+}
+
+/// Completes on SIGTERM or Ctrl-C.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = term => {},
+    }
+}

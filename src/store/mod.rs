@@ -1,0 +1,89 @@
+//! Database adapters behind [`crate::domain::store::Store`], chosen from the URL scheme.
+
+mod detail;
+pub mod postgres;
+mod retry;
+
+use std::sync::Arc;
+
+pub use retry::TxError;
+
+use crate::domain::store::Store;
+
+/// Which adapter a database URL selects.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Postgres,
+    Sqlite,
+}
+
+impl Backend {
+    /// Picks the backend from the URL scheme; any other scheme is an error.
+    pub fn from_url(url: &str) -> Result<Self, String> {
+        let scheme = url
+            .split(':')
+            .next()
+            .unwrap_or_default()
+            .to_ascii_lowercase();
+        match scheme.as_str() {
+            "postgres" | "postgresql" => Ok(Self::Postgres),
+            "sqlite" => Ok(Self::Sqlite),
+            _ => Err(format!(
+                "unsupported database URL scheme '{scheme}:' (use postgres://, postgresql:// or sqlite:)"
+            )),
+        }
+    }
+}
+
+/// Why the store could not be opened.
+#[derive(Debug, thiserror::Error)]
+pub enum OpenError {
+    #[error("{0}")]
+    Config(String),
+    #[error("cannot connect to the database: {0}")]
+    Connect(#[source] sqlx::Error),
+    #[error("cannot apply migrations: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+    #[error("cannot prepare the database file: {0}")]
+    Io(#[from] std::io::Error),
+}
+
+/// Connection settings shared by both adapters.
+#[derive(Debug, Clone)]
+pub struct StoreOptions {
+    pub url: String,
+    pub pool_size: u32,
+}
+
+/// Opens the store named by `opts.url`, creating the database if it is missing, and applies
+/// pending migrations.
+pub async fn open(opts: &StoreOptions) -> Result<Arc<dyn Store>, OpenError> {
+    match Backend::from_url(&opts.url).map_err(OpenError::Config)? {
+        Backend::Postgres => Ok(Arc::new(postgres::PgStore::open(opts).await?)),
+        Backend::Sqlite => Err(OpenError::Config(
+            "the SQLite backend is not built yet".into(),
+        )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn scheme_picks_backend() {
+        assert_eq!(
+            Backend::from_url("postgres://x/y").unwrap(),
+            Backend::Postgres
+        );
+        assert_eq!(
+            Backend::from_url("postgresql://x/y").unwrap(),
+            Backend::Postgres
+        );
+        assert_eq!(
+            Backend::from_url("sqlite:data/x.db").unwrap(),
+            Backend::Sqlite
+        );
+        assert!(Backend::from_url("mysql://x/y").is_err());
+    }
+}

@@ -1,0 +1,504 @@
+//! Appointments on PostgreSQL: each write is one statement (a data-modifying CTE) that changes
+//! the appointment, the slot's seat count and the audit log together, or nothing at all.
+
+use sqlx::PgPool;
+
+use crate::domain::appointment::{Action, AppointmentStatus, AuditEntry, NewAppointment, Verdict};
+use crate::domain::page::{Page, Paged};
+use crate::domain::store::{Actor, AppointmentFilter, Booked, IdempotencyKey};
+use crate::domain::{
+    Appointment, AppointmentDetail, AppointmentId, DoctorId, DomainError, DomainResult, PatientId,
+};
+use crate::store::detail::DetailRow;
+use crate::store::retry::{retry, TxError};
+
+/// Columns of [`Appointment`] from alias `a`, with the effective status.
+macro_rules! appt_cols {
+    () => {
+        "a.id, a.patient_id, a.doctor_id, a.time_slot_id, a.appointment_date, a.appointment_time,
+         CASE WHEN a.status = 'PENDING' AND a.expires_at <= now() THEN 'EXPIRED' ELSE a.status END AS status,
+         a.consultation_type, a.reason_for_visit, a.expires_at, a.confirmed_at, a.cancelled_at,
+         a.cancellation_reason, a.completed_at, a.created_at, a.updated_at "
+    };
+}
+
+/// Takes a seat and inserts the hold, its audit row and its idempotency key in one statement.
+/// No row back means the slot had no seat for us (or is not the doctor's, or has another time).
+const BOOK: &str = concat!(
+    "WITH slot AS (
+        UPDATE time_slots SET current_bookings = current_bookings + 1, updated_at = now()
+        WHERE id = $3 AND doctor_id = $2 AND status = 'AVAILABLE' AND current_bookings < max_capacity
+          AND starts_at > now() AND ($4::date IS NULL OR slot_date = $4) AND ($5::time IS NULL OR slot_time = $5)
+        RETURNING id, slot_date, slot_time, starts_at),
+     ins AS (
+        INSERT INTO appointments (id, patient_id, doctor_id, time_slot_id, appointment_date, appointment_time,
+                                  starts_at, consultation_type, reason_for_visit, expires_at)
+        SELECT $6, $1, $2, slot.id, slot.slot_date, slot.slot_time, slot.starts_at, $7, $8,
+               now() + make_interval(secs => $9)
+        FROM slot RETURNING *),
+     audit AS (
+        INSERT INTO appointment_audit_log (appointment_id, action, old_status, new_status, actor)
+        SELECT id, 'BOOK', NULL, 'PENDING', $10 FROM ins),
+     idem AS (
+        INSERT INTO idempotency_keys (key, fingerprint, appointment_id)
+        SELECT $11, $12, id FROM ins WHERE $11::text IS NOT NULL)
+     SELECT ",
+    appt_cols!(),
+    "FROM ins a"
+);
+
+const CONFIRM: &str = concat!(
+    "WITH upd AS (
+        UPDATE appointments SET status = 'CONFIRMED', confirmed_at = now(), updated_at = now()
+        WHERE id = $1 AND status = 'PENDING' AND expires_at > now() RETURNING *),
+     audit AS (
+        INSERT INTO appointment_audit_log (appointment_id, action, old_status, new_status, actor)
+        SELECT id, 'CONFIRM', 'PENDING', 'CONFIRMED', $2 FROM upd)
+     SELECT ",
+    appt_cols!(),
+    "FROM upd a"
+);
+
+const CANCEL: &str = concat!(
+    "WITH prev AS (
+        SELECT id, status, time_slot_id FROM appointments
+        WHERE id = $1 AND (status = 'CONFIRMED' OR (status = 'PENDING' AND expires_at > now())) FOR UPDATE),
+     upd AS (
+        UPDATE appointments a SET status = 'CANCELLED', cancelled_at = now(), cancellation_reason = $3,
+               updated_at = now()
+        FROM prev WHERE a.id = prev.id RETURNING a.*),
+     seat AS (
+        UPDATE time_slots s SET current_bookings = s.current_bookings - 1, updated_at = now()
+        FROM prev WHERE s.id = prev.time_slot_id),
+     audit AS (
+        INSERT INTO appointment_audit_log (appointment_id, action, old_status, new_status, reason, actor)
+        SELECT id, 'CANCEL', status, 'CANCELLED', $3, $2 FROM prev)
+     SELECT ",
+    appt_cols!(),
+    "FROM upd a"
+);
+
+const COMPLETE: &str = concat!(
+    "WITH upd AS (
+        UPDATE appointments SET status = 'COMPLETED', completed_at = now(), updated_at = now()
+        WHERE id = $1 AND status = 'CONFIRMED' RETURNING *),
+     audit AS (
+        INSERT INTO appointment_audit_log (appointment_id, action, old_status, new_status, actor)
+        SELECT id, 'COMPLETE', 'CONFIRMED', 'COMPLETED', $2 FROM upd)
+     SELECT ",
+    appt_cols!(),
+    "FROM upd a"
+);
+
+/// Expires overdue holds (at most `$1`, narrowed by `$filter`), gives their seats back and
+/// audits each as `system`. SKIP LOCKED lets several sweepers share the work.
+macro_rules! expire_sql {
+    ($filter:literal) => {
+        concat!(
+            "WITH due AS (
+                SELECT id FROM appointments
+                WHERE status = 'PENDING' AND expires_at <= now() ",
+            $filter,
+            " ORDER BY expires_at LIMIT $1 FOR UPDATE SKIP LOCKED),
+             upd AS (
+                UPDATE appointments a SET status = 'EXPIRED', updated_at = now()
+                FROM due WHERE a.id = due.id RETURNING a.id, a.time_slot_id),
+             seats AS (
+                UPDATE time_slots s SET current_bookings = s.current_bookings - c.n, updated_at = now()
+                FROM (SELECT time_slot_id, count(*)::int AS n FROM upd GROUP BY time_slot_id) c
+                WHERE s.id = c.time_slot_id),
+             audit AS (
+                INSERT INTO appointment_audit_log (appointment_id, action, old_status, new_status, reason, actor)
+                SELECT id, 'EXPIRE', 'PENDING', 'EXPIRED', 'hold not confirmed in time', 'system' FROM upd)
+             SELECT count(*) FROM upd"
+        )
+    };
+}
+const EXPIRE_DUE: &str = expire_sql!("");
+const EXPIRE_SLOT: &str = expire_sql!("AND time_slot_id = $2");
+const EXPIRE_ONE: &str = expire_sql!("AND id = $2");
+
+/// What one booking attempt found.
+enum Attempt {
+    Booked(Appointment),
+    NoSeat,
+    AlreadyHeld,
+    KeyTaken,
+}
+
+fn classify_book_error(e: sqlx::Error) -> Result<Attempt, TxError> {
+    if let Some(db) = e.as_database_error() {
+        match db.constraint() {
+            Some("appointments_live_slot_patient_key") => return Ok(Attempt::AlreadyHeld),
+            Some("idempotency_keys_pkey") => return Ok(Attempt::KeyTaken),
+            Some("appointments_patient_id_fkey") => {
+                return Err(DomainError::NotFound("patient").into())
+            }
+            _ => {}
+        }
+    }
+    Err(e.into())
+}
+
+pub async fn book(
+    pool: &PgPool,
+    new: &NewAppointment,
+    hold_secs: i64,
+    key: Option<&IdempotencyKey>,
+    actor: &Actor,
+) -> DomainResult<Booked> {
+    if let Some(k) = key {
+        if let Some(b) = replay(pool, k).await? {
+            return Ok(b);
+        }
+    }
+    let id = AppointmentId::new();
+    for _ in 0..4 {
+        let attempt = retry(|| async move {
+            let row = sqlx::query_as(BOOK)
+                .bind(new.patient_id)
+                .bind(new.doctor_id)
+                .bind(new.time_slot_id)
+                .bind(new.appointment_date)
+                .bind(new.appointment_time)
+                .bind(id)
+                .bind(&new.consultation_type)
+                .bind(&new.reason_for_visit)
+                .bind(hold_secs as f64)
+                .bind(&actor.0)
+                .bind(key.map(|k| &k.key))
+                .bind(key.map(|k| &k.fingerprint))
+                .fetch_optional(pool)
+                .await;
+            match row {
+                Ok(Some(a)) => Ok(Attempt::Booked(a)),
+                Ok(None) => Ok(Attempt::NoSeat),
+                Err(e) => classify_book_error(e),
+            }
+        })
+        .await?;
+        match attempt {
+            Attempt::Booked(appointment) => {
+                return Ok(Booked {
+                    appointment,
+                    replayed: false,
+                })
+            }
+            Attempt::KeyTaken => {
+                // A concurrent request with the same key won; answer as it did.
+                if let Some(b) = replay(pool, key.expect("key conflict implies a key")).await? {
+                    return Ok(b);
+                }
+            }
+            Attempt::NoSeat | Attempt::AlreadyHeld => {
+                // Overdue holds still count in the stored seat count until expired: expire them
+                // on this slot now, and try again if that freed anything.
+                if expire(pool, EXPIRE_SLOT, new.time_slot_id.0).await? > 0 {
+                    continue;
+                }
+                if let Some(refusal) = diagnose(pool, new).await? {
+                    return Err(refusal);
+                }
+            }
+        }
+    }
+    Err(DomainError::SlotUnavailable(
+        "This time slot is no longer available",
+    ))
+}
+
+/// The earlier answer for an idempotency key, if the key was used before.
+async fn replay(pool: &PgPool, key: &IdempotencyKey) -> DomainResult<Option<Booked>> {
+    let found: Option<(String, AppointmentId)> = retry(|| async move {
+        Ok(sqlx::query_as(
+            "SELECT fingerprint, appointment_id FROM idempotency_keys WHERE key = $1",
+        )
+        .bind(&key.key)
+        .fetch_optional(pool)
+        .await?)
+    })
+    .await?;
+    let Some((fingerprint, id)) = found else {
+        return Ok(None);
+    };
+    if fingerprint != key.fingerprint {
+        return Err(DomainError::IdempotencyKeyReused);
+    }
+    let appointment = load(pool, id).await?;
+    Ok(Some(Booked {
+        appointment,
+        replayed: true,
+    }))
+}
+
+/// Why a booking found no seat, in the order a client should hear it; `None` if the slot looks
+/// bookable after all (the state changed under us: try again).
+async fn diagnose(pool: &PgPool, new: &NewAppointment) -> DomainResult<Option<DomainError>> {
+    type Row = (
+        bool,
+        bool,
+        Option<DoctorId>,
+        Option<chrono::NaiveDate>,
+        Option<chrono::NaiveTime>,
+        Option<String>,
+        Option<bool>,
+        Option<bool>,
+        Option<bool>,
+    );
+    let row: Row = retry(|| async move {
+        Ok(sqlx::query_as(
+            "SELECT EXISTS (SELECT 1 FROM patients WHERE id = $1),
+                    EXISTS (SELECT 1 FROM doctors WHERE id = $2),
+                    s.doctor_id, s.slot_date, s.slot_time, s.status, s.starts_at > now(),
+                    s.current_bookings - (SELECT count(*) FROM appointments a WHERE a.time_slot_id = s.id
+                         AND a.status = 'PENDING' AND a.expires_at <= now()) >= s.max_capacity,
+                    EXISTS (SELECT 1 FROM appointments a WHERE a.time_slot_id = s.id AND a.patient_id = $1
+                         AND (a.status = 'CONFIRMED' OR (a.status = 'PENDING' AND a.expires_at > now())))
+             FROM (SELECT 1) one LEFT JOIN time_slots s ON s.id = $3",
+        )
+        .bind(new.patient_id)
+        .bind(new.doctor_id)
+        .bind(new.time_slot_id)
+        .fetch_one(pool)
+        .await?)
+    })
+    .await?;
+    let (patient, doctor, owner, date, time, status, future, full, held) = row;
+    Ok(crate::store::detail::booking_refusal(
+        new,
+        crate::store::detail::SlotFacts {
+            patient_exists: patient,
+            doctor_exists: doctor,
+            owner,
+            date,
+            time,
+            blocked: status.as_deref() == Some("BLOCKED"),
+            future: future.unwrap_or(false),
+            full: full.unwrap_or(false),
+            already_held: held.unwrap_or(false),
+        },
+    ))
+}
+
+async fn expire(pool: &PgPool, sql: &'static str, scope: uuid::Uuid) -> DomainResult<i64> {
+    retry(|| async move {
+        Ok(sqlx::query_scalar(sql)
+            .bind(1000_i64)
+            .bind(scope)
+            .fetch_one(pool)
+            .await?)
+    })
+    .await
+}
+
+async fn load(pool: &PgPool, id: AppointmentId) -> DomainResult<Appointment> {
+    retry(|| async move {
+        let found = sqlx::query_as(concat!(
+            "SELECT ",
+            appt_cols!(),
+            "FROM appointments a WHERE a.id = $1"
+        ))
+        .bind(id)
+        .fetch_optional(pool)
+        .await?;
+        found.ok_or(TxError::Domain(DomainError::NotFound("appointment")))
+    })
+    .await
+}
+
+pub async fn transition(
+    pool: &PgPool,
+    id: AppointmentId,
+    action: Action,
+    reason: Option<&str>,
+    actor: &Actor,
+) -> DomainResult<Appointment> {
+    for _ in 0..4 {
+        let done: Option<Appointment> = retry(|| async move {
+            let q = match action {
+                Action::Confirm => sqlx::query_as(CONFIRM).bind(id).bind(&actor.0),
+                Action::Cancel => sqlx::query_as(CANCEL).bind(id).bind(&actor.0).bind(reason),
+                Action::Complete => sqlx::query_as(COMPLETE).bind(id).bind(&actor.0),
+            };
+            Ok(q.fetch_optional(pool).await?)
+        })
+        .await?;
+        if let Some(a) = done {
+            return Ok(a);
+        }
+        let current = load(pool, id).await?;
+        let status = AppointmentStatus::parse(&current.status)
+            .map_err(|e| DomainError::Internal(e.into()))?;
+        match action.verdict(status) {
+            Verdict::AlreadyDone => return Ok(current),
+            Verdict::Refuse(refusal) => {
+                if status == AppointmentStatus::Expired {
+                    // Overdue but maybe not yet swept: mark it now so its seat comes back.
+                    expire(pool, EXPIRE_ONE, id.0).await?;
+                }
+                return Err(refusal.into_error(action));
+            }
+            Verdict::Proceed => continue,
+        }
+    }
+    Err(DomainError::Unavailable(
+        "appointment kept changing under the request".into(),
+    ))
+}
+
+pub async fn detail(pool: &PgPool, id: AppointmentId) -> DomainResult<AppointmentDetail> {
+    retry(|| async move {
+        let row: Option<DetailRow> = sqlx::query_as(concat!(
+            "SELECT ",
+            appt_cols!(),
+            ", d.name AS doctor_name, d.specialization AS doctor_specialization, d.clinic_name AS doctor_clinic_name,
+               s.slot_date, s.slot_time, s.duration_minutes, s.starts_at AS slot_starts_at, p.name AS patient_name
+             FROM appointments a
+             JOIN doctors d ON d.id = a.doctor_id
+             JOIN time_slots s ON s.id = a.time_slot_id
+             JOIN patients p ON p.id = a.patient_id
+             WHERE a.id = $1"
+        ))
+        .bind(id)
+        .fetch_optional(pool)
+        .await?;
+        row.map(DetailRow::into_detail)
+            .ok_or(TxError::Domain(DomainError::NotFound("appointment")))
+    })
+    .await
+}
+
+pub async fn history(pool: &PgPool, id: AppointmentId) -> DomainResult<Vec<AuditEntry>> {
+    let entries: Vec<AuditEntry> = retry(|| async move {
+        Ok(sqlx::query_as(
+            "SELECT action, old_status, new_status, reason, at, actor FROM appointment_audit_log
+             WHERE appointment_id = $1 ORDER BY id",
+        )
+        .bind(id)
+        .fetch_all(pool)
+        .await?)
+    })
+    .await?;
+    // Every appointment has its BOOK entry, so none means no such appointment.
+    if entries.is_empty() {
+        return Err(DomainError::NotFound("appointment"));
+    }
+    Ok(entries)
+}
+
+/// `a` filtered by effective status `$2` (NULL: any).
+macro_rules! status_filter {
+    () => {
+        "($2::text IS NULL OR CASE WHEN a.status = 'PENDING' AND a.expires_at <= now() THEN 'EXPIRED'
+                                   ELSE a.status END = $2)"
+    };
+}
+
+pub async fn for_patient(
+    pool: &PgPool,
+    patient: PatientId,
+    status: Option<AppointmentStatus>,
+    page: Page,
+) -> DomainResult<Paged<Appointment>> {
+    let status = status.map(AppointmentStatus::as_str);
+    retry(|| async move {
+        let exists: bool =
+            sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM patients WHERE id = $1)")
+                .bind(patient)
+                .fetch_one(pool)
+                .await?;
+        if !exists {
+            return Err(DomainError::NotFound("patient").into());
+        }
+        let total = sqlx::query_scalar(concat!(
+            "SELECT count(*) FROM appointments a WHERE a.patient_id = $1 AND ",
+            status_filter!()
+        ))
+        .bind(patient)
+        .bind(status)
+        .fetch_one(pool)
+        .await?;
+        let items = sqlx::query_as(concat!(
+            "SELECT ",
+            appt_cols!(),
+            "FROM appointments a WHERE a.patient_id = $1 AND ",
+            status_filter!(),
+            " ORDER BY a.starts_at, a.id LIMIT $3 OFFSET $4"
+        ))
+        .bind(patient)
+        .bind(status)
+        .bind(page.limit)
+        .bind(page.offset)
+        .fetch_all(pool)
+        .await?;
+        Ok(Paged { items, total })
+    })
+    .await
+}
+
+pub async fn for_doctor(
+    pool: &PgPool,
+    doctor: DoctorId,
+    filter: AppointmentFilter,
+    page: Page,
+) -> DomainResult<Paged<Appointment>> {
+    let status = filter.status.map(AppointmentStatus::as_str);
+    retry(|| async move {
+        let exists: bool = sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM doctors WHERE id = $1)")
+            .bind(doctor)
+            .fetch_one(pool)
+            .await?;
+        if !exists {
+            return Err(DomainError::NotFound("doctor").into());
+        }
+        let total = sqlx::query_scalar(concat!(
+            "SELECT count(*) FROM appointments a WHERE a.doctor_id = $1 AND ($3::date IS NULL OR a.appointment_date = $3) AND ",
+            status_filter!()
+        ))
+        .bind(doctor)
+        .bind(status)
+        .bind(filter.date)
+        .fetch_one(pool)
+        .await?;
+        let items = sqlx::query_as(concat!(
+            "SELECT ",
+            appt_cols!(),
+            "FROM appointments a WHERE a.doctor_id = $1 AND ($3::date IS NULL OR a.appointment_date = $3) AND ",
+            status_filter!(),
+            " ORDER BY a.starts_at, a.id LIMIT $4 OFFSET $5"
+        ))
+        .bind(doctor)
+        .bind(status)
+        .bind(filter.date)
+        .bind(page.limit)
+        .bind(page.offset)
+        .fetch_all(pool)
+        .await?;
+        Ok(Paged { items, total })
+    })
+    .await
+}
+
+pub async fn expire_due(pool: &PgPool, batch: i64) -> DomainResult<u64> {
+    let n: i64 = retry(|| async move {
+        Ok(sqlx::query_scalar(EXPIRE_DUE)
+            .bind(batch)
+            .fetch_one(pool)
+            .await?)
+    })
+    .await?;
+    Ok(n as u64)
+}
+
+pub async fn purge_keys(pool: &PgPool, max_age_secs: i64) -> DomainResult<u64> {
+    retry(|| async move {
+        let done = sqlx::query(
+            "DELETE FROM idempotency_keys WHERE created_at < now() - make_interval(secs => $1)",
+        )
+        .bind(max_age_secs as f64)
+        .execute(pool)
+        .await?;
+        Ok(done.rows_affected())
+    })
+    .await
+}

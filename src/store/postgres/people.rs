@@ -1,0 +1,212 @@
+//! Doctors and patients on PostgreSQL.
+
+use sqlx::PgPool;
+
+use super::on_unique;
+use crate::domain::doctor::{Doctor, DoctorPatch, NewDoctor};
+use crate::domain::page::{Page, Paged};
+use crate::domain::patient::{NewPatient, Patient, PatientPatch};
+use crate::domain::{DoctorId, DomainError, DomainResult, PatientId};
+use crate::store::retry::{retry, TxError};
+
+const DOCTOR_DUPES: &[(&str, &str)] = &[
+    (
+        "doctors_email_key",
+        "A doctor with this e-mail already exists",
+    ),
+    (
+        "doctors_license_number_key",
+        "A doctor with this licence number already exists",
+    ),
+];
+const PATIENT_DUPES: &[(&str, &str)] = &[(
+    "patients_email_key",
+    "A patient with this e-mail already exists",
+)];
+
+pub async fn create_doctor(pool: &PgPool, d: NewDoctor) -> DomainResult<Doctor> {
+    let (id, d) = (DoctorId::new(), &d);
+    retry(|| async move {
+        sqlx::query_as(
+            "INSERT INTO doctors (id, name, specialization, email, phone, license_number, clinic_name, address, bio, timezone)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING *",
+        )
+        .bind(id)
+        .bind(&d.name)
+        .bind(&d.specialization)
+        .bind(&d.email)
+        .bind(&d.phone)
+        .bind(&d.license_number)
+        .bind(&d.clinic_name)
+        .bind(&d.address)
+        .bind(&d.bio)
+        .bind(&d.timezone)
+        .fetch_one(pool)
+        .await
+        .map_err(|e| on_unique(e, DOCTOR_DUPES))
+    })
+    .await
+}
+
+pub async fn list_doctors(
+    pool: &PgPool,
+    specialization: Option<&str>,
+    page: Page,
+) -> DomainResult<Paged<Doctor>> {
+    retry(|| async move {
+        let total: i64 = sqlx::query_scalar(
+            "SELECT count(*) FROM doctors WHERE is_active AND ($1::text IS NULL OR lower(specialization) = lower($1))",
+        )
+        .bind(specialization)
+        .fetch_one(pool)
+        .await?;
+        let items = sqlx::query_as(
+            "SELECT * FROM doctors WHERE is_active AND ($1::text IS NULL OR lower(specialization) = lower($1))
+             ORDER BY name, id LIMIT $2 OFFSET $3",
+        )
+        .bind(specialization)
+        .bind(page.limit)
+        .bind(page.offset)
+        .fetch_all(pool)
+        .await?;
+        Ok(Paged { items, total })
+    })
+    .await
+}
+
+pub async fn get_doctor(pool: &PgPool, id: DoctorId) -> DomainResult<Doctor> {
+    retry(|| async move {
+        let found = sqlx::query_as("SELECT * FROM doctors WHERE id = $1")
+            .bind(id)
+            .fetch_optional(pool)
+            .await?;
+        found.ok_or(TxError::Domain(DomainError::NotFound("doctor")))
+    })
+    .await
+}
+
+pub async fn update_doctor(
+    pool: &PgPool,
+    id: DoctorId,
+    patch: DoctorPatch,
+) -> DomainResult<Doctor> {
+    let patch = &patch;
+    retry(|| async move {
+        let mut tx = pool.begin().await?;
+        let current: Option<Doctor> = sqlx::query_as("SELECT * FROM doctors WHERE id = $1 FOR UPDATE")
+            .bind(id)
+            .fetch_optional(&mut *tx)
+            .await?;
+        let d = patch.clone().apply(current.ok_or(DomainError::NotFound("doctor"))?);
+        let updated = sqlx::query_as(
+            "UPDATE doctors SET name = $2, specialization = $3, phone = $4, clinic_name = $5, address = $6,
+                    bio = $7, timezone = $8, updated_at = now()
+             WHERE id = $1 RETURNING *",
+        )
+        .bind(id)
+        .bind(&d.name)
+        .bind(&d.specialization)
+        .bind(&d.phone)
+        .bind(&d.clinic_name)
+        .bind(&d.address)
+        .bind(&d.bio)
+        .bind(&d.timezone)
+        .fetch_one(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(updated)
+    })
+    .await
+}
+
+pub async fn create_patient(pool: &PgPool, p: NewPatient) -> DomainResult<Patient> {
+    let (id, p) = (PatientId::new(), &p);
+    retry(|| async move {
+        sqlx::query_as(
+            "INSERT INTO patients (id, name, email, phone, date_of_birth, gender, blood_group, allergies,
+                                   medical_history, emergency_contact_name, emergency_contact_phone)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING *",
+        )
+        .bind(id)
+        .bind(&p.name)
+        .bind(&p.email)
+        .bind(&p.phone)
+        .bind(p.date_of_birth)
+        .bind(&p.gender)
+        .bind(&p.blood_group)
+        .bind(&p.allergies)
+        .bind(&p.medical_history)
+        .bind(&p.emergency_contact_name)
+        .bind(&p.emergency_contact_phone)
+        .fetch_one(pool)
+        .await
+        .map_err(|e| on_unique(e, PATIENT_DUPES))
+    })
+    .await
+}
+
+pub async fn list_patients(pool: &PgPool, page: Page) -> DomainResult<Paged<Patient>> {
+    retry(|| async move {
+        let total: i64 = sqlx::query_scalar("SELECT count(*) FROM patients")
+            .fetch_one(pool)
+            .await?;
+        let items =
+            sqlx::query_as("SELECT * FROM patients ORDER BY created_at, id LIMIT $1 OFFSET $2")
+                .bind(page.limit)
+                .bind(page.offset)
+                .fetch_all(pool)
+                .await?;
+        Ok(Paged { items, total })
+    })
+    .await
+}
+
+pub async fn get_patient(pool: &PgPool, id: PatientId) -> DomainResult<Patient> {
+    retry(|| async move {
+        let found = sqlx::query_as("SELECT * FROM patients WHERE id = $1")
+            .bind(id)
+            .fetch_optional(pool)
+            .await?;
+        found.ok_or(TxError::Domain(DomainError::NotFound("patient")))
+    })
+    .await
+}
+
+pub async fn update_patient(
+    pool: &PgPool,
+    id: PatientId,
+    patch: PatientPatch,
+) -> DomainResult<Patient> {
+    let patch = &patch;
+    retry(|| async move {
+        let mut tx = pool.begin().await?;
+        let current: Option<Patient> = sqlx::query_as("SELECT * FROM patients WHERE id = $1 FOR UPDATE")
+            .bind(id)
+            .fetch_optional(&mut *tx)
+            .await?;
+        let p = patch.clone().apply(current.ok_or(DomainError::NotFound("patient"))?);
+        let updated = sqlx::query_as(
+            "UPDATE patients SET name = $2, email = $3, phone = $4, date_of_birth = $5, gender = $6,
+                    blood_group = $7, allergies = $8, medical_history = $9, emergency_contact_name = $10,
+                    emergency_contact_phone = $11, updated_at = now()
+             WHERE id = $1 RETURNING *",
+        )
+        .bind(id)
+        .bind(&p.name)
+        .bind(&p.email)
+        .bind(&p.phone)
+        .bind(p.date_of_birth)
+        .bind(&p.gender)
+        .bind(&p.blood_group)
+        .bind(&p.allergies)
+        .bind(&p.medical_history)
+        .bind(&p.emergency_contact_name)
+        .bind(&p.emergency_contact_phone)
+        .fetch_one(&mut *tx)
+        .await
+        .map_err(|e| on_unique(e, PATIENT_DUPES))?;
+        tx.commit().await?;
+        Ok(updated)
+    })
+    .await
+}

@@ -1,0 +1,102 @@
+//! Bounded, jittered retry of whole transactions, and the mapping of database errors.
+
+use std::time::Duration;
+
+use crate::domain::DomainError;
+
+/// A failure inside a transaction attempt: a domain answer, or a database error to classify.
+#[derive(Debug)]
+pub enum TxError {
+    Domain(DomainError),
+    Db(sqlx::Error),
+}
+
+impl From<sqlx::Error> for TxError {
+    fn from(e: sqlx::Error) -> Self {
+        Self::Db(e)
+    }
+}
+
+impl From<DomainError> for TxError {
+    fn from(e: DomainError) -> Self {
+        Self::Domain(e)
+    }
+}
+
+/// How many times a transaction is tried before answering 503.
+pub const MAX_ATTEMPTS: u32 = 12;
+
+/// Whether the error means "run the whole transaction again": serialization failure or
+/// deadlock on PostgreSQL, a busy or locked database on SQLite.
+pub fn is_retryable(e: &sqlx::Error) -> bool {
+    let Some(db) = e.as_database_error() else {
+        return false;
+    };
+    matches!(
+        db.code().as_deref(),
+        Some("40001" | "40P01" | "5" | "6" | "261" | "517" | "262")
+    )
+}
+
+/// Whether the error means the database cannot be reached at all.
+pub fn is_unavailable(e: &sqlx::Error) -> bool {
+    matches!(
+        e,
+        sqlx::Error::Io(_)
+            | sqlx::Error::PoolTimedOut
+            | sqlx::Error::PoolClosed
+            | sqlx::Error::Tls(_)
+            | sqlx::Error::WorkerCrashed
+            | sqlx::Error::Protocol(_)
+    ) || e
+        .as_database_error()
+        .and_then(|d| d.code())
+        .is_some_and(|c| c.starts_with("08") || c.starts_with("57P") || c == "53300")
+}
+
+/// The domain error for a database error that no use case mapped.
+pub fn unmapped(e: sqlx::Error) -> DomainError {
+    if is_unavailable(&e) || is_retryable(&e) {
+        DomainError::Unavailable(Box::new(e))
+    } else {
+        DomainError::Internal(Box::new(e))
+    }
+}
+
+/// Backoff before attempt `n` (1-based): exponential from 2 ms, capped, fully jittered.
+fn backoff(n: u32) -> Duration {
+    let cap_ms = (2u64 << n.min(6)).min(100);
+    Duration::from_micros(fastrand::u64(500..=cap_ms * 1000))
+}
+
+/// Runs `attempt` until it succeeds, fails with a non-retryable error, or runs out of tries.
+pub async fn retry<T, F, Fut>(attempt: F) -> Result<T, DomainError>
+where
+    F: Fn() -> Fut,
+    Fut: std::future::Future<Output = Result<T, TxError>>,
+{
+    let mut n = 0;
+    loop {
+        n += 1;
+        match attempt().await {
+            Ok(v) => return Ok(v),
+            Err(TxError::Domain(e)) => return Err(e),
+            Err(TxError::Db(e)) if is_retryable(&e) && n < MAX_ATTEMPTS => {
+                tokio::time::sleep(backoff(n)).await;
+            }
+            Err(TxError::Db(e)) => return Err(unmapped(e)),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_is_bounded() {
+        for n in 1..20 {
+            assert!(backoff(n) <= Duration::from_millis(100));
+        }
+    }
+}
