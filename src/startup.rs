@@ -75,6 +75,7 @@ impl Application {
             self.state.settings.sweep_interval,
             stop_rx,
         ));
+        let store = self.state.store.clone();
         let app = router(self.state);
         let served = axum::serve(self.listener, app)
             .with_graceful_shutdown(async move {
@@ -84,6 +85,7 @@ impl Application {
             .await;
         let _ = stop_tx.send(true);
         let _ = sweeper.await;
+        store.close().await;
         served
     }
 }

@@ -60,6 +60,8 @@ pub struct AppointmentFilter {
 pub trait Store: Send + Sync + 'static {
     /// Answers when the database does. Errors: `Unavailable`.
     async fn ping(&self) -> DomainResult<()>;
+    /// Closes every connection; later calls fail with `Unavailable`.
+    async fn close(&self);
 
     /// Errors: `Duplicate` (e-mail or licence number taken).
     async fn create_doctor(&self, new: NewDoctor) -> DomainResult<Doctor>;

@@ -1,0 +1,257 @@
+//! Test harness: the real app on port 0 against a fresh database per test, on either backend.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use carebook::config::{LogFormat, Secret, Settings};
+use carebook::domain::store::Store;
+use carebook::startup::{open_store, Application};
+use reqwest::{Method, StatusCode};
+use serde_json::{json, Value};
+
+/// The database a test runs against.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Postgres,
+    Sqlite,
+}
+
+/// Generates, for each named `async fn(TestApp)`, a module with one test per backend.
+#[macro_export]
+macro_rules! backends {
+    ($($name:ident),* $(,)?) => {$(
+        mod $name {
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn postgres() {
+                super::$name($crate::common::TestApp::spawn($crate::common::Backend::Postgres).await).await
+            }
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn sqlite() {
+                super::$name($crate::common::TestApp::spawn($crate::common::Backend::Sqlite).await).await
+            }
+        }
+    )*};
+}
+
+/// A running carebook with its own database.
+pub struct TestApp {
+    pub base: String,
+    pub client: reqwest::Client,
+    pub store: Arc<dyn Store>,
+    pub backend: Backend,
+    pg_db: Option<String>,
+    _dir: Option<TempDir>,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+}
+
+/// A directory removed on drop.
+pub struct TempDir(pub std::path::PathBuf);
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+fn pg_base() -> String {
+    std::env::var("TEST_DATABASE_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432".into())
+        .trim_end_matches('/')
+        .to_owned()
+}
+
+/// Settings for tests; `tweak` adjusts them before the app starts.
+pub fn settings(url: &str) -> Settings {
+    Settings {
+        host: "127.0.0.1".into(),
+        port: 0,
+        database_url: Secret(url.into()),
+        pool_size: 10,
+        clinic_timezone: chrono_tz::UTC,
+        cors_origins: vec!["https://clinic.example".into()],
+        log_format: LogFormat::Pretty,
+        hold: Duration::from_secs(300),
+        // Tests drive the sweeper themselves through `sweep_once`.
+        sweep_interval: Duration::from_secs(3600),
+        request_timeout: Duration::from_secs(30),
+    }
+}
+
+impl TestApp {
+    /// Starts the app with default test settings.
+    pub async fn spawn(backend: Backend) -> Self {
+        Self::spawn_with(backend, |_| {}).await
+    }
+
+    /// Starts the app after `tweak` has adjusted the settings.
+    pub async fn spawn_with(backend: Backend, tweak: impl FnOnce(&mut Settings)) -> Self {
+        let (url, pg_db, dir) = match backend {
+            Backend::Postgres => {
+                let name = format!("carebook_test_{}", uuid::Uuid::new_v4().simple());
+                (format!("{}/{name}", pg_base()), Some(name), None)
+            }
+            Backend::Sqlite => {
+                let dir = std::env::temp_dir().join(format!("carebook-test-{}", uuid::Uuid::new_v4().simple()));
+                std::fs::create_dir_all(&dir).expect("temp dir");
+                (format!("sqlite:{}", dir.join("test.db").display()), None, Some(TempDir(dir)))
+            }
+        };
+        let mut s = settings(&url);
+        tweak(&mut s);
+        let store = open_store(&s).await.expect("open test store");
+        let app = Application::with_store(s, store.clone()).await.expect("bind");
+        let base = format!("http://127.0.0.1:{}/api", app.port());
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        tokio::spawn(app.run_until_stopped(async move {
+            let _ = rx.await;
+        }));
+        Self {
+            base,
+            client: reqwest::Client::builder().pool_max_idle_per_host(64).build().unwrap(),
+            store,
+            backend,
+            pg_db,
+            _dir: dir,
+            stop: Some(tx),
+        }
+    }
+
+    /// Sends a request; `body` of `Value::Null` sends none. Returns status and JSON body.
+    pub async fn call(&self, method: Method, path: &str, body: Value) -> (StatusCode, Value) {
+        let mut req = self.client.request(method, format!("{}{path}", self.base));
+        if !body.is_null() {
+            req = req.json(&body);
+        }
+        let res = req.send().await.expect("request");
+        let status = res.status();
+        let text = res.text().await.expect("body");
+        let json = serde_json::from_str(&text).unwrap_or_else(|_| panic!("non-JSON body {status}: {text}"));
+        (status, json)
+    }
+
+    pub async fn get(&self, path: &str) -> (StatusCode, Value) {
+        self.call(Method::GET, path, Value::Null).await
+    }
+
+    pub async fn post(&self, path: &str, body: Value) -> (StatusCode, Value) {
+        self.call(Method::POST, path, body).await
+    }
+
+    pub async fn patch(&self, path: &str, body: Value) -> (StatusCode, Value) {
+        self.call(Method::PATCH, path, body).await
+    }
+
+    /// Creates a doctor and returns its id.
+    pub async fn doctor(&self) -> String {
+        self.doctor_in("UTC").await
+    }
+
+    /// Creates a doctor working in `tz` and returns its id.
+    pub async fn doctor_in(&self, tz: &str) -> String {
+        let n = uuid::Uuid::new_v4().simple().to_string();
+        let (s, b) = self
+            .post(
+                "/doctors",
+                json!({"name": "Dr Test", "specialization": "Cardiology", "email": format!("d{n}@clinic.test"),
+                       "license_number": format!("LIC-{n}"), "timezone": tz}),
+            )
+            .await;
+        assert_eq!(s, StatusCode::CREATED, "{b}");
+        b["data"]["id"].as_str().unwrap().to_owned()
+    }
+
+    /// Creates a patient and returns its id.
+    pub async fn patient(&self) -> String {
+        let n = uuid::Uuid::new_v4().simple().to_string();
+        let (s, b) = self
+            .post("/patients", json!({"name": "Pat Test", "email": format!("p{n}@mail.test"), "phone": "+1 555 010 0000"}))
+            .await;
+        assert_eq!(s, StatusCode::CREATED, "{b}");
+        b["data"]["id"].as_str().unwrap().to_owned()
+    }
+
+    /// Creates a slot `days` days from now at `time` with `capacity` seats; returns its id.
+    pub async fn slot(&self, doctor: &str, days: i64, time: &str, capacity: i64) -> String {
+        let date = (chrono::Utc::now() + chrono::Duration::days(days)).date_naive().to_string();
+        let (s, b) = self
+            .post(
+                &format!("/doctors/{doctor}/time-slots"),
+                json!({"slot_date": date, "slot_time": time, "max_capacity": capacity}),
+            )
+            .await;
+        assert_eq!(s, StatusCode::CREATED, "{b}");
+        b["data"]["id"].as_str().unwrap().to_owned()
+    }
+
+    /// Books and returns (status, body).
+    pub async fn book(&self, patient: &str, doctor: &str, slot: &str) -> (StatusCode, Value) {
+        self.post("/appointments", json!({"patient_id": patient, "doctor_id": doctor, "time_slot_id": slot}))
+            .await
+    }
+
+    /// The slot as the API reports it.
+    pub async fn slot_view(&self, doctor: &str, slot: &str) -> Value {
+        let (s, b) = self.get(&format!("/doctors/{doctor}/time-slots")).await;
+        assert_eq!(s, StatusCode::OK, "{b}");
+        b["data"].as_array().unwrap().iter().find(|x| x["id"] == slot).cloned().expect("slot listed")
+    }
+
+    /// Live appointments (PENDING, CONFIRMED, COMPLETED) of a doctor on a slot, counted via the API.
+    pub async fn live_on_slot(&self, doctor: &str, slot: &str) -> usize {
+        let mut n = 0;
+        for status in ["PENDING", "CONFIRMED", "COMPLETED"] {
+            let mut offset = 0;
+            loop {
+                let (s, b) = self
+                    .get(&format!("/appointments/doctor/{doctor}?status={status}&limit=100&offset={offset}"))
+                    .await;
+                assert_eq!(s, StatusCode::OK, "{b}");
+                let items = b["data"].as_array().unwrap();
+                n += items.iter().filter(|a| a["time_slot_id"] == slot).count();
+                if items.len() < 100 {
+                    break;
+                }
+                offset += 100;
+            }
+        }
+        n
+    }
+}
+
+/// Asserts the error envelope and code.
+pub fn assert_error(status: StatusCode, body: &Value, want_status: u16, code: &str) {
+    assert_eq!(status.as_u16(), want_status, "{body}");
+    assert_eq!(body["success"], false, "{body}");
+    assert_eq!(body["error"]["code"], code, "{body}");
+    assert!(body["message"].as_str().is_some_and(|m| !m.is_empty()), "{body}");
+}
+
+/// The fields named in a validation error.
+pub fn error_fields(body: &Value) -> Vec<String> {
+    body["error"]["details"]
+        .as_array()
+        .map(|d| d.iter().map(|e| e["field"].as_str().unwrap_or("").to_owned()).collect())
+        .unwrap_or_default()
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(db) = self.pg_db.take() {
+            // Drop the test database from a separate thread and runtime: Drop cannot await.
+            let url = format!("{}/postgres", pg_base());
+            let _ = std::thread::spawn(move || {
+                let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+                rt.block_on(async move {
+                    use sqlx::Connection;
+                    if let Ok(mut c) = sqlx::PgConnection::connect(&url).await {
+                        let _ = sqlx::query(&format!("DROP DATABASE IF EXISTS \"{db}\" WITH (FORCE)")).execute(&mut c).await;
+                    }
+                });
+            })
+            .join();
+        }
+    }
+}
