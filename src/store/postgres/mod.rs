@@ -115,6 +115,9 @@ impl Store for PgStore {
         ping.map(drop)
             .map_err(|e| DomainError::Unavailable(Box::new(e)))
     }
+    async fn close(&self) {
+        self.pool.close().await;
+    }
 
     async fn create_doctor(&self, new: NewDoctor) -> DomainResult<Doctor> {
         people::create_doctor(&self.pool, new).await
