@@ -8,7 +8,8 @@ use serde_json::{Map, Value};
 
 use super::error::ApiError;
 
-/// A JSON object body. An empty body reads as `{}`, so optional bodies need no special case.
+/// A JSON object body. An empty body or `null` reads as `{}`, so optional bodies need no
+/// special case.
 pub struct JsonObject(pub Map<String, Value>);
 
 impl<S: Send + Sync> FromRequest<S> for JsonObject {
@@ -31,6 +32,7 @@ impl<S: Send + Sync> FromRequest<S> for JsonObject {
         }
         match serde_json::from_slice::<Value>(&bytes) {
             Ok(Value::Object(map)) => Ok(Self(map)),
+            Ok(Value::Null) => Ok(Self(Map::new())),
             Ok(_) => Err(ApiError::new(
                 StatusCode::BAD_REQUEST,
                 "VALIDATION_ERROR",

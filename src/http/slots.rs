@@ -79,7 +79,10 @@ fn range(q: &QueryMap, from: NaiveDate, to: NaiveDate) -> Result<(NaiveDate, Nai
 /// `GET /doctors/{id}/time-slots`: every slot in the range (unbounded sides when absent).
 pub async fn list(State(app): State<AppState>, Path(raw): Path<String>, q: QueryMap) -> ApiResult {
     let (doctor, _) = doctor_of(&app, &raw).await?;
-    let (from, to) = range(&q, NaiveDate::MIN, NaiveDate::MAX)?;
+    // Bounds every backend can store, standing in for "no bound".
+    let earliest = NaiveDate::from_ymd_opt(1, 1, 1).unwrap_or_default();
+    let latest = NaiveDate::from_ymd_opt(9999, 12, 31).unwrap_or_default();
+    let (from, to) = range(&q, earliest, latest)?;
     let slots = app.store.list_slots(doctor.id, from, to).await?;
     Ok(response::ok("Time slots retrieved successfully", slots))
 }

@@ -1,0 +1,304 @@
+//! The SQLite adapter: one writer connection, a pool of readers, WAL journal.
+//!
+//! SQLite allows one writer at a time. Rather than letting requests race for the file lock (and
+//! fail with "database is locked"), every write use case goes through a pool of exactly one
+//! connection and starts with `BEGIN IMMEDIATE`, taking the write lock up front: writes queue
+//! in-process and each runs alone. That makes read-then-write logic inside a write transaction
+//! race-free, so write use cases read the state, decide with the shared pure rules, and apply,
+//! all in one transaction; the schema's constraints remain as the backstop. Pure reads use a
+//! separate pool and, thanks to WAL, never wait for the writer.
+//!
+//! Instants are TEXT `YYYY-MM-DDTHH:MM:SS.SSSZ` (see the migration) taken from the database
+//! clock, so they compare correctly as text and the clock is the same for every instance.
+
+/// SQL for the database clock's current instant, in the stored instant format.
+macro_rules! now_sql {
+    () => {
+        "strftime('%Y-%m-%dT%H:%M:%fZ', 'now')"
+    };
+}
+
+mod appointments;
+mod people;
+mod slots;
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use chrono::{DateTime, NaiveDate, Utc};
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteConnection, SqliteJournalMode, SqlitePoolOptions,
+    SqliteSynchronous,
+};
+use sqlx::{ConnectOptions, Sqlite, SqlitePool, Transaction};
+
+use super::retry::TxError;
+use super::{OpenError, StoreOptions};
+use crate::domain::appointment::{Action, AppointmentStatus, AuditEntry, NewAppointment};
+use crate::domain::doctor::{Doctor, DoctorPatch, NewDoctor};
+use crate::domain::page::{Page, Paged};
+use crate::domain::patient::{NewPatient, Patient, PatientPatch};
+use crate::domain::slot::{BulkOutcome, NewSlot, Slot, SlotAdminStatus};
+use crate::domain::store::{Actor, AppointmentFilter, Booked, IdempotencyKey, Store};
+use crate::domain::{
+    Appointment, AppointmentDetail, AppointmentId, DoctorId, DomainError, DomainResult, PatientId,
+    SlotId,
+};
+
+/// How long a connection waits for another process's lock before SQLite gives up.
+const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
+/// How long a write waits for its turn on the single writer connection.
+const WRITE_QUEUE_TIMEOUT: Duration = Duration::from_secs(20);
+/// How long a read waits for a free reader connection.
+const READ_ACQUIRE_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// The SQLite store.
+#[derive(Clone)]
+pub struct SqliteStore {
+    /// Exactly one connection: every write use case, one at a time.
+    writer: SqlitePool,
+    /// Pure reads.
+    reader: SqlitePool,
+}
+
+static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
+
+impl SqliteStore {
+    /// Opens (creating the file and its folder when missing) and applies migrations.
+    ///
+    /// Accepts `sqlite:path/to/file.db` and the other forms `SqliteConnectOptions` parses.
+    pub async fn open(opts: &StoreOptions) -> Result<Self, OpenError> {
+        let connect = SqliteConnectOptions::from_str(&opts.url)
+            .map_err(|e| OpenError::Config(format!("invalid DATABASE_URL: {e}")))?
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            // In WAL mode FULL syncs the log on every commit: an answered write survives a
+            // power cut, not only a crash of the process.
+            .synchronous(SqliteSynchronous::Full)
+            .foreign_keys(true)
+            .busy_timeout(BUSY_TIMEOUT)
+            .log_statements(tracing::log::LevelFilter::Trace);
+        let in_memory = is_in_memory(&opts.url);
+        if !in_memory {
+            if let Some(dir) = connect.get_filename().parent() {
+                if !dir.as_os_str().is_empty() {
+                    std::fs::create_dir_all(dir)?;
+                }
+            }
+        }
+        let writer = SqlitePoolOptions::new()
+            .max_connections(1)
+            .min_connections(1)
+            .acquire_timeout(WRITE_QUEUE_TIMEOUT)
+            .connect_with(connect.clone())
+            .await
+            .map_err(OpenError::Connect)?;
+        MIGRATOR.run(&writer).await?;
+        let reader = if in_memory {
+            // An in-memory database has no WAL and lives only while a connection holds it:
+            // reads share the writer's connection.
+            writer.clone()
+        } else {
+            SqlitePoolOptions::new()
+                .max_connections(opts.pool_size)
+                .min_connections(1)
+                .acquire_timeout(READ_ACQUIRE_TIMEOUT)
+                // A guard: nothing on a reader connection can ever write.
+                .connect_with(connect.pragma("query_only", "ON"))
+                .await
+                .map_err(OpenError::Connect)?
+        };
+        Ok(Self { writer, reader })
+    }
+
+    /// The writer pool (one connection), for tests and tools that need raw access.
+    pub fn writer(&self) -> &SqlitePool {
+        &self.writer
+    }
+
+    /// The reader pool, for tests and tools that need raw access.
+    pub fn reader(&self) -> &SqlitePool {
+        &self.reader
+    }
+}
+
+/// Whether the URL names an in-memory database rather than a file.
+fn is_in_memory(url: &str) -> bool {
+    url.contains(":memory:") || url.contains("mode=memory")
+}
+
+/// A write transaction that holds the database's write lock from its first statement.
+type WriteTx = Transaction<'static, Sqlite>;
+
+/// Begins a write transaction on the writer pool with `BEGIN IMMEDIATE`, so the write lock is
+/// taken up front instead of on the first write (where upgrading could fail with SQLITE_BUSY).
+async fn begin_write(pool: &SqlitePool) -> Result<WriteTx, sqlx::Error> {
+    pool.begin_with("BEGIN IMMEDIATE").await
+}
+
+/// The database clock's current instant, read once per transaction so that every row the
+/// transaction writes, and every decision it makes, uses the same "now".
+async fn db_now(conn: &mut SqliteConnection) -> Result<String, sqlx::Error> {
+    sqlx::query_scalar(concat!("SELECT ", now_sql!()))
+        .fetch_one(conn)
+        .await
+}
+
+/// An instant computed in Rust, in the stored text format (must match `now_sql!`).
+fn instant(t: DateTime<Utc>) -> String {
+    t.format("%Y-%m-%dT%H:%M:%S%.3fZ").to_string()
+}
+
+/// Whether a row exists for a query with one bound value.
+async fn exists<'q, T>(conn: &mut SqliteConnection, sql: &'q str, value: T) -> Result<bool, sqlx::Error>
+where
+    T: 'q + Send + sqlx::Encode<'q, Sqlite> + sqlx::Type<Sqlite>,
+{
+    let found: Option<i64> = sqlx::query_scalar(sql)
+        .bind(value)
+        .fetch_optional(conn)
+        .await?;
+    Ok(found.is_some())
+}
+
+/// Maps a unique violation whose message names `table.column` to `Duplicate(message)`; leaves
+/// other errors alone. SQLite reports no constraint names, only the columns; the database's
+/// text is only matched, never shown.
+fn on_unique(e: sqlx::Error, messages: &[(&str, &str)]) -> TxError {
+    if let Some(db) = e.as_database_error() {
+        if db.is_unique_violation() {
+            let text = db.message();
+            if let Some((_, m)) = messages.iter().find(|(column, _)| text.contains(column)) {
+                return TxError::Domain(DomainError::Duplicate((*m).to_owned()));
+            }
+        }
+    }
+    TxError::Db(e)
+}
+
+#[async_trait]
+impl Store for SqliteStore {
+    async fn ping(&self) -> DomainResult<()> {
+        let ping = sqlx::query("SELECT 1").execute(&self.reader).await;
+        ping.map(drop)
+            .map_err(|e| DomainError::Unavailable(Box::new(e)))
+    }
+    async fn close(&self) {
+        self.reader.close().await;
+        self.writer.close().await;
+    }
+
+    async fn create_doctor(&self, new: NewDoctor) -> DomainResult<Doctor> {
+        people::create_doctor(&self.writer, new).await
+    }
+    async fn list_doctors(
+        &self,
+        specialization: Option<&str>,
+        page: Page,
+    ) -> DomainResult<Paged<Doctor>> {
+        people::list_doctors(&self.reader, specialization, page).await
+    }
+    async fn get_doctor(&self, id: DoctorId) -> DomainResult<Doctor> {
+        people::get_doctor(&self.reader, id).await
+    }
+    async fn update_doctor(&self, id: DoctorId, patch: DoctorPatch) -> DomainResult<Doctor> {
+        people::update_doctor(&self.writer, id, patch).await
+    }
+    async fn create_patient(&self, new: NewPatient) -> DomainResult<Patient> {
+        people::create_patient(&self.writer, new).await
+    }
+    async fn list_patients(&self, page: Page) -> DomainResult<Paged<Patient>> {
+        people::list_patients(&self.reader, page).await
+    }
+    async fn get_patient(&self, id: PatientId) -> DomainResult<Patient> {
+        people::get_patient(&self.reader, id).await
+    }
+    async fn update_patient(&self, id: PatientId, patch: PatientPatch) -> DomainResult<Patient> {
+        people::update_patient(&self.writer, id, patch).await
+    }
+
+    async fn create_slot(&self, doctor: DoctorId, new: NewSlot) -> DomainResult<Slot> {
+        slots::create_slot(&self.writer, doctor, new).await
+    }
+    async fn create_slots(&self, doctor: DoctorId, new: Vec<NewSlot>) -> DomainResult<BulkOutcome> {
+        slots::create_slots(&self.writer, doctor, new).await
+    }
+    async fn list_slots(
+        &self,
+        doctor: DoctorId,
+        from: NaiveDate,
+        to: NaiveDate,
+    ) -> DomainResult<Vec<Slot>> {
+        slots::list_slots(&self.reader, doctor, from, to, false).await
+    }
+    async fn available_slots(
+        &self,
+        doctor: DoctorId,
+        from: NaiveDate,
+        to: NaiveDate,
+    ) -> DomainResult<Vec<Slot>> {
+        slots::list_slots(&self.reader, doctor, from, to, true).await
+    }
+    async fn set_slot_status(
+        &self,
+        doctor: DoctorId,
+        slot: SlotId,
+        status: SlotAdminStatus,
+    ) -> DomainResult<Slot> {
+        slots::set_slot_status(&self.writer, doctor, slot, status).await
+    }
+
+    async fn book(
+        &self,
+        new: NewAppointment,
+        hold_secs: i64,
+        key: Option<IdempotencyKey>,
+        actor: Actor,
+    ) -> DomainResult<Booked> {
+        appointments::book(&self.writer, &new, hold_secs, key.as_ref(), &actor).await
+    }
+    async fn confirm(&self, id: AppointmentId, actor: Actor) -> DomainResult<Appointment> {
+        appointments::transition(&self.writer, id, Action::Confirm, None, &actor).await
+    }
+    async fn cancel(
+        &self,
+        id: AppointmentId,
+        reason: Option<String>,
+        actor: Actor,
+    ) -> DomainResult<Appointment> {
+        appointments::transition(&self.writer, id, Action::Cancel, reason.as_deref(), &actor)
+            .await
+    }
+    async fn complete(&self, id: AppointmentId, actor: Actor) -> DomainResult<Appointment> {
+        appointments::transition(&self.writer, id, Action::Complete, None, &actor).await
+    }
+    async fn get_appointment(&self, id: AppointmentId) -> DomainResult<AppointmentDetail> {
+        appointments::detail(&self.reader, id).await
+    }
+    async fn history(&self, id: AppointmentId) -> DomainResult<Vec<AuditEntry>> {
+        appointments::history(&self.reader, id).await
+    }
+    async fn patient_appointments(
+        &self,
+        patient: PatientId,
+        status: Option<AppointmentStatus>,
+        page: Page,
+    ) -> DomainResult<Paged<Appointment>> {
+        appointments::for_patient(&self.reader, patient, status, page).await
+    }
+    async fn doctor_appointments(
+        &self,
+        doctor: DoctorId,
+        filter: AppointmentFilter,
+        page: Page,
+    ) -> DomainResult<Paged<Appointment>> {
+        appointments::for_doctor(&self.reader, doctor, filter, page).await
+    }
+    async fn expire_due(&self, batch: i64) -> DomainResult<u64> {
+        appointments::expire_due(&self.writer, batch).await
+    }
+    async fn purge_idempotency_keys(&self, max_age_secs: i64) -> DomainResult<u64> {
+        appointments::purge_keys(&self.writer, max_age_secs).await
+    }
+}

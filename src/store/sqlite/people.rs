@@ -1,0 +1,273 @@
+//! Doctors and patients on SQLite.
+
+use sqlx::SqlitePool;
+
+use super::{begin_write, exists, on_unique};
+use crate::domain::doctor::{Doctor, DoctorPatch, NewDoctor};
+use crate::domain::page::{Page, Paged};
+use crate::domain::patient::{NewPatient, Patient, PatientPatch};
+use crate::domain::{DoctorId, DomainError, DomainResult, PatientId};
+use crate::store::retry::{retry, TxError};
+
+const DOCTOR_EMAIL_TAKEN: &str = "A doctor with this e-mail already exists";
+const DOCTOR_LICENCE_TAKEN: &str = "A doctor with this licence number already exists";
+const PATIENT_EMAIL_TAKEN: &str = "A patient with this e-mail already exists";
+
+const DOCTOR_DUPES: &[(&str, &str)] = &[
+    ("doctors.email", DOCTOR_EMAIL_TAKEN),
+    ("doctors.license_number", DOCTOR_LICENCE_TAKEN),
+];
+const PATIENT_DUPES: &[(&str, &str)] = &[("patients.email", PATIENT_EMAIL_TAKEN)];
+
+/// Active doctors, optionally of one specialization. `lower()` folds ASCII letters only on
+/// SQLite (PostgreSQL folds all of Unicode): "CARDIOLOGY" matches "cardiology", but a
+/// specialization differing only in the case of a non-ASCII letter does not match here.
+macro_rules! doctor_filter {
+    () => {
+        "FROM doctors WHERE is_active AND (?1 IS NULL OR lower(specialization) = lower(?1))"
+    };
+}
+
+fn duplicate(message: &str) -> TxError {
+    TxError::Domain(DomainError::Duplicate(message.to_owned()))
+}
+
+pub async fn create_doctor(pool: &SqlitePool, d: NewDoctor) -> DomainResult<Doctor> {
+    let (id, d) = (DoctorId::new(), &d);
+    retry(|| async move {
+        let mut tx = begin_write(pool).await?;
+        // Writes are serialized, so these checks cannot race; the UNIQUE constraints back them.
+        // E-mail first, as PostgreSQL reports the first unique constraint of the table.
+        if exists(&mut tx, "SELECT 1 FROM doctors WHERE email = ?1", &d.email).await? {
+            return Err(duplicate(DOCTOR_EMAIL_TAKEN));
+        }
+        let licence = "SELECT 1 FROM doctors WHERE license_number = ?1";
+        if exists(&mut tx, licence, &d.license_number).await? {
+            return Err(duplicate(DOCTOR_LICENCE_TAKEN));
+        }
+        sqlx::query(
+            "INSERT INTO doctors (id, name, specialization, email, phone, license_number, clinic_name, address, bio, timezone)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+        )
+        .bind(id)
+        .bind(&d.name)
+        .bind(&d.specialization)
+        .bind(&d.email)
+        .bind(&d.phone)
+        .bind(&d.license_number)
+        .bind(&d.clinic_name)
+        .bind(&d.address)
+        .bind(&d.bio)
+        .bind(&d.timezone)
+        .execute(&mut *tx)
+        .await
+        .map_err(|e| on_unique(e, DOCTOR_DUPES))?;
+        let doctor = sqlx::query_as("SELECT * FROM doctors WHERE id = ?1")
+            .bind(id)
+            .fetch_one(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(doctor)
+    })
+    .await
+}
+
+pub async fn list_doctors(
+    pool: &SqlitePool,
+    specialization: Option<&str>,
+    page: Page,
+) -> DomainResult<Paged<Doctor>> {
+    retry(|| async move {
+        let total: i64 = sqlx::query_scalar(concat!("SELECT count(*) ", doctor_filter!()))
+            .bind(specialization)
+            .fetch_one(pool)
+            .await?;
+        let items = sqlx::query_as(concat!(
+            "SELECT * ",
+            doctor_filter!(),
+            " ORDER BY name, id LIMIT ?2 OFFSET ?3"
+        ))
+        .bind(specialization)
+        .bind(page.limit)
+        .bind(page.offset)
+        .fetch_all(pool)
+        .await?;
+        Ok(Paged { items, total })
+    })
+    .await
+}
+
+pub async fn get_doctor(pool: &SqlitePool, id: DoctorId) -> DomainResult<Doctor> {
+    retry(|| async move {
+        let found = sqlx::query_as("SELECT * FROM doctors WHERE id = ?1")
+            .bind(id)
+            .fetch_optional(pool)
+            .await?;
+        found.ok_or(TxError::Domain(DomainError::NotFound("doctor")))
+    })
+    .await
+}
+
+pub async fn update_doctor(
+    pool: &SqlitePool,
+    id: DoctorId,
+    patch: DoctorPatch,
+) -> DomainResult<Doctor> {
+    let patch = &patch;
+    retry(|| async move {
+        let mut tx = begin_write(pool).await?;
+        let current: Option<Doctor> = sqlx::query_as("SELECT * FROM doctors WHERE id = ?1")
+            .bind(id)
+            .fetch_optional(&mut *tx)
+            .await?;
+        let d = patch
+            .clone()
+            .apply(current.ok_or(DomainError::NotFound("doctor"))?);
+        sqlx::query(concat!(
+            "UPDATE doctors SET name = ?2, specialization = ?3, phone = ?4, clinic_name = ?5, address = ?6,
+                    bio = ?7, timezone = ?8, updated_at = ",
+            now_sql!(),
+            " WHERE id = ?1"
+        ))
+        .bind(id)
+        .bind(&d.name)
+        .bind(&d.specialization)
+        .bind(&d.phone)
+        .bind(&d.clinic_name)
+        .bind(&d.address)
+        .bind(&d.bio)
+        .bind(&d.timezone)
+        .execute(&mut *tx)
+        .await?;
+        let updated = sqlx::query_as("SELECT * FROM doctors WHERE id = ?1")
+            .bind(id)
+            .fetch_one(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(updated)
+    })
+    .await
+}
+
+pub async fn create_patient(pool: &SqlitePool, p: NewPatient) -> DomainResult<Patient> {
+    let (id, p) = (PatientId::new(), &p);
+    retry(|| async move {
+        let mut tx = begin_write(pool).await?;
+        if exists(&mut tx, "SELECT 1 FROM patients WHERE email = ?1", &p.email).await? {
+            return Err(duplicate(PATIENT_EMAIL_TAKEN));
+        }
+        sqlx::query(
+            "INSERT INTO patients (id, name, email, phone, date_of_birth, gender, blood_group, allergies,
+                                   medical_history, emergency_contact_name, emergency_contact_phone)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+        )
+        .bind(id)
+        .bind(&p.name)
+        .bind(&p.email)
+        .bind(&p.phone)
+        .bind(p.date_of_birth)
+        .bind(&p.gender)
+        .bind(&p.blood_group)
+        .bind(&p.allergies)
+        .bind(&p.medical_history)
+        .bind(&p.emergency_contact_name)
+        .bind(&p.emergency_contact_phone)
+        .execute(&mut *tx)
+        .await
+        .map_err(|e| on_unique(e, PATIENT_DUPES))?;
+        let patient = sqlx::query_as("SELECT * FROM patients WHERE id = ?1")
+            .bind(id)
+            .fetch_one(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(patient)
+    })
+    .await
+}
+
+pub async fn list_patients(pool: &SqlitePool, page: Page) -> DomainResult<Paged<Patient>> {
+    retry(|| async move {
+        let total: i64 = sqlx::query_scalar("SELECT count(*) FROM patients")
+            .fetch_one(pool)
+            .await?;
+        // Instants are stored to the millisecond, so two patients registered within the same
+        // millisecond tie on created_at. The rowid (assigned in commit order, as writes are
+        // serialized) breaks the tie in registration order, which is what PostgreSQL's
+        // microsecond timestamps give in practice.
+        let items = sqlx::query_as(
+            "SELECT * FROM patients ORDER BY created_at, rowid LIMIT ?1 OFFSET ?2",
+        )
+        .bind(page.limit)
+        .bind(page.offset)
+        .fetch_all(pool)
+        .await?;
+        Ok(Paged { items, total })
+    })
+    .await
+}
+
+pub async fn get_patient(pool: &SqlitePool, id: PatientId) -> DomainResult<Patient> {
+    retry(|| async move {
+        let found = sqlx::query_as("SELECT * FROM patients WHERE id = ?1")
+            .bind(id)
+            .fetch_optional(pool)
+            .await?;
+        found.ok_or(TxError::Domain(DomainError::NotFound("patient")))
+    })
+    .await
+}
+
+pub async fn update_patient(
+    pool: &SqlitePool,
+    id: PatientId,
+    patch: PatientPatch,
+) -> DomainResult<Patient> {
+    let patch = &patch;
+    retry(|| async move {
+        let mut tx = begin_write(pool).await?;
+        let current: Option<Patient> = sqlx::query_as("SELECT * FROM patients WHERE id = ?1")
+            .bind(id)
+            .fetch_optional(&mut *tx)
+            .await?;
+        let p = patch
+            .clone()
+            .apply(current.ok_or(DomainError::NotFound("patient"))?);
+        let taken: Option<i64> =
+            sqlx::query_scalar("SELECT 1 FROM patients WHERE email = ?1 AND id <> ?2")
+                .bind(&p.email)
+                .bind(id)
+                .fetch_optional(&mut *tx)
+                .await?;
+        if taken.is_some() {
+            return Err(duplicate(PATIENT_EMAIL_TAKEN));
+        }
+        sqlx::query(concat!(
+            "UPDATE patients SET name = ?2, email = ?3, phone = ?4, date_of_birth = ?5, gender = ?6,
+                    blood_group = ?7, allergies = ?8, medical_history = ?9, emergency_contact_name = ?10,
+                    emergency_contact_phone = ?11, updated_at = ",
+            now_sql!(),
+            " WHERE id = ?1"
+        ))
+        .bind(id)
+        .bind(&p.name)
+        .bind(&p.email)
+        .bind(&p.phone)
+        .bind(p.date_of_birth)
+        .bind(&p.gender)
+        .bind(&p.blood_group)
+        .bind(&p.allergies)
+        .bind(&p.medical_history)
+        .bind(&p.emergency_contact_name)
+        .bind(&p.emergency_contact_phone)
+        .execute(&mut *tx)
+        .await
+        .map_err(|e| on_unique(e, PATIENT_DUPES))?;
+        let updated = sqlx::query_as("SELECT * FROM patients WHERE id = ?1")
+            .bind(id)
+            .fetch_one(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(updated)
+    })
+    .await
+}
