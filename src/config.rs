@@ -22,6 +22,9 @@ impl std::str::FromStr for Secret {
     }
 }
 
+/// The embedded database used when neither `DATABASE_URL` nor `DB_HOST` is set.
+pub const DEFAULT_DATABASE_URL: &str = "sqlite:./data/carebook.db";
+
 /// Log output format.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum LogFormat {
@@ -38,7 +41,8 @@ pub struct RawSettings {
     /// Address to bind.
     #[arg(long, env = "HOST", default_value = "0.0.0.0")]
     pub host: String,
-    /// Database URL: postgres://… or postgresql://… for PostgreSQL. When absent, the DB_* variables are used.
+    /// Database URL: postgres://… or postgresql://… for PostgreSQL, sqlite:PATH for SQLite. When absent,
+    /// DB_HOST and the other DB_* variables name a PostgreSQL server; with neither, ./data/carebook.db.
     #[arg(long, env = "DATABASE_URL", hide_env_values = true)]
     pub database_url: Option<Secret>,
     /// PostgreSQL host, used when DATABASE_URL is absent.
@@ -116,9 +120,10 @@ impl RawSettings {
         if self.db_pool_size == 0 {
             return Err("DB_POOL_SIZE must be at least 1".into());
         }
-        let database_url = match &self.database_url {
-            Some(url) if !url.0.trim().is_empty() => url.clone(),
-            _ => Secret(postgres_url(&self)),
+        let database_url = match (&self.database_url, &self.db_host) {
+            (Some(url), _) if !url.0.trim().is_empty() => url.clone(),
+            (_, Some(host)) if !host.trim().is_empty() => Secret(postgres_url(&self)),
+            _ => Secret(DEFAULT_DATABASE_URL.into()),
         };
         Ok(Settings {
             host: self.host,
@@ -230,6 +235,8 @@ mod tests {
     #[test]
     fn rejects_bad_zone() {
         assert!(parse(&["--clinic-timezone", "Mars/Base"]).is_err());
-        assert_eq!(parse(&[]).unwrap().hold_description(), "5 minutes");
+        let defaults = parse(&[]).unwrap();
+        assert_eq!(defaults.hold_description(), "5 minutes");
+        assert_eq!(defaults.database_url.0, DEFAULT_DATABASE_URL);
     }
 }
