@@ -27,9 +27,6 @@ pub enum DomainError {
     /// The input is malformed or breaks a rule; nothing was changed.
     #[error("validation failed")]
     Validation(Vec<FieldError>),
-    /// A rule about the request as a whole (not one field) is broken.
-    #[error("{0}")]
-    BadRequest(String),
     /// The named resource does not exist.
     #[error("{0} not found")]
     NotFound(&'static str),

@@ -113,8 +113,8 @@ pub trait Store: Send + Sync + 'static {
     ) -> DomainResult<Slot>;
 
     /// Takes a seat as a PENDING hold that lapses after `hold_secs`.
-    /// Errors: `NotFound("patient" | "doctor" | "time slot")`, `BadRequest` (doctor does not own
-    /// the slot), `Validation` (date/time differ from the slot's), `SlotUnavailable`,
+    /// Errors: `NotFound("patient" | "doctor" | "time slot")`, `Validation` on `doctor_id` (doctor does
+    /// not own the slot), `Validation` (date/time differ from the slot's), `SlotUnavailable`,
     /// `AlreadyBooked`, `IdempotencyKeyReused`.
     async fn book(
         &self,

@@ -75,7 +75,6 @@ impl From<DomainError> for ApiError {
                     "The request has invalid fields",
                 )
             },
-            DomainError::BadRequest(m) => Self::new(S::BAD_REQUEST, "VALIDATION_ERROR", m),
             DomainError::NotFound(what) => Self::new(
                 S::NOT_FOUND,
                 "NOT_FOUND",

@@ -63,32 +63,33 @@ impl PgStore {
     }
 }
 
-async fn create_database_if_missing(target: &PgConnectOptions) -> Result<(), OpenError> {
-    let Some(name) = target.get_database().map(str::to_owned) else {
-        return Ok(());
-    };
-    let mut admin = target
-        .clone()
-        .database("postgres")
-        .connect()
+/// How long start-up waits for the server before giving up.
+const CONNECT_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
+
+async fn connect(opts: &PgConnectOptions) -> Result<sqlx::PgConnection, sqlx::Error> {
+    tokio::time::timeout(CONNECT_TIMEOUT, opts.connect())
         .await
-        .map_err(OpenError::Connect)?;
-    let exists: bool =
-        sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1)")
-            .bind(&name)
-            .fetch_one(&mut admin)
-            .await
-            .map_err(OpenError::Connect)?;
-    if !exists {
-        let quoted = format!("\"{}\"", name.replace('"', "\"\""));
-        // Another process may create it at the same moment: "already exists" (42P04) is fine.
-        if let Err(e) = admin
-            .execute(format!("CREATE DATABASE {quoted}").as_str())
-            .await
-        {
-            if e.as_database_error().and_then(|d| d.code()).as_deref() != Some("42P04") {
-                return Err(OpenError::Connect(e));
-            }
+        .unwrap_or(Err(sqlx::Error::PoolTimedOut))
+}
+
+/// Creates the target database when connecting to it fails with "does not exist" (3D000).
+/// Connecting first means a user without access to the `postgres` database can still start
+/// against an existing one.
+async fn create_database_if_missing(target: &PgConnectOptions) -> Result<(), OpenError> {
+    let missing = match connect(target).await {
+        Ok(conn) => return conn.close().await.map_err(OpenError::Connect),
+        Err(e) if e.as_database_error().and_then(|d| d.code()).as_deref() == Some("3D000") => e,
+        Err(e) => return Err(OpenError::Connect(e)),
+    };
+    let Some(name) = target.get_database().map(str::to_owned) else {
+        return Err(OpenError::Connect(missing));
+    };
+    let mut admin = connect(&target.clone().database("postgres")).await.map_err(OpenError::Connect)?;
+    let quoted = format!("\"{}\"", name.replace('"', "\"\""));
+    // Another process may create it at the same moment: "already exists" (42P04) is fine.
+    if let Err(e) = admin.execute(format!("CREATE DATABASE {quoted}").as_str()).await {
+        if e.as_database_error().and_then(|d| d.code()).as_deref() != Some("42P04") {
+            return Err(OpenError::Connect(e));
         }
     }
     admin.close().await.map_err(OpenError::Connect)
