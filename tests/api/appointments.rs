@@ -27,13 +27,20 @@ fn instant(v: &Value) -> DateTime<Utc> {
 }
 
 async fn history_actions(app: &TestApp, appointment: &str) -> Vec<(String, String)> {
-    let (s, b) = app.get(&format!("/appointments/{appointment}/history")).await;
+    let (s, b) = app
+        .get(&format!("/appointments/{appointment}/history"))
+        .await;
     assert_eq!(s, StatusCode::OK, "{b}");
     b["data"]
         .as_array()
         .unwrap()
         .iter()
-        .map(|e| (e["action"].as_str().unwrap().to_owned(), e["actor"].as_str().unwrap().to_owned()))
+        .map(|e| {
+            (
+                e["action"].as_str().unwrap().to_owned(),
+                e["actor"].as_str().unwrap().to_owned(),
+            )
+        })
         .collect()
 }
 
@@ -54,7 +61,10 @@ async fn book_creates_a_pending_hold(app: TestApp) {
         )
         .await;
     assert_eq!(s, StatusCode::CREATED, "{b}");
-    assert_eq!(b["message"], "Appointment booked successfully. Please confirm within 5 minutes.");
+    assert_eq!(
+        b["message"],
+        "Appointment booked successfully. Please confirm within 5 minutes."
+    );
     let a = &b["data"];
     assert_eq!(a["status"], "PENDING");
     assert_eq!(a["consultation_type"], "video");
@@ -62,7 +72,13 @@ async fn book_creates_a_pending_hold(app: TestApp) {
     let hold = instant(&a["expires_at"]) - instant(&a["created_at"]);
     assert!((299..=301).contains(&hold.num_seconds()), "hold {hold}");
     let view = app.slot_view(&doctor, &slot).await;
-    assert_eq!((view["current_bookings"].as_i64(), view["available_capacity"].as_i64()), (Some(1), Some(1)));
+    assert_eq!(
+        (
+            view["current_bookings"].as_i64(),
+            view["available_capacity"].as_i64()
+        ),
+        (Some(1), Some(1))
+    );
     let history = history_actions(&app, &id(&b)).await;
     assert_eq!(history.len(), 1);
     assert_eq!(history[0].0, "BOOK");
@@ -73,9 +89,15 @@ async fn book_validates_input(app: TestApp) {
     let (doctor, patient, slot) = setup(&app, 1).await;
     let (s, b) = app.post("/appointments", json!({})).await;
     assert_error(s, &b, 400, "VALIDATION_ERROR");
-    assert_eq!(error_fields(&b), ["patient_id", "doctor_id", "time_slot_id"]);
+    assert_eq!(
+        error_fields(&b),
+        ["patient_id", "doctor_id", "time_slot_id"]
+    );
     let (s, b) = app
-        .post("/appointments", json!({"patient_id": "nope", "doctor_id": doctor, "time_slot_id": slot}))
+        .post(
+            "/appointments",
+            json!({"patient_id": "nope", "doctor_id": doctor, "time_slot_id": slot}),
+        )
         .await;
     assert_error(s, &b, 400, "VALIDATION_ERROR");
     assert_eq!(error_fields(&b), ["patient_id"]);
@@ -135,11 +157,19 @@ async fn full_and_blocked_slots_are_unavailable(app: TestApp) {
     assert_error(s, &b, 409, "SLOT_UNAVAILABLE");
 
     let blocked = app.slot(&doctor, 3, "09:00", 5).await;
-    let (s, b) = app.patch(&format!("/doctors/{doctor}/time-slots/{blocked}"), json!({"status": "BLOCKED"})).await;
+    let (s, b) = app
+        .patch(
+            &format!("/doctors/{doctor}/time-slots/{blocked}"),
+            json!({"status": "BLOCKED"}),
+        )
+        .await;
     assert_eq!(s, StatusCode::OK, "{b}");
     let (s, b) = app.book(&other, &doctor, &blocked).await;
     assert_error(s, &b, 409, "SLOT_UNAVAILABLE");
-    assert_eq!(app.slot_view(&doctor, &blocked).await["current_bookings"], 0);
+    assert_eq!(
+        app.slot_view(&doctor, &blocked).await["current_bookings"],
+        0
+    );
 }
 
 async fn started_slot_is_unavailable(app: TestApp) {
@@ -165,11 +195,18 @@ async fn one_live_booking_per_patient_and_rebook_after_cancel(app: TestApp) {
     assert_eq!(s, StatusCode::CREATED, "{first}");
     let (s, b) = app.book(&patient, &doctor, &slot).await;
     assert_error(s, &b, 409, "ALREADY_BOOKED");
-    let (s, b) = app.post(&format!("/appointments/{}/confirm", id(&first)), json!(null)).await;
+    let (s, b) = app
+        .post(
+            &format!("/appointments/{}/confirm", id(&first)),
+            json!(null),
+        )
+        .await;
     assert_eq!(s, StatusCode::OK, "{b}");
     let (s, b) = app.book(&patient, &doctor, &slot).await;
     assert_error(s, &b, 409, "ALREADY_BOOKED");
-    let (s, b) = app.post(&format!("/appointments/{}/cancel", id(&first)), json!({})).await;
+    let (s, b) = app
+        .post(&format!("/appointments/{}/cancel", id(&first)), json!({}))
+        .await;
     assert_eq!(s, StatusCode::OK, "{b}");
     let (s, again) = app.book(&patient, &doctor, &slot).await;
     assert_eq!(s, StatusCode::CREATED, "{again}");
@@ -181,28 +218,47 @@ async fn confirm_and_complete_are_idempotent(app: TestApp) {
     let (doctor, patient, slot) = setup(&app, 1).await;
     let (_, b) = app.book(&patient, &doctor, &slot).await;
     let a = id(&b);
-    let (s, b) = app.post(&format!("/appointments/{a}/complete"), json!(null)).await;
+    let (s, b) = app
+        .post(&format!("/appointments/{a}/complete"), json!(null))
+        .await;
     assert_error(s, &b, 409, "INVALID_TRANSITION");
-    let (s, first) = app.post(&format!("/appointments/{a}/confirm"), json!(null)).await;
+    let (s, first) = app
+        .post(&format!("/appointments/{a}/confirm"), json!(null))
+        .await;
     assert_eq!(s, StatusCode::OK, "{first}");
     assert_eq!(first["data"]["status"], "CONFIRMED");
     assert!(first["data"]["confirmed_at"].is_string());
-    let (s, again) = app.post(&format!("/appointments/{a}/confirm"), json!(null)).await;
+    let (s, again) = app
+        .post(&format!("/appointments/{a}/confirm"), json!(null))
+        .await;
     assert_eq!(s, StatusCode::OK, "{again}");
     assert_eq!(again["data"]["confirmed_at"], first["data"]["confirmed_at"]);
-    let (s, done) = app.post(&format!("/appointments/{a}/complete"), json!(null)).await;
+    let (s, done) = app
+        .post(&format!("/appointments/{a}/complete"), json!(null))
+        .await;
     assert_eq!(s, StatusCode::OK, "{done}");
     assert_eq!(done["data"]["status"], "COMPLETED");
     assert!(done["data"]["completed_at"].is_string());
-    let (s, b) = app.post(&format!("/appointments/{a}/complete"), json!(null)).await;
-    assert_eq!((s, &b["data"]["status"]), (StatusCode::OK, &json!("COMPLETED")));
+    let (s, b) = app
+        .post(&format!("/appointments/{a}/complete"), json!(null))
+        .await;
+    assert_eq!(
+        (s, &b["data"]["status"]),
+        (StatusCode::OK, &json!("COMPLETED"))
+    );
     for action in ["cancel", "confirm"] {
-        let (s, b) = app.post(&format!("/appointments/{a}/{action}"), json!(null)).await;
+        let (s, b) = app
+            .post(&format!("/appointments/{a}/{action}"), json!(null))
+            .await;
         assert_error(s, &b, 409, "INVALID_TRANSITION");
     }
     // A completed appointment keeps its seat.
     assert_eq!(app.slot_view(&doctor, &slot).await["current_bookings"], 1);
-    let actions: Vec<_> = history_actions(&app, &a).await.into_iter().map(|h| h.0).collect();
+    let actions: Vec<_> = history_actions(&app, &a)
+        .await
+        .into_iter()
+        .map(|h| h.0)
+        .collect();
     assert_eq!(actions, ["BOOK", "CONFIRM", "COMPLETE"]);
 }
 
@@ -211,25 +267,45 @@ async fn cancel_releases_the_seat_once(app: TestApp) {
     let (_, b) = app.book(&patient, &doctor, &slot).await;
     let a = id(&b);
     assert_eq!(app.slot_view(&doctor, &slot).await["status"], "BOOKED");
-    let (s, b) = app.post(&format!("/appointments/{a}/cancel"), json!({"reason": "  feeling better "})).await;
+    let (s, b) = app
+        .post(
+            &format!("/appointments/{a}/cancel"),
+            json!({"reason": "  feeling better "}),
+        )
+        .await;
     assert_eq!(s, StatusCode::OK, "{b}");
     assert_eq!(b["data"]["status"], "CANCELLED");
     assert_eq!(b["data"]["cancellation_reason"], "feeling better");
     assert!(b["data"]["cancelled_at"].is_string());
-    let (s, b) = app.post(&format!("/appointments/{a}/cancel"), json!(null)).await;
-    assert_eq!((s, &b["data"]["status"]), (StatusCode::OK, &json!("CANCELLED")));
+    let (s, b) = app
+        .post(&format!("/appointments/{a}/cancel"), json!(null))
+        .await;
+    assert_eq!(
+        (s, &b["data"]["status"]),
+        (StatusCode::OK, &json!("CANCELLED"))
+    );
     let view = app.slot_view(&doctor, &slot).await;
-    assert_eq!((view["current_bookings"].as_i64(), view["status"].as_str()), (Some(0), Some("AVAILABLE")));
+    assert_eq!(
+        (view["current_bookings"].as_i64(), view["status"].as_str()),
+        (Some(0), Some("AVAILABLE"))
+    );
     for action in ["confirm", "complete"] {
-        let (s, b) = app.post(&format!("/appointments/{a}/{action}"), json!(null)).await;
+        let (s, b) = app
+            .post(&format!("/appointments/{a}/{action}"), json!(null))
+            .await;
         assert_error(s, &b, 409, "INVALID_TRANSITION");
     }
-    let (s, b) = app.post(&format!("/appointments/{a}/cancel"), json!({"reason": 5})).await;
+    let (s, b) = app
+        .post(&format!("/appointments/{a}/cancel"), json!({"reason": 5}))
+        .await;
     assert_error(s, &b, 400, "VALIDATION_ERROR");
     let (s, b) = app.get(&format!("/appointments/{a}/history")).await;
     assert_eq!(s, StatusCode::OK);
     let cancel = &b["data"][1];
-    assert_eq!((cancel["action"].as_str(), cancel["old_status"].as_str()), (Some("CANCEL"), Some("PENDING")));
+    assert_eq!(
+        (cancel["action"].as_str(), cancel["old_status"].as_str()),
+        (Some("CANCEL"), Some("PENDING"))
+    );
     assert_eq!(cancel["reason"], "feeling better");
     assert_eq!(b["data"].as_array().unwrap().len(), 2);
 }
@@ -237,12 +313,22 @@ async fn cancel_releases_the_seat_once(app: TestApp) {
 async fn cancel_never_unblocks_a_slot(app: TestApp) {
     let (doctor, patient, slot) = setup(&app, 2).await;
     let (_, b) = app.book(&patient, &doctor, &slot).await;
-    let (s, _) = app.patch(&format!("/doctors/{doctor}/time-slots/{slot}"), json!({"status": "BLOCKED"})).await;
+    let (s, _) = app
+        .patch(
+            &format!("/doctors/{doctor}/time-slots/{slot}"),
+            json!({"status": "BLOCKED"}),
+        )
+        .await;
     assert_eq!(s, StatusCode::OK);
-    let (s, _) = app.post(&format!("/appointments/{}/cancel", id(&b)), json!(null)).await;
+    let (s, _) = app
+        .post(&format!("/appointments/{}/cancel", id(&b)), json!(null))
+        .await;
     assert_eq!(s, StatusCode::OK);
     let view = app.slot_view(&doctor, &slot).await;
-    assert_eq!((view["status"].as_str(), view["current_bookings"].as_i64()), (Some("BLOCKED"), Some(0)));
+    assert_eq!(
+        (view["status"].as_str(), view["current_bookings"].as_i64()),
+        (Some("BLOCKED"), Some(0))
+    );
 }
 
 async fn overdue_holds_block_nobody(app: TestApp) {
@@ -250,28 +336,52 @@ async fn overdue_holds_block_nobody(app: TestApp) {
     let (doctor, patient, slot) = setup(&app, 1).await;
     let (s, first) = app.book(&patient, &doctor, &slot).await;
     assert_eq!(s, StatusCode::CREATED);
-    assert_eq!(first["message"], "Appointment booked successfully. Please confirm within 1 second.");
+    assert_eq!(
+        first["message"],
+        "Appointment booked successfully. Please confirm within 1 second."
+    );
     let other = app.patient().await;
     let (s, b) = app.book(&other, &doctor, &slot).await;
     assert_error(s, &b, 409, "SLOT_UNAVAILABLE");
     tokio::time::sleep(Duration::from_millis(1300)).await;
     // No sweeper has run: the overdue hold must already be gone for availability and booking.
     let view = app.slot_view(&doctor, &slot).await;
-    assert_eq!((view["current_bookings"].as_i64(), view["status"].as_str()), (Some(0), Some("AVAILABLE")));
+    assert_eq!(
+        (view["current_bookings"].as_i64(), view["status"].as_str()),
+        (Some(0), Some("AVAILABLE"))
+    );
     let (s, b) = app.get(&format!("/doctors/{doctor}/available-slots")).await;
     assert_eq!(s, StatusCode::OK);
-    assert!(b["data"].as_array().unwrap().iter().any(|x| x["id"] == slot.as_str()));
+    assert!(b["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|x| x["id"] == slot.as_str()));
     let (s, b) = app.get(&format!("/appointments/{}", id(&first))).await;
-    assert_eq!((s, &b["data"]["status"]), (StatusCode::OK, &json!("EXPIRED")));
+    assert_eq!(
+        (s, &b["data"]["status"]),
+        (StatusCode::OK, &json!("EXPIRED"))
+    );
     let (s, second) = app.book(&other, &doctor, &slot).await;
     assert_eq!(s, StatusCode::CREATED, "{second}");
     // The first patient may book again after the expiry, once a seat is free.
-    let (s, _) = app.post(&format!("/appointments/{}/cancel", id(&second)), json!(null)).await;
+    let (s, _) = app
+        .post(
+            &format!("/appointments/{}/cancel", id(&second)),
+            json!(null),
+        )
+        .await;
     assert_eq!(s, StatusCode::OK);
     let (s, b) = app.book(&patient, &doctor, &slot).await;
     assert_eq!(s, StatusCode::CREATED, "{b}");
     let actions = history_actions(&app, &id(&first)).await;
-    assert_eq!(actions, [("BOOK".into(), actions[0].1.clone()), ("EXPIRE".into(), "system".into())]);
+    assert_eq!(
+        actions,
+        [
+            ("BOOK".into(), actions[0].1.clone()),
+            ("EXPIRE".into(), "system".into())
+        ]
+    );
     assert_eq!(app.slot_view(&doctor, &slot).await["current_bookings"], 1);
 }
 
@@ -281,15 +391,25 @@ async fn confirming_an_expired_hold_expires_it(app: TestApp) {
     let (_, b) = app.book(&patient, &doctor, &slot).await;
     let a = id(&b);
     tokio::time::sleep(Duration::from_millis(1300)).await;
-    let (s, b) = app.post(&format!("/appointments/{a}/confirm"), json!(null)).await;
+    let (s, b) = app
+        .post(&format!("/appointments/{a}/confirm"), json!(null))
+        .await;
     assert_error(s, &b, 409, "HOLD_EXPIRED");
-    let (s, b) = app.post(&format!("/appointments/{a}/confirm"), json!(null)).await;
+    let (s, b) = app
+        .post(&format!("/appointments/{a}/confirm"), json!(null))
+        .await;
     assert!(s == StatusCode::CONFLICT, "{b}");
-    let (s, b) = app.post(&format!("/appointments/{a}/cancel"), json!(null)).await;
+    let (s, b) = app
+        .post(&format!("/appointments/{a}/cancel"), json!(null))
+        .await;
     assert_error(s, &b, 409, "INVALID_TRANSITION");
     // The expiry was committed: the sweeper finds nothing left to do.
     assert_eq!(sweep_once(&*app.store).await.unwrap(), 0);
-    let actions: Vec<_> = history_actions(&app, &a).await.into_iter().map(|h| h.0).collect();
+    let actions: Vec<_> = history_actions(&app, &a)
+        .await
+        .into_iter()
+        .map(|h| h.0)
+        .collect();
     assert_eq!(actions, ["BOOK", "EXPIRE"]);
     assert_eq!(app.slot_view(&doctor, &slot).await["current_bookings"], 0);
 }
@@ -307,14 +427,25 @@ async fn sweeper_expires_each_hold_once(app: TestApp) {
     // A confirmed one must be left alone.
     let slot = app.slot(&doctor, 1, "12:00", 1).await;
     let (_, kept) = app.book(&app.patient().await, &doctor, &slot).await;
-    app.post(&format!("/appointments/{}/confirm", id(&kept)), json!(null)).await;
-    assert_eq!(sweep_once(&*app.store).await.unwrap(), 0, "nothing is due yet");
+    app.post(&format!("/appointments/{}/confirm", id(&kept)), json!(null))
+        .await;
+    assert_eq!(
+        sweep_once(&*app.store).await.unwrap(),
+        0,
+        "nothing is due yet"
+    );
     tokio::time::sleep(Duration::from_millis(1300)).await;
     assert_eq!(sweep_once(&*app.store).await.unwrap(), 3);
     assert_eq!(sweep_once(&*app.store).await.unwrap(), 0);
     for (slot, a) in &holds {
         let actions = history_actions(&app, a).await;
-        assert_eq!(actions.iter().filter(|h| h.0 == "EXPIRE" && h.1 == "system").count(), 1);
+        assert_eq!(
+            actions
+                .iter()
+                .filter(|h| h.0 == "EXPIRE" && h.1 == "system")
+                .count(),
+            1
+        );
         assert_eq!(app.slot_view(&doctor, slot).await["current_bookings"], 0);
     }
     let (_, b) = app.get(&format!("/appointments/{}", id(&kept))).await;
@@ -325,7 +456,11 @@ async fn idempotency_key_replays_and_rejects_reuse(app: TestApp) {
     let (doctor, patient, slot) = setup(&app, 5).await;
     let body = json!({"patient_id": patient, "doctor_id": doctor, "time_slot_id": slot});
     let send = |key: &'static str, body: Value| {
-        let req = app.client.post(format!("{}/appointments", app.base)).header("Idempotency-Key", key).json(&body);
+        let req = app
+            .client
+            .post(format!("{}/appointments", app.base))
+            .header("Idempotency-Key", key)
+            .json(&body);
         async move {
             let res = req.send().await.unwrap();
             (res.status(), res.json::<Value>().await.unwrap())
@@ -342,7 +477,10 @@ async fn idempotency_key_replays_and_rejects_reuse(app: TestApp) {
     assert_error(s, &b, 422, "IDEMPOTENCY_KEY_REUSED");
     assert_eq!(app.slot_view(&doctor, &slot).await["current_bookings"], 1);
     let (s, b) = app.get(&format!("/appointments/patient/{patient}")).await;
-    assert_eq!((s, b["pagination"]["total"].as_i64()), (StatusCode::OK, Some(1)));
+    assert_eq!(
+        (s, b["pagination"]["total"].as_i64()),
+        (StatusCode::OK, Some(1))
+    );
 }
 
 async fn appointment_detail_and_history(app: TestApp) {
@@ -363,7 +501,10 @@ async fn appointment_detail_and_history(app: TestApp) {
     assert_eq!(d["patient"], json!({"id": patient, "name": "Pat Test"}));
     assert!(d["patient"].get("email").is_none(), "summary only");
     let unknown = uuid::Uuid::new_v4();
-    for path in [format!("/appointments/{unknown}"), format!("/appointments/{unknown}/history")] {
+    for path in [
+        format!("/appointments/{unknown}"),
+        format!("/appointments/{unknown}/history"),
+    ] {
         let (s, b) = app.get(&path).await;
         assert_error(s, &b, 404, "NOT_FOUND");
     }
@@ -372,13 +513,18 @@ async fn appointment_detail_and_history(app: TestApp) {
         assert_error(s, &b, 400, "VALIDATION_ERROR");
     }
     for action in ["confirm", "cancel", "complete"] {
-        let (s, b) = app.post(&format!("/appointments/{unknown}/{action}"), json!(null)).await;
+        let (s, b) = app
+            .post(&format!("/appointments/{unknown}/{action}"), json!(null))
+            .await;
         assert_error(s, &b, 404, "NOT_FOUND");
     }
     let (s, b) = app.get(&format!("/appointments/{a}/history")).await;
     assert_eq!(s, StatusCode::OK);
     let e = &b["data"][0];
-    assert_eq!((e["action"].as_str(), e["new_status"].as_str()), (Some("BOOK"), Some("PENDING")));
+    assert_eq!(
+        (e["action"].as_str(), e["new_status"].as_str()),
+        (Some("BOOK"), Some("PENDING"))
+    );
     assert!(e["old_status"].is_null() && e["at"].is_string());
 }
 
@@ -394,36 +540,75 @@ async fn patient_and_doctor_lists(app: TestApp) {
         assert_eq!(s, StatusCode::CREATED);
         ids.push(id(&b));
     }
-    app.post(&format!("/appointments/{}/confirm", ids[2]), json!(null)).await;
+    app.post(&format!("/appointments/{}/confirm", ids[2]), json!(null))
+        .await;
     let (s, b) = app.get(&format!("/appointments/patient/{patient}")).await;
     assert_eq!(s, StatusCode::OK, "{b}");
-    let order: Vec<_> = b["data"].as_array().unwrap().iter().map(|a| a["id"].as_str().unwrap().to_owned()).collect();
-    assert_eq!(order, [ids[1].clone(), ids[2].clone(), ids[0].clone()], "ordered by slot start");
-    assert_eq!(b["pagination"], json!({"limit": 20, "offset": 0, "total": 3}));
-    let (_, b) = app.get(&format!("/appointments/patient/{patient}?status=confirmed")).await;
+    let order: Vec<_> = b["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["id"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(
+        order,
+        [ids[1].clone(), ids[2].clone(), ids[0].clone()],
+        "ordered by slot start"
+    );
+    assert_eq!(
+        b["pagination"],
+        json!({"limit": 20, "offset": 0, "total": 3})
+    );
+    let (_, b) = app
+        .get(&format!("/appointments/patient/{patient}?status=confirmed"))
+        .await;
     assert_eq!(b["pagination"]["total"], 1);
     assert_eq!(b["data"][0]["id"], ids[2].as_str());
-    let (_, b) = app.get(&format!("/appointments/patient/{patient}?limit=1&offset=1")).await;
-    assert_eq!((b["data"].as_array().unwrap().len(), &b["data"][0]["id"]), (1, &json!(ids[2])));
-    let (s, b) = app.get(&format!("/appointments/patient/{patient}?status=LOST")).await;
+    let (_, b) = app
+        .get(&format!("/appointments/patient/{patient}?limit=1&offset=1"))
+        .await;
+    assert_eq!(
+        (b["data"].as_array().unwrap().len(), &b["data"][0]["id"]),
+        (1, &json!(ids[2]))
+    );
+    let (s, b) = app
+        .get(&format!("/appointments/patient/{patient}?status=LOST"))
+        .await;
     assert_error(s, &b, 400, "VALIDATION_ERROR");
-    let (s, b) = app.get(&format!("/appointments/patient/{patient}?limit=-5")).await;
+    let (s, b) = app
+        .get(&format!("/appointments/patient/{patient}?limit=-5"))
+        .await;
     assert_error(s, &b, 400, "VALIDATION_ERROR");
-    let (s, b) = app.get(&format!("/appointments/patient/{}", uuid::Uuid::new_v4())).await;
+    let (s, b) = app
+        .get(&format!("/appointments/patient/{}", uuid::Uuid::new_v4()))
+        .await;
     assert_error(s, &b, 404, "NOT_FOUND");
 
-    let date = app.slot_view(&doctor, &mid).await["slot_date"].as_str().unwrap().to_owned();
-    let (s, b) = app.get(&format!("/appointments/doctor/{doctor}?date={date}")).await;
+    let date = app.slot_view(&doctor, &mid).await["slot_date"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let (s, b) = app
+        .get(&format!("/appointments/doctor/{doctor}?date={date}"))
+        .await;
     assert_eq!(s, StatusCode::OK, "{b}");
     assert_eq!(b["pagination"]["total"], 1);
     assert_eq!(b["data"][0]["id"], ids[2].as_str());
-    let (_, b) = app.get(&format!("/appointments/doctor/{doctor}?status=PENDING")).await;
+    let (_, b) = app
+        .get(&format!("/appointments/doctor/{doctor}?status=PENDING"))
+        .await;
     assert_eq!(b["pagination"]["total"], 2);
-    let (s, b) = app.get(&format!("/appointments/doctor/{doctor}?date=2030-13-01")).await;
+    let (s, b) = app
+        .get(&format!("/appointments/doctor/{doctor}?date=2030-13-01"))
+        .await;
     assert_error(s, &b, 400, "VALIDATION_ERROR");
-    let (s, b) = app.get(&format!("/appointments/doctor/{doctor}?status=nope")).await;
+    let (s, b) = app
+        .get(&format!("/appointments/doctor/{doctor}?status=nope"))
+        .await;
     assert_error(s, &b, 400, "VALIDATION_ERROR");
-    let (s, b) = app.get(&format!("/appointments/doctor/{}", uuid::Uuid::new_v4())).await;
+    let (s, b) = app
+        .get(&format!("/appointments/doctor/{}", uuid::Uuid::new_v4()))
+        .await;
     assert_error(s, &b, 404, "NOT_FOUND");
     let (s, b) = app.get("/appointments/doctor/not-a-uuid").await;
     assert_error(s, &b, 400, "VALIDATION_ERROR");

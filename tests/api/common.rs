@@ -91,15 +91,22 @@ impl TestApp {
                 (format!("{}/{name}", pg_base()), Some(name), None)
             }
             Backend::Sqlite => {
-                let dir = std::env::temp_dir().join(format!("carebook-test-{}", uuid::Uuid::new_v4().simple()));
+                let dir = std::env::temp_dir()
+                    .join(format!("carebook-test-{}", uuid::Uuid::new_v4().simple()));
                 std::fs::create_dir_all(&dir).expect("temp dir");
-                (format!("sqlite:{}", dir.join("test.db").display()), None, Some(TempDir(dir)))
+                (
+                    format!("sqlite:{}", dir.join("test.db").display()),
+                    None,
+                    Some(TempDir(dir)),
+                )
             }
         };
         let mut s = settings(&url);
         tweak(&mut s);
         let store = open_store(&s).await.expect("open test store");
-        let app = Application::with_store(s, store.clone()).await.expect("bind");
+        let app = Application::with_store(s, store.clone())
+            .await
+            .expect("bind");
         let base = format!("http://127.0.0.1:{}/api", app.port());
         let (tx, rx) = tokio::sync::oneshot::channel();
         tokio::spawn(app.run_until_stopped(async move {
@@ -107,7 +114,10 @@ impl TestApp {
         }));
         Self {
             base,
-            client: reqwest::Client::builder().pool_max_idle_per_host(64).build().unwrap(),
+            client: reqwest::Client::builder()
+                .pool_max_idle_per_host(64)
+                .build()
+                .unwrap(),
             store,
             backend,
             pg_db,
@@ -125,7 +135,8 @@ impl TestApp {
         let res = req.send().await.expect("request");
         let status = res.status();
         let text = res.text().await.expect("body");
-        let json = serde_json::from_str(&text).unwrap_or_else(|_| panic!("non-JSON body {status}: {text}"));
+        let json = serde_json::from_str(&text)
+            .unwrap_or_else(|_| panic!("non-JSON body {status}: {text}"));
         (status, json)
     }
 
@@ -172,7 +183,9 @@ impl TestApp {
 
     /// Creates a slot `days` days from now at `time` with `capacity` seats; returns its id.
     pub async fn slot(&self, doctor: &str, days: i64, time: &str, capacity: i64) -> String {
-        let date = (chrono::Utc::now() + chrono::Duration::days(days)).date_naive().to_string();
+        let date = (chrono::Utc::now() + chrono::Duration::days(days))
+            .date_naive()
+            .to_string();
         let (s, b) = self
             .post(
                 &format!("/doctors/{doctor}/time-slots"),
@@ -185,15 +198,24 @@ impl TestApp {
 
     /// Books and returns (status, body).
     pub async fn book(&self, patient: &str, doctor: &str, slot: &str) -> (StatusCode, Value) {
-        self.post("/appointments", json!({"patient_id": patient, "doctor_id": doctor, "time_slot_id": slot}))
-            .await
+        self.post(
+            "/appointments",
+            json!({"patient_id": patient, "doctor_id": doctor, "time_slot_id": slot}),
+        )
+        .await
     }
 
     /// The slot as the API reports it.
     pub async fn slot_view(&self, doctor: &str, slot: &str) -> Value {
         let (s, b) = self.get(&format!("/doctors/{doctor}/time-slots")).await;
         assert_eq!(s, StatusCode::OK, "{b}");
-        b["data"].as_array().unwrap().iter().find(|x| x["id"] == slot).cloned().expect("slot listed")
+        b["data"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|x| x["id"] == slot)
+            .cloned()
+            .expect("slot listed")
     }
 
     /// Live appointments (PENDING, CONFIRMED, COMPLETED) of a doctor on a slot, counted via the API.
@@ -203,7 +225,9 @@ impl TestApp {
             let mut offset = 0;
             loop {
                 let (s, b) = self
-                    .get(&format!("/appointments/doctor/{doctor}?status={status}&limit=100&offset={offset}"))
+                    .get(&format!(
+                        "/appointments/doctor/{doctor}?status={status}&limit=100&offset={offset}"
+                    ))
                     .await;
                 assert_eq!(s, StatusCode::OK, "{b}");
                 let items = b["data"].as_array().unwrap();
@@ -223,14 +247,21 @@ pub fn assert_error(status: StatusCode, body: &Value, want_status: u16, code: &s
     assert_eq!(status.as_u16(), want_status, "{body}");
     assert_eq!(body["success"], false, "{body}");
     assert_eq!(body["error"]["code"], code, "{body}");
-    assert!(body["message"].as_str().is_some_and(|m| !m.is_empty()), "{body}");
+    assert!(
+        body["message"].as_str().is_some_and(|m| !m.is_empty()),
+        "{body}"
+    );
 }
 
 /// The fields named in a validation error.
 pub fn error_fields(body: &Value) -> Vec<String> {
     body["error"]["details"]
         .as_array()
-        .map(|d| d.iter().map(|e| e["field"].as_str().unwrap_or("").to_owned()).collect())
+        .map(|d| {
+            d.iter()
+                .map(|e| e["field"].as_str().unwrap_or("").to_owned())
+                .collect()
+        })
         .unwrap_or_default()
 }
 
@@ -243,11 +274,17 @@ impl Drop for TestApp {
             // Drop the test database from a separate thread and runtime: Drop cannot await.
             let url = format!("{}/postgres", pg_base());
             let _ = std::thread::spawn(move || {
-                let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+                let rt = tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                    .unwrap();
                 rt.block_on(async move {
                     use sqlx::Connection;
                     if let Ok(mut c) = sqlx::PgConnection::connect(&url).await {
-                        let _ = sqlx::query(&format!("DROP DATABASE IF EXISTS \"{db}\" WITH (FORCE)")).execute(&mut c).await;
+                        let _ =
+                            sqlx::query(&format!("DROP DATABASE IF EXISTS \"{db}\" WITH (FORCE)"))
+                                .execute(&mut c)
+                                .await;
                     }
                 });
             })

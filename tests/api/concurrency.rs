@@ -35,7 +35,10 @@ fn tally(results: &[(StatusCode, Value)]) -> HashMap<(u16, String), usize> {
 }
 
 fn assert_no_5xx(results: &[(StatusCode, Value)]) {
-    let bad: Vec<_> = results.iter().filter(|(s, _)| s.is_server_error()).collect();
+    let bad: Vec<_> = results
+        .iter()
+        .filter(|(s, _)| s.is_server_error())
+        .collect();
     assert!(bad.is_empty(), "server errors: {bad:?}");
 }
 
@@ -45,7 +48,12 @@ async fn sixty_patients_race_for_five_seats(app: TestApp) {
     let patients = join_all((0..60).map(|_| app.patient())).await;
     let requests = patients
         .iter()
-        .map(|p| ("/appointments".to_owned(), json!({"patient_id": p, "doctor_id": doctor, "time_slot_id": slot})))
+        .map(|p| {
+            (
+                "/appointments".to_owned(),
+                json!({"patient_id": p, "doctor_id": doctor, "time_slot_id": slot}),
+            )
+        })
         .collect();
     let results = burst(&app, requests).await;
     assert_no_5xx(&results);
@@ -53,7 +61,10 @@ async fn sixty_patients_race_for_five_seats(app: TestApp) {
     assert_eq!(t.get(&(201, String::new())), Some(&5), "{t:?}");
     assert_eq!(t.get(&(409, "SLOT_UNAVAILABLE".into())), Some(&55), "{t:?}");
     let view = app.slot_view(&doctor, &slot).await;
-    assert_eq!((view["current_bookings"].as_i64(), view["status"].as_str()), (Some(5), Some("BOOKED")));
+    assert_eq!(
+        (view["current_bookings"].as_i64(), view["status"].as_str()),
+        (Some(5), Some("BOOKED"))
+    );
     assert_eq!(app.live_on_slot(&doctor, &slot).await, 5);
 }
 
@@ -85,7 +96,10 @@ async fn confirm_races_cancel(app: TestApp) {
         .flat_map(|a| {
             [
                 (format!("/appointments/{a}/confirm"), Value::Null),
-                (format!("/appointments/{a}/cancel"), json!({"reason": "race"})),
+                (
+                    format!("/appointments/{a}/cancel"),
+                    json!({"reason": "race"}),
+                ),
             ]
         })
         .collect();
@@ -93,15 +107,29 @@ async fn confirm_races_cancel(app: TestApp) {
     assert_no_5xx(&results);
     for (n, a) in ids.iter().enumerate() {
         let (confirm, cancel) = (&results[2 * n], &results[2 * n + 1]);
-        assert_eq!(cancel.0, StatusCode::OK, "cancel always wins in the end: {:?}", cancel.1);
+        assert_eq!(
+            cancel.0,
+            StatusCode::OK,
+            "cancel always wins in the end: {:?}",
+            cancel.1
+        );
         let (_, b) = app.get(&format!("/appointments/{a}")).await;
         assert_eq!(b["data"]["status"], "CANCELLED");
         let (_, h) = app.get(&format!("/appointments/{a}/history")).await;
-        let actions: Vec<_> = h["data"].as_array().unwrap().iter().map(|e| e["action"].as_str().unwrap()).collect();
+        let actions: Vec<_> = h["data"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| e["action"].as_str().unwrap())
+            .collect();
         if confirm.0 == StatusCode::OK {
             assert_eq!(actions, ["BOOK", "CONFIRM", "CANCEL"]);
         } else {
-            assert_eq!(confirm.1["error"]["code"], "INVALID_TRANSITION", "{:?}", confirm.1);
+            assert_eq!(
+                confirm.1["error"]["code"], "INVALID_TRANSITION",
+                "{:?}",
+                confirm.1
+            );
             assert_eq!(actions, ["BOOK", "CANCEL"]);
         }
     }
@@ -117,11 +145,24 @@ async fn double_cancel_releases_one_seat(app: TestApp) {
         let (_, b) = app.book(&app.patient().await, &doctor, &slot).await;
         ids.push(b["data"]["id"].as_str().unwrap().to_owned());
     }
-    let results = burst(&app, (0..10).map(|_| (format!("/appointments/{}/cancel", ids[0]), Value::Null)).collect()).await;
-    assert!(results.iter().all(|(s, _)| *s == StatusCode::OK), "{results:?}");
+    let results = burst(
+        &app,
+        (0..10)
+            .map(|_| (format!("/appointments/{}/cancel", ids[0]), Value::Null))
+            .collect(),
+    )
+    .await;
+    assert!(
+        results.iter().all(|(s, _)| *s == StatusCode::OK),
+        "{results:?}"
+    );
     assert_eq!(app.slot_view(&doctor, &slot).await["current_bookings"], 2);
     let (_, h) = app.get(&format!("/appointments/{}/history", ids[0])).await;
-    assert_eq!(h["data"].as_array().unwrap().len(), 2, "one BOOK, one CANCEL");
+    assert_eq!(
+        h["data"].as_array().unwrap().len(),
+        2,
+        "one BOOK, one CANCEL"
+    );
 }
 
 async fn confirm_races_the_sweeper_at_expiry(app: TestApp) {
@@ -135,14 +176,25 @@ async fn confirm_races_the_sweeper_at_expiry(app: TestApp) {
         let (s, b) = app.book(p, &doctor, &slot).await;
         assert_eq!(s, StatusCode::CREATED, "{b}");
         ids.push(b["data"]["id"].as_str().unwrap().to_owned());
-        expires.push(b["data"]["expires_at"].as_str().unwrap().parse::<chrono::DateTime<chrono::Utc>>().unwrap());
+        expires.push(
+            b["data"]["expires_at"]
+                .as_str()
+                .unwrap()
+                .parse::<chrono::DateTime<chrono::Utc>>()
+                .unwrap(),
+        );
     }
     // Aim the burst at the middle of the expiry instants, so some confirms land before and
     // some after, while sweeps run at the same moment.
     let aim = expires[expires.len() / 2];
     let wait = (aim - chrono::Utc::now()).to_std().unwrap_or_default();
     tokio::time::sleep(wait.saturating_sub(Duration::from_millis(20))).await;
-    let confirms = burst(&app, ids.iter().map(|a| (format!("/appointments/{a}/confirm"), Value::Null)).collect());
+    let confirms = burst(
+        &app,
+        ids.iter()
+            .map(|a| (format!("/appointments/{a}/confirm"), Value::Null))
+            .collect(),
+    );
     let store = app.store.clone();
     let sweeps = async move {
         let mut total = 0;
@@ -161,7 +213,12 @@ async fn confirm_races_the_sweeper_at_expiry(app: TestApp) {
         let (_, b) = app.get(&format!("/appointments/{a}")).await;
         let final_status = b["data"]["status"].as_str().unwrap().to_owned();
         let (_, h) = app.get(&format!("/appointments/{a}/history")).await;
-        let actions: Vec<_> = h["data"].as_array().unwrap().iter().map(|e| e["action"].as_str().unwrap()).collect();
+        let actions: Vec<_> = h["data"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| e["action"].as_str().unwrap())
+            .collect();
         if *status == StatusCode::OK {
             confirmed += 1;
             assert_eq!(final_status, "CONFIRMED");

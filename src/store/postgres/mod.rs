@@ -84,10 +84,15 @@ async fn create_database_if_missing(target: &PgConnectOptions) -> Result<(), Ope
     let Some(name) = target.get_database().map(str::to_owned) else {
         return Err(OpenError::Connect(missing));
     };
-    let mut admin = connect(&target.clone().database("postgres")).await.map_err(OpenError::Connect)?;
+    let mut admin = connect(&target.clone().database("postgres"))
+        .await
+        .map_err(OpenError::Connect)?;
     let quoted = format!("\"{}\"", name.replace('"', "\"\""));
     // Another process may create it at the same moment: "already exists" (42P04) is fine.
-    if let Err(e) = admin.execute(format!("CREATE DATABASE {quoted}").as_str()).await {
+    if let Err(e) = admin
+        .execute(format!("CREATE DATABASE {quoted}").as_str())
+        .await
+    {
         if e.as_database_error().and_then(|d| d.code()).as_deref() != Some("42P04") {
             return Err(OpenError::Connect(e));
         }
