@@ -3,6 +3,7 @@
 mod detail;
 pub mod postgres;
 mod retry;
+pub mod sqlite;
 
 use std::sync::Arc;
 
@@ -60,9 +61,7 @@ pub struct StoreOptions {
 pub async fn open(opts: &StoreOptions) -> Result<Arc<dyn Store>, OpenError> {
     match Backend::from_url(&opts.url).map_err(OpenError::Config)? {
         Backend::Postgres => Ok(Arc::new(postgres::PgStore::open(opts).await?)),
-        Backend::Sqlite => Err(OpenError::Config(
-            "the SQLite backend is not built yet".into(),
-        )),
+        Backend::Sqlite => Ok(Arc::new(sqlite::SqliteStore::open(opts).await?)),
     }
 }
 

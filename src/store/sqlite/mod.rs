@@ -21,15 +21,16 @@ macro_rules! now_sql {
 mod appointments;
 mod people;
 mod slots;
+#[cfg(test)]
+mod tests;
 
 use std::str::FromStr;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use chrono::{DateTime, NaiveDate, Utc};
+use chrono::{DateTime, Datelike, NaiveDate, Utc};
 use sqlx::sqlite::{
-    SqliteConnectOptions, SqliteConnection, SqliteJournalMode, SqlitePoolOptions,
-    SqliteSynchronous,
+    SqliteConnectOptions, SqliteConnection, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous,
 };
 use sqlx::{ConnectOptions, Sqlite, SqlitePool, Transaction};
 
@@ -91,6 +92,10 @@ impl SqliteStore {
             .max_connections(1)
             .min_connections(1)
             .acquire_timeout(WRITE_QUEUE_TIMEOUT)
+            // Keep the one connection for good: nothing is gained by recycling it, and an
+            // in-memory database would vanish with it.
+            .max_lifetime(None)
+            .idle_timeout(None)
             .connect_with(connect.clone())
             .await
             .map_err(OpenError::Connect)?;
@@ -145,13 +150,20 @@ async fn db_now(conn: &mut SqliteConnection) -> Result<String, sqlx::Error> {
         .await
 }
 
-/// An instant computed in Rust, in the stored text format (must match `now_sql!`).
-fn instant(t: DateTime<Utc>) -> String {
-    t.format("%Y-%m-%dT%H:%M:%S%.3fZ").to_string()
+/// An instant computed in Rust, in the stored text format (must match `now_sql!`); `None`
+/// outside the years 0000..=9999, which the fixed-width format cannot hold.
+fn instant(t: DateTime<Utc>) -> Option<String> {
+    (0..=9999)
+        .contains(&t.year())
+        .then(|| t.format("%Y-%m-%dT%H:%M:%S%.3fZ").to_string())
 }
 
 /// Whether a row exists for a query with one bound value.
-async fn exists<'q, T>(conn: &mut SqliteConnection, sql: &'q str, value: T) -> Result<bool, sqlx::Error>
+async fn exists<'q, T>(
+    conn: &mut SqliteConnection,
+    sql: &'q str,
+    value: T,
+) -> Result<bool, sqlx::Error>
 where
     T: 'q + Send + sqlx::Encode<'q, Sqlite> + sqlx::Type<Sqlite>,
 {
@@ -267,8 +279,7 @@ impl Store for SqliteStore {
         reason: Option<String>,
         actor: Actor,
     ) -> DomainResult<Appointment> {
-        appointments::transition(&self.writer, id, Action::Cancel, reason.as_deref(), &actor)
-            .await
+        appointments::transition(&self.writer, id, Action::Cancel, reason.as_deref(), &actor).await
     }
     async fn complete(&self, id: AppointmentId, actor: Actor) -> DomainResult<Appointment> {
         appointments::transition(&self.writer, id, Action::Complete, None, &actor).await

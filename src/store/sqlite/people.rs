@@ -194,13 +194,12 @@ pub async fn list_patients(pool: &SqlitePool, page: Page) -> DomainResult<Paged<
         // millisecond tie on created_at. The rowid (assigned in commit order, as writes are
         // serialized) breaks the tie in registration order, which is what PostgreSQL's
         // microsecond timestamps give in practice.
-        let items = sqlx::query_as(
-            "SELECT * FROM patients ORDER BY created_at, rowid LIMIT ?1 OFFSET ?2",
-        )
-        .bind(page.limit)
-        .bind(page.offset)
-        .fetch_all(pool)
-        .await?;
+        let items =
+            sqlx::query_as("SELECT * FROM patients ORDER BY created_at, rowid LIMIT ?1 OFFSET ?2")
+                .bind(page.limit)
+                .bind(page.offset)
+                .fetch_all(pool)
+                .await?;
         Ok(Paged { items, total })
     })
     .await

@@ -5,13 +5,13 @@ use sqlx::{SqliteConnection, SqlitePool};
 
 use super::{begin_write, exists, instant, on_unique};
 use crate::domain::slot::{dedupe, BulkOutcome, NewSlot, SkippedSlot, Slot, SlotAdminStatus};
-use crate::domain::{DoctorId, DomainError, DomainResult, SlotId};
+use crate::domain::{DoctorId, DomainError, DomainResult, FieldError, SlotId};
 use crate::store::retry::{retry, TxError};
 
 /// [`Slot`] rows with the effective seat count, from the slots `time_slots s` picked by the
-/// pieces of SQL given (a `WHERE` clause). The inner query renames the stored count and status (`held`, `admin_status`) so
-/// the outer one can compute the reported ones under their own names; callers may add an
-/// outer `WHERE` on the inner columns and an `ORDER BY`.
+/// pieces of SQL given (a `WHERE` clause). The inner query renames the stored count and
+/// status (`held`, `admin_status`) so the outer one can compute the reported ones under their
+/// own names; callers may add an outer `WHERE` on the inner columns and an `ORDER BY`.
 macro_rules! slot_select {
     ($($where:tt)*) => {
         concat!(
@@ -41,6 +41,14 @@ macro_rules! slot_select {
 const SLOT_TAKEN: &str = "This doctor already has a slot at that date and time";
 const SLOT_DUPES: &[(&str, &str)] = &[("time_slots.doctor_id", SLOT_TAKEN)];
 
+/// The slot's start in the stored format. An instant past the year 9999 (a late slot on
+/// 9999-12-31 west of UTC) does not fit the fixed-width text that keeps instants comparable,
+/// so it is refused as invalid input rather than failing the CHECK on the column.
+fn start_text(s: &NewSlot, field: String) -> Result<String, FieldError> {
+    instant(s.starts_at)
+        .ok_or_else(|| FieldError::new(field, "the slot must start before the year 10000 (UTC)"))
+}
+
 fn doctor_fk(e: sqlx::Error) -> TxError {
     if e.as_database_error()
         .is_some_and(|d| d.is_foreign_key_violation())
@@ -59,13 +67,15 @@ async fn require_doctor(conn: &mut SqliteConnection, doctor: DoctorId) -> Result
 }
 
 async fn load(conn: &mut SqliteConnection, id: SlotId) -> Result<Slot, sqlx::Error> {
-    sqlx::query_as(concat!(slot_select!("WHERE s.id = ?1")))
+    sqlx::query_as(slot_select!("WHERE s.id = ?1"))
         .bind(id)
         .fetch_one(conn)
         .await
 }
 
 pub async fn create_slot(pool: &SqlitePool, doctor: DoctorId, s: NewSlot) -> DomainResult<Slot> {
+    let start =
+        &start_text(&s, "slot_date".into()).map_err(|e| DomainError::Validation(vec![e]))?;
     let (id, s) = (SlotId::new(), &s);
     retry(|| async move {
         let mut tx = begin_write(pool).await?;
@@ -90,7 +100,7 @@ pub async fn create_slot(pool: &SqlitePool, doctor: DoctorId, s: NewSlot) -> Dom
         .bind(doctor)
         .bind(s.slot_date)
         .bind(s.slot_time)
-        .bind(instant(s.starts_at))
+        .bind(start)
         .bind(s.duration_minutes)
         .bind(s.max_capacity)
         .execute(&mut *tx)
@@ -109,14 +119,25 @@ pub async fn create_slots(
     new: Vec<NewSlot>,
 ) -> DomainResult<BulkOutcome> {
     let (fresh, mut skipped) = dedupe(new);
-    let fresh = &fresh;
+    // Like any invalid item, one that cannot be stored fails the whole batch.
+    let (mut starts, mut errors) = (Vec::with_capacity(fresh.len()), Vec::new());
+    for (index, s) in &fresh {
+        match start_text(s, format!("slots[{index}].slot_date")) {
+            Ok(t) => starts.push(t),
+            Err(e) => errors.push(e),
+        }
+    }
+    if !errors.is_empty() {
+        return Err(DomainError::Validation(errors));
+    }
+    let (fresh, starts) = (&fresh, &starts);
     // One transaction: every new slot is created, or none. ON CONFLICT skips slots that
     // already exist without failing the rest.
     let (mut created, existing): (Vec<Slot>, Vec<SkippedSlot>) = retry(|| async move {
         let mut tx = begin_write(pool).await?;
         require_doctor(&mut tx, doctor).await?;
         let (mut created, mut existing) = (Vec::new(), Vec::new());
-        for (index, s) in fresh {
+        for ((index, s), start) in fresh.iter().zip(starts) {
             let id = SlotId::new();
             let done = sqlx::query(
                 "INSERT INTO time_slots (id, doctor_id, slot_date, slot_time, starts_at, duration_minutes, max_capacity)
@@ -127,7 +148,7 @@ pub async fn create_slots(
             .bind(doctor)
             .bind(s.slot_date)
             .bind(s.slot_time)
-            .bind(instant(s.starts_at))
+            .bind(start)
             .bind(s.duration_minutes)
             .bind(s.max_capacity)
             .execute(&mut *tx)
@@ -151,7 +172,7 @@ pub async fn create_slots(
     skipped.extend(existing);
     skipped.sort_by_key(|s| s.index);
     // Same order as PostgreSQL's `ORDER BY starts_at, id` (a uuid orders by its bytes there).
-    created.sort_by(|a, b| (a.starts_at, a.id.0).cmp(&(b.starts_at, b.id.0)));
+    created.sort_by_key(|a| (a.starts_at, a.id.0));
     Ok(BulkOutcome { created, skipped })
 }
 
