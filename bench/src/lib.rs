@@ -1,0 +1,68 @@
+//! carebook-bench: a load generator for any server speaking the carebook API.
+//!
+//! [`api`] talks to the server, [`fixtures`] creates each scenario's data through the API,
+//! [`load`] drives C closed-loop clients into HdrHistograms, [`jobs`] and [`scenarios`] are the
+//! issue's scenarios, [`seed`] fills a database with appointment history in SQL, [`probe`]
+//! reads CPU and memory from `/proc`, and [`results`]/[`report`] write JSON and markdown.
+
+pub mod api;
+pub mod fixtures;
+pub mod jobs;
+pub mod load;
+pub mod probe;
+pub mod report;
+pub mod results;
+pub mod scenarios;
+pub mod seed;
+
+use std::time::Duration;
+
+use api::Api;
+use fixtures::Fixtures;
+use results::BackendRun;
+use scenarios::{Scenario, Settings};
+
+/// Runs `which` in order against `base_url` and returns everything measured.
+pub async fn run(
+    label: &str,
+    base_url: &str,
+    settings: &Settings,
+    which: &[Scenario],
+) -> Result<BackendRun, String> {
+    let api = Api::new(base_url, settings.clients.max(settings.read_clients) + 8)?;
+    api.wait_healthy(Duration::from_secs(30)).await?;
+    let started_at = chrono::Utc::now().to_rfc3339();
+    eprintln!("[{label}] registering {} patients", settings.patients);
+    let fx = Fixtures::new(api, settings.patients, 32).await?;
+    let mut run = BackendRun {
+        label: label.to_owned(),
+        base_url: base_url.to_owned(),
+        started_at,
+        config: scenarios::settings_json(settings, which),
+        scenarios: Vec::new(),
+        seed: None,
+        server_hwm_mib: None,
+    };
+    for &s in which {
+        eprintln!("[{label}] {}", s.name());
+        let (result, seed) = scenarios::run(&fx, settings, s).await?;
+        eprintln!(
+            "[{label}] {}: {:.0}/s ({}), setup {:.1} s, window {:.1} s",
+            result.name, result.throughput, result.primary_op, result.setup_s, result.elapsed_s
+        );
+        for (op, o) in &result.ops {
+            eprintln!(
+                "    {op}: {} requests, p50 {:.2} p95 {:.2} p99 {:.2} ms, {:?}",
+                o.requests, o.p50_ms, o.p95_ms, o.p99_ms, o.statuses
+            );
+        }
+        run.scenarios.push(result);
+        if seed.is_some() {
+            run.seed = seed;
+        }
+    }
+    run.server_hwm_mib = settings
+        .server_pid
+        .and_then(|p| probe::status_mib(p, "VmHWM:"));
+    Ok(run)
+}

@@ -1,0 +1,314 @@
+//! Combines backend runs and the pgbench baseline into results.json and results.md, with the
+//! issue's targets checked.
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+
+use serde::{Deserialize, Serialize};
+
+use crate::results::{BackendRun, ScenarioResult};
+
+/// The `pgbench -N` baseline, parsed from its output.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct Pgbench {
+    /// Transactions per second, without initial connection time.
+    pub tps: f64,
+    /// Mean latency, ms.
+    pub latency_ms: Option<f64>,
+    /// Clients (-c).
+    pub clients: Option<u64>,
+    /// Threads (-j).
+    pub threads: Option<u64>,
+    /// Scale factor of the pgbench database.
+    pub scale: Option<u64>,
+    /// Failed transactions.
+    pub failed: Option<u64>,
+    /// The summary lines as pgbench printed them.
+    pub output: Vec<String>,
+}
+
+/// The number after `key` on the first line that contains it.
+fn number_after(text: &str, key: &str) -> Option<f64> {
+    let line = text.lines().find(|l| l.contains(key))?;
+    let rest = &line[line.find(key)? + key.len()..];
+    let token: String = rest
+        .trim_start_matches([' ', '=', ':'])
+        .chars()
+        .take_while(|c| c.is_ascii_digit() || *c == '.')
+        .collect();
+    token.parse().ok()
+}
+
+impl Pgbench {
+    /// Parses pgbench's summary.
+    pub fn parse(text: &str) -> Result<Self, String> {
+        let tps = text
+            .lines()
+            .find(|l| l.starts_with("tps") && l.contains("without initial connection time"))
+            .and_then(|l| number_after(l, "tps"))
+            .or_else(|| number_after(text, "tps"))
+            .ok_or("no 'tps = …' line in the pgbench output")?;
+        let int = |k| number_after(text, k).map(|v| v as u64);
+        Ok(Self {
+            tps,
+            latency_ms: number_after(text, "latency average"),
+            clients: int("number of clients"),
+            threads: int("number of threads"),
+            scale: int("scaling factor"),
+            failed: int("number of failed transactions"),
+            output: text
+                .lines()
+                .filter(|l| !l.trim().is_empty() && !l.starts_with("pgbench ("))
+                .map(str::to_owned)
+                .collect(),
+        })
+    }
+}
+
+/// One of the issue's targets, checked.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct TargetCheck {
+    /// The run it was checked on.
+    pub backend: String,
+    /// What the issue asks.
+    pub target: String,
+    /// What was measured.
+    pub measured: String,
+    /// Whether it was met; `None` when the run lacks the figure.
+    pub met: Option<bool>,
+}
+
+/// The combined results file.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Combined {
+    /// Machine and settings, as `key=value` pairs given on the command line.
+    pub meta: BTreeMap<String, String>,
+    /// The pgbench baseline, if given.
+    pub pgbench: Option<Pgbench>,
+    /// The backend runs.
+    pub runs: Vec<BackendRun>,
+    /// The issue's targets, checked on every run.
+    pub targets: Vec<TargetCheck>,
+}
+
+fn check(backend: &str, target: &str, measured: String, met: Option<bool>) -> TargetCheck {
+    TargetCheck {
+        backend: backend.to_owned(),
+        target: target.to_owned(),
+        measured,
+        met,
+    }
+}
+
+fn checks(run: &BackendRun, pg: Option<&Pgbench>) -> Vec<TargetCheck> {
+    let b = run.label.as_str();
+    let distinct = run.scenario("book-distinct").map(|s| s.throughput);
+    let mut out = Vec::new();
+    out.push(match (distinct, pg) {
+        (Some(t), Some(pg)) => check(
+            b,
+            "book-distinct >= 1.0 x pgbench -N tps",
+            format!("{t:.0} bookings/s / {:.0} tps = {:.2}x", pg.tps, t / pg.tps),
+            Some(t >= pg.tps),
+        ),
+        _ => check(
+            b,
+            "book-distinct >= 1.0 x pgbench -N tps",
+            "not measured".into(),
+            None,
+        ),
+    });
+    let fails: u64 = run.scenarios.iter().map(ScenarioResult::failures).sum();
+    let hot = run
+        .scenario("hot-slot")
+        .and_then(|s| s.verify.as_ref())
+        .and_then(|v| v["ok"].as_bool());
+    out.push(check(
+        b,
+        "no 5xx in any scenario",
+        format!("{fails} 5xx/transport errors"),
+        Some(fails == 0),
+    ));
+    if let Some(ok) = hot {
+        out.push(check(
+            b,
+            "hot-slot: wins = seats, counts consistent",
+            if ok { "holds" } else { "violated" }.into(),
+            Some(ok),
+        ));
+    }
+    let week = run
+        .scenario("availability-week")
+        .and_then(|s| s.ops.get("get"));
+    out.push(match week {
+        Some(o) => check(
+            b,
+            "availability week p99 <= 10 ms at 32 clients",
+            format!("{:.1} ms", o.p99_ms),
+            Some(o.p99_ms <= 10.0),
+        ),
+        None => check(
+            b,
+            "availability week p99 <= 10 ms at 32 clients",
+            "not measured".into(),
+            None,
+        ),
+    });
+    let growth = run.scenario("growth").map(|s| s.throughput);
+    out.push(match (distinct, growth) {
+        (Some(e), Some(g)) if e > 0.0 => check(
+            b,
+            "growth within 10% of empty",
+            format!(
+                "{g:.0} vs {e:.0} bookings/s = {:+.1}%",
+                100.0 * (g / e - 1.0)
+            ),
+            Some(g >= 0.9 * e),
+        ),
+        _ => check(b, "growth within 10% of empty", "not measured".into(), None),
+    });
+    let rss = run.server_hwm_mib.or_else(|| {
+        run.scenarios
+            .iter()
+            .filter_map(|s| s.resources.server_rss_max_mib)
+            .reduce(f64::max)
+    });
+    out.push(match rss {
+        Some(m) => check(
+            b,
+            "server RSS under load <= 100 MiB",
+            format!("{m:.1} MiB peak (VmHWM)"),
+            Some(m <= 100.0),
+        ),
+        None => check(
+            b,
+            "server RSS under load <= 100 MiB",
+            "not measured".into(),
+            None,
+        ),
+    });
+    out
+}
+
+/// Combines runs, baseline and metadata, checking the targets.
+pub fn combine(
+    runs: Vec<BackendRun>,
+    pgbench: Option<Pgbench>,
+    meta: BTreeMap<String, String>,
+) -> Combined {
+    let targets = runs
+        .iter()
+        .flat_map(|r| checks(r, pgbench.as_ref()))
+        .collect();
+    Combined {
+        meta,
+        pgbench,
+        runs,
+        targets,
+    }
+}
+
+fn opt(v: Option<f64>, digits: usize) -> String {
+    v.map_or("–".into(), |x| format!("{x:.digits$}"))
+}
+
+fn run_table(md: &mut String, run: &BackendRun) {
+    let _ = writeln!(md, "### {} ({})\n", run.label, run.base_url);
+    md.push_str("| scenario | clients | throughput /s | request | requests | p50 ms | p95 ms | p99 ms | max ms | statuses | server CPU | postgres CPU | bench CPU | machine busy % | server RSS MiB |\n");
+    md.push_str("|---|--:|--:|---|--:|--:|--:|--:|--:|---|--:|--:|--:|--:|--:|\n");
+    for s in &run.scenarios {
+        for (i, (op, o)) in s.ops.iter().enumerate() {
+            let statuses: Vec<String> = o
+                .statuses
+                .iter()
+                .map(|(k, v)| format!("{k}: {v}"))
+                .collect();
+            let first = i == 0;
+            let r = &s.resources;
+            let _ = writeln!(
+                md,
+                "| {} | {} | {} | {op} | {} | {:.2} | {:.2} | {:.2} | {:.1} | {} | {} | {} | {} | {} | {} |",
+                if first { s.name.as_str() } else { "" },
+                if first { s.clients.to_string() } else { String::new() },
+                if first { format!("{:.0} ({})", s.throughput, s.primary_op) } else { String::new() },
+                o.requests, o.p50_ms, o.p95_ms, o.p99_ms, o.max_ms, statuses.join(", "),
+                if first { opt(r.server_cpu_cores, 2) } else { String::new() },
+                if first { format!("{:.2}", r.postgres_cpu_cores) } else { String::new() },
+                if first { format!("{:.2}", r.bench_cpu_cores) } else { String::new() },
+                if first { format!("{:.0}", r.machine_busy_pct) } else { String::new() },
+                if first { opt(r.server_rss_max_mib, 1) } else { String::new() },
+            );
+        }
+    }
+    md.push('\n');
+    for s in &run.scenarios {
+        if let Some(v) = &s.verify {
+            let _ = writeln!(md, "- {} check: `{v}`", s.name);
+        }
+        for n in &s.notes {
+            let _ = writeln!(md, "- {}: {n}", s.name);
+        }
+    }
+    if let Some(seed) = &run.seed {
+        let _ = writeln!(
+            md,
+            "- growth seed: {} appointments on {} slots in {:.1} s (+{:.1} s VACUUM ANALYZE/CHECKPOINT or WAL checkpoint); {} appointments in the database",
+            seed.appointments, seed.slots, seed.insert_s, seed.maintenance_s, seed.appointments_total
+        );
+    }
+    if let Some(h) = run.server_hwm_mib {
+        let _ = writeln!(md, "- server peak RSS (VmHWM) over the run: {h:.1} MiB");
+    }
+    md.push('\n');
+}
+
+/// The markdown page.
+pub fn markdown(c: &Combined) -> String {
+    let mut md = String::from("## Results\n\n");
+    for (k, v) in &c.meta {
+        let _ = writeln!(md, "- {k}: {v}");
+    }
+    md.push('\n');
+    if let Some(pg) = &c.pgbench {
+        let _ = writeln!(
+            md,
+            "### Baseline: pgbench -N\n\n{:.0} tps, mean latency {} ms, {} clients, {} threads, scale {}, {} failed.\n",
+            pg.tps,
+            opt(pg.latency_ms, 2),
+            pg.clients.map_or("?".into(), |v| v.to_string()),
+            pg.threads.map_or("?".into(), |v| v.to_string()),
+            pg.scale.map_or("?".into(), |v| v.to_string()),
+            pg.failed.map_or("?".into(), |v| v.to_string()),
+        );
+        for run in &c.runs {
+            if let Some(s) = run.scenario("book-distinct") {
+                let _ = writeln!(
+                    md,
+                    "- {}: book-distinct {:.0} bookings/s ÷ pgbench {:.0} tps = **{:.2}×**",
+                    run.label,
+                    s.throughput,
+                    pg.tps,
+                    s.throughput / pg.tps
+                );
+            }
+        }
+        md.push('\n');
+    }
+    for run in &c.runs {
+        run_table(&mut md, run);
+    }
+    md.push_str("### Targets\n\n| backend | target | measured | met |\n|---|---|---|---|\n");
+    for t in &c.targets {
+        let met = match t.met {
+            Some(true) => "met",
+            Some(false) => "**missed**",
+            None => "–",
+        };
+        let _ = writeln!(
+            md,
+            "| {} | {} | {} | {met} |",
+            t.backend, t.target, t.measured
+        );
+    }
+    md
+}
