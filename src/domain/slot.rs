@@ -28,6 +28,9 @@ pub struct Slot {
     pub updated_at: DateTime<Utc>,
 }
 
+/// How far ahead slots may be created: ten years.
+pub const HORIZON_DAYS: i64 = 3653;
+
 /// A validated slot to create, already pinned to its instant.
 #[derive(Debug, Clone)]
 pub struct NewSlot {
@@ -100,10 +103,16 @@ impl NewSlot {
         let starts_at =
             locate(tz, slot_date, slot_time).map_err(|m| DomainError::field(&name, m))?;
         if starts_at <= now {
-            return Err(DomainError::Validation(vec![FieldError::new(
+            return Err(DomainError::field(
                 format!("{prefix}slot_date"),
                 "the slot must start in the future",
-            )]));
+            ));
+        }
+        if starts_at > now + chrono::Duration::days(HORIZON_DAYS) {
+            return Err(DomainError::field(
+                format!("{prefix}slot_date"),
+                "the slot must start within 10 years",
+            ));
         }
         Ok(Self {
             slot_date,
@@ -238,6 +247,8 @@ mod tests {
         assert_eq!(e.len(), 2);
         let past = json!({"slot_date": "2029-12-31", "slot_time": "10:00"});
         assert!(NewSlot::parse(past.as_object().unwrap(), "", Tz::UTC, now()).is_err());
+        let far = json!({"slot_date": "2040-01-02", "slot_time": "10:00"});
+        assert!(NewSlot::parse(far.as_object().unwrap(), "", Tz::UTC, now()).is_err());
         let ok = json!({"slot_date": "2030-01-02", "slot_time": "10:00"});
         let s = NewSlot::parse(ok.as_object().unwrap(), "", Tz::UTC, now()).unwrap();
         assert_eq!((s.duration_minutes, s.max_capacity), (30, 1));

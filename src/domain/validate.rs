@@ -1,6 +1,6 @@
 //! Small parsers shared by the request types: trimmed text, e-mail, phone, dates, times.
 
-use chrono::{NaiveDate, NaiveTime};
+use chrono::{NaiveDate, NaiveTime, Timelike};
 
 use super::error::FieldError;
 
@@ -67,6 +67,13 @@ pub fn text(raw: String, max: usize) -> Result<String, String> {
     if t.is_empty() {
         return Err("must not be empty".into());
     }
+    // NUL cannot be stored by PostgreSQL; other control characters (but tab and line breaks)
+    // have no place in a name or a note either.
+    if t.chars()
+        .any(|c| c.is_control() && !matches!(c, '\t' | '\n' | '\r'))
+    {
+        return Err("must not contain control characters".into());
+    }
     if t.chars().count() > max {
         return Err(format!("must be at most {max} characters"));
     }
@@ -122,7 +129,15 @@ pub fn phone(raw: String) -> Result<String, String> {
 
 /// A calendar date in `YYYY-MM-DD`.
 pub fn date(raw: &str) -> Result<NaiveDate, String> {
-    let ok_shape = raw.len() == 10 && raw.as_bytes()[4] == b'-' && raw.as_bytes()[7] == b'-';
+    let b = raw.as_bytes();
+    let ok_shape = b.len() == 10
+        && b.iter().enumerate().all(|(i, c)| {
+            if i == 4 || i == 7 {
+                *c == b'-'
+            } else {
+                c.is_ascii_digit()
+            }
+        });
     match NaiveDate::parse_from_str(raw, "%Y-%m-%d") {
         Ok(d) if ok_shape => Ok(d),
         _ => Err("must be a valid date in YYYY-MM-DD format".into()),
@@ -136,7 +151,11 @@ pub fn time(raw: &str) -> Result<NaiveTime, String> {
         8 => NaiveTime::parse_from_str(raw, "%H:%M:%S"),
         _ => return Err("must be a valid time in HH:MM or HH:MM:SS format".into()),
     };
-    parsed.map_err(|_| "must be a valid time in HH:MM or HH:MM:SS format".into())
+    match parsed {
+        // chrono reads second 60 as a leap second; no clinic schedules one.
+        Ok(t) if t.nanosecond() < 1_000_000_000 => Ok(t),
+        _ => Err("must be a valid time in HH:MM or HH:MM:SS format".into()),
+    }
 }
 
 /// An integer within `min..=max`.
@@ -194,7 +213,14 @@ mod tests {
     #[test]
     fn dates_and_times() {
         assert!(date("2030-02-28").is_ok());
-        for bad in ["2030-02-30", "2030-2-3", "20300101", "tomorrow"] {
+        for bad in [
+            "2030-02-30",
+            "2030-2-3",
+            "20300101",
+            "tomorrow",
+            "-001-01-01",
+            "+001-01-01",
+        ] {
             assert!(date(bad).is_err(), "{bad}");
         }
         assert_eq!(
@@ -205,7 +231,15 @@ mod tests {
             time("09:30:15").unwrap(),
             NaiveTime::from_hms_opt(9, 30, 15).unwrap()
         );
-        for bad in ["9:30", "25:00", "09:60", "09:30:00.5", ""] {
+        for bad in [
+            "9:30",
+            "25:00",
+            "09:60",
+            "09:30:00.5",
+            "09:30:60",
+            "23:59:60",
+            "",
+        ] {
             assert!(time(bad).is_err(), "{bad}");
         }
     }
@@ -214,6 +248,8 @@ mod tests {
     fn texts_and_zones() {
         assert_eq!(text("  hi ".into(), 10).unwrap(), "hi");
         assert!(text("   ".into(), 10).is_err());
+        assert!(text("a\0b".into(), 10).is_err());
+        assert_eq!(text("line\nbreak".into(), 20).unwrap(), "line\nbreak");
         assert!(text("abcdef".into(), 5).is_err());
         assert_eq!(optional_text(" ".into(), 5).unwrap(), None);
         assert_eq!(timezone("Europe/Paris".into()).unwrap(), "Europe/Paris");

@@ -2,10 +2,11 @@
 
 use axum::extract::{Path, State};
 
+use super::error::ApiError;
 use super::extract::{id, JsonObject, QueryMap};
 use super::{page, response, ApiResult, AppState};
 use crate::domain::doctor::{DoctorPatch, NewDoctor};
-use crate::domain::DoctorId;
+use crate::domain::{validate, DoctorId};
 
 /// `POST /doctors`
 pub async fn create(State(app): State<AppState>, JsonObject(body): JsonObject) -> ApiResult {
@@ -33,10 +34,9 @@ pub async fn by_specialization(
     q: QueryMap,
 ) -> ApiResult {
     let page = page(&q)?;
-    let doctors = app
-        .store
-        .list_doctors(Some(specialization.trim()), page)
-        .await?;
+    let specialization =
+        validate::text(specialization, 200).map_err(|m| ApiError::field("specialization", m))?;
+    let doctors = app.store.list_doctors(Some(&specialization), page).await?;
     Ok(response::paged(
         "Doctors retrieved successfully",
         doctors,

@@ -44,6 +44,7 @@ impl ApiError {
                 "SERVICE_UNAVAILABLE",
                 "The service is temporarily unavailable; try again",
             ),
+            StatusCode::BAD_REQUEST => ("VALIDATION_ERROR", "The request could not be understood"),
             s if s.is_client_error() => ("BAD_REQUEST", "The request could not be understood"),
             _ => ("INTERNAL_ERROR", "An unexpected error occurred"),
         };

@@ -42,11 +42,12 @@ pub fn stack(app: Router, timeout: Duration, cors: Option<CorsLayer>) -> Router 
         .layer(axum::middleware::from_fn(envelope_errors))
         .layer(TimeoutLayer::with_status_code(StatusCode::SERVICE_UNAVAILABLE, timeout))
         .layer(axum::extract::DefaultBodyLimit::max(BODY_LIMIT));
-    let app = app.layer(layers);
-    match cors {
+    // CORS goes inside the request-id layers so preflight answers carry an id too.
+    let app = match cors {
         Some(c) => app.layer(c),
         None => app,
-    }
+    };
+    app.layer(layers)
 }
 
 /// Client-chosen request ids end up in logs and the audit trail: keep them short and plain,

@@ -55,8 +55,13 @@ pub async fn create_bulk(
     Ok(response::created(&message, outcome))
 }
 
-/// Reads `from_date`/`to_date`; absent bounds take the given defaults.
-fn range(q: &QueryMap, from: NaiveDate, to: NaiveDate) -> Result<(NaiveDate, NaiveDate), ApiError> {
+/// Reads `from_date`/`to_date`; an absent `from_date` is `from`, an absent `to_date` is
+/// `to(from_date)`.
+fn range(
+    q: &QueryMap,
+    from: NaiveDate,
+    to: impl Fn(NaiveDate) -> NaiveDate,
+) -> Result<(NaiveDate, NaiveDate), ApiError> {
     let mut errors = Vec::new();
     let mut read = |name: &str, default: NaiveDate| match q.get(name) {
         None | Some("") => default,
@@ -65,7 +70,8 @@ fn range(q: &QueryMap, from: NaiveDate, to: NaiveDate) -> Result<(NaiveDate, Nai
             default
         }),
     };
-    let (from, to) = (read("from_date", from), read("to_date", to));
+    let from = read("from_date", from);
+    let to = read("to_date", to(from));
     if errors.is_empty() && to < from {
         errors.push(FieldError::new("to_date", "must not be before from_date"));
     }
@@ -82,7 +88,7 @@ pub async fn list(State(app): State<AppState>, Path(raw): Path<String>, q: Query
     // Bounds every backend can store, standing in for "no bound".
     let earliest = NaiveDate::from_ymd_opt(1, 1, 1).unwrap_or_default();
     let latest = NaiveDate::from_ymd_opt(9999, 12, 31).unwrap_or_default();
-    let (from, to) = range(&q, earliest, latest)?;
+    let (from, to) = range(&q, earliest, |_| latest)?;
     let slots = app.store.list_slots(doctor.id, from, to).await?;
     Ok(response::ok("Time slots retrieved successfully", slots))
 }
@@ -95,7 +101,8 @@ pub async fn available(
 ) -> ApiResult {
     let (doctor, tz) = doctor_of(&app, &raw).await?;
     let today = Utc::now().with_timezone(&tz).date_naive();
-    let (from, to) = range(&q, today, today + Duration::days(30))?;
+    // A 30-day window from wherever it starts.
+    let (from, to) = range(&q, today, |from| from + Duration::days(30))?;
     if (to - from).num_days() > MAX_RANGE_DAYS {
         return Err(ApiError::field(
             "to_date",

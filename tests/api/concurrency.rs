@@ -234,7 +234,35 @@ async fn confirm_races_the_sweeper_at_expiry(app: TestApp) {
     assert_eq!(app.live_on_slot(&doctor, &slot).await as i64, confirmed);
 }
 
+async fn concurrent_retries_with_one_idempotency_key_replay(app: TestApp) {
+    let doctor = app.doctor().await;
+    let slot = app.slot(&doctor, 2, "10:00", 10).await;
+    let patient = app.patient().await;
+    let body = json!({"patient_id": patient, "doctor_id": doctor, "time_slot_id": slot});
+    let calls = (0..30).map(|_| {
+        let req = app
+            .client
+            .post(format!("{}/appointments", app.base))
+            .header("Idempotency-Key", "retry-storm")
+            .json(&body);
+        async move {
+            let res = req.send().await.expect("request");
+            (res.status(), res.json::<Value>().await.expect("JSON body"))
+        }
+    });
+    let results = join_all(calls).await;
+    assert_no_5xx(&results);
+    assert!(
+        results.iter().all(|(s, _)| *s == StatusCode::CREATED),
+        "{results:?}"
+    );
+    let first = &results[0].1["data"]["id"];
+    assert!(results.iter().all(|(_, b)| &b["data"]["id"] == first));
+    assert_eq!(app.slot_view(&doctor, &slot).await["current_bookings"], 1);
+}
+
 backends!(
+    concurrent_retries_with_one_idempotency_key_replay,
     sixty_patients_race_for_five_seats,
     thirty_identical_requests_book_once,
     confirm_races_cancel,

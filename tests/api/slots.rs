@@ -812,7 +812,11 @@ async fn available_defaults_to_the_next_30_days(app: TestApp) {
     .await;
     assert_eq!(ids(&got), [d31]);
     let got = available(&app, &doctor, &format!("?from_date={}", day(2))).await;
-    assert_eq!(got.len(), 2, "from_date alone keeps the default end");
+    assert_eq!(
+        got.len(),
+        3,
+        "from_date alone opens a 30-day window from it: d29, d30, d31"
+    );
 }
 
 async fn available_default_range_follows_the_doctors_today(app: TestApp) {

@@ -120,7 +120,7 @@ const EXPIRE_ONE: &str = expire_sql!("AND id = $2");
 
 /// What one booking attempt found.
 enum Attempt {
-    Booked(Appointment),
+    Booked(Box<Appointment>),
     NoSeat,
     AlreadyHeld,
     KeyTaken,
@@ -171,7 +171,7 @@ pub async fn book(
                 .fetch_optional(pool)
                 .await;
             match row {
-                Ok(Some(a)) => Ok(Attempt::Booked(a)),
+                Ok(Some(a)) => Ok(Attempt::Booked(Box::new(a))),
                 Ok(None) => Ok(Attempt::NoSeat),
                 Err(e) => classify_book_error(e),
             }
@@ -180,17 +180,21 @@ pub async fn book(
         match attempt {
             Attempt::Booked(appointment) => {
                 return Ok(Booked {
-                    appointment,
+                    appointment: *appointment,
                     replayed: false,
                 })
             }
-            Attempt::KeyTaken => {
-                // A concurrent request with the same key won; answer as it did.
-                if let Some(b) = replay(pool, key.expect("key conflict implies a key")).await? {
-                    return Ok(b);
+            refused => {
+                // A concurrent request with the same key may have won (it then shows up as a
+                // taken key, or as this patient's live booking): answer as it did.
+                if let Some(k) = key {
+                    if let Some(b) = replay(pool, k).await? {
+                        return Ok(b);
+                    }
                 }
-            }
-            Attempt::NoSeat | Attempt::AlreadyHeld => {
+                if matches!(refused, Attempt::KeyTaken) {
+                    continue;
+                }
                 // Overdue holds still count in the stored seat count until expired: expire them
                 // on this slot now, and try again if that freed anything.
                 if expire(pool, EXPIRE_SLOT, new.time_slot_id.0).await? > 0 {

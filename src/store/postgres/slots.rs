@@ -79,7 +79,7 @@ pub async fn create_slots(
         (&ids, &dates, &times, &starts, &durations, &capacities);
     // One statement: atomic, and ON CONFLICT skips existing slots without aborting anything.
     let inserted: Vec<SlotId> = retry(|| async move {
-        Ok(sqlx::query_scalar(
+        sqlx::query_scalar(
             "INSERT INTO time_slots (id, doctor_id, slot_date, slot_time, starts_at, duration_minutes, max_capacity)
              SELECT u.id, $2, u.d, u.t, u.s, u.m, u.c
              FROM unnest($1::uuid[], $3::date[], $4::time[], $5::timestamptz[], $6::int[], $7::int[])
@@ -96,7 +96,7 @@ pub async fn create_slots(
         .bind(capacities)
         .fetch_all(pool)
         .await
-        .map_err(doctor_fk)?)
+        .map_err(doctor_fk)
     })
     .await?;
     let created_ids: std::collections::HashSet<SlotId> = inserted.into_iter().collect();
