@@ -5,6 +5,57 @@ use chrono::{DateTime, NaiveDate, NaiveTime, Utc};
 use crate::domain::appointment::{DoctorSummary, NewAppointment, PatientSummary, SlotSummary};
 use crate::domain::{Appointment, AppointmentDetail, DoctorId, DomainError};
 
+/// Binds a new doctor's fields in the column order both adapters' INSERTs use: name,
+/// specialization, email, phone, license_number, clinic_name, address, bio, timezone.
+macro_rules! bind_new_doctor {
+    ($q:expr, $d:expr) => {
+        $q.bind(&$d.name)
+            .bind(&$d.specialization)
+            .bind(&$d.email)
+            .bind(&$d.phone)
+            .bind(&$d.license_number)
+            .bind(&$d.clinic_name)
+            .bind(&$d.address)
+            .bind(&$d.bio)
+            .bind(&$d.timezone)
+    };
+}
+pub(crate) use bind_new_doctor;
+
+/// Binds a doctor's changeable fields in the order both adapters' UPDATEs use: name,
+/// specialization, phone, clinic_name, address, bio, timezone.
+macro_rules! bind_doctor_changes {
+    ($q:expr, $d:expr) => {
+        $q.bind(&$d.name)
+            .bind(&$d.specialization)
+            .bind(&$d.phone)
+            .bind(&$d.clinic_name)
+            .bind(&$d.address)
+            .bind(&$d.bio)
+            .bind(&$d.timezone)
+    };
+}
+pub(crate) use bind_doctor_changes;
+
+/// Binds a patient's fields in the order both adapters' INSERTs and UPDATEs use: name, email,
+/// phone, date_of_birth, gender, blood_group, allergies, medical_history,
+/// emergency_contact_name, emergency_contact_phone.
+macro_rules! bind_patient {
+    ($q:expr, $p:expr) => {
+        $q.bind(&$p.name)
+            .bind(&$p.email)
+            .bind(&$p.phone)
+            .bind($p.date_of_birth)
+            .bind(&$p.gender)
+            .bind(&$p.blood_group)
+            .bind(&$p.allergies)
+            .bind(&$p.medical_history)
+            .bind(&$p.emergency_contact_name)
+            .bind(&$p.emergency_contact_phone)
+    };
+}
+pub(crate) use bind_patient;
+
 /// An appointment joined with its doctor, slot and patient.
 #[derive(sqlx::FromRow)]
 pub struct DetailRow {

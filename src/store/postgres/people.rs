@@ -7,6 +7,7 @@ use crate::domain::doctor::{Doctor, DoctorPatch, NewDoctor};
 use crate::domain::page::{Page, Paged};
 use crate::domain::patient::{NewPatient, Patient, PatientPatch};
 use crate::domain::{DoctorId, DomainError, DomainResult, PatientId};
+use crate::store::detail::{bind_doctor_changes, bind_new_doctor, bind_patient};
 use crate::store::retry::{retry, TxError};
 
 const DOCTOR_DUPES: &[(&str, &str)] = &[
@@ -27,20 +28,11 @@ const PATIENT_DUPES: &[(&str, &str)] = &[(
 pub async fn create_doctor(pool: &PgPool, d: NewDoctor) -> DomainResult<Doctor> {
     let (id, d) = (DoctorId::new(), &d);
     retry(|| async move {
-        sqlx::query_as(
+        bind_new_doctor!(sqlx::query_as(
             "INSERT INTO doctors (id, name, specialization, email, phone, license_number, clinic_name, address, bio, timezone)
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING *",
         )
-        .bind(id)
-        .bind(&d.name)
-        .bind(&d.specialization)
-        .bind(&d.email)
-        .bind(&d.phone)
-        .bind(&d.license_number)
-        .bind(&d.clinic_name)
-        .bind(&d.address)
-        .bind(&d.bio)
-        .bind(&d.timezone)
+        .bind(id), d)
         .fetch_one(pool)
         .await
         .map_err(|e| on_unique(e, DOCTOR_DUPES))
@@ -98,19 +90,12 @@ pub async fn update_doctor(
             .fetch_optional(&mut *tx)
             .await?;
         let d = patch.clone().apply(current.ok_or(DomainError::NotFound("doctor"))?);
-        let updated = sqlx::query_as(
+        let updated = bind_doctor_changes!(sqlx::query_as(
             "UPDATE doctors SET name = $2, specialization = $3, phone = $4, clinic_name = $5, address = $6,
                     bio = $7, timezone = $8, updated_at = now()
              WHERE id = $1 RETURNING *",
         )
-        .bind(id)
-        .bind(&d.name)
-        .bind(&d.specialization)
-        .bind(&d.phone)
-        .bind(&d.clinic_name)
-        .bind(&d.address)
-        .bind(&d.bio)
-        .bind(&d.timezone)
+        .bind(id), d)
         .fetch_one(&mut *tx)
         .await?;
         tx.commit().await?;
@@ -122,22 +107,12 @@ pub async fn update_doctor(
 pub async fn create_patient(pool: &PgPool, p: NewPatient) -> DomainResult<Patient> {
     let (id, p) = (PatientId::new(), &p);
     retry(|| async move {
-        sqlx::query_as(
+        bind_patient!(sqlx::query_as(
             "INSERT INTO patients (id, name, email, phone, date_of_birth, gender, blood_group, allergies,
                                    medical_history, emergency_contact_name, emergency_contact_phone)
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING *",
         )
-        .bind(id)
-        .bind(&p.name)
-        .bind(&p.email)
-        .bind(&p.phone)
-        .bind(p.date_of_birth)
-        .bind(&p.gender)
-        .bind(&p.blood_group)
-        .bind(&p.allergies)
-        .bind(&p.medical_history)
-        .bind(&p.emergency_contact_name)
-        .bind(&p.emergency_contact_phone)
+        .bind(id), p)
         .fetch_one(pool)
         .await
         .map_err(|e| on_unique(e, PATIENT_DUPES))
@@ -185,23 +160,13 @@ pub async fn update_patient(
             .fetch_optional(&mut *tx)
             .await?;
         let p = patch.clone().apply(current.ok_or(DomainError::NotFound("patient"))?);
-        let updated = sqlx::query_as(
+        let updated = bind_patient!(sqlx::query_as(
             "UPDATE patients SET name = $2, email = $3, phone = $4, date_of_birth = $5, gender = $6,
                     blood_group = $7, allergies = $8, medical_history = $9, emergency_contact_name = $10,
                     emergency_contact_phone = $11, updated_at = now()
              WHERE id = $1 RETURNING *",
         )
-        .bind(id)
-        .bind(&p.name)
-        .bind(&p.email)
-        .bind(&p.phone)
-        .bind(p.date_of_birth)
-        .bind(&p.gender)
-        .bind(&p.blood_group)
-        .bind(&p.allergies)
-        .bind(&p.medical_history)
-        .bind(&p.emergency_contact_name)
-        .bind(&p.emergency_contact_phone)
+        .bind(id), p)
         .fetch_one(&mut *tx)
         .await
         .map_err(|e| on_unique(e, PATIENT_DUPES))?;

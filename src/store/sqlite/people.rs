@@ -7,6 +7,7 @@ use crate::domain::doctor::{Doctor, DoctorPatch, NewDoctor};
 use crate::domain::page::{Page, Paged};
 use crate::domain::patient::{NewPatient, Patient, PatientPatch};
 use crate::domain::{DoctorId, DomainError, DomainResult, PatientId};
+use crate::store::detail::{bind_doctor_changes, bind_new_doctor, bind_patient};
 use crate::store::retry::{retry, TxError};
 
 const DOCTOR_EMAIL_TAKEN: &str = "A doctor with this e-mail already exists";
@@ -45,20 +46,11 @@ pub async fn create_doctor(pool: &SqlitePool, d: NewDoctor) -> DomainResult<Doct
         if exists(&mut tx, licence, &d.license_number).await? {
             return Err(duplicate(DOCTOR_LICENCE_TAKEN));
         }
-        sqlx::query(
+        bind_new_doctor!(sqlx::query(
             "INSERT INTO doctors (id, name, specialization, email, phone, license_number, clinic_name, address, bio, timezone)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
         )
-        .bind(id)
-        .bind(&d.name)
-        .bind(&d.specialization)
-        .bind(&d.email)
-        .bind(&d.phone)
-        .bind(&d.license_number)
-        .bind(&d.clinic_name)
-        .bind(&d.address)
-        .bind(&d.bio)
-        .bind(&d.timezone)
+        .bind(id), d)
         .execute(&mut *tx)
         .await
         .map_err(|e| on_unique(e, DOCTOR_DUPES))?;
@@ -123,20 +115,13 @@ pub async fn update_doctor(
         let d = patch
             .clone()
             .apply(current.ok_or(DomainError::NotFound("doctor"))?);
-        sqlx::query(concat!(
+        bind_doctor_changes!(sqlx::query(concat!(
             "UPDATE doctors SET name = ?2, specialization = ?3, phone = ?4, clinic_name = ?5, address = ?6,
                     bio = ?7, timezone = ?8, updated_at = ",
             now_sql!(),
             " WHERE id = ?1"
         ))
-        .bind(id)
-        .bind(&d.name)
-        .bind(&d.specialization)
-        .bind(&d.phone)
-        .bind(&d.clinic_name)
-        .bind(&d.address)
-        .bind(&d.bio)
-        .bind(&d.timezone)
+        .bind(id), d)
         .execute(&mut *tx)
         .await?;
         let updated = sqlx::query_as("SELECT * FROM doctors WHERE id = ?1")
@@ -156,22 +141,12 @@ pub async fn create_patient(pool: &SqlitePool, p: NewPatient) -> DomainResult<Pa
         if exists(&mut tx, "SELECT 1 FROM patients WHERE email = ?1", &p.email).await? {
             return Err(duplicate(PATIENT_EMAIL_TAKEN));
         }
-        sqlx::query(
+        bind_patient!(sqlx::query(
             "INSERT INTO patients (id, name, email, phone, date_of_birth, gender, blood_group, allergies,
                                    medical_history, emergency_contact_name, emergency_contact_phone)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
         )
-        .bind(id)
-        .bind(&p.name)
-        .bind(&p.email)
-        .bind(&p.phone)
-        .bind(p.date_of_birth)
-        .bind(&p.gender)
-        .bind(&p.blood_group)
-        .bind(&p.allergies)
-        .bind(&p.medical_history)
-        .bind(&p.emergency_contact_name)
-        .bind(&p.emergency_contact_phone)
+        .bind(id), p)
         .execute(&mut *tx)
         .await
         .map_err(|e| on_unique(e, PATIENT_DUPES))?;
@@ -240,24 +215,14 @@ pub async fn update_patient(
         if taken.is_some() {
             return Err(duplicate(PATIENT_EMAIL_TAKEN));
         }
-        sqlx::query(concat!(
+        bind_patient!(sqlx::query(concat!(
             "UPDATE patients SET name = ?2, email = ?3, phone = ?4, date_of_birth = ?5, gender = ?6,
                     blood_group = ?7, allergies = ?8, medical_history = ?9, emergency_contact_name = ?10,
                     emergency_contact_phone = ?11, updated_at = ",
             now_sql!(),
             " WHERE id = ?1"
         ))
-        .bind(id)
-        .bind(&p.name)
-        .bind(&p.email)
-        .bind(&p.phone)
-        .bind(p.date_of_birth)
-        .bind(&p.gender)
-        .bind(&p.blood_group)
-        .bind(&p.allergies)
-        .bind(&p.medical_history)
-        .bind(&p.emergency_contact_name)
-        .bind(&p.emergency_contact_phone)
+        .bind(id), p)
         .execute(&mut *tx)
         .await
         .map_err(|e| on_unique(e, PATIENT_DUPES))?;
