@@ -3,12 +3,13 @@
 //! [`api`] talks to the server, [`fixtures`] creates each scenario's data through the API,
 //! [`load`] drives C closed-loop clients into HdrHistograms, [`jobs`] and [`scenarios`] are the
 //! issue's scenarios, [`seed`] fills a database with appointment history in SQL, [`probe`]
-//! reads CPU and memory from `/proc`, and [`results`]/[`report`] write JSON and markdown.
+//! reads CPU and memory from `/proc`, [`pgstat`] samples PostgreSQL's wait events, and [`results`]/[`report`] write JSON and markdown.
 
 pub mod api;
 pub mod fixtures;
 pub mod jobs;
 pub mod load;
+pub mod pgstat;
 pub mod probe;
 pub mod report;
 pub mod results;

@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
 
+use carebook_bench::pgstat::PgSampler;
 use carebook_bench::report::{combine, markdown, Pgbench};
 use carebook_bench::results::BackendRun;
 use carebook_bench::scenarios::{Scenario, Settings};
@@ -32,6 +33,19 @@ enum Command {
         #[arg(long, default_value_t = 1_000_000)]
         appointments: u64,
     },
+    /// Watch a PostgreSQL database for a while (wait events, commits per WAL flush), e.g.
+    /// during pgbench; writes the window as JSON.
+    PgSample {
+        /// The database to watch.
+        #[arg(long)]
+        database_url: String,
+        /// How long to watch, seconds.
+        #[arg(long, default_value_t = 20.0)]
+        seconds: f64,
+        /// Where to write the JSON (default: stdout).
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
     /// Combine run results and a pgbench output into results.json and results.md.
     Report {
         /// A `run` output; repeat for each backend.
@@ -40,6 +54,9 @@ enum Command {
         /// pgbench's output, for the baseline.
         #[arg(long)]
         pgbench_output: Option<PathBuf>,
+        /// A `pg-sample` taken during pgbench.
+        #[arg(long)]
+        pgbench_sample: Option<PathBuf>,
         /// `key=value` facts about the machine and the run; repeatable.
         #[arg(long = "meta")]
         meta: Vec<String>,
@@ -102,6 +119,9 @@ struct RunArgs {
     /// Appointments to seed before `growth`.
     #[arg(long, default_value_t = 1_000_000)]
     seed_appointments: u64,
+    /// A PostgreSQL database to watch during each window (the server's own database).
+    #[arg(long)]
+    pg_stats_url: Option<String>,
     /// Where to write the JSON results (default: stdout).
     #[arg(long)]
     out: Option<PathBuf>,
@@ -129,6 +149,7 @@ impl RunArgs {
             server_pid: self.server_pid,
             seed_url: self.seed_database_url.clone(),
             seed_appointments: self.seed_appointments.min(20_000_000),
+            pg_stats_url: self.pg_stats_url.clone(),
         })
     }
 }
@@ -175,9 +196,31 @@ async fn main_inner(cli: Cli) -> Result<(), String> {
             );
             Ok(())
         }
+        Command::PgSample {
+            database_url,
+            seconds,
+            out,
+        } => {
+            if !(seconds > 0.0 && seconds <= 600.0) {
+                return Err("--seconds must be in (0, 600]".into());
+            }
+            let limit = Duration::from_secs_f64(seconds);
+            let sampler = PgSampler::start(&database_url, limit, false).await?;
+            tokio::time::sleep(limit).await;
+            let w = sampler.finish().await?;
+            let json = serde_json::to_string_pretty(&w).map_err(|e| e.to_string())?;
+            match &out {
+                Some(p) => write(p, &json),
+                None => {
+                    println!("{json}");
+                    Ok(())
+                }
+            }
+        }
         Command::Report {
             inputs,
             pgbench_output,
+            pgbench_sample,
             meta,
             out_json,
             out_md,
@@ -188,10 +231,15 @@ async fn main_inner(cli: Cli) -> Result<(), String> {
                     serde_json::from_str(&read(p)?).map_err(|e| format!("{}: {e}", p.display()))?;
                 runs.push(run);
             }
-            let pgbench = match &pgbench_output {
+            let mut pgbench = match &pgbench_output {
                 Some(p) => Some(Pgbench::parse(&read(p)?)?),
                 None => None,
             };
+            if let (Some(pg), Some(p)) = (pgbench.as_mut(), &pgbench_sample) {
+                let window: carebook_bench::pgstat::PgWindow =
+                    serde_json::from_str(&read(p)?).map_err(|e| format!("{}: {e}", p.display()))?;
+                pg.postgres = Some(window);
+            }
             let meta: BTreeMap<String, String> = meta
                 .iter()
                 .filter_map(|kv| {

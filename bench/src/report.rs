@@ -21,10 +21,15 @@ pub struct Pgbench {
     pub threads: Option<u64>,
     /// Scale factor of the pgbench database.
     pub scale: Option<u64>,
+    /// Duration of the run, s.
+    pub duration_s: Option<f64>,
     /// Failed transactions.
     pub failed: Option<u64>,
     /// The summary lines as pgbench printed them.
     pub output: Vec<String>,
+    /// PostgreSQL's side of the pgbench run, if it was watched.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub postgres: Option<crate::pgstat::PgWindow>,
 }
 
 /// The number after `key` on the first line that contains it.
@@ -55,12 +60,14 @@ impl Pgbench {
             clients: int("number of clients"),
             threads: int("number of threads"),
             scale: int("scaling factor"),
+            duration_s: number_after(text, "duration"),
             failed: int("number of failed transactions"),
             output: text
                 .lines()
                 .filter(|l| !l.trim().is_empty() && !l.starts_with("pgbench ("))
                 .map(str::to_owned)
                 .collect(),
+            postgres: None,
         })
     }
 }
@@ -212,6 +219,23 @@ fn opt(v: Option<f64>, digits: usize) -> String {
     v.map_or("–".into(), |x| format!("{x:.digits$}"))
 }
 
+/// One line on what PostgreSQL's backends did during a window.
+pub fn pg_line(w: &crate::pgstat::PgWindow) -> String {
+    let secs = w.seconds;
+    let mut states: Vec<(&String, &f64)> = w.backends.iter().filter(|(_, v)| **v >= 0.05).collect();
+    states.sort_by(|a, b| b.1.total_cmp(a.1));
+    let states: Vec<String> = states.iter().map(|(k, v)| format!("{k} {v:.1}")).collect();
+    format!(
+        "backends (mean count): {}; {:.0} commits/s, {:.0} rollbacks/s, {:.1} commits per WAL flush, {:.0} WAL bytes/commit, {} full-page images",
+        states.join(", "),
+        w.commits as f64 / secs.max(1e-9),
+        w.rollbacks as f64 / secs.max(1e-9),
+        w.commits_per_wal_sync,
+        w.wal_bytes_per_commit,
+        w.wal_fpi
+    )
+}
+
 fn run_table(md: &mut String, run: &BackendRun) {
     let _ = writeln!(md, "### {} ({})\n", run.label, run.base_url);
     md.push_str("| scenario | clients | throughput /s | request | requests | p50 ms | p95 ms | p99 ms | max ms | statuses | server CPU | postgres CPU | bench CPU | machine busy % | server RSS MiB |\n");
@@ -248,6 +272,9 @@ fn run_table(md: &mut String, run: &BackendRun) {
         for n in &s.notes {
             let _ = writeln!(md, "- {}: {n}", s.name);
         }
+        if let Some(w) = &s.postgres {
+            let _ = writeln!(md, "- {} PostgreSQL: {}", s.name, pg_line(w));
+        }
     }
     if let Some(seed) = &run.seed {
         let _ = writeln!(
@@ -280,6 +307,9 @@ pub fn markdown(c: &Combined) -> String {
             pg.scale.map_or("?".into(), |v| v.to_string()),
             pg.failed.map_or("?".into(), |v| v.to_string()),
         );
+        if let Some(w) = &pg.postgres {
+            let _ = writeln!(md, "- pgbench PostgreSQL: {}", pg_line(w));
+        }
         for run in &c.runs {
             if let Some(s) = run.scenario("book-distinct") {
                 let _ = writeln!(

@@ -81,6 +81,9 @@ pub struct ScenarioResult {
     pub ops: BTreeMap<String, OpSummary>,
     /// CPU and memory during the window.
     pub resources: Resources,
+    /// PostgreSQL's side of the window, when it was watched.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub postgres: Option<crate::pgstat::PgWindow>,
     /// Post-run checks made through the API (hot-slot), with `ok`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub verify: Option<Value>,

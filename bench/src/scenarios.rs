@@ -9,6 +9,7 @@ use serde_json::{json, Value};
 use crate::fixtures::{minute_slots, Fixtures, Target};
 use crate::jobs::{BookConfirm, BookDistinct, Get, HotSlot};
 use crate::load::{drive, Job, Plan, Recorder};
+use crate::pgstat::{PgSampler, PgWindow};
 use crate::probe::Probe;
 use crate::results::{ScenarioResult, SeedReport};
 
@@ -83,6 +84,9 @@ pub struct Settings {
     pub seed_url: Option<String>,
     /// Appointments to seed.
     pub seed_appointments: u64,
+    /// A PostgreSQL database to watch during each window (wait events, commits per WAL flush).
+    #[serde(skip)]
+    pub pg_stats_url: Option<String>,
 }
 
 /// A scenario's measured window, before it becomes a [`ScenarioResult`].
@@ -90,18 +94,31 @@ struct Window {
     rec: Recorder,
     elapsed: Duration,
     probe: crate::results::Resources,
+    postgres: Option<PgWindow>,
     clients: usize,
 }
 
-async fn measure<J: Job>(plan: Plan, job: J, server_pid: Option<u32>) -> Window {
-    let probe = Probe::start(server_pid);
+async fn measure<J: Job>(plan: Plan, job: J, s: &Settings) -> Result<Window, String> {
+    let sampler = match &s.pg_stats_url {
+        Some(url) => {
+            Some(PgSampler::start(url, plan.duration + Duration::from_secs(120), true).await?)
+        }
+        None => None,
+    };
+    let probe = Probe::start(s.server_pid);
     let (rec, elapsed) = drive(plan, Arc::new(job)).await;
-    Window {
+    let probe = probe.finish().await;
+    let postgres = match sampler {
+        Some(p) => Some(p.finish().await?),
+        None => None,
+    };
+    Ok(Window {
         rec,
         elapsed,
-        probe: probe.finish().await,
+        probe,
+        postgres,
         clients: plan.clients,
-    }
+    })
 }
 
 fn result(name: &str, setup: Duration, primary: &str, w: Window) -> ScenarioResult {
@@ -116,6 +133,7 @@ fn result(name: &str, setup: Duration, primary: &str, w: Window) -> ScenarioResu
         throughput,
         ops,
         resources: w.probe,
+        postgres: w.postgres,
         verify: None,
         notes: Vec::new(),
     }
@@ -202,7 +220,7 @@ async fn book_distinct(fx: &Fixtures, s: &Settings, name: &str) -> Result<Scenar
         duration: s.duration,
         max_iterations: s.max_bookings,
     };
-    let w = measure(plan, job(warmup), s.server_pid).await;
+    let w = measure(plan, job(warmup), s).await?;
     let used = w.rec.count("book", 201) + w.rec.count("book", 409);
     let mut r = result(name, setup, "book", w);
     budget_note(&mut r, used, s.max_bookings);
@@ -231,7 +249,7 @@ async fn hot_slot(fx: &Fixtures, s: &Settings) -> Result<ScenarioResult, String>
         patients: fx.patients.clone(),
         per_slot: s.hot_requests_per_slot,
     };
-    let w = measure(plan, job, s.server_pid).await;
+    let w = measure(plan, job, s).await?;
     let wins = w.rec.count("book", 201);
     let mut r = result("hot-slot", setup, "book", w);
     // The invariant, read back through the API.
@@ -277,7 +295,7 @@ async fn book_confirm(fx: &Fixtures, s: &Settings) -> Result<ScenarioResult, Str
         targets,
         patients: fx.patients.clone(),
     };
-    let w = measure(plan, job, s.server_pid).await;
+    let w = measure(plan, job, s).await?;
     let used = w.rec.count("book", 201) + w.rec.count("book", 409);
     let mut r = result("book-confirm", setup, "confirm", w);
     budget_note(&mut r, used, budget as u64);
@@ -309,9 +327,9 @@ async fn availability(
             api: fx.api.clone(),
             path,
         },
-        s.server_pid,
+        s,
     )
-    .await;
+    .await?;
     let mut r = result(name, setup, "get", w);
     r.notes.push(format!(
         "each answer lists {listed} available slots ({} bytes)",
