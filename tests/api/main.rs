@@ -7,4 +7,5 @@ mod concurrency;
 mod doctors;
 mod operations;
 mod patients;
+mod privacy;
 mod slots;
