@@ -45,7 +45,7 @@ async fn logs_never_contain_patient_data(app: TestApp) {
             .with_writer(move || writer.clone())
             .finish(),
     )
-    .expect("first subscriber of this process");
+    .expect("this test needs its own process: run the suite with cargo nextest");
 
     let patient = json!({
         "name": SECRETS[0], "email": SECRETS[1], "phone": SECRETS[2], "allergies": SECRETS[3],
