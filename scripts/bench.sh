@@ -18,6 +18,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 PG=${BENCH_PG:-postgres://postgres@127.0.0.1:5432}
+# carebook's sqlx is built without TLS, so it talks to PostgreSQL in plain TCP; pgbench and
+# psql would otherwise negotiate TLS (sslmode=prefer) and pay for it. Same transport for both.
+export PGSSLMODE=disable
 CLIENTS=${BENCH_CLIENTS:-64}
 READ_CLIENTS=${BENCH_READ_CLIENTS:-32}
 DURATION=${BENCH_DURATION:-20}
@@ -137,7 +140,7 @@ cpu_model=$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//')
     --meta "commit=$(git rev-parse --short HEAD 2>/dev/null || echo unknown)" \
     --meta "machine=$(nproc) cores, $mem_total, $cpu_model, $(uname -sr)" \
     --meta "postgresql=$(psql "$PG/postgres" -qXAtc 'SELECT version()' | cut -d' ' -f1-2)" \
-    --meta "postgresql settings=fsync=$(pgsetting fsync), synchronous_commit=$(pgsetting synchronous_commit), wal_sync_method=$(pgsetting wal_sync_method), shared_buffers=$(pgsetting shared_buffers), max_connections=$(pgsetting max_connections)" \
+    --meta "postgresql settings=sslmode=disable (pgbench and carebook alike), fsync=$(pgsetting fsync), synchronous_commit=$(pgsetting synchronous_commit), wal_sync_method=$(pgsetting wal_sync_method), shared_buffers=$(pgsetting shared_buffers), max_connections=$(pgsetting max_connections)" \
     --meta "carebook settings=DB_POOL_SIZE=$POOL, APPOINTMENT_EXPIRY_MINUTES=60, LOG_FORMAT=json (RUST_LOG default info), server and load generator on the same machine" \
     --meta "load=$CLIENTS booking clients, $READ_CLIENTS availability clients, $DURATION s windows (at most $MAX_BOOKINGS bookings each), growth after $SEED seeded appointments" \
     --out-json "$OUT/results.json" --out-md "$OUT/results.md"
