@@ -1,11 +1,26 @@
-//! The success envelope.
+//! The success envelope, serialised straight from typed data (no intermediate JSON tree).
 
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
-use serde_json::json;
 
 use crate::domain::page::{Page, Paged};
+
+#[derive(Serialize)]
+struct Envelope<'a, T> {
+    success: bool,
+    message: &'a str,
+    data: T,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pagination: Option<Pagination>,
+}
+
+#[derive(Serialize)]
+struct Pagination {
+    limit: i64,
+    offset: i64,
+    total: i64,
+}
 
 /// 200 with `data`.
 pub fn ok<T: Serialize>(message: &str, data: T) -> Response {
@@ -19,20 +34,26 @@ pub fn created<T: Serialize>(message: &str, data: T) -> Response {
 
 /// `status` with `data`.
 pub fn with_status<T: Serialize>(status: StatusCode, message: &str, data: T) -> Response {
-    (
-        status,
-        axum::Json(json!({ "success": true, "message": message, "data": data })),
-    )
-        .into_response()
+    let body = Envelope {
+        success: true,
+        message,
+        data,
+        pagination: None,
+    };
+    (status, axum::Json(body)).into_response()
 }
 
 /// 200 with one page of `data` and its pagination.
 pub fn paged<T: Serialize>(message: &str, result: Paged<T>, page: Page) -> Response {
-    let body = json!({
-        "success": true,
-        "message": message,
-        "data": result.items,
-        "pagination": { "limit": page.limit, "offset": page.offset, "total": result.total },
-    });
+    let body = Envelope {
+        success: true,
+        message,
+        data: result.items,
+        pagination: Some(Pagination {
+            limit: page.limit,
+            offset: page.offset,
+            total: result.total,
+        }),
+    };
     (StatusCode::OK, axum::Json(body)).into_response()
 }

@@ -48,6 +48,10 @@ impl PgStore {
         create_database_if_missing(&connect).await?;
         let pool = PgPoolOptions::new()
             .max_connections(opts.pool_size)
+            // No ping before every query: it doubles the round trips of a booking. A connection
+            // broken by a server restart fails its next query once (503, Retry-After) and is
+            // then dropped by the pool.
+            .test_before_acquire(false)
             .min_connections(1)
             .acquire_timeout(std::time::Duration::from_secs(5))
             .connect_with(connect)

@@ -91,6 +91,8 @@ impl SqliteStore {
         let writer = SqlitePoolOptions::new()
             .max_connections(1)
             .min_connections(1)
+            // A local file does not go away under us: no ping before each use.
+            .test_before_acquire(false)
             .acquire_timeout(WRITE_QUEUE_TIMEOUT)
             // Keep the one connection for good: nothing is gained by recycling it, and an
             // in-memory database would vanish with it.
@@ -108,6 +110,7 @@ impl SqliteStore {
             SqlitePoolOptions::new()
                 .max_connections(opts.pool_size)
                 .min_connections(1)
+                .test_before_acquire(false)
                 .acquire_timeout(READ_ACQUIRE_TIMEOUT)
                 // A guard: nothing on a reader connection can ever write.
                 .connect_with(connect.pragma("query_only", "ON"))
