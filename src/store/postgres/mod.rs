@@ -33,7 +33,10 @@ use crate::domain::{
 /// The PostgreSQL store.
 #[derive(Clone)]
 pub struct PgStore {
+    /// SERIALIZABLE connections for every use case that writes.
     pool: PgPool,
+    /// READ COMMITTED, read-only connections for pure reads.
+    reader: PgPool,
 }
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
@@ -41,30 +44,48 @@ static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres
 impl PgStore {
     /// Connects (creating the database when it does not exist) and applies migrations.
     pub async fn open(opts: &StoreOptions) -> Result<Self, OpenError> {
-        let connect = PgConnectOptions::from_str(&opts.url)
+        let base = PgConnectOptions::from_str(&opts.url)
             .map_err(|e| OpenError::Config(format!("invalid DATABASE_URL: {e}")))?
-            .options([("default_transaction_isolation", "serializable")])
             .log_statements(tracing::log::LevelFilter::Trace);
-        create_database_if_missing(&connect).await?;
-        let pool = PgPoolOptions::new()
-            .max_connections(opts.pool_size)
-            // No ping before every query: it doubles the round trips of a booking. A connection
-            // broken by a server restart fails its next query once (503, Retry-After) and is
-            // then dropped by the pool.
-            .test_before_acquire(false)
-            .min_connections(1)
-            .acquire_timeout(std::time::Duration::from_secs(5))
-            .connect_with(connect)
+        create_database_if_missing(&base).await?;
+        let writes = base
+            .clone()
+            .options([("default_transaction_isolation", "serializable")]);
+        let pool = pool_options(opts.pool_size)
+            .connect_with(writes)
             .await
             .map_err(OpenError::Connect)?;
         MIGRATOR.run(&pool).await?;
-        Ok(Self { pool })
+        // Pure reads are single statements, each consistent in its own snapshot at READ
+        // COMMITTED. Running them SERIALIZABLE would only add predicate locks, which cost CPU
+        // and make concurrent bookings fail serialization checks against readers.
+        let reads = base.options([
+            // PostgreSQL splits `options` on spaces unless escaped.
+            ("default_transaction_isolation", "read\\ committed"),
+            ("default_transaction_read_only", "on"),
+        ]);
+        let reader = pool_options(opts.pool_size)
+            .connect_with(reads)
+            .await
+            .map_err(OpenError::Connect)?;
+        Ok(Self { pool, reader })
     }
 
-    /// The pool, for tests and tools that need raw access.
+    /// The write pool, for tests and tools that need raw access.
     pub fn pool(&self) -> &PgPool {
         &self.pool
     }
+}
+
+fn pool_options(size: u32) -> PgPoolOptions {
+    PgPoolOptions::new()
+        .max_connections(size)
+        // No ping before every query: it doubles the round trips of a booking. A connection
+        // broken by a server restart fails its next query once (503, Retry-After) and is then
+        // dropped by the pool.
+        .test_before_acquire(false)
+        .min_connections(1)
+        .acquire_timeout(std::time::Duration::from_secs(5))
 }
 
 /// How long start-up waits for the server before giving up.
@@ -121,12 +142,13 @@ fn on_unique(e: sqlx::Error, messages: &[(&str, &str)]) -> TxError {
 #[async_trait]
 impl Store for PgStore {
     async fn ping(&self) -> DomainResult<()> {
-        let ping = sqlx::query("SELECT 1").execute(&self.pool).await;
+        let ping = sqlx::query("SELECT 1").execute(&self.reader).await;
         ping.map(drop)
             .map_err(|e| DomainError::Unavailable(Box::new(e)))
     }
     async fn close(&self) {
         self.pool.close().await;
+        self.reader.close().await;
     }
 
     async fn create_doctor(&self, new: NewDoctor) -> DomainResult<Doctor> {
@@ -137,10 +159,10 @@ impl Store for PgStore {
         specialization: Option<&str>,
         page: Page,
     ) -> DomainResult<Paged<Doctor>> {
-        people::list_doctors(&self.pool, specialization, page).await
+        people::list_doctors(&self.reader, specialization, page).await
     }
     async fn get_doctor(&self, id: DoctorId) -> DomainResult<Doctor> {
-        people::get_doctor(&self.pool, id).await
+        people::get_doctor(&self.reader, id).await
     }
     async fn update_doctor(&self, id: DoctorId, patch: DoctorPatch) -> DomainResult<Doctor> {
         people::update_doctor(&self.pool, id, patch).await
@@ -149,10 +171,10 @@ impl Store for PgStore {
         people::create_patient(&self.pool, new).await
     }
     async fn list_patients(&self, page: Page) -> DomainResult<Paged<Patient>> {
-        people::list_patients(&self.pool, page).await
+        people::list_patients(&self.reader, page).await
     }
     async fn get_patient(&self, id: PatientId) -> DomainResult<Patient> {
-        people::get_patient(&self.pool, id).await
+        people::get_patient(&self.reader, id).await
     }
     async fn update_patient(&self, id: PatientId, patch: PatientPatch) -> DomainResult<Patient> {
         people::update_patient(&self.pool, id, patch).await
@@ -170,7 +192,7 @@ impl Store for PgStore {
         from: NaiveDate,
         to: NaiveDate,
     ) -> DomainResult<Vec<Slot>> {
-        slots::list_slots(&self.pool, doctor, from, to, false).await
+        slots::list_slots(&self.reader, doctor, from, to, false).await
     }
     async fn available_slots(
         &self,
@@ -178,7 +200,7 @@ impl Store for PgStore {
         from: NaiveDate,
         to: NaiveDate,
     ) -> DomainResult<Vec<Slot>> {
-        slots::list_slots(&self.pool, doctor, from, to, true).await
+        slots::list_slots(&self.reader, doctor, from, to, true).await
     }
     async fn set_slot_status(
         &self,
@@ -213,10 +235,10 @@ impl Store for PgStore {
         appointments::transition(&self.pool, id, Action::Complete, None, &actor).await
     }
     async fn get_appointment(&self, id: AppointmentId) -> DomainResult<AppointmentDetail> {
-        appointments::detail(&self.pool, id).await
+        appointments::detail(&self.reader, id).await
     }
     async fn history(&self, id: AppointmentId) -> DomainResult<Vec<AuditEntry>> {
-        appointments::history(&self.pool, id).await
+        appointments::history(&self.reader, id).await
     }
     async fn patient_appointments(
         &self,
@@ -224,7 +246,7 @@ impl Store for PgStore {
         status: Option<AppointmentStatus>,
         page: Page,
     ) -> DomainResult<Paged<Appointment>> {
-        appointments::for_patient(&self.pool, patient, status, page).await
+        appointments::for_patient(&self.reader, patient, status, page).await
     }
     async fn doctor_appointments(
         &self,
@@ -232,7 +254,7 @@ impl Store for PgStore {
         filter: AppointmentFilter,
         page: Page,
     ) -> DomainResult<Paged<Appointment>> {
-        appointments::for_doctor(&self.pool, doctor, filter, page).await
+        appointments::for_doctor(&self.reader, doctor, filter, page).await
     }
     async fn expire_due(&self, batch: i64) -> DomainResult<u64> {
         appointments::expire_due(&self.pool, batch).await
