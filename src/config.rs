@@ -238,5 +238,9 @@ mod tests {
         let defaults = parse(&[]).unwrap();
         assert_eq!(defaults.hold_description(), "5 minutes");
         assert_eq!(defaults.database_url.0, DEFAULT_DATABASE_URL);
+        let one = parse(&["--appointment-expiry-seconds", "1"]).unwrap();
+        assert_eq!(one.hold_description(), "1 second");
+        let minute = parse(&["--appointment-expiry-minutes", "1"]).unwrap();
+        assert_eq!(minute.hold_description(), "1 minute");
     }
 }

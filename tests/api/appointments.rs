@@ -332,18 +332,18 @@ async fn cancel_never_unblocks_a_slot(app: TestApp) {
 }
 
 async fn overdue_holds_block_nobody(app: TestApp) {
-    let app = with_hold(app, 1).await;
+    let app = with_hold(app, 3).await;
     let (doctor, patient, slot) = setup(&app, 1).await;
     let (s, first) = app.book(&patient, &doctor, &slot).await;
     assert_eq!(s, StatusCode::CREATED);
     assert_eq!(
         first["message"],
-        "Appointment booked successfully. Please confirm within 1 second."
+        "Appointment booked successfully. Please confirm within 3 seconds."
     );
     let other = app.patient().await;
     let (s, b) = app.book(&other, &doctor, &slot).await;
     assert_error(s, &b, 409, "SLOT_UNAVAILABLE");
-    tokio::time::sleep(Duration::from_millis(1300)).await;
+    tokio::time::sleep(Duration::from_millis(3300)).await;
     // No sweeper has run: the overdue hold must already be gone for availability and booking.
     let view = app.slot_view(&doctor, &slot).await;
     assert_eq!(
@@ -386,11 +386,11 @@ async fn overdue_holds_block_nobody(app: TestApp) {
 }
 
 async fn confirming_an_expired_hold_expires_it(app: TestApp) {
-    let app = with_hold(app, 1).await;
+    let app = with_hold(app, 3).await;
     let (doctor, patient, slot) = setup(&app, 1).await;
     let (_, b) = app.book(&patient, &doctor, &slot).await;
     let a = id(&b);
-    tokio::time::sleep(Duration::from_millis(1300)).await;
+    tokio::time::sleep(Duration::from_millis(3300)).await;
     let (s, b) = app
         .post(&format!("/appointments/{a}/confirm"), json!(null))
         .await;
@@ -415,7 +415,7 @@ async fn confirming_an_expired_hold_expires_it(app: TestApp) {
 }
 
 async fn sweeper_expires_each_hold_once(app: TestApp) {
-    let app = with_hold(app, 1).await;
+    let app = with_hold(app, 3).await;
     let doctor = app.doctor().await;
     let mut holds = Vec::new();
     for hour in ["09:00", "10:00", "11:00"] {
@@ -434,7 +434,7 @@ async fn sweeper_expires_each_hold_once(app: TestApp) {
         0,
         "nothing is due yet"
     );
-    tokio::time::sleep(Duration::from_millis(1300)).await;
+    tokio::time::sleep(Duration::from_millis(3300)).await;
     assert_eq!(sweep_once(&*app.store).await.unwrap(), 3);
     assert_eq!(sweep_once(&*app.store).await.unwrap(), 0);
     for (slot, a) in &holds {
