@@ -398,46 +398,96 @@ macro_rules! status_filter {
     };
 }
 
+/// `a` of one patient or doctor (`$col` = `$1`), on date `$3` (NULL: any), with effective
+/// status `$2` (NULL: any).
+macro_rules! owned_by {
+    ($col:literal) => {
+        concat!(
+            "FROM appointments a WHERE a.",
+            $col,
+            " = $1 AND ($3::date IS NULL OR a.appointment_date = $3) AND ",
+            status_filter!()
+        )
+    };
+}
+
+/// The statements of one appointment list: whose it is, how to check they exist, the count
+/// and the page.
+struct ListSql {
+    owner: &'static str,
+    exists: &'static str,
+    count: &'static str,
+    page: &'static str,
+}
+
+const PATIENT_LIST: ListSql = ListSql {
+    owner: "patient",
+    exists: "SELECT EXISTS (SELECT 1 FROM patients WHERE id = $1)",
+    count: concat!("SELECT count(*) ", owned_by!("patient_id")),
+    page: concat!(
+        "SELECT ",
+        appt_cols!(),
+        owned_by!("patient_id"),
+        " ORDER BY a.starts_at, a.id LIMIT $4 OFFSET $5"
+    ),
+};
+
+const DOCTOR_LIST: ListSql = ListSql {
+    owner: "doctor",
+    exists: "SELECT EXISTS (SELECT 1 FROM doctors WHERE id = $1)",
+    count: concat!("SELECT count(*) ", owned_by!("doctor_id")),
+    page: concat!(
+        "SELECT ",
+        appt_cols!(),
+        owned_by!("doctor_id"),
+        " ORDER BY a.starts_at, a.id LIMIT $4 OFFSET $5"
+    ),
+};
+
+/// One page of an owner's appointments by slot start; `NotFound(owner)` when they do not exist.
+async fn list(
+    pool: &PgPool,
+    sql: &ListSql,
+    owner: uuid::Uuid,
+    filter: AppointmentFilter,
+    page: Page,
+) -> DomainResult<Paged<Appointment>> {
+    let status = filter.status.map(AppointmentStatus::as_str);
+    retry(|| async move {
+        let exists: bool = sqlx::query_scalar(sql.exists)
+            .bind(owner)
+            .fetch_one(pool)
+            .await?;
+        if !exists {
+            return Err(DomainError::NotFound(sql.owner).into());
+        }
+        let total = sqlx::query_scalar(sql.count)
+            .bind(owner)
+            .bind(status)
+            .bind(filter.date)
+            .fetch_one(pool)
+            .await?;
+        let items = sqlx::query_as(sql.page)
+            .bind(owner)
+            .bind(status)
+            .bind(filter.date)
+            .bind(page.limit)
+            .bind(page.offset)
+            .fetch_all(pool)
+            .await?;
+        Ok(Paged { items, total })
+    })
+    .await
+}
+
 pub async fn for_patient(
     pool: &PgPool,
     patient: PatientId,
     status: Option<AppointmentStatus>,
     page: Page,
 ) -> DomainResult<Paged<Appointment>> {
-    let status = status.map(AppointmentStatus::as_str);
-    retry(|| async move {
-        let exists: bool =
-            sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM patients WHERE id = $1)")
-                .bind(patient)
-                .fetch_one(pool)
-                .await?;
-        if !exists {
-            return Err(DomainError::NotFound("patient").into());
-        }
-        let total = sqlx::query_scalar(concat!(
-            "SELECT count(*) FROM appointments a WHERE a.patient_id = $1 AND ",
-            status_filter!()
-        ))
-        .bind(patient)
-        .bind(status)
-        .fetch_one(pool)
-        .await?;
-        let items = sqlx::query_as(concat!(
-            "SELECT ",
-            appt_cols!(),
-            "FROM appointments a WHERE a.patient_id = $1 AND ",
-            status_filter!(),
-            " ORDER BY a.starts_at, a.id LIMIT $3 OFFSET $4"
-        ))
-        .bind(patient)
-        .bind(status)
-        .bind(page.limit)
-        .bind(page.offset)
-        .fetch_all(pool)
-        .await?;
-        Ok(Paged { items, total })
-    })
-    .await
+    let filter = AppointmentFilter { date: None, status };
+    list(pool, &PATIENT_LIST, patient.0, filter, page).await
 }
 
 pub async fn for_doctor(
@@ -446,41 +496,7 @@ pub async fn for_doctor(
     filter: AppointmentFilter,
     page: Page,
 ) -> DomainResult<Paged<Appointment>> {
-    let status = filter.status.map(AppointmentStatus::as_str);
-    retry(|| async move {
-        let exists: bool = sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM doctors WHERE id = $1)")
-            .bind(doctor)
-            .fetch_one(pool)
-            .await?;
-        if !exists {
-            return Err(DomainError::NotFound("doctor").into());
-        }
-        let total = sqlx::query_scalar(concat!(
-            "SELECT count(*) FROM appointments a WHERE a.doctor_id = $1 AND ($3::date IS NULL OR a.appointment_date = $3) AND ",
-            status_filter!()
-        ))
-        .bind(doctor)
-        .bind(status)
-        .bind(filter.date)
-        .fetch_one(pool)
-        .await?;
-        let items = sqlx::query_as(concat!(
-            "SELECT ",
-            appt_cols!(),
-            "FROM appointments a WHERE a.doctor_id = $1 AND ($3::date IS NULL OR a.appointment_date = $3) AND ",
-            status_filter!(),
-            " ORDER BY a.starts_at, a.id LIMIT $4 OFFSET $5"
-        ))
-        .bind(doctor)
-        .bind(status)
-        .bind(filter.date)
-        .bind(page.limit)
-        .bind(page.offset)
-        .fetch_all(pool)
-        .await?;
-        Ok(Paged { items, total })
-    })
-    .await
+    list(pool, &DOCTOR_LIST, doctor.0, filter, page).await
 }
 
 pub async fn expire_due(pool: &PgPool, batch: i64) -> DomainResult<u64> {

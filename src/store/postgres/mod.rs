@@ -70,11 +70,6 @@ impl PgStore {
             .map_err(OpenError::Connect)?;
         Ok(Self { pool, reader })
     }
-
-    /// The write pool, for tests and tools that need raw access.
-    pub fn pool(&self) -> &PgPool {
-        &self.pool
-    }
 }
 
 fn pool_options(size: u32) -> PgPoolOptions {
