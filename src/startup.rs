@@ -8,6 +8,7 @@ use tokio::sync::watch;
 
 use crate::config::Settings;
 use crate::domain::store::Store;
+use crate::http::linger::LingeringListener;
 use crate::http::{router, AppState};
 use crate::jobs::expiry;
 use crate::store::{self, OpenError, StoreOptions};
@@ -77,7 +78,7 @@ impl Application {
         ));
         let store = self.state.store.clone();
         let app = router(self.state);
-        let served = axum::serve(self.listener, app)
+        let served = axum::serve(LingeringListener(self.listener), app)
             .with_graceful_shutdown(async move {
                 shutdown.await;
                 tracing::info!("shutting down");

@@ -1,12 +1,12 @@
-//! Appointments: statuses, the state machine, and a validated booking request.
+//! Appointments: statuses, the state machine, and what is stored and reported.
 
 use chrono::{DateTime, NaiveDate, NaiveTime, Utc};
-use serde::Serialize;
-use serde_json::{Map, Value};
 
-use super::input::Input;
-use super::validate;
-use super::{AppointmentId, DoctorId, DomainError, DomainResult, PatientId, SlotId};
+use super::text::{string_ser, string_serde};
+use super::{AppointmentId, DoctorId, DomainError, PatientId, SlotId};
+
+/// Longest reason for a visit or for a cancellation.
+pub const REASON_MAX: usize = 2000;
 
 /// Where an appointment is in its life.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -28,7 +28,7 @@ impl AppointmentStatus {
         Self::Expired,
     ];
 
-    /// The stored spelling.
+    /// The wire and stored spelling.
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Pending => "PENDING",
@@ -51,6 +51,54 @@ impl AppointmentStatus {
     }
 }
 
+impl TryFrom<String> for AppointmentStatus {
+    type Error = String;
+    fn try_from(raw: String) -> Result<Self, String> {
+        Self::parse(&raw)
+    }
+}
+string_serde!(AppointmentStatus);
+
+/// How the consultation takes place.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum ConsultationType {
+    #[default]
+    InPerson,
+    Video,
+    Phone,
+}
+
+impl ConsultationType {
+    /// Every mode.
+    pub const ALL: [Self; 3] = [Self::InPerson, Self::Video, Self::Phone];
+
+    /// The wire and stored spelling.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::InPerson => "in-person",
+            Self::Video => "video",
+            Self::Phone => "phone",
+        }
+    }
+
+    /// Parses a mode, case-insensitively.
+    pub fn parse(raw: &str) -> Result<Self, String> {
+        let low = raw.trim().to_lowercase();
+        Self::ALL
+            .into_iter()
+            .find(|s| s.as_str() == low)
+            .ok_or_else(|| "must be one of in-person, video, phone".into())
+    }
+}
+
+impl TryFrom<String> for ConsultationType {
+    type Error = String;
+    fn try_from(raw: String) -> Result<Self, String> {
+        Self::parse(&raw)
+    }
+}
+string_serde!(ConsultationType);
+
 /// A change requested on an existing appointment.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Action {
@@ -66,7 +114,7 @@ pub enum Verdict {
     Proceed,
     /// The change was already made: answer with the appointment as it is (idempotent).
     AlreadyDone,
-    /// Refuse; the string is the error to give.
+    /// Refuse.
     Refuse(Refusal),
 }
 
@@ -80,7 +128,7 @@ pub enum Refusal {
 }
 
 impl Action {
-    /// The verb, for messages and audit rows.
+    /// The verb, for messages.
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Confirm => "confirm",
@@ -95,6 +143,15 @@ impl Action {
             Self::Confirm => AppointmentStatus::Confirmed,
             Self::Cancel => AppointmentStatus::Cancelled,
             Self::Complete => AppointmentStatus::Completed,
+        }
+    }
+
+    /// The audit trail's name for the action.
+    pub fn audit(self) -> AuditAction {
+        match self {
+            Self::Confirm => AuditAction::Confirm,
+            Self::Cancel => AuditAction::Cancel,
+            Self::Complete => AuditAction::Complete,
         }
     }
 
@@ -127,7 +184,7 @@ impl Refusal {
 }
 
 /// An appointment as reported; `status` is effective (an overdue hold reads EXPIRED).
-#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
+#[derive(Debug, Clone)]
 pub struct Appointment {
     pub id: AppointmentId,
     pub patient_id: PatientId,
@@ -135,8 +192,8 @@ pub struct Appointment {
     pub time_slot_id: SlotId,
     pub appointment_date: NaiveDate,
     pub appointment_time: NaiveTime,
-    pub status: String,
-    pub consultation_type: String,
+    pub status: AppointmentStatus,
+    pub consultation_type: ConsultationType,
     /// PHI: never log.
     pub reason_for_visit: Option<String>,
     pub expires_at: Option<DateTime<Utc>>,
@@ -149,7 +206,7 @@ pub struct Appointment {
 }
 
 /// The doctor as shown inside an appointment.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone)]
 pub struct DoctorSummary {
     pub id: DoctorId,
     pub name: String,
@@ -158,7 +215,7 @@ pub struct DoctorSummary {
 }
 
 /// The slot as shown inside an appointment.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone)]
 pub struct SlotSummary {
     pub id: SlotId,
     pub slot_date: NaiveDate,
@@ -168,38 +225,76 @@ pub struct SlotSummary {
 }
 
 /// The patient as shown inside an appointment.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone)]
 pub struct PatientSummary {
     pub id: PatientId,
     pub name: String,
 }
 
 /// An appointment with who and when.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone)]
 pub struct AppointmentDetail {
-    #[serde(flatten)]
     pub appointment: Appointment,
     pub doctor: DoctorSummary,
     pub slot: SlotSummary,
     pub patient: PatientSummary,
 }
 
+/// What an audit entry records.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AuditAction {
+    Book,
+    Confirm,
+    Cancel,
+    Complete,
+    Expire,
+}
+
+impl AuditAction {
+    /// Every action.
+    pub const ALL: [Self; 5] = [
+        Self::Book,
+        Self::Confirm,
+        Self::Cancel,
+        Self::Complete,
+        Self::Expire,
+    ];
+
+    /// The stored spelling.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Book => "BOOK",
+            Self::Confirm => "CONFIRM",
+            Self::Cancel => "CANCEL",
+            Self::Complete => "COMPLETE",
+            Self::Expire => "EXPIRE",
+        }
+    }
+
+    /// Parses a stored action.
+    pub fn parse(raw: &str) -> Result<Self, String> {
+        Self::ALL
+            .into_iter()
+            .find(|s| s.as_str() == raw)
+            .ok_or_else(|| format!("unknown audit action {raw:?}"))
+    }
+}
+
+string_ser!(AuditAction);
+
 /// One audit entry of an appointment.
-#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
+#[derive(Debug, Clone)]
 pub struct AuditEntry {
-    pub action: String,
-    pub old_status: Option<String>,
-    pub new_status: String,
+    pub action: AuditAction,
+    pub old_status: Option<AppointmentStatus>,
+    pub new_status: AppointmentStatus,
     pub reason: Option<String>,
     pub at: DateTime<Utc>,
     /// What made the change: `request:<id>` or `system`.
     pub actor: String,
 }
 
-/// Consultation modes.
-pub const CONSULTATION_TYPES: [&str; 3] = ["in-person", "video", "phone"];
-
-/// A validated booking request.
+/// A booking request, every field already valid.
 #[derive(Debug, Clone)]
 pub struct NewAppointment {
     pub patient_id: PatientId,
@@ -210,47 +305,12 @@ pub struct NewAppointment {
     /// When sent, must equal the slot's time.
     pub appointment_time: Option<NaiveTime>,
     pub reason_for_visit: Option<String>,
-    pub consultation_type: String,
-}
-
-fn uuid_field<T: std::str::FromStr>(s: String) -> Result<T, String> {
-    s.trim()
-        .parse()
-        .map_err(|_| "must be a valid UUID".to_string())
+    pub consultation_type: ConsultationType,
 }
 
 impl NewAppointment {
-    /// Parses a booking request.
-    pub fn parse(body: &Map<String, Value>) -> DomainResult<Self> {
-        let mut i = Input::new(body, "");
-        let patient_id = i.required("patient_id", uuid_field);
-        let doctor_id = i.required("doctor_id", uuid_field);
-        let time_slot_id = i.required("time_slot_id", uuid_field);
-        let appointment_date = i.optional("appointment_date", |s| validate::date(s.trim()));
-        let appointment_time = i.optional("appointment_time", |s| validate::time(s.trim()));
-        let reason_for_visit = i.optional_text("reason_for_visit", 2000);
-        let consultation_type = i.optional("consultation_type", |s| {
-            let t = s.trim().to_lowercase();
-            if CONSULTATION_TYPES.contains(&t.as_str()) {
-                Ok(t)
-            } else {
-                Err("must be one of in-person, video, phone".into())
-            }
-        });
-        i.errors.finish()?;
-        Ok(Self {
-            patient_id: patient_id.unwrap_or_default(),
-            doctor_id: doctor_id.unwrap_or_default(),
-            time_slot_id: time_slot_id.unwrap_or_default(),
-            appointment_date,
-            appointment_time,
-            reason_for_visit,
-            consultation_type: consultation_type.unwrap_or_else(|| "in-person".into()),
-        })
-    }
-
     /// Checks the client's date and time, when sent, against the slot's.
-    pub fn check_slot_time(&self, date: NaiveDate, time: NaiveTime) -> DomainResult<()> {
+    pub fn check_slot_time(&self, date: NaiveDate, time: NaiveTime) -> Result<(), DomainError> {
         let mut errors = Vec::new();
         if self.appointment_date.is_some_and(|d| d != date) {
             errors.push(super::FieldError::new(
@@ -270,14 +330,6 @@ impl NewAppointment {
             Err(DomainError::Validation(errors))
         }
     }
-}
-
-/// A validated cancellation request.
-pub fn parse_cancel_reason(body: &Map<String, Value>) -> DomainResult<Option<String>> {
-    let mut i = Input::new(body, "");
-    let reason = i.optional_text("reason", 2000);
-    i.errors.finish()?;
-    Ok(reason)
 }
 
 #[cfg(test)]
@@ -317,8 +369,15 @@ mod tests {
     }
 
     #[test]
-    fn statuses_parse() {
+    fn names_parse() {
         assert_eq!(AppointmentStatus::parse("confirmed").unwrap(), Confirmed);
         assert!(AppointmentStatus::parse("DONE").is_err());
+        assert_eq!(
+            ConsultationType::parse("VIDEO").unwrap(),
+            ConsultationType::Video
+        );
+        for a in AuditAction::ALL {
+            assert_eq!(AuditAction::parse(a.as_str()).unwrap(), a);
+        }
     }
 }

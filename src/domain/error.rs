@@ -1,9 +1,7 @@
 //! The error every use case can return. HTTP maps each variant to a status and a stable code.
 
-use serde::Serialize;
-
 /// One field at fault in a request.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FieldError {
     /// The field's name as the client sent it (`slots[3].slot_time` for nested items).
     pub field: String,

@@ -1,16 +1,19 @@
 //! Types, rules and the store port — no HTTP, no SQL.
 
 pub mod appointment;
+pub mod booking;
+pub mod calendar;
+pub mod contact;
 pub mod doctor;
 mod error;
 mod ids;
-pub mod input;
 pub mod page;
+pub mod patch;
 pub mod patient;
 pub mod slot;
 pub mod store;
-pub mod validate;
+pub mod text;
 
 pub use appointment::{Appointment, AppointmentDetail};
 pub use error::{DomainError, DomainResult, FieldError};
-pub use ids::{AppointmentId, DoctorId, PatientId, SlotId};
+pub use ids::{parse_uuid, AppointmentId, DoctorId, PatientId, SlotId, BAD_UUID};

@@ -1,9 +1,7 @@
-//! Pagination parameters shared by the list routes.
+//! Pagination shared by the list use cases.
 
-use serde::Serialize;
-
-/// A validated page request; `limit` is 1..=100.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+/// A page request; `limit` is 1..=[`MAX_LIMIT`], `offset` is not negative.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Page {
     pub limit: i64,
     pub offset: i64,
@@ -14,53 +12,32 @@ pub const DEFAULT_LIMIT: i64 = 20;
 /// Largest limit served; larger requests are clamped to it.
 pub const MAX_LIMIT: i64 = 100;
 
-fn non_negative(raw: Option<&str>, field: &str) -> Result<Option<i64>, super::FieldError> {
-    raw.map(|r| match r.trim().parse::<i64>() {
-        Ok(v) if v >= 0 => Ok(v),
-        _ => Err(super::FieldError::new(
-            field,
-            "must be a non-negative integer",
-        )),
-    })
-    .transpose()
-}
-
 impl Page {
-    /// Parses `limit` and `offset` query values. Missing → defaults; too large a limit is
-    /// clamped; negative or non-numeric → error; a zero limit is an error too.
-    pub fn parse(limit: Option<&str>, offset: Option<&str>) -> super::DomainResult<Self> {
-        let mut errors = Vec::new();
-        let limit = match non_negative(limit, "limit") {
-            Ok(Some(0)) => {
-                errors.push(super::FieldError::new("limit", "must be at least 1"));
-                0
-            }
-            Ok(l) => l.unwrap_or(DEFAULT_LIMIT).min(MAX_LIMIT),
-            Err(e) => {
-                errors.push(e);
-                0
-            }
-        };
-        let offset = non_negative(offset, "offset").unwrap_or_else(|e| {
-            errors.push(e);
-            None
-        });
-        if errors.is_empty() {
-            Ok(Self {
-                limit,
-                offset: offset.unwrap_or(0),
-            })
-        } else {
-            Err(super::DomainError::Validation(errors))
+    /// A page from already-checked values (`limit` ≥ 1, `offset` ≥ 0): missing values take
+    /// their defaults and a limit above [`MAX_LIMIT`] is clamped to it.
+    pub fn new(limit: Option<i64>, offset: Option<i64>) -> Self {
+        Self {
+            limit: limit.unwrap_or(DEFAULT_LIMIT).clamp(1, MAX_LIMIT),
+            offset: offset.unwrap_or(0).max(0),
         }
     }
 }
 
-/// One page of results and the total number of matches.
+/// One page of results and the total number of matches, both from one snapshot.
 #[derive(Debug, Clone)]
 pub struct Paged<T> {
     pub items: Vec<T>,
     pub total: i64,
+}
+
+impl<T> Paged<T> {
+    /// Maps every item.
+    pub fn map<U>(self, f: impl FnMut(T) -> U) -> Paged<U> {
+        Paged {
+            items: self.items.into_iter().map(f).collect(),
+            total: self.total,
+        }
+    }
 }
 
 #[cfg(test)]
@@ -68,24 +45,20 @@ mod tests {
     use super::*;
 
     #[test]
-    fn defaults_clamps_and_rejects() {
+    fn defaults_and_clamps() {
         assert_eq!(
-            Page::parse(None, None).unwrap(),
+            Page::new(None, None),
             Page {
                 limit: 20,
                 offset: 0
             }
         );
         assert_eq!(
-            Page::parse(Some("500"), Some("7")).unwrap(),
+            Page::new(Some(500), Some(7)),
             Page {
                 limit: 100,
                 offset: 7
             }
         );
-        assert!(Page::parse(Some("-1"), None).is_err());
-        assert!(Page::parse(Some("abc"), None).is_err());
-        assert!(Page::parse(None, Some("-3")).is_err());
-        assert!(Page::parse(Some("0"), None).is_err());
     }
 }

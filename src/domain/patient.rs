@@ -1,30 +1,91 @@
 //! Patients: the stored record (protected health information), a new patient, a partial update.
 
 use chrono::{DateTime, NaiveDate, Utc};
-use serde::Serialize;
-use serde_json::{Map, Value};
 
-use super::input::{Input, Patch};
-use super::validate;
-use super::{DomainResult, PatientId};
+use super::contact::{Email, Phone};
+use super::patch::Patch;
+use super::text::string_serde;
+use super::PatientId;
 
-/// Accepted blood groups.
-pub const BLOOD_GROUPS: [&str; 8] = ["A+", "A-", "B+", "B-", "AB+", "AB-", "O+", "O-"];
+/// Longest name, gender or emergency contact name.
+pub const TEXT_MAX: usize = 200;
+/// Longest gender.
+pub const GENDER_MAX: usize = 50;
+/// Longest allergies or medical history.
+pub const MEDICAL_MAX: usize = 10_000;
+
+/// An ABO/Rh blood group.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BloodGroup {
+    APos,
+    ANeg,
+    BPos,
+    BNeg,
+    AbPos,
+    AbNeg,
+    OPos,
+    ONeg,
+}
+
+impl BloodGroup {
+    /// Every group, in the order they are listed to clients.
+    pub const ALL: [Self; 8] = [
+        Self::APos,
+        Self::ANeg,
+        Self::BPos,
+        Self::BNeg,
+        Self::AbPos,
+        Self::AbNeg,
+        Self::OPos,
+        Self::ONeg,
+    ];
+
+    /// The usual spelling (`AB+`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::APos => "A+",
+            Self::ANeg => "A-",
+            Self::BPos => "B+",
+            Self::BNeg => "B-",
+            Self::AbPos => "AB+",
+            Self::AbNeg => "AB-",
+            Self::OPos => "O+",
+            Self::ONeg => "O-",
+        }
+    }
+
+    /// Parses a group, case-insensitively.
+    pub fn parse(raw: &str) -> Result<Self, String> {
+        let up = raw.trim().to_uppercase();
+        Self::ALL
+            .into_iter()
+            .find(|g| g.as_str() == up)
+            .ok_or_else(|| "must be one of A+, A-, B+, B-, AB+, AB-, O+, O-".into())
+    }
+}
+
+impl TryFrom<String> for BloodGroup {
+    type Error = String;
+    fn try_from(raw: String) -> Result<Self, String> {
+        Self::parse(&raw)
+    }
+}
+string_serde!(BloodGroup);
 
 /// A patient as stored. Every field but the id is PHI: never log it.
-#[derive(Clone, Serialize, sqlx::FromRow)]
+#[derive(Clone)]
 pub struct Patient {
     pub id: PatientId,
     pub name: String,
-    pub email: String,
-    pub phone: String,
+    pub email: Email,
+    pub phone: Phone,
     pub date_of_birth: Option<NaiveDate>,
     pub gender: Option<String>,
-    pub blood_group: Option<String>,
+    pub blood_group: Option<BloodGroup>,
     pub allergies: Option<String>,
     pub medical_history: Option<String>,
     pub emergency_contact_name: Option<String>,
-    pub emergency_contact_phone: Option<String>,
+    pub emergency_contact_phone: Option<Phone>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }
@@ -38,118 +99,46 @@ impl std::fmt::Debug for Patient {
     }
 }
 
-/// Optional patient fields, shared by create and (as patches) update.
-#[derive(Clone, Default)]
+/// A request to register a patient, every field already valid.
+#[derive(Clone)]
 pub struct NewPatient {
     pub name: String,
-    pub email: String,
-    pub phone: String,
+    pub email: Email,
+    pub phone: Phone,
     pub date_of_birth: Option<NaiveDate>,
     pub gender: Option<String>,
-    pub blood_group: Option<String>,
+    pub blood_group: Option<BloodGroup>,
     pub allergies: Option<String>,
     pub medical_history: Option<String>,
     pub emergency_contact_name: Option<String>,
-    pub emergency_contact_phone: Option<String>,
+    pub emergency_contact_phone: Option<Phone>,
 }
 
-/// A validated partial update of a patient.
-#[derive(Clone)]
+/// A partial update of a patient.
+#[derive(Clone, Default)]
 pub struct PatientPatch {
     pub name: Option<String>,
-    pub email: Option<String>,
-    pub phone: Option<String>,
+    pub email: Option<Email>,
+    pub phone: Option<Phone>,
     pub date_of_birth: Patch<NaiveDate>,
     pub gender: Patch<String>,
-    pub blood_group: Patch<String>,
+    pub blood_group: Patch<BloodGroup>,
     pub allergies: Patch<String>,
     pub medical_history: Patch<String>,
     pub emergency_contact_name: Patch<String>,
-    pub emergency_contact_phone: Patch<String>,
+    pub emergency_contact_phone: Patch<Phone>,
 }
 
-const TEXT_MAX: usize = 200;
-const MEDICAL_MAX: usize = 10_000;
-
-fn birth_date(today: NaiveDate) -> impl Fn(String) -> Result<Option<NaiveDate>, String> {
-    move |s| {
-        if s.trim().is_empty() {
-            return Ok(None);
-        }
-        let d = validate::date(s.trim())?;
-        if d > today {
-            return Err("must not be in the future".into());
-        }
-        Ok(Some(d))
-    }
-}
-
-fn blood_group(s: String) -> Result<Option<String>, String> {
-    let g = s.trim().to_uppercase();
-    if g.is_empty() {
-        return Ok(None);
-    }
-    if BLOOD_GROUPS.contains(&g.as_str()) {
-        Ok(Some(g))
+/// A date of birth must not lie after `today`.
+pub fn check_birth_date(d: NaiveDate, today: NaiveDate) -> Result<(), String> {
+    if d > today {
+        Err("must not be in the future".into())
     } else {
-        Err(format!("must be one of {}", BLOOD_GROUPS.join(", ")))
-    }
-}
-
-fn optional_phone(s: String) -> Result<Option<String>, String> {
-    if s.trim().is_empty() {
-        Ok(None)
-    } else {
-        validate::phone(s).map(Some)
-    }
-}
-
-impl NewPatient {
-    /// Parses a registration; `today` bounds the date of birth.
-    pub fn parse(body: &Map<String, Value>, today: NaiveDate) -> DomainResult<Self> {
-        let mut i = Input::new(body, "");
-        let name = i.required("name", |s| validate::text(s, TEXT_MAX));
-        let email = i.required("email", validate::email);
-        let phone = i.required("phone", validate::phone);
-        let p = Self {
-            name: name.unwrap_or_default(),
-            email: email.unwrap_or_default(),
-            phone: phone.unwrap_or_default(),
-            date_of_birth: i.optional("date_of_birth", birth_date(today)).flatten(),
-            gender: i.optional_text("gender", 50),
-            blood_group: i.optional("blood_group", blood_group).flatten(),
-            allergies: i.optional_text("allergies", MEDICAL_MAX),
-            medical_history: i.optional_text("medical_history", MEDICAL_MAX),
-            emergency_contact_name: i.optional_text("emergency_contact_name", TEXT_MAX),
-            emergency_contact_phone: i
-                .optional("emergency_contact_phone", optional_phone)
-                .flatten(),
-        };
-        i.errors.finish()?;
-        Ok(p)
+        Ok(())
     }
 }
 
 impl PatientPatch {
-    /// Parses a PATCH body; fields not sent are left unchanged.
-    pub fn parse(body: &Map<String, Value>, today: NaiveDate) -> DomainResult<Self> {
-        let mut i = Input::new(body, "");
-        let p = Self {
-            name: i.patch_required("name", |s| validate::text(s, TEXT_MAX)),
-            email: i.patch_required("email", validate::email),
-            phone: i.patch_required("phone", validate::phone),
-            date_of_birth: i.patch_with("date_of_birth", birth_date(today)),
-            gender: i.patch_text("gender", 50),
-            blood_group: i.patch_with("blood_group", blood_group),
-            allergies: i.patch_text("allergies", MEDICAL_MAX),
-            medical_history: i.patch_text("medical_history", MEDICAL_MAX),
-            emergency_contact_name: i.patch_text("emergency_contact_name", TEXT_MAX),
-            emergency_contact_phone: i.patch_with("emergency_contact_phone", optional_phone),
-        };
-        i.errors.finish()?;
-        Ok(p)
-    }
-
     /// Applies this patch to a stored patient.
     pub fn apply(self, mut p: Patient) -> Patient {
         p.name = self.name.unwrap_or(p.name);
@@ -171,25 +160,16 @@ impl PatientPatch {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use serde_json::json;
-
-    fn today() -> NaiveDate {
-        NaiveDate::from_ymd_opt(2030, 1, 1).unwrap()
-    }
 
     #[test]
-    fn validates_blood_group_and_birth_date() {
-        let ok = json!({"name": "P", "email": "p@x.io", "phone": "+1 555 0100", "blood_group": "ab+", "date_of_birth": "1990-01-15"});
-        let p = NewPatient::parse(ok.as_object().unwrap(), today()).unwrap();
-        assert_eq!(p.blood_group.as_deref(), Some("AB+"));
-
-        let bad = json!({"name": "P", "email": "p@x.io", "phone": "+1 555 0100", "blood_group": "C+", "date_of_birth": "2031-01-01"});
-        let Err(super::super::DomainError::Validation(errs)) =
-            NewPatient::parse(bad.as_object().unwrap(), today())
-        else {
-            panic!("expected validation error");
-        };
-        let fields: Vec<_> = errs.iter().map(|e| e.field.as_str()).collect();
-        assert_eq!(fields, ["date_of_birth", "blood_group"]);
+    fn blood_groups_and_birth_dates() {
+        assert_eq!(BloodGroup::parse("ab+").unwrap(), BloodGroup::AbPos);
+        assert!(BloodGroup::parse("C+").is_err());
+        for g in BloodGroup::ALL {
+            assert_eq!(BloodGroup::parse(g.as_str()).unwrap(), g);
+        }
+        let today = Utc::now().date_naive();
+        assert!(check_birth_date(today, today).is_ok());
+        assert!(check_birth_date(today.succ_opt().unwrap(), today).is_err());
     }
 }

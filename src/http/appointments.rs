@@ -1,30 +1,100 @@
 //! `/appointments` routes.
 
-use axum::extract::{Path, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::extract::State;
+use axum::http::HeaderMap;
 use axum::Extension;
+use serde::Deserialize;
+use serde_json::Value;
 use sha2::{Digest, Sha256};
 use tower_http::request_id::RequestId;
+use utoipa::{IntoParams, ToSchema};
 
-use super::error::ApiError;
-use super::extract::{id, JsonObject, QueryMap};
-use super::{page, response, ApiResult, AppState};
-use crate::domain::appointment::{parse_cancel_reason, AppointmentStatus, NewAppointment};
+use super::error::{ApiError, ErrorBody};
+use super::extract::{JsonBody, ValidJson, ValidPath, ValidQuery};
+use super::params::{paged_query, AppointmentPath};
+use super::response::{self, Envelope, PageReply, PagedEnvelope, Reply};
+use super::views::{AppointmentDetailView, AppointmentView, AuditEntryView};
+use super::{input, required, AppState};
+use crate::domain::appointment::{AppointmentStatus, ConsultationType, NewAppointment, REASON_MAX};
+use crate::domain::calendar::{Day, TimeOfDay};
 use crate::domain::store::{Actor, AppointmentFilter, IdempotencyKey};
-use crate::domain::{validate, AppointmentId, DoctorId, PatientId};
+use crate::domain::text::{self, Blank, Text};
+use crate::domain::{DoctorId, PatientId, SlotId};
+
+const IDEMPOTENCY_KEY: &str = "idempotency-key";
 
 fn actor(rid: &RequestId) -> Actor {
     Actor::request(rid.header_value().to_str().unwrap_or("unknown"))
 }
 
-/// The `Idempotency-Key` header (1–255 visible ASCII characters) with the body's fingerprint.
-fn idempotency_key(
-    headers: &HeaderMap,
-    body: &serde_json::Map<String, serde_json::Value>,
-) -> Result<Option<IdempotencyKey>, ApiError> {
-    let Some(raw) = headers.get("idempotency-key") else {
+/// A booking request.
+#[derive(Deserialize, garde::Validate, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"patient_id": "9c1d2e3f-4a5b-4c6d-8e7f-0a1b2c3d4e5f",
+    "doctor_id": "3f2b6c1e-9a4d-4f0b-8c2e-5d7a1b9e0f42", "time_slot_id": "5b6c7d8e-9f0a-4b1c-8d2e-3f4a5b6c7d8e",
+    "reason_for_visit": "Regular checkup", "consultation_type": "in-person"}))]
+pub struct Book {
+    #[garde(required)]
+    #[schema(value_type = PatientId)]
+    patient_id: Option<PatientId>,
+    /// Must own the slot.
+    #[garde(required)]
+    #[schema(value_type = DoctorId)]
+    doctor_id: Option<DoctorId>,
+    #[garde(required)]
+    #[schema(value_type = SlotId)]
+    time_slot_id: Option<SlotId>,
+    /// When sent, must equal the slot's date.
+    #[garde(skip)]
+    #[schema(value_type = Option<chrono::NaiveDate>)]
+    appointment_date: Option<Day>,
+    /// When sent, must equal the slot's time (`HH:MM` or `HH:MM:SS`).
+    #[garde(skip)]
+    #[schema(value_type = Option<String>, pattern = "^[0-9]{2}:[0-9]{2}(:[0-9]{2})?$")]
+    appointment_time: Option<TimeOfDay>,
+    #[garde(skip)]
+    #[schema(value_type = Option<String>, max_length = 2000)]
+    reason_for_visit: Option<Blank<Text<REASON_MAX>>>,
+    /// Default `in-person`.
+    #[garde(skip)]
+    #[schema(value_type = Option<ConsultationType>)]
+    consultation_type: Option<ConsultationType>,
+}
+
+impl Book {
+    fn into_new(self) -> Result<NewAppointment, ApiError> {
+        Ok(NewAppointment {
+            patient_id: required(self.patient_id, "patient_id")?,
+            doctor_id: required(self.doctor_id, "doctor_id")?,
+            time_slot_id: required(self.time_slot_id, "time_slot_id")?,
+            appointment_date: self.appointment_date.map(|d| d.0),
+            appointment_time: self.appointment_time.map(|t| t.0),
+            reason_for_visit: text::optional(self.reason_for_visit),
+            consultation_type: self.consultation_type.unwrap_or_default(),
+        })
+    }
+}
+
+/// An optional cancellation reason.
+#[derive(Deserialize, garde::Validate, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"reason": "Unable to attend"}))]
+pub struct Cancel {
+    #[garde(skip)]
+    #[schema(value_type = Option<String>, max_length = 2000)]
+    reason: Option<Blank<Text<REASON_MAX>>>,
+}
+
+/// The `Idempotency-Key` header (sent once, 1–255 visible ASCII characters) with the body's
+/// fingerprint.
+fn idempotency_key(headers: &HeaderMap, body: &Value) -> Result<Option<IdempotencyKey>, ApiError> {
+    let mut sent = headers.get_all(IDEMPOTENCY_KEY).iter();
+    let Some(raw) = sent.next() else {
         return Ok(None);
     };
+    if sent.next().is_some() {
+        return Err(ApiError::field("Idempotency-Key", "must be sent only once"));
+    }
     let key = raw
         .to_str()
         .ok()
@@ -33,9 +103,7 @@ fn idempotency_key(
         .ok_or_else(|| {
             ApiError::field("Idempotency-Key", "must be 1-255 visible ASCII characters")
         })?;
-    // serde_json's map is ordered by key, so this serialisation is canonical.
-    let canonical = serde_json::to_vec(body).unwrap_or_default();
-    let fingerprint = Sha256::digest(&canonical)
+    let fingerprint = Sha256::digest(canonical(body).to_string())
         .iter()
         .map(|b| format!("{b:02x}"))
         .collect();
@@ -45,15 +113,46 @@ fn idempotency_key(
     }))
 }
 
-/// `POST /appointments`: a PENDING hold.
+/// `v` with every object's keys sorted, so equal bodies fingerprint alike whatever their order.
+fn canonical(v: &Value) -> Value {
+    match v {
+        Value::Object(m) => {
+            let mut keys: Vec<&String> = m.keys().collect();
+            keys.sort();
+            Value::Object(
+                keys.into_iter()
+                    .map(|k| (k.clone(), canonical(&m[k])))
+                    .collect(),
+            )
+        }
+        Value::Array(a) => Value::Array(a.iter().map(canonical).collect()),
+        other => other.clone(),
+    }
+}
+
+/// Book an appointment (a PENDING hold)
+///
+/// Takes a seat as a hold that lapses unless confirmed in time. With `Idempotency-Key`, a
+/// repeat with the same body answers 201 with the same appointment and books nothing.
+#[utoipa::path(post, path = "/appointments", operation_id = "bookAppointment", tag = "appointments", request_body = Book,
+    params(("Idempotency-Key" = Option<String>, Header,
+        description = "1-255 visible ASCII characters, sent once; makes retries safe for 24 hours")),
+    responses(
+        (status = 201, description = "Held; confirm before `expires_at`", body = Envelope<AppointmentView>),
+        (status = 404, description = "`NOT_FOUND`: no such patient, doctor or slot", body = ErrorBody),
+        (status = 409, description = "`SLOT_UNAVAILABLE` (blocked, full or started) or `ALREADY_BOOKED` (the patient holds this slot)", body = ErrorBody),
+        (status = 422, description = "`IDEMPOTENCY_KEY_REUSED`: the key came with another body", body = ErrorBody),
+    ))]
 pub async fn book(
     State(app): State<AppState>,
     Extension(rid): Extension<RequestId>,
     headers: HeaderMap,
-    JsonObject(body): JsonObject,
-) -> ApiResult {
-    let new = NewAppointment::parse(&body)?;
-    let key = idempotency_key(&headers, &body)?;
+    JsonBody(body): JsonBody,
+) -> Result<Reply<AppointmentView>, ApiError> {
+    // Field errors are reported before a bad key, as they always were.
+    let key = idempotency_key(&headers, &body);
+    let new = input::body::<Book>(body, &())?.into_new()?;
+    let key = key?;
     let booked = app
         .store
         .book(new, app.settings.hold_secs(), key, actor(&rid))
@@ -64,123 +163,206 @@ pub async fn book(
         "Appointment booked successfully. Please confirm within {}.",
         app.settings.hold_description()
     );
-    Ok(response::with_status(
-        StatusCode::CREATED,
-        &message,
-        booked.appointment,
-    ))
+    Ok(response::created(message, booked.appointment.into()))
 }
 
-/// `POST /appointments/{id}/confirm`
+/// Confirm a hold
+#[utoipa::path(post, path = "/appointments/{id}/confirm", operation_id = "confirmAppointment", tag = "appointments",
+    params(AppointmentPath),
+    responses(
+        (status = 200, description = "CONFIRMED (also when it already was)", body = Envelope<AppointmentView>),
+        (status = 404, description = "`NOT_FOUND`: no such appointment", body = ErrorBody),
+        (status = 409, description = "`HOLD_EXPIRED` (it is now EXPIRED, its seat released) or `INVALID_TRANSITION`", body = ErrorBody),
+    ))]
 pub async fn confirm(
     State(app): State<AppState>,
     Extension(rid): Extension<RequestId>,
-    Path(raw): Path<String>,
-) -> ApiResult {
-    let a = app
-        .store
-        .confirm(id::<AppointmentId>(&raw, "id")?, actor(&rid))
-        .await?;
+    ValidPath(p): ValidPath<AppointmentPath>,
+) -> Result<Reply<AppointmentView>, ApiError> {
+    let a = app.store.confirm(p.id, actor(&rid)).await?;
     tracing::info!(appointment_id = %a.id, "appointment confirmed");
-    Ok(response::ok("Appointment confirmed successfully", a))
+    Ok(response::ok("Appointment confirmed successfully", a.into()))
 }
 
-/// `POST /appointments/{id}/cancel` with optional `{"reason": ".."}`
+/// Cancel an appointment
+#[utoipa::path(post, path = "/appointments/{id}/cancel", operation_id = "cancelAppointment", tag = "appointments",
+    params(AppointmentPath), request_body(content = Option<Cancel>, description = "Optional"),
+    responses(
+        (status = 200, description = "CANCELLED (also when it already was); the seat is released", body = Envelope<AppointmentView>),
+        (status = 404, description = "`NOT_FOUND`: no such appointment", body = ErrorBody),
+        (status = 409, description = "`INVALID_TRANSITION`: COMPLETED or EXPIRED", body = ErrorBody),
+    ))]
 pub async fn cancel(
     State(app): State<AppState>,
     Extension(rid): Extension<RequestId>,
-    Path(raw): Path<String>,
-    JsonObject(body): JsonObject,
-) -> ApiResult {
-    let appointment_id = id::<AppointmentId>(&raw, "id")?;
-    let reason = parse_cancel_reason(&body)?;
+    ValidPath(p): ValidPath<AppointmentPath>,
+    ValidJson(body): ValidJson<Cancel>,
+) -> Result<Reply<AppointmentView>, ApiError> {
     let a = app
         .store
-        .cancel(appointment_id, reason, actor(&rid))
+        .cancel(p.id, text::optional(body.reason), actor(&rid))
         .await?;
     tracing::info!(appointment_id = %a.id, "appointment cancelled");
-    Ok(response::ok("Appointment cancelled successfully", a))
+    Ok(response::ok("Appointment cancelled successfully", a.into()))
 }
 
-/// `POST /appointments/{id}/complete`
+/// Complete an appointment
+#[utoipa::path(post, path = "/appointments/{id}/complete", operation_id = "completeAppointment", tag = "appointments",
+    params(AppointmentPath),
+    responses(
+        (status = 200, description = "COMPLETED (also when it already was); the seat stays taken", body = Envelope<AppointmentView>),
+        (status = 404, description = "`NOT_FOUND`: no such appointment", body = ErrorBody),
+        (status = 409, description = "`INVALID_TRANSITION`: not CONFIRMED", body = ErrorBody),
+    ))]
 pub async fn complete(
     State(app): State<AppState>,
     Extension(rid): Extension<RequestId>,
-    Path(raw): Path<String>,
-) -> ApiResult {
-    let a = app
-        .store
-        .complete(id::<AppointmentId>(&raw, "id")?, actor(&rid))
-        .await?;
+    ValidPath(p): ValidPath<AppointmentPath>,
+) -> Result<Reply<AppointmentView>, ApiError> {
+    let a = app.store.complete(p.id, actor(&rid)).await?;
     tracing::info!(appointment_id = %a.id, "appointment completed");
-    Ok(response::ok("Appointment completed successfully", a))
+    Ok(response::ok("Appointment completed successfully", a.into()))
 }
 
-/// `GET /appointments/{id}`
-pub async fn get(State(app): State<AppState>, Path(raw): Path<String>) -> ApiResult {
-    let detail = app
-        .store
-        .get_appointment(id::<AppointmentId>(&raw, "id")?)
-        .await?;
-    Ok(response::ok("Appointment retrieved successfully", detail))
-}
-
-/// `GET /appointments/{id}/history`
-pub async fn history(State(app): State<AppState>, Path(raw): Path<String>) -> ApiResult {
-    let entries = app.store.history(id::<AppointmentId>(&raw, "id")?).await?;
+/// Get an appointment
+///
+/// With doctor, slot and patient summaries.
+#[utoipa::path(get, path = "/appointments/{id}", operation_id = "getAppointment", tag = "appointments", params(AppointmentPath),
+    responses(
+        (status = 200, description = "The appointment", body = Envelope<AppointmentDetailView>),
+        (status = 404, description = "`NOT_FOUND`: no such appointment", body = ErrorBody),
+    ))]
+pub async fn get(
+    State(app): State<AppState>,
+    ValidPath(p): ValidPath<AppointmentPath>,
+) -> Result<Reply<AppointmentDetailView>, ApiError> {
+    let detail = app.store.get_appointment(p.id).await?;
     Ok(response::ok(
-        "Appointment history retrieved successfully",
-        entries,
+        "Appointment retrieved successfully",
+        detail.into(),
     ))
 }
 
-fn status_filter(q: &QueryMap) -> Result<Option<AppointmentStatus>, ApiError> {
-    match q.get("status").map(str::trim) {
-        None | Some("") => Ok(None),
-        Some(raw) => AppointmentStatus::parse(raw)
-            .map(Some)
-            .map_err(|m| ApiError::field("status", m)),
-    }
+/// An appointment's audit trail
+///
+/// Oldest first; each entry was written in the same transaction as its change.
+#[utoipa::path(get, path = "/appointments/{id}/history", operation_id = "getAppointmentHistory", tag = "appointments",
+    params(AppointmentPath),
+    responses(
+        (status = 200, description = "The audit entries", body = Envelope<Vec<AuditEntryView>>),
+        (status = 404, description = "`NOT_FOUND`: no such appointment", body = ErrorBody),
+    ))]
+pub async fn history(
+    State(app): State<AppState>,
+    ValidPath(p): ValidPath<AppointmentPath>,
+) -> Result<Reply<Vec<AuditEntryView>>, ApiError> {
+    let entries = app.store.history(p.id).await?;
+    Ok(response::ok(
+        "Appointment history retrieved successfully",
+        entries.into_iter().map(Into::into).collect(),
+    ))
 }
 
-/// `GET /appointments/patient/{patientId}`
+/// `{patientId}`.
+#[derive(Deserialize, garde::Validate, IntoParams)]
+#[into_params(parameter_in = Path)]
+pub struct PatientOwnerPath {
+    /// The patient's id.
+    #[garde(skip)]
+    #[serde(rename = "patientId")]
+    patient_id: PatientId,
+}
+
+/// `{doctorId}`.
+#[derive(Deserialize, garde::Validate, IntoParams)]
+#[into_params(parameter_in = Path)]
+pub struct DoctorOwnerPath {
+    /// The doctor's id.
+    #[garde(skip)]
+    #[serde(rename = "doctorId")]
+    doctor_id: DoctorId,
+}
+
+paged_query!(
+    /// A status filter and a page.
+    PatientAppointmentsQuery {
+        /// Effective status (case-insensitive); empty means any.
+        #[garde(skip)]
+        #[param(value_type = Option<AppointmentStatus>)]
+        status: Option<Blank<AppointmentStatus>>,
+    }
+);
+
+paged_query!(
+    /// Date and status filters and a page.
+    DoctorAppointmentsQuery {
+        /// The appointment's local date, `YYYY-MM-DD`; empty means any.
+        #[garde(skip)]
+        #[param(value_type = Option<chrono::NaiveDate>)]
+        date: Option<Blank<Day>>,
+        /// Effective status (case-insensitive); empty means any.
+        #[garde(skip)]
+        #[param(value_type = Option<AppointmentStatus>)]
+        status: Option<Blank<AppointmentStatus>>,
+    }
+);
+
+fn status_of(s: Option<Blank<AppointmentStatus>>) -> Option<AppointmentStatus> {
+    s.and_then(Blank::into_option)
+}
+
+/// A patient's appointments
+///
+/// By slot start.
+#[utoipa::path(get, path = "/appointments/patient/{patientId}", operation_id = "listPatientAppointments", tag = "appointments",
+    params(PatientOwnerPath, PatientAppointmentsQuery),
+    responses(
+        (status = 200, description = "A page of appointments", body = PagedEnvelope<AppointmentView>),
+        (status = 404, description = "`NOT_FOUND`: no such patient", body = ErrorBody),
+    ))]
 pub async fn for_patient(
     State(app): State<AppState>,
-    Path(raw): Path<String>,
-    q: QueryMap,
-) -> ApiResult {
-    let patient = id::<PatientId>(&raw, "patientId")?;
-    let (status, page) = (status_filter(&q)?, page(&q)?);
+    ValidPath(p): ValidPath<PatientOwnerPath>,
+    ValidQuery(q): ValidQuery<PatientAppointmentsQuery>,
+) -> Result<PageReply<AppointmentView>, ApiError> {
+    let page = q.page();
     let list = app
         .store
-        .patient_appointments(patient, status, page)
+        .patient_appointments(p.patient_id, status_of(q.status), page)
         .await?;
     Ok(response::paged(
         "Appointments retrieved successfully",
-        list,
+        list.map(Into::into),
         page,
     ))
 }
 
-/// `GET /appointments/doctor/{doctorId}`
+/// A doctor's appointments
+///
+/// By slot start.
+#[utoipa::path(get, path = "/appointments/doctor/{doctorId}", operation_id = "listDoctorAppointments", tag = "appointments",
+    params(DoctorOwnerPath, DoctorAppointmentsQuery),
+    responses(
+        (status = 200, description = "A page of appointments", body = PagedEnvelope<AppointmentView>),
+        (status = 404, description = "`NOT_FOUND`: no such doctor", body = ErrorBody),
+    ))]
 pub async fn for_doctor(
     State(app): State<AppState>,
-    Path(raw): Path<String>,
-    q: QueryMap,
-) -> ApiResult {
-    let doctor = id::<DoctorId>(&raw, "doctorId")?;
-    let date = match q.get("date").map(str::trim) {
-        None | Some("") => None,
-        Some(raw) => Some(validate::date(raw).map_err(|m| ApiError::field("date", m))?),
+    ValidPath(p): ValidPath<DoctorOwnerPath>,
+    ValidQuery(q): ValidQuery<DoctorAppointmentsQuery>,
+) -> Result<PageReply<AppointmentView>, ApiError> {
+    let page = q.page();
+    let filter = AppointmentFilter {
+        date: q.date.and_then(Blank::into_option).map(|d| d.0),
+        status: status_of(q.status),
     };
-    let (status, page) = (status_filter(&q)?, page(&q)?);
     let list = app
         .store
-        .doctor_appointments(doctor, AppointmentFilter { date, status }, page)
+        .doctor_appointments(p.doctor_id, filter, page)
         .await?;
     Ok(response::paged(
         "Appointments retrieved successfully",
-        list,
+        list.map(Into::into),
         page,
     ))
 }

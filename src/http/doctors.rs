@@ -1,64 +1,219 @@
 //! `/doctors` routes.
 
-use axum::extract::{Path, State};
+use axum::extract::State;
+use serde::Deserialize;
+use utoipa::{IntoParams, ToSchema};
 
-use super::error::ApiError;
-use super::extract::{id, JsonObject, QueryMap};
-use super::{page, response, ApiResult, AppState};
-use crate::domain::doctor::{DoctorPatch, NewDoctor};
-use crate::domain::{validate, DoctorId};
+use super::error::{ApiError, ErrorBody};
+use super::extract::{ValidJson, ValidPath, ValidQuery};
+use super::params::{DoctorPath, PageQuery};
+use super::response::{self, Envelope, PageReply, PagedEnvelope, Reply};
+use super::views::DoctorView;
+use super::{required, AppState};
+use crate::domain::calendar::TimeZone;
+use crate::domain::contact::{Email, Phone};
+use crate::domain::doctor::{
+    DoctorPatch, NewDoctor, ADDRESS_MAX, BIO_MAX, FIELD_MAX, LICENSE_MAX, NAME_MAX,
+};
+use crate::domain::patch::Patch;
+use crate::domain::text::{self, Blank, Text};
 
-/// `POST /doctors`
-pub async fn create(State(app): State<AppState>, JsonObject(body): JsonObject) -> ApiResult {
-    let new = NewDoctor::parse(&body, app.settings.clinic_timezone.name())?;
-    let doctor = app.store.create_doctor(new).await?;
-    tracing::info!(doctor_id = %doctor.id, "doctor registered");
-    Ok(response::created("Doctor registered successfully", doctor))
+/// A doctor to register.
+#[derive(Deserialize, garde::Validate, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"name": "Dr. Sarah Johnson", "specialization": "Cardiology",
+    "email": "sarah@clinic.com", "license_number": "MD12345", "phone": "+1 234 567 890",
+    "clinic_name": "City Heart Clinic", "address": "123 Medical Plaza",
+    "bio": "20 years in cardiac care", "timezone": "Europe/Paris"}))]
+pub struct CreateDoctor {
+    #[garde(required)]
+    #[schema(value_type = String, min_length = 1, max_length = 200)]
+    name: Option<Text<NAME_MAX>>,
+    #[garde(required)]
+    #[schema(value_type = String, min_length = 1, max_length = 200)]
+    specialization: Option<Text<FIELD_MAX>>,
+    #[garde(required)]
+    #[schema(value_type = Email)]
+    email: Option<Email>,
+    #[garde(required)]
+    #[schema(value_type = String, min_length = 1, max_length = 100)]
+    license_number: Option<Text<LICENSE_MAX>>,
+    /// Empty or null means none.
+    #[garde(skip)]
+    #[schema(value_type = Option<Phone>)]
+    phone: Option<Blank<Phone>>,
+    #[garde(skip)]
+    #[schema(value_type = Option<String>, max_length = 200)]
+    clinic_name: Option<Blank<Text<FIELD_MAX>>>,
+    #[garde(skip)]
+    #[schema(value_type = Option<String>, max_length = 500)]
+    address: Option<Blank<Text<ADDRESS_MAX>>>,
+    #[garde(skip)]
+    #[schema(value_type = Option<String>, max_length = 5000)]
+    bio: Option<Blank<Text<BIO_MAX>>>,
+    /// The zone of this doctor's slot times; `CLINIC_TIMEZONE` when not sent.
+    #[garde(skip)]
+    #[schema(value_type = Option<TimeZone>)]
+    timezone: Option<TimeZone>,
 }
 
-/// `GET /doctors`
-pub async fn list(State(app): State<AppState>, q: QueryMap) -> ApiResult {
-    let page = page(&q)?;
+impl CreateDoctor {
+    fn into_new(self, default_tz: TimeZone) -> Result<NewDoctor, ApiError> {
+        Ok(NewDoctor {
+            name: required(self.name, "name")?.into_inner(),
+            specialization: required(self.specialization, "specialization")?.into_inner(),
+            email: required(self.email, "email")?,
+            license_number: required(self.license_number, "license_number")?.into_inner(),
+            phone: self.phone.and_then(Blank::into_option),
+            clinic_name: text::optional(self.clinic_name),
+            address: text::optional(self.address),
+            bio: text::optional(self.bio),
+            timezone: self.timezone.unwrap_or(default_tz),
+        })
+    }
+}
+
+/// A partial update: only the fields sent change; `null` or `""` clears an optional one. E-mail
+/// and licence number are identity and cannot be changed.
+#[derive(Deserialize, garde::Validate, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[garde(allow_unvalidated)]
+#[schema(example = json!({"bio": "Now also sees children", "phone": null}))]
+pub struct UpdateDoctor {
+    #[serde(default, deserialize_with = "super::non_null")]
+    #[schema(value_type = String, required = false, min_length = 1, max_length = 200)]
+    name: Option<Text<NAME_MAX>>,
+    #[serde(default, deserialize_with = "super::non_null")]
+    #[schema(value_type = String, required = false, min_length = 1, max_length = 200)]
+    specialization: Option<Text<FIELD_MAX>>,
+    #[serde(default)]
+    #[schema(value_type = Option<Phone>, required = false)]
+    phone: Patch<Blank<Phone>>,
+    #[serde(default)]
+    #[schema(value_type = Option<String>, required = false, max_length = 200)]
+    clinic_name: Patch<Blank<Text<FIELD_MAX>>>,
+    #[serde(default)]
+    #[schema(value_type = Option<String>, required = false, max_length = 500)]
+    address: Patch<Blank<Text<ADDRESS_MAX>>>,
+    #[serde(default)]
+    #[schema(value_type = Option<String>, required = false, max_length = 5000)]
+    bio: Patch<Blank<Text<BIO_MAX>>>,
+    #[serde(default, deserialize_with = "super::non_null")]
+    #[schema(value_type = TimeZone, required = false)]
+    timezone: Option<TimeZone>,
+}
+
+impl From<UpdateDoctor> for DoctorPatch {
+    fn from(u: UpdateDoctor) -> Self {
+        Self {
+            name: u.name.map(Text::into_inner),
+            specialization: u.specialization.map(Text::into_inner),
+            phone: u.phone.flatten(),
+            clinic_name: u.clinic_name.flatten().map(Text::into_inner),
+            address: u.address.flatten().map(Text::into_inner),
+            bio: u.bio.flatten().map(Text::into_inner),
+            timezone: u.timezone,
+        }
+    }
+}
+
+/// Register a doctor
+#[utoipa::path(post, path = "/doctors", operation_id = "createDoctor", tag = "doctors", request_body = CreateDoctor,
+    responses(
+        (status = 201, description = "Registered", body = Envelope<DoctorView>),
+        (status = 409, description = "`DUPLICATE`: the e-mail or licence number is taken", body = ErrorBody),
+    ))]
+pub async fn create(
+    State(app): State<AppState>,
+    ValidJson(body): ValidJson<CreateDoctor>,
+) -> Result<Reply<DoctorView>, ApiError> {
+    let new = body.into_new(TimeZone(app.settings.clinic_timezone))?;
+    let doctor = app.store.create_doctor(new).await?;
+    tracing::info!(doctor_id = %doctor.id, "doctor registered");
+    Ok(response::created(
+        "Doctor registered successfully",
+        doctor.into(),
+    ))
+}
+
+/// List active doctors
+///
+/// Ordered by name, then id.
+#[utoipa::path(get, path = "/doctors", operation_id = "listDoctors", tag = "doctors", params(PageQuery),
+    responses((status = 200, description = "A page of doctors", body = PagedEnvelope<DoctorView>)))]
+pub async fn list(
+    State(app): State<AppState>,
+    ValidQuery(q): ValidQuery<PageQuery>,
+) -> Result<PageReply<DoctorView>, ApiError> {
+    let page = q.page();
     let doctors = app.store.list_doctors(None, page).await?;
     Ok(response::paged(
         "Doctors retrieved successfully",
-        doctors,
+        doctors.map(Into::into),
         page,
     ))
 }
 
-/// `GET /doctors/specialization/{specialization}`
+/// `{specialization}`.
+#[derive(Deserialize, garde::Validate, IntoParams)]
+#[into_params(parameter_in = Path)]
+pub struct SpecializationPath {
+    /// Matched case-insensitively.
+    #[garde(skip)]
+    #[param(value_type = String, min_length = 1, max_length = 200)]
+    specialization: Text<FIELD_MAX>,
+}
+
+/// List active doctors of one specialization
+///
+/// Case-insensitive match, ordered by name, then id.
+#[utoipa::path(get, path = "/doctors/specialization/{specialization}", operation_id = "listDoctorsBySpecialization", tag = "doctors",
+    params(SpecializationPath, PageQuery),
+    responses((status = 200, description = "A page of doctors", body = PagedEnvelope<DoctorView>)))]
 pub async fn by_specialization(
     State(app): State<AppState>,
-    Path(specialization): Path<String>,
-    q: QueryMap,
-) -> ApiResult {
-    let page = page(&q)?;
-    let specialization =
-        validate::text(specialization, 200).map_err(|m| ApiError::field("specialization", m))?;
-    let doctors = app.store.list_doctors(Some(&specialization), page).await?;
+    ValidPath(p): ValidPath<SpecializationPath>,
+    ValidQuery(q): ValidQuery<PageQuery>,
+) -> Result<PageReply<DoctorView>, ApiError> {
+    let page = q.page();
+    let doctors = app
+        .store
+        .list_doctors(Some(p.specialization.as_str()), page)
+        .await?;
     Ok(response::paged(
         "Doctors retrieved successfully",
-        doctors,
+        doctors.map(Into::into),
         page,
     ))
 }
 
-/// `GET /doctors/{id}`
-pub async fn get(State(app): State<AppState>, Path(raw): Path<String>) -> ApiResult {
-    let doctor = app.store.get_doctor(id::<DoctorId>(&raw, "id")?).await?;
-    Ok(response::ok("Doctor retrieved successfully", doctor))
+/// Get a doctor
+#[utoipa::path(get, path = "/doctors/{id}", operation_id = "getDoctor", tag = "doctors", params(DoctorPath),
+    responses(
+        (status = 200, description = "The doctor", body = Envelope<DoctorView>),
+        (status = 404, description = "`NOT_FOUND`: no such doctor", body = ErrorBody),
+    ))]
+pub async fn get(
+    State(app): State<AppState>,
+    ValidPath(p): ValidPath<DoctorPath>,
+) -> Result<Reply<DoctorView>, ApiError> {
+    let doctor = app.store.get_doctor(p.id).await?;
+    Ok(response::ok("Doctor retrieved successfully", doctor.into()))
 }
 
-/// `PATCH /doctors/{id}`
+/// Update a doctor
+#[utoipa::path(patch, path = "/doctors/{id}", operation_id = "updateDoctor", tag = "doctors", params(DoctorPath),
+    request_body = UpdateDoctor,
+    responses(
+        (status = 200, description = "The updated doctor", body = Envelope<DoctorView>),
+        (status = 404, description = "`NOT_FOUND`: no such doctor", body = ErrorBody),
+    ))]
 pub async fn update(
     State(app): State<AppState>,
-    Path(raw): Path<String>,
-    JsonObject(body): JsonObject,
-) -> ApiResult {
-    let doctor_id = id::<DoctorId>(&raw, "id")?;
-    let patch = DoctorPatch::parse(&body)?;
-    let doctor = app.store.update_doctor(doctor_id, patch).await?;
+    ValidPath(p): ValidPath<DoctorPath>,
+    ValidJson(body): ValidJson<UpdateDoctor>,
+) -> Result<Reply<DoctorView>, ApiError> {
+    let doctor = app.store.update_doctor(p.id, body.into()).await?;
     tracing::info!(doctor_id = %doctor.id, "doctor updated");
-    Ok(response::ok("Doctor updated successfully", doctor))
+    Ok(response::ok("Doctor updated successfully", doctor.into()))
 }

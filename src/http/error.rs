@@ -2,9 +2,44 @@
 
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
-use serde_json::json;
+use serde::Serialize;
+use utoipa::ToSchema;
 
 use crate::domain::{DomainError, FieldError};
+
+/// The body of every error answer.
+#[derive(Serialize, ToSchema)]
+#[schema(example = json!({"success": false, "message": "The request has invalid fields",
+    "error": {"code": "VALIDATION_ERROR", "details": [{"field": "email", "message": "must be a valid e-mail address"}]}}))]
+pub struct ErrorBody {
+    /// Always `false`.
+    pub success: bool,
+    /// A sentence for humans.
+    pub message: String,
+    pub error: ErrorInfo,
+}
+
+/// The machine-readable part of an error.
+#[derive(Serialize, ToSchema)]
+pub struct ErrorInfo {
+    /// A stable code: VALIDATION_ERROR, NOT_FOUND, METHOD_NOT_ALLOWED, DUPLICATE,
+    /// SLOT_UNAVAILABLE, ALREADY_BOOKED, HOLD_EXPIRED, INVALID_TRANSITION, PAYLOAD_TOO_LARGE,
+    /// URI_TOO_LONG, HEADERS_TOO_LARGE, UNSUPPORTED_MEDIA_TYPE, IDEMPOTENCY_KEY_REUSED,
+    /// SERVICE_UNAVAILABLE, INTERNAL_ERROR.
+    pub code: &'static str,
+    /// Every field at fault, for VALIDATION_ERROR.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub details: Vec<FieldDetail>,
+}
+
+/// One field at fault.
+#[derive(Serialize, ToSchema)]
+pub struct FieldDetail {
+    /// The field's path as the client sent it (`slots[3].slot_time`), or a header's name.
+    pub field: String,
+    /// What is wrong with it.
+    pub message: String,
+}
 
 /// An error answer: a status, a stable machine code, a sentence, and field details.
 #[derive(Debug)]
@@ -36,6 +71,10 @@ impl ApiError {
             ),
             StatusCode::PAYLOAD_TOO_LARGE => {
                 ("PAYLOAD_TOO_LARGE", "The request body is larger than 1 MiB")
+            }
+            StatusCode::URI_TOO_LONG => ("URI_TOO_LONG", "The request URI is too long"),
+            StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE => {
+                ("HEADERS_TOO_LARGE", "The request headers are too large")
             }
             StatusCode::UNSUPPORTED_MEDIA_TYPE => {
                 ("UNSUPPORTED_MEDIA_TYPE", "The request body must be JSON")
@@ -129,11 +168,22 @@ fn chain(e: &(dyn std::error::Error + 'static)) -> String {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let mut error = json!({ "code": self.code });
-        if !self.details.is_empty() {
-            error["details"] = json!(self.details);
-        }
-        let body = json!({ "success": false, "message": self.message, "error": error });
+        let details = self
+            .details
+            .into_iter()
+            .map(|d| FieldDetail {
+                field: d.field,
+                message: d.message,
+            })
+            .collect();
+        let body = ErrorBody {
+            success: false,
+            message: self.message,
+            error: ErrorInfo {
+                code: self.code,
+                details,
+            },
+        };
         let mut res = (self.status, axum::Json(body)).into_response();
         if self.status == StatusCode::SERVICE_UNAVAILABLE {
             res.headers_mut()

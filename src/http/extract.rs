@@ -1,18 +1,20 @@
-//! Extractors whose rejections use our error envelope.
+//! Extractors whose rejections use our error envelope and name every failing field.
 
 use axum::body::Bytes;
-use axum::extract::{FromRequest, FromRequestParts, Request};
+use axum::extract::{FromRequest, FromRequestParts, RawPathParams, Request};
 use axum::http::request::Parts;
 use axum::http::StatusCode;
+use serde::de::DeserializeOwned;
 use serde_json::{Map, Value};
 
 use super::error::ApiError;
+use super::input;
 
-/// A JSON object body. An empty body or `null` reads as `{}`, so optional bodies need no
-/// special case.
-pub struct JsonObject(pub Map<String, Value>);
+/// A JSON object body, not yet typed. An empty body or `null` reads as `{}`, so optional
+/// bodies need no special case.
+pub struct JsonBody(pub Value);
 
-impl<S: Send + Sync> FromRequest<S> for JsonObject {
+impl<S: Send + Sync> FromRequest<S> for JsonBody {
     type Rejection = ApiError;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, ApiError> {
@@ -20,64 +22,80 @@ impl<S: Send + Sync> FromRequest<S> for JsonObject {
             if r.status() == StatusCode::PAYLOAD_TOO_LARGE {
                 ApiError::for_status(StatusCode::PAYLOAD_TOO_LARGE)
             } else {
-                ApiError::new(
-                    StatusCode::BAD_REQUEST,
-                    "VALIDATION_ERROR",
-                    "The request body could not be read",
-                )
+                bad_body("The request body could not be read")
             }
         })?;
         if bytes.iter().all(u8::is_ascii_whitespace) {
-            return Ok(Self(Map::new()));
+            return Ok(Self(Value::Object(Map::new())));
         }
         match serde_json::from_slice::<Value>(&bytes) {
-            Ok(Value::Object(map)) => Ok(Self(map)),
-            Ok(Value::Null) => Ok(Self(Map::new())),
-            Ok(_) => Err(ApiError::new(
-                StatusCode::BAD_REQUEST,
-                "VALIDATION_ERROR",
-                "The request body must be a JSON object",
-            )),
-            Err(e) => Err(ApiError::new(
-                StatusCode::BAD_REQUEST,
-                "VALIDATION_ERROR",
-                format!(
-                    "The request body is not valid JSON (line {}, column {})",
-                    e.line(),
-                    e.column()
-                ),
-            )),
+            Ok(v @ Value::Object(_)) => Ok(Self(v)),
+            Ok(Value::Null) => Ok(Self(Value::Object(Map::new()))),
+            Ok(_) => Err(bad_body("The request body must be a JSON object")),
+            Err(e) => Err(bad_body(format!(
+                "The request body is not valid JSON (line {}, column {})",
+                e.line(),
+                e.column()
+            ))),
         }
     }
 }
 
-/// Query parameters as plain strings; each route parses what it needs.
-pub struct QueryMap(pub std::collections::HashMap<String, String>);
+fn bad_body(message: impl Into<String>) -> ApiError {
+    ApiError::new(StatusCode::BAD_REQUEST, "VALIDATION_ERROR", message)
+}
 
-impl<S: Send + Sync> FromRequestParts<S> for QueryMap {
+/// A JSON body read into `T` (every field checked, unknown fields refused).
+pub struct ValidJson<T>(pub T);
+
+impl<S, T> FromRequest<S> for ValidJson<T>
+where
+    S: Send + Sync,
+    T: DeserializeOwned + garde::Validate<Context = ()>,
+{
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, ApiError> {
+        let JsonBody(value) = JsonBody::from_request(req, state).await?;
+        Ok(Self(input::body(value, &())?))
+    }
+}
+
+/// Path parameters read into `T`; a malformed id is a 400 naming its parameter.
+pub struct ValidPath<T>(pub T);
+
+impl<S, T> FromRequestParts<S> for ValidPath<T>
+where
+    S: Send + Sync,
+    T: DeserializeOwned + garde::Validate<Context = ()>,
+{
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
+        // A segment that does not decode to UTF-8 is refused here, with the envelope.
+        let raw = RawPathParams::from_request_parts(parts, state)
+            .await
+            .map_err(|_| bad_body("A path parameter is not valid UTF-8"))?;
+        let params = raw
+            .iter()
+            .map(|(k, v)| (k.to_owned(), v.to_owned()))
+            .collect();
+        Ok(Self(input::path(params)?))
+    }
+}
+
+/// Query parameters read into `T`; parameters `T` does not name are ignored.
+pub struct ValidQuery<T>(pub T);
+
+impl<S, T> FromRequestParts<S> for ValidQuery<T>
+where
+    S: Send + Sync,
+    T: DeserializeOwned + garde::Validate<Context = ()>,
+{
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, ApiError> {
         let raw = parts.uri.query().unwrap_or_default();
-        serde_urlencoded::from_str(raw).map(Self).map_err(|_| {
-            ApiError::new(
-                StatusCode::BAD_REQUEST,
-                "VALIDATION_ERROR",
-                "The query string is malformed",
-            )
-        })
+        Ok(Self(input::query(raw)?))
     }
-}
-
-impl QueryMap {
-    /// A parameter's value, if sent.
-    pub fn get(&self, name: &str) -> Option<&str> {
-        self.0.get(name).map(String::as_str)
-    }
-}
-
-/// Parses a path segment as a typed id; a malformed UUID is a 400 naming the parameter.
-pub fn id<T: std::str::FromStr>(raw: &str, name: &str) -> Result<T, ApiError> {
-    raw.parse()
-        .map_err(|_| ApiError::field(name, "must be a valid UUID"))
 }

@@ -11,6 +11,7 @@ use axum::response::{IntoResponse, Response};
 use axum::Router;
 use tower::ServiceBuilder;
 use tower_http::cors::{AllowOrigin, Any, CorsLayer};
+use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::{DefaultOnResponse, TraceLayer};
@@ -21,6 +22,10 @@ use super::error::ApiError;
 const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 /// Largest request body accepted.
 pub const BODY_LIMIT: usize = 1024 * 1024;
+/// Longest request URI (path and query) accepted.
+pub const URI_LIMIT: usize = 8 * 1024;
+/// Largest total size of request headers (names and values) accepted.
+pub const HEADERS_LIMIT: usize = 32 * 1024;
 
 /// Wraps `app` in the middleware every route shares.
 pub fn stack(app: Router, timeout: Duration, cors: Option<CorsLayer>) -> Router {
@@ -40,6 +45,10 @@ pub fn stack(app: Router, timeout: Duration, cors: Option<CorsLayer>) -> Router 
         )
         .layer(PropagateRequestIdLayer::new(REQUEST_ID))
         .layer(axum::middleware::from_fn(envelope_errors))
+        .layer(axum::middleware::from_fn(refuse_oversized))
+        // A declared Content-Length over the limit is refused before any byte is read, so a
+        // client that announces a large body and sends nothing gets 413 at once.
+        .layer(RequestBodyLimitLayer::new(BODY_LIMIT))
         .layer(TimeoutLayer::with_status_code(StatusCode::SERVICE_UNAVAILABLE, timeout))
         .layer(axum::extract::DefaultBodyLimit::max(BODY_LIMIT));
     // CORS goes inside the request-id layers so preflight answers carry an id too.
@@ -65,20 +74,45 @@ async fn drop_bad_request_id(mut req: Request, next: Next) -> Response {
     next.run(req).await
 }
 
+/// Refuses a URI or headers larger than carebook serves, with the envelope and a request id.
+/// (hyper itself refuses far larger ones, before any of our code runs: see the README.)
+async fn refuse_oversized(req: Request, next: Next) -> Response {
+    let uri = req.uri().path_and_query().map_or(0, |p| p.as_str().len());
+    if uri > URI_LIMIT {
+        return ApiError::for_status(StatusCode::URI_TOO_LONG).into_response();
+    }
+    let headers: usize = req
+        .headers()
+        .iter()
+        .map(|(k, v)| k.as_str().len() + v.len())
+        .sum();
+    if headers > HEADERS_LIMIT {
+        return ApiError::for_status(StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE).into_response();
+    }
+    next.run(req).await
+}
+
 /// Gives error responses made outside our handlers (405, 413, timeouts, extractor rejections)
 /// the same JSON envelope as ours.
 async fn envelope_errors(req: Request, next: Next) -> Response {
-    let res = next.run(req).await;
+    let mut res = next.run(req).await;
+    if res.status() == StatusCode::PAYLOAD_TOO_LARGE {
+        // The body was not read (it may not even have been sent): the connection cannot carry
+        // another request, so say so, or a client may reuse it and see it closed under it.
+        res.headers_mut()
+            .insert(header::CONNECTION, HeaderValue::from_static("close"));
+    }
     let status = res.status();
     let is_json = res
         .headers()
         .get(header::CONTENT_TYPE)
         .is_some_and(|v| v.as_bytes().starts_with(b"application/json"));
     if (status.is_client_error() || status.is_server_error()) && !is_json {
-        let allow = res.headers().get(header::ALLOW).cloned();
         let mut replaced = ApiError::for_status(status).into_response();
-        if let Some(allow) = allow {
-            replaced.headers_mut().insert(header::ALLOW, allow);
+        for name in [header::ALLOW, header::CONNECTION] {
+            if let Some(v) = res.headers().get(&name).cloned() {
+                replaced.headers_mut().insert(name, v);
+            }
         }
         return replaced;
     }

@@ -1,26 +1,38 @@
-//! The HTTP layer: router, middleware and one module per resource.
+//! The HTTP layer: router, middleware, the OpenAPI contract and one module per resource.
+//!
+//! Every route is registered through `utoipa_axum::routes!`, so a route cannot be served
+//! without being in the spec, nor listed in the spec without being served.
 
 mod appointments;
+mod docs;
 mod doctors;
 pub mod error;
 mod extract;
 mod health;
+mod input;
+pub mod linger;
 mod middleware;
+mod openapi;
+mod params;
 mod patients;
 mod response;
+mod schema;
 mod slots;
+mod views;
 
 use std::sync::Arc;
 
-use axum::response::Response;
-use axum::routing::{get, patch, post};
 use axum::Router;
+use serde::Deserialize;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use crate::config::Settings;
-use crate::domain::page::Page;
 use crate::domain::store::Store;
+use crate::domain::DomainError;
 use error::ApiError;
-use extract::QueryMap;
+
+pub use openapi::document as openapi_document;
 
 /// What every handler can reach.
 #[derive(Clone)]
@@ -38,53 +50,73 @@ impl AppState {
     }
 }
 
-/// What handlers return.
-pub type ApiResult = Result<Response, ApiError>;
-
-fn page(q: &QueryMap) -> Result<Page, ApiError> {
-    Ok(Page::parse(q.get("limit"), q.get("offset"))?)
+/// A required field of a request that passed validation. The `None` arm cannot happen after
+/// garde's `required` rule; it answers a 400 rather than panicking if it ever did.
+fn required<T>(value: Option<T>, field: &str) -> Result<T, ApiError> {
+    value.ok_or_else(|| DomainError::field(field, "is required").into())
 }
 
-fn api_routes() -> Router<AppState> {
-    Router::new()
-        .route("/doctors", post(doctors::create).get(doctors::list))
-        .route(
-            "/doctors/specialization/{specialization}",
-            get(doctors::by_specialization),
-        )
-        .route("/doctors/{id}", get(doctors::get).patch(doctors::update))
-        .route(
-            "/doctors/{id}/time-slots",
-            post(slots::create).get(slots::list),
-        )
-        .route("/doctors/{id}/time-slots/bulk", post(slots::create_bulk))
-        .route(
-            "/doctors/{id}/time-slots/{slot_id}",
-            patch(slots::set_status),
-        )
-        .route("/doctors/{id}/available-slots", get(slots::available))
-        .route("/patients", post(patients::create).get(patients::list))
-        .route("/patients/{id}", get(patients::get).patch(patients::update))
-        .route("/appointments", post(appointments::book))
-        .route("/appointments/{id}", get(appointments::get))
-        .route("/appointments/{id}/history", get(appointments::history))
-        .route("/appointments/{id}/confirm", post(appointments::confirm))
-        .route("/appointments/{id}/cancel", post(appointments::cancel))
-        .route("/appointments/{id}/complete", post(appointments::complete))
-        .route("/appointments/patient/{id}", get(appointments::for_patient))
-        .route("/appointments/doctor/{id}", get(appointments::for_doctor))
-        .route("/health", get(health::live))
-        .route("/health/ready", get(health::ready))
+/// serde `deserialize_with` for PATCH fields that may be left out but not cleared.
+fn non_null<'de, D, T>(d: D) -> Result<Option<T>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: Deserialize<'de>,
+{
+    match Option::<T>::deserialize(d)? {
+        Some(v) => Ok(Some(v)),
+        None => Err(serde::de::Error::custom("must not be null")),
+    }
 }
 
-/// The whole application: routes under `/api` (health also at the root) and the middleware stack.
+fn api_routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(doctors::create, doctors::list))
+        .routes(routes!(doctors::by_specialization))
+        .routes(routes!(doctors::get, doctors::update))
+        .routes(routes!(slots::create, slots::list))
+        .routes(routes!(slots::create_bulk))
+        .routes(routes!(slots::set_status))
+        .routes(routes!(slots::available))
+        .routes(routes!(patients::create, patients::list))
+        .routes(routes!(patients::get, patients::update))
+        .routes(routes!(appointments::book))
+        .routes(routes!(appointments::get))
+        .routes(routes!(appointments::history))
+        .routes(routes!(appointments::confirm))
+        .routes(routes!(appointments::cancel))
+        .routes(routes!(appointments::complete))
+        .routes(routes!(appointments::for_patient))
+        .routes(routes!(appointments::for_doctor))
+        .routes(routes!(health::live))
+        .routes(routes!(health::ready))
+        .routes(routes!(openapi::serve))
+        .routes(routes!(openapi::serve_yaml))
+}
+
+/// Every route with its OpenAPI description.
+fn app_routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::with_openapi(openapi::base())
+        .nest("/api", api_routes())
+        .routes(routes!(health::root_live))
+        .routes(routes!(health::root_ready))
+        .routes(routes!(docs::page))
+        .routes(routes!(docs::file))
+}
+
+/// The OpenAPI document of every served route.
+pub fn spec() -> utoipa::openapi::OpenApi {
+    let (_, mut doc) = app_routes().split_for_parts();
+    openapi::add_common_responses(&mut doc);
+    openapi::add_links(&mut doc);
+    doc
+}
+
+/// The whole application: the routes and the middleware stack.
 pub fn router(state: AppState) -> Router {
     let timeout = state.settings.request_timeout;
     let cors = middleware::cors(&state.settings.cors_origins);
-    let app = Router::new()
-        .nest("/api", api_routes())
-        .route("/health", get(health::live))
-        .route("/health/ready", get(health::ready))
+    let (routes, _) = app_routes().split_for_parts();
+    let app = routes
         .fallback(|| async { ApiError::for_status(axum::http::StatusCode::NOT_FOUND) })
         .with_state(state);
     middleware::stack(app, timeout, cors)

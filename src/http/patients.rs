@@ -1,49 +1,225 @@
 //! `/patients` routes. Patient fields are PHI: only ids are logged.
 
-use axum::extract::{Path, State};
+use axum::extract::State;
+use chrono::NaiveDate;
+use serde::Deserialize;
+use utoipa::ToSchema;
 
-use super::extract::{id, JsonObject, QueryMap};
-use super::{page, response, ApiResult, AppState};
-use crate::domain::patient::{NewPatient, PatientPatch};
-use crate::domain::PatientId;
+use super::error::{ApiError, ErrorBody};
+use super::extract::{JsonBody, ValidPath, ValidQuery};
+use super::params::{PageQuery, PatientPath};
+use super::response::{self, Envelope, PageReply, PagedEnvelope, Reply};
+use super::views::PatientView;
+use super::{input, required, AppState};
+use crate::domain::calendar::Day;
+use crate::domain::contact::{Email, Phone};
+use crate::domain::patch::Patch;
+use crate::domain::patient::{
+    check_birth_date, BloodGroup, NewPatient, PatientPatch, GENDER_MAX, MEDICAL_MAX, TEXT_MAX,
+};
+use crate::domain::text::{self, Blank, Text};
 
-/// `POST /patients`
-pub async fn create(State(app): State<AppState>, JsonObject(body): JsonObject) -> ApiResult {
-    let new = NewPatient::parse(&body, app.today())?;
+/// garde rule: a date of birth sent must not be after today (the context).
+fn born_by(d: &Blank<Day>, today: &NaiveDate) -> garde::Result {
+    match d.0 {
+        Some(Day(d)) => check_birth_date(d, *today).map_err(garde::Error::new),
+        None => Ok(()),
+    }
+}
+
+/// The same rule for a PATCH field.
+fn patch_born_by(p: &Patch<Blank<Day>>, today: &NaiveDate) -> garde::Result {
+    match p {
+        Patch::Set(d) => born_by(d, today),
+        _ => Ok(()),
+    }
+}
+
+/// A patient to register.
+#[derive(Deserialize, garde::Validate, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[garde(context(NaiveDate))]
+#[schema(example = json!({"name": "John Doe", "email": "john@example.com", "phone": "+1 (234) 567-890",
+    "date_of_birth": "1990-01-15", "gender": "Male", "blood_group": "O+", "allergies": "Penicillin",
+    "medical_history": "Hypertension", "emergency_contact_name": "Jane Doe",
+    "emergency_contact_phone": "+1 234 567 899"}))]
+pub struct CreatePatient {
+    #[garde(required)]
+    #[schema(value_type = String, min_length = 1, max_length = 200)]
+    name: Option<Text<TEXT_MAX>>,
+    #[garde(required)]
+    #[schema(value_type = Email)]
+    email: Option<Email>,
+    #[garde(required)]
+    #[schema(value_type = Phone)]
+    phone: Option<Phone>,
+    /// `YYYY-MM-DD`, not in the future.
+    #[garde(inner(custom(born_by)))]
+    #[schema(value_type = Option<NaiveDate>)]
+    date_of_birth: Option<Blank<Day>>,
+    #[garde(skip)]
+    #[schema(value_type = Option<String>, max_length = 50)]
+    gender: Option<Blank<Text<GENDER_MAX>>>,
+    #[garde(skip)]
+    #[schema(value_type = Option<BloodGroup>)]
+    blood_group: Option<Blank<BloodGroup>>,
+    #[garde(skip)]
+    #[schema(value_type = Option<String>, max_length = 10000)]
+    allergies: Option<Blank<Text<MEDICAL_MAX>>>,
+    #[garde(skip)]
+    #[schema(value_type = Option<String>, max_length = 10000)]
+    medical_history: Option<Blank<Text<MEDICAL_MAX>>>,
+    #[garde(skip)]
+    #[schema(value_type = Option<String>, max_length = 200)]
+    emergency_contact_name: Option<Blank<Text<TEXT_MAX>>>,
+    #[garde(skip)]
+    #[schema(value_type = Option<Phone>)]
+    emergency_contact_phone: Option<Blank<Phone>>,
+}
+
+impl CreatePatient {
+    fn into_new(self) -> Result<NewPatient, ApiError> {
+        Ok(NewPatient {
+            name: required(self.name, "name")?.into_inner(),
+            email: required(self.email, "email")?,
+            phone: required(self.phone, "phone")?,
+            date_of_birth: self.date_of_birth.and_then(Blank::into_option).map(|d| d.0),
+            gender: text::optional(self.gender),
+            blood_group: self.blood_group.and_then(Blank::into_option),
+            allergies: text::optional(self.allergies),
+            medical_history: text::optional(self.medical_history),
+            emergency_contact_name: text::optional(self.emergency_contact_name),
+            emergency_contact_phone: self.emergency_contact_phone.and_then(Blank::into_option),
+        })
+    }
+}
+
+/// A partial update: only the fields sent change; `null` or `""` clears an optional one.
+#[derive(Deserialize, garde::Validate, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[garde(context(NaiveDate))]
+#[garde(allow_unvalidated)]
+#[schema(example = json!({"allergies": "None"}))]
+pub struct UpdatePatient {
+    #[serde(default, deserialize_with = "super::non_null")]
+    #[schema(value_type = String, required = false, min_length = 1, max_length = 200)]
+    name: Option<Text<TEXT_MAX>>,
+    #[serde(default, deserialize_with = "super::non_null")]
+    #[schema(value_type = Email, required = false)]
+    email: Option<Email>,
+    #[serde(default, deserialize_with = "super::non_null")]
+    #[schema(value_type = Phone, required = false)]
+    phone: Option<Phone>,
+    #[serde(default)]
+    #[garde(custom(patch_born_by))]
+    #[schema(value_type = Option<NaiveDate>, required = false)]
+    date_of_birth: Patch<Blank<Day>>,
+    #[serde(default)]
+    #[schema(value_type = Option<String>, required = false, max_length = 50)]
+    gender: Patch<Blank<Text<GENDER_MAX>>>,
+    #[serde(default)]
+    #[schema(value_type = Option<BloodGroup>, required = false)]
+    blood_group: Patch<Blank<BloodGroup>>,
+    #[serde(default)]
+    #[schema(value_type = Option<String>, required = false, max_length = 10000)]
+    allergies: Patch<Blank<Text<MEDICAL_MAX>>>,
+    #[serde(default)]
+    #[schema(value_type = Option<String>, required = false, max_length = 10000)]
+    medical_history: Patch<Blank<Text<MEDICAL_MAX>>>,
+    #[serde(default)]
+    #[schema(value_type = Option<String>, required = false, max_length = 200)]
+    emergency_contact_name: Patch<Blank<Text<TEXT_MAX>>>,
+    #[serde(default)]
+    #[schema(value_type = Option<Phone>, required = false)]
+    emergency_contact_phone: Patch<Blank<Phone>>,
+}
+
+impl From<UpdatePatient> for PatientPatch {
+    fn from(u: UpdatePatient) -> Self {
+        Self {
+            name: u.name.map(Text::into_inner),
+            email: u.email,
+            phone: u.phone,
+            date_of_birth: u.date_of_birth.flatten().map(|d| d.0),
+            gender: u.gender.flatten().map(Text::into_inner),
+            blood_group: u.blood_group.flatten(),
+            allergies: u.allergies.flatten().map(Text::into_inner),
+            medical_history: u.medical_history.flatten().map(Text::into_inner),
+            emergency_contact_name: u.emergency_contact_name.flatten().map(Text::into_inner),
+            emergency_contact_phone: u.emergency_contact_phone.flatten(),
+        }
+    }
+}
+
+/// Register a patient
+#[utoipa::path(post, path = "/patients", operation_id = "createPatient", tag = "patients", request_body = CreatePatient,
+    responses(
+        (status = 201, description = "Registered", body = Envelope<PatientView>),
+        (status = 409, description = "`DUPLICATE`: the e-mail is taken", body = ErrorBody),
+    ))]
+pub async fn create(
+    State(app): State<AppState>,
+    JsonBody(body): JsonBody,
+) -> Result<Reply<PatientView>, ApiError> {
+    let new = input::body::<CreatePatient>(body, &app.today())?.into_new()?;
     let patient = app.store.create_patient(new).await?;
     tracing::info!(patient_id = %patient.id, "patient registered");
     Ok(response::created(
         "Patient registered successfully",
-        patient,
+        patient.into(),
     ))
 }
 
-/// `GET /patients`
-pub async fn list(State(app): State<AppState>, q: QueryMap) -> ApiResult {
-    let page = page(&q)?;
+/// List patients
+///
+/// In registration order.
+#[utoipa::path(get, path = "/patients", operation_id = "listPatients", tag = "patients", params(PageQuery),
+    responses((status = 200, description = "A page of patients", body = PagedEnvelope<PatientView>)))]
+pub async fn list(
+    State(app): State<AppState>,
+    ValidQuery(q): ValidQuery<PageQuery>,
+) -> Result<PageReply<PatientView>, ApiError> {
+    let page = q.page();
     let patients = app.store.list_patients(page).await?;
     Ok(response::paged(
         "Patients retrieved successfully",
-        patients,
+        patients.map(Into::into),
         page,
     ))
 }
 
-/// `GET /patients/{id}`
-pub async fn get(State(app): State<AppState>, Path(raw): Path<String>) -> ApiResult {
-    let patient = app.store.get_patient(id::<PatientId>(&raw, "id")?).await?;
-    Ok(response::ok("Patient retrieved successfully", patient))
+/// Get a patient
+#[utoipa::path(get, path = "/patients/{id}", operation_id = "getPatient", tag = "patients", params(PatientPath),
+    responses(
+        (status = 200, description = "The patient", body = Envelope<PatientView>),
+        (status = 404, description = "`NOT_FOUND`: no such patient", body = ErrorBody),
+    ))]
+pub async fn get(
+    State(app): State<AppState>,
+    ValidPath(p): ValidPath<PatientPath>,
+) -> Result<Reply<PatientView>, ApiError> {
+    let patient = app.store.get_patient(p.id).await?;
+    Ok(response::ok(
+        "Patient retrieved successfully",
+        patient.into(),
+    ))
 }
 
-/// `PATCH /patients/{id}`
+/// Update a patient
+#[utoipa::path(patch, path = "/patients/{id}", operation_id = "updatePatient", tag = "patients", params(PatientPath),
+    request_body = UpdatePatient,
+    responses(
+        (status = 200, description = "The updated patient", body = Envelope<PatientView>),
+        (status = 404, description = "`NOT_FOUND`: no such patient", body = ErrorBody),
+        (status = 409, description = "`DUPLICATE`: the new e-mail is taken", body = ErrorBody),
+    ))]
 pub async fn update(
     State(app): State<AppState>,
-    Path(raw): Path<String>,
-    JsonObject(body): JsonObject,
-) -> ApiResult {
-    let patient_id = id::<PatientId>(&raw, "id")?;
-    let patch = PatientPatch::parse(&body, app.today())?;
-    let patient = app.store.update_patient(patient_id, patch).await?;
+    ValidPath(p): ValidPath<PatientPath>,
+    JsonBody(body): JsonBody,
+) -> Result<Reply<PatientView>, ApiError> {
+    let patch = input::body::<UpdatePatient>(body, &app.today())?;
+    let patient = app.store.update_patient(p.id, patch.into()).await?;
     tracing::info!(patient_id = %patient.id, "patient updated");
-    Ok(response::ok("Patient updated successfully", patient))
+    Ok(response::ok("Patient updated successfully", patient.into()))
 }

@@ -1,59 +1,111 @@
-//! The success envelope, serialised straight from typed data (no intermediate JSON tree).
+//! The success envelope, typed: handlers return [`Reply`] or [`PageReply`] of a view type, and
+//! the same types name the response schemas in the OpenAPI spec.
+
+use std::borrow::Cow;
 
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
+use utoipa::ToSchema;
 
 use crate::domain::page::{Page, Paged};
 
-#[derive(Serialize)]
-struct Envelope<'a, T> {
-    success: bool,
-    message: &'a str,
-    data: T,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pagination: Option<Pagination>,
+/// `{"success": true, "message": …, "data": …}`.
+#[derive(Serialize, ToSchema)]
+pub struct Envelope<T> {
+    /// Always `true`.
+    pub success: bool,
+    /// A sentence for humans.
+    pub message: String,
+    pub data: T,
 }
 
-#[derive(Serialize)]
-struct Pagination {
-    limit: i64,
-    offset: i64,
-    total: i64,
+/// A page of a list: the envelope with `pagination`.
+#[derive(Serialize, ToSchema)]
+pub struct PagedEnvelope<T> {
+    /// Always `true`.
+    pub success: bool,
+    /// A sentence for humans.
+    pub message: String,
+    pub data: Vec<T>,
+    pub pagination: Pagination,
+}
+
+/// Where a page sits in the whole list.
+#[derive(Serialize, ToSchema)]
+pub struct Pagination {
+    /// Items asked for (after clamping to 100).
+    pub limit: i64,
+    /// Items skipped.
+    pub offset: i64,
+    /// Matches in all.
+    pub total: i64,
+}
+
+/// A success answer carrying `data`.
+pub struct Reply<T> {
+    status: StatusCode,
+    message: Cow<'static, str>,
+    data: T,
 }
 
 /// 200 with `data`.
-pub fn ok<T: Serialize>(message: &str, data: T) -> Response {
-    with_status(StatusCode::OK, message, data)
+pub fn ok<T>(message: impl Into<Cow<'static, str>>, data: T) -> Reply<T> {
+    Reply {
+        status: StatusCode::OK,
+        message: message.into(),
+        data,
+    }
 }
 
 /// 201 with `data`.
-pub fn created<T: Serialize>(message: &str, data: T) -> Response {
-    with_status(StatusCode::CREATED, message, data)
+pub fn created<T>(message: impl Into<Cow<'static, str>>, data: T) -> Reply<T> {
+    Reply {
+        status: StatusCode::CREATED,
+        message: message.into(),
+        data,
+    }
 }
 
-/// `status` with `data`.
-pub fn with_status<T: Serialize>(status: StatusCode, message: &str, data: T) -> Response {
-    let body = Envelope {
-        success: true,
-        message,
-        data,
-        pagination: None,
-    };
-    (status, axum::Json(body)).into_response()
+impl<T: Serialize> IntoResponse for Reply<T> {
+    fn into_response(self) -> Response {
+        let body = Envelope {
+            success: true,
+            message: self.message.into_owned(),
+            data: self.data,
+        };
+        (self.status, axum::Json(body)).into_response()
+    }
+}
+
+/// A 200 answer carrying one page of a list.
+pub struct PageReply<T> {
+    message: &'static str,
+    result: Paged<T>,
+    page: Page,
 }
 
 /// 200 with one page of `data` and its pagination.
-pub fn paged<T: Serialize>(message: &str, result: Paged<T>, page: Page) -> Response {
-    let body = Envelope {
-        success: true,
+pub fn paged<T>(message: &'static str, result: Paged<T>, page: Page) -> PageReply<T> {
+    PageReply {
         message,
-        data: result.items,
-        pagination: Some(Pagination {
-            limit: page.limit,
-            offset: page.offset,
-            total: result.total,
-        }),
-    };
-    (StatusCode::OK, axum::Json(body)).into_response()
+        result,
+        page,
+    }
+}
+
+impl<T: Serialize> IntoResponse for PageReply<T> {
+    fn into_response(self) -> Response {
+        let body = PagedEnvelope {
+            success: true,
+            message: self.message.to_owned(),
+            data: self.result.items,
+            pagination: Pagination {
+                limit: self.page.limit,
+                offset: self.page.offset,
+                total: self.result.total,
+            },
+        };
+        (StatusCode::OK, axum::Json(body)).into_response()
+    }
 }

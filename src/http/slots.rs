@@ -1,108 +1,237 @@
 //! `/doctors/{id}/time-slots` and `/doctors/{id}/available-slots`.
 
-use axum::extract::{Path, State};
-use chrono::{Duration, NaiveDate, Utc};
+use axum::extract::{RawQuery, State};
+use chrono::{DateTime, Duration, NaiveDate, NaiveTime, Utc};
 use chrono_tz::Tz;
+use serde::Deserialize;
+use utoipa::{IntoParams, ToSchema};
 
-use super::error::ApiError;
-use super::extract::{id, JsonObject, QueryMap};
-use super::{response, ApiResult, AppState};
-use crate::domain::doctor::Doctor;
-use crate::domain::slot::{NewSlot, SlotAdminStatus};
-use crate::domain::{validate, DoctorId, FieldError, SlotId};
+use super::error::{ApiError, ErrorBody};
+use super::extract::{JsonBody, ValidPath};
+use super::params::DoctorPath;
+use super::response::{self, Envelope, Reply};
+use super::views::{BulkOutcomeView, SlotView};
+use super::{input, required, AppState};
+use crate::domain::calendar::{Day, TimeOfDay};
+use crate::domain::slot::{NewSlot, SlotAdminStatus, BULK_MAX};
+use crate::domain::text::Blank;
+use crate::domain::{DoctorId, DomainError, FieldError, SlotId};
 
 /// Longest range `available-slots` serves, in days.
 const MAX_RANGE_DAYS: i64 = 92;
 
-async fn doctor_of(app: &AppState, raw: &str) -> Result<(Doctor, Tz), ApiError> {
-    let doctor = app.store.get_doctor(id::<DoctorId>(raw, "id")?).await?;
-    // Stored zones were validated on the way in; fall back to the clinic's if one is not known.
-    let tz = doctor
-        .timezone
-        .parse()
-        .unwrap_or(app.settings.clinic_timezone);
-    Ok((doctor, tz))
+/// A slot to create, in the doctor's time zone.
+#[derive(Deserialize, garde::Validate, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"slot_date": "2026-12-20", "slot_time": "10:00", "duration_minutes": 30, "max_capacity": 1}))]
+pub struct CreateSlot {
+    /// Local date, `YYYY-MM-DD`; the slot must start in the future and within 10 years.
+    #[garde(required)]
+    #[schema(value_type = NaiveDate)]
+    slot_date: Option<Day>,
+    /// Local time, `HH:MM` or `HH:MM:SS`; a time skipped by a daylight-saving change is refused.
+    #[garde(required)]
+    #[schema(value_type = String, example = "10:00", pattern = "^[0-9]{2}:[0-9]{2}(:[0-9]{2})?$")]
+    slot_time: Option<TimeOfDay>,
+    /// 5-480, default 30.
+    #[garde(inner(range(min = 5, max = 480)))]
+    #[schema(minimum = 5, maximum = 480, default = 30)]
+    duration_minutes: Option<i64>,
+    /// 1-1000, default 1.
+    #[garde(inner(range(min = 1, max = 1000)))]
+    #[schema(minimum = 1, maximum = 1000, default = 1)]
+    max_capacity: Option<i64>,
 }
 
-/// `POST /doctors/{id}/time-slots`
+impl CreateSlot {
+    /// Pins the slot in `tz`; errors name fields with `prefix`.
+    fn into_new(self, ctx: (Tz, DateTime<Utc>), prefix: &str) -> Result<NewSlot, FieldError> {
+        let missing = |f: &str| FieldError::new(format!("{prefix}{f}"), "is required");
+        let date = self.slot_date.ok_or_else(|| missing("slot_date"))?.0;
+        let time: NaiveTime = self.slot_time.ok_or_else(|| missing("slot_time"))?.0;
+        // garde checked the ranges, so these fit in an i32.
+        let duration = self.duration_minutes.unwrap_or(30) as i32;
+        let capacity = self.max_capacity.unwrap_or(1) as i32;
+        NewSlot::new(date, time, duration, capacity, ctx, prefix)
+    }
+}
+
+/// Up to 1000 slots to create at once.
+#[derive(Deserialize, garde::Validate, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"slots": [{"slot_date": "2026-12-20", "slot_time": "09:00"},
+    {"slot_date": "2026-12-20", "slot_time": "10:00", "max_capacity": 3}]}))]
+pub struct CreateSlots {
+    #[garde(required, length(min = 1, max = BULK_MAX), dive)]
+    #[schema(value_type = Vec<CreateSlot>, min_items = 1, max_items = 1000)]
+    slots: Option<Vec<CreateSlot>>,
+}
+
+/// A new administrative status.
+#[derive(Deserialize, garde::Validate, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"status": "BLOCKED"}))]
+pub struct SetSlotStatus {
+    #[garde(required)]
+    #[schema(value_type = SlotAdminStatus)]
+    status: Option<SlotAdminStatus>,
+}
+
+/// `{id}` of a doctor and `{slotId}` of one of its slots.
+#[derive(Deserialize, garde::Validate, IntoParams)]
+#[into_params(parameter_in = Path)]
+pub struct DoctorSlotPath {
+    /// The doctor's id.
+    #[garde(skip)]
+    id: DoctorId,
+    /// The slot's id.
+    #[garde(skip)]
+    #[serde(rename = "slotId")]
+    slot_id: SlotId,
+}
+
+/// A date range; an empty value means "not sent".
+#[derive(Deserialize, garde::Validate, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct RangeQuery {
+    /// First date, `YYYY-MM-DD`.
+    #[garde(skip)]
+    #[param(value_type = Option<NaiveDate>)]
+    from_date: Option<Blank<Day>>,
+    /// Last date, `YYYY-MM-DD`, inclusive; not before `from_date`.
+    #[garde(skip)]
+    #[param(value_type = Option<NaiveDate>)]
+    to_date: Option<Blank<Day>>,
+}
+
+impl RangeQuery {
+    /// The range, `from` and `to(from)` standing in for what was not sent.
+    fn resolve(
+        &self,
+        from: NaiveDate,
+        to: impl Fn(NaiveDate) -> NaiveDate,
+    ) -> Result<(NaiveDate, NaiveDate), ApiError> {
+        let sent = |d: &Option<Blank<Day>>| d.as_ref().and_then(|b| b.0).map(|d| d.0);
+        let from = sent(&self.from_date).unwrap_or(from);
+        let to = sent(&self.to_date).unwrap_or_else(|| to(from));
+        if to < from {
+            return Err(ApiError::field("to_date", "must not be before from_date"));
+        }
+        Ok((from, to))
+    }
+}
+
+/// Create a time slot
+#[utoipa::path(post, path = "/doctors/{id}/time-slots", operation_id = "createSlot", tag = "time slots", params(DoctorPath),
+    request_body = CreateSlot,
+    responses(
+        (status = 201, description = "Created", body = Envelope<SlotView>),
+        (status = 404, description = "`NOT_FOUND`: no such doctor", body = ErrorBody),
+        (status = 409, description = "`DUPLICATE`: the doctor has a slot at that date and time", body = ErrorBody),
+    ))]
 pub async fn create(
     State(app): State<AppState>,
-    Path(raw): Path<String>,
-    JsonObject(body): JsonObject,
-) -> ApiResult {
-    let (doctor, tz) = doctor_of(&app, &raw).await?;
-    let new = NewSlot::parse(&body, "", tz, Utc::now())?;
+    ValidPath(p): ValidPath<DoctorPath>,
+    JsonBody(body): JsonBody,
+) -> Result<Reply<SlotView>, ApiError> {
+    // The doctor first: an unknown doctor is a 404 whatever the body says.
+    let doctor = app.store.get_doctor(p.id).await?;
+    let new = input::body::<CreateSlot>(body, &())?
+        .into_new((doctor.timezone.0, Utc::now()), "")
+        .map_err(|e| DomainError::Validation(vec![e]))?;
     let slot = app.store.create_slot(doctor.id, new).await?;
     tracing::info!(doctor_id = %doctor.id, slot_id = %slot.id, "time slot created");
-    Ok(response::created("Time slot created successfully", slot))
+    Ok(response::created(
+        "Time slot created successfully",
+        slot.into(),
+    ))
 }
 
-/// `POST /doctors/{id}/time-slots/bulk`
+/// Create many time slots
+///
+/// One transaction. Any invalid item fails the whole batch (400 naming it, e.g.
+/// `slots[3].slot_time`); items that exist already or repeat an earlier item are skipped and
+/// reported.
+#[utoipa::path(post, path = "/doctors/{id}/time-slots/bulk", operation_id = "createSlots", tag = "time slots", params(DoctorPath),
+    request_body = CreateSlots,
+    responses(
+        (status = 201, description = "Created; `skipped` lists what was not", body = Envelope<BulkOutcomeView>),
+        (status = 404, description = "`NOT_FOUND`: no such doctor", body = ErrorBody),
+    ))]
 pub async fn create_bulk(
     State(app): State<AppState>,
-    Path(raw): Path<String>,
-    JsonObject(body): JsonObject,
-) -> ApiResult {
-    let (doctor, tz) = doctor_of(&app, &raw).await?;
-    let new = NewSlot::parse_bulk(&body, tz, Utc::now())?;
+    ValidPath(p): ValidPath<DoctorPath>,
+    JsonBody(body): JsonBody,
+) -> Result<Reply<BulkOutcomeView>, ApiError> {
+    let doctor = app.store.get_doctor(p.id).await?;
+    let tz = doctor.timezone.0;
+    let items = required(input::body::<CreateSlots>(body, &())?.slots, "slots")?;
+    let (now, mut new, mut errors) = (Utc::now(), Vec::with_capacity(items.len()), Vec::new());
+    for (n, item) in items.into_iter().enumerate() {
+        match item.into_new((tz, now), &format!("slots[{n}].")) {
+            Ok(s) => new.push(s),
+            Err(e) => errors.push(e),
+        }
+    }
+    if !errors.is_empty() {
+        return Err(DomainError::Validation(errors).into());
+    }
     let outcome = app.store.create_slots(doctor.id, new).await?;
-    tracing::info!(doctor_id = %doctor.id, created = outcome.created.len(), skipped = outcome.skipped.len(), "time slots created");
-    let message = format!(
-        "{} time slots created, {} skipped",
-        outcome.created.len(),
-        outcome.skipped.len()
-    );
-    Ok(response::created(&message, outcome))
+    let (created, skipped) = (outcome.created.len(), outcome.skipped.len());
+    tracing::info!(doctor_id = %doctor.id, created, skipped, "time slots created");
+    let message = format!("{created} time slots created, {skipped} skipped");
+    Ok(response::created(message, outcome.into()))
 }
 
-/// Reads `from_date`/`to_date`; an absent `from_date` is `from`, an absent `to_date` is
-/// `to(from_date)`.
-fn range(
-    q: &QueryMap,
-    from: NaiveDate,
-    to: impl Fn(NaiveDate) -> NaiveDate,
-) -> Result<(NaiveDate, NaiveDate), ApiError> {
-    let mut errors = Vec::new();
-    let mut read = |name: &str, default: NaiveDate| match q.get(name) {
-        None | Some("") => default,
-        Some(raw) => validate::date(raw.trim()).unwrap_or_else(|m| {
-            errors.push(FieldError::new(name, m));
-            default
-        }),
-    };
-    let from = read("from_date", from);
-    let to = read("to_date", to(from));
-    if errors.is_empty() && to < from {
-        errors.push(FieldError::new("to_date", "must not be before from_date"));
-    }
-    if errors.is_empty() {
-        Ok((from, to))
-    } else {
-        Err(crate::domain::DomainError::Validation(errors).into())
-    }
-}
-
-/// `GET /doctors/{id}/time-slots`: every slot in the range (unbounded sides when absent).
-pub async fn list(State(app): State<AppState>, Path(raw): Path<String>, q: QueryMap) -> ApiResult {
-    let (doctor, _) = doctor_of(&app, &raw).await?;
+/// List a doctor's time slots
+///
+/// Every slot in the range (both bounds optional), any status, by start.
+#[utoipa::path(get, path = "/doctors/{id}/time-slots", operation_id = "listSlots", tag = "time slots",
+    params(DoctorPath, RangeQuery),
+    responses(
+        (status = 200, description = "The slots", body = Envelope<Vec<SlotView>>),
+        (status = 404, description = "`NOT_FOUND`: no such doctor", body = ErrorBody),
+    ))]
+pub async fn list(
+    State(app): State<AppState>,
+    ValidPath(p): ValidPath<DoctorPath>,
+    RawQuery(raw): RawQuery,
+) -> Result<Reply<Vec<SlotView>>, ApiError> {
+    // The doctor first: an unknown doctor is a 404 whatever the query says.
+    let doctor = app.store.get_doctor(p.id).await?;
+    let q: RangeQuery = input::query(raw.as_deref().unwrap_or_default())?;
     // Bounds every backend can store, standing in for "no bound".
     let earliest = NaiveDate::from_ymd_opt(1, 1, 1).unwrap_or_default();
     let latest = NaiveDate::from_ymd_opt(9999, 12, 31).unwrap_or_default();
-    let (from, to) = range(&q, earliest, |_| latest)?;
+    let (from, to) = q.resolve(earliest, |_| latest)?;
     let slots = app.store.list_slots(doctor.id, from, to).await?;
-    Ok(response::ok("Time slots retrieved successfully", slots))
+    Ok(response::ok(
+        "Time slots retrieved successfully",
+        slots.into_iter().map(Into::into).collect(),
+    ))
 }
 
-/// `GET /doctors/{id}/available-slots`: defaults to today … today+30 in the doctor's zone.
+/// List a doctor's bookable slots
+///
+/// Future AVAILABLE slots with seats left, by start. The range defaults to today … today+30 in
+/// the doctor's zone (a `from_date` alone opens a 30-day window from it) and may span at most
+/// 92 days.
+#[utoipa::path(get, path = "/doctors/{id}/available-slots", operation_id = "listAvailableSlots", tag = "time slots",
+    params(DoctorPath, RangeQuery),
+    responses(
+        (status = 200, description = "The bookable slots", body = Envelope<Vec<SlotView>>),
+        (status = 404, description = "`NOT_FOUND`: no such doctor", body = ErrorBody),
+    ))]
 pub async fn available(
     State(app): State<AppState>,
-    Path(raw): Path<String>,
-    q: QueryMap,
-) -> ApiResult {
-    let (doctor, tz) = doctor_of(&app, &raw).await?;
+    ValidPath(p): ValidPath<DoctorPath>,
+    RawQuery(raw): RawQuery,
+) -> Result<Reply<Vec<SlotView>>, ApiError> {
+    let doctor = app.store.get_doctor(p.id).await?;
+    let tz = doctor.timezone.0;
+    let q: RangeQuery = input::query(raw.as_deref().unwrap_or_default())?;
     let today = Utc::now().with_timezone(&tz).date_naive();
-    // A 30-day window from wherever it starts.
-    let (from, to) = range(&q, today, |from| from + Duration::days(30))?;
+    let (from, to) = q.resolve(today, |from| from + Duration::days(30))?;
     if (to - from).num_days() > MAX_RANGE_DAYS {
         return Err(ApiError::field(
             "to_date",
@@ -112,24 +241,27 @@ pub async fn available(
     let slots = app.store.available_slots(doctor.id, from, to).await?;
     Ok(response::ok(
         "Available slots retrieved successfully",
-        slots,
+        slots.into_iter().map(Into::into).collect(),
     ))
 }
 
-/// `PATCH /doctors/{id}/time-slots/{slotId}`: block or unblock.
+/// Block or unblock a time slot
+///
+/// Blocking stops new bookings and keeps existing ones.
+#[utoipa::path(patch, path = "/doctors/{id}/time-slots/{slotId}", operation_id = "setSlotStatus", tag = "time slots",
+    params(DoctorSlotPath), request_body = SetSlotStatus,
+    responses(
+        (status = 200, description = "The slot", body = Envelope<SlotView>),
+        (status = 404, description = "`NOT_FOUND`: no such doctor, or no such slot of this doctor", body = ErrorBody),
+    ))]
 pub async fn set_status(
     State(app): State<AppState>,
-    Path((raw_doctor, raw_slot)): Path<(String, String)>,
-    JsonObject(body): JsonObject,
-) -> ApiResult {
-    let doctor_id = id::<DoctorId>(&raw_doctor, "id")?;
-    let slot_id = id::<SlotId>(&raw_slot, "slotId")?;
-    let status = SlotAdminStatus::parse(&body)?;
-    app.store.get_doctor(doctor_id).await?;
-    let slot = app
-        .store
-        .set_slot_status(doctor_id, slot_id, status)
-        .await?;
-    tracing::info!(doctor_id = %doctor_id, slot_id = %slot_id, status = status.as_str(), "time slot status set");
-    Ok(response::ok("Time slot updated successfully", slot))
+    ValidPath(p): ValidPath<DoctorSlotPath>,
+    JsonBody(body): JsonBody,
+) -> Result<Reply<SlotView>, ApiError> {
+    let status = required(input::body::<SetSlotStatus>(body, &())?.status, "status")?;
+    app.store.get_doctor(p.id).await?;
+    let slot = app.store.set_slot_status(p.id, p.slot_id, status).await?;
+    tracing::info!(doctor_id = %p.id, slot_id = %p.slot_id, status = status.as_str(), "time slot status set");
+    Ok(response::ok("Time slot updated successfully", slot.into()))
 }

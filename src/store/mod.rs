@@ -1,8 +1,10 @@
 //! Database adapters behind [`crate::domain::store::Store`], chosen from the URL scheme.
 
-mod detail;
+mod binds;
+mod ids;
 pub mod postgres;
 mod retry;
+mod rows;
 pub mod sqlite;
 
 use std::sync::Arc;
@@ -10,6 +12,15 @@ use std::sync::Arc;
 pub use retry::TxError;
 
 use crate::domain::store::Store;
+
+/// The statements of one appointment list, in an adapter's SQL dialect: whose it is (for
+/// `NotFound`), how to check they exist, the count and the page.
+pub(crate) struct ListSql {
+    pub owner: &'static str,
+    pub exists: &'static str,
+    pub count: &'static str,
+    pub page: &'static str,
+}
 
 /// Which adapter a database URL selects.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

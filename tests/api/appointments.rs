@@ -45,7 +45,7 @@ async fn history_actions(app: &TestApp, appointment: &str) -> Vec<(String, Strin
 }
 
 /// Replaces `app` with one on the same backend whose holds last `secs` seconds.
-pub async fn with_hold(app: TestApp, secs: u64) -> TestApp {
+async fn with_hold(app: TestApp, secs: u64) -> TestApp {
     let backend: Backend = app.backend;
     drop(app);
     TestApp::spawn_with(backend, |s| s.hold = Duration::from_secs(secs)).await
@@ -173,20 +173,11 @@ async fn full_and_blocked_slots_are_unavailable(app: TestApp) {
 }
 
 async fn started_slot_is_unavailable(app: TestApp) {
-    let doctor = app.doctor().await;
-    let patient = app.patient().await;
-    let start = Utc::now() + chrono::Duration::seconds(2);
-    let (s, b) = app
-        .post(
-            &format!("/doctors/{doctor}/time-slots"),
-            json!({"slot_date": start.date_naive().to_string(), "slot_time": start.format("%H:%M:%S").to_string()}),
-        )
-        .await;
-    assert_eq!(s, StatusCode::CREATED, "{b}");
-    let slot = id(&b);
-    tokio::time::sleep(Duration::from_millis(2500)).await;
+    let (doctor, patient, slot) = setup(&app, 1).await;
+    app.start_slot(&slot).await;
     let (s, b) = app.book(&patient, &doctor, &slot).await;
     assert_error(s, &b, 409, "SLOT_UNAVAILABLE");
+    assert_eq!(app.slot_view(&doctor, &slot).await["current_bookings"], 0);
 }
 
 async fn one_live_booking_per_patient_and_rebook_after_cancel(app: TestApp) {
@@ -331,19 +322,27 @@ async fn cancel_never_unblocks_a_slot(app: TestApp) {
     );
 }
 
-async fn overdue_holds_block_nobody(app: TestApp) {
+async fn short_holds_are_counted_in_seconds(app: TestApp) {
     let app = with_hold(app, 3).await;
+    let (doctor, patient, slot) = setup(&app, 1).await;
+    let (s, b) = app.book(&patient, &doctor, &slot).await;
+    assert_eq!(s, StatusCode::CREATED, "{b}");
+    assert_eq!(
+        b["message"],
+        "Appointment booked successfully. Please confirm within 3 seconds."
+    );
+    let hold = instant(&b["data"]["expires_at"]) - instant(&b["data"]["created_at"]);
+    assert!((2..=4).contains(&hold.num_seconds()), "hold {hold}");
+}
+
+async fn overdue_holds_block_nobody(app: TestApp) {
     let (doctor, patient, slot) = setup(&app, 1).await;
     let (s, first) = app.book(&patient, &doctor, &slot).await;
     assert_eq!(s, StatusCode::CREATED);
-    assert_eq!(
-        first["message"],
-        "Appointment booked successfully. Please confirm within 3 seconds."
-    );
     let other = app.patient().await;
     let (s, b) = app.book(&other, &doctor, &slot).await;
     assert_error(s, &b, 409, "SLOT_UNAVAILABLE");
-    tokio::time::sleep(Duration::from_millis(3300)).await;
+    app.expire_hold(&id(&first)).await;
     // No sweeper has run: the overdue hold must already be gone for availability and booking.
     let view = app.slot_view(&doctor, &slot).await;
     assert_eq!(
@@ -386,11 +385,10 @@ async fn overdue_holds_block_nobody(app: TestApp) {
 }
 
 async fn confirming_an_expired_hold_expires_it(app: TestApp) {
-    let app = with_hold(app, 3).await;
     let (doctor, patient, slot) = setup(&app, 1).await;
     let (_, b) = app.book(&patient, &doctor, &slot).await;
     let a = id(&b);
-    tokio::time::sleep(Duration::from_millis(3300)).await;
+    app.expire_hold(&a).await;
     let (s, b) = app
         .post(&format!("/appointments/{a}/confirm"), json!(null))
         .await;
@@ -415,7 +413,6 @@ async fn confirming_an_expired_hold_expires_it(app: TestApp) {
 }
 
 async fn sweeper_expires_each_hold_once(app: TestApp) {
-    let app = with_hold(app, 3).await;
     let doctor = app.doctor().await;
     let mut holds = Vec::new();
     for hour in ["09:00", "10:00", "11:00"] {
@@ -434,7 +431,13 @@ async fn sweeper_expires_each_hold_once(app: TestApp) {
         0,
         "nothing is due yet"
     );
-    tokio::time::sleep(Duration::from_millis(3300)).await;
+    // Time passes for every appointment, the confirmed one too.
+    let all: Vec<_> = holds
+        .iter()
+        .map(|h| h.1.clone())
+        .chain([id(&kept)])
+        .collect();
+    app.expire_holds(&all).await;
     assert_eq!(sweep_once(&*app.store).await.unwrap(), 3);
     assert_eq!(sweep_once(&*app.store).await.unwrap(), 0);
     for (slot, a) in &holds {
@@ -616,6 +619,7 @@ async fn patient_and_doctor_lists(app: TestApp) {
 
 backends!(
     book_creates_a_pending_hold,
+    short_holds_are_counted_in_seconds,
     book_validates_input,
     book_reports_unknown_and_mismatched_parties,
     full_and_blocked_slots_are_unavailable,

@@ -9,6 +9,11 @@ use carebook::startup::{open_store, Application};
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 
+mod clock;
+mod template;
+
+pub use clock::{next_clock_change, ClockChange};
+
 /// The database a test runs against.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Backend {
@@ -39,6 +44,8 @@ pub struct TestApp {
     pub client: reqwest::Client,
     pub store: Arc<dyn Store>,
     pub backend: Backend,
+    /// The test database's URL, for the helpers that move time in it behind the app's back.
+    db_url: String,
     pg_db: Option<String>,
     _dir: Option<TempDir>,
     stop: Option<tokio::sync::oneshot::Sender<()>>,
@@ -88,6 +95,7 @@ impl TestApp {
         let (url, pg_db, dir) = match backend {
             Backend::Postgres => {
                 let name = format!("carebook_test_{}", uuid::Uuid::new_v4().simple());
+                template::create_from_template(&pg_base(), &name).await;
                 (format!("{}/{name}", pg_base()), Some(name), None)
             }
             Backend::Sqlite => {
@@ -120,6 +128,7 @@ impl TestApp {
                 .unwrap(),
             store,
             backend,
+            db_url: url,
             pg_db,
             _dir: dir,
             stop: Some(tx),

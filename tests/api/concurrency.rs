@@ -1,14 +1,13 @@
 //! Races that break a wrong implementation: overbooking, double booking, lost transitions.
 
 use std::collections::HashMap;
-use std::time::Duration;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use carebook::jobs::expiry::sweep_once;
 use futures::future::join_all;
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 
-use crate::appointments::with_hold;
 use crate::backends;
 use crate::common::TestApp;
 
@@ -166,48 +165,65 @@ async fn double_cancel_releases_one_seat(app: TestApp) {
 }
 
 async fn confirm_races_the_sweeper_at_expiry(app: TestApp) {
-    let app = with_hold(app, 2).await;
     let doctor = app.doctor().await;
     let slot = app.slot(&doctor, 2, "10:00", 30).await;
     let patients = join_all((0..30).map(|_| app.patient())).await;
     let mut ids = Vec::new();
-    let mut expires = Vec::new();
     for p in &patients {
         let (s, b) = app.book(p, &doctor, &slot).await;
         assert_eq!(s, StatusCode::CREATED, "{b}");
         ids.push(b["data"]["id"].as_str().unwrap().to_owned());
-        expires.push(
-            b["data"]["expires_at"]
-                .as_str()
-                .unwrap()
-                .parse::<chrono::DateTime<chrono::Utc>>()
-                .unwrap(),
-        );
     }
-    // Aim the burst at the middle of the expiry instants, so some confirms land before and
-    // some after, while sweeps run at the same moment.
-    let aim = expires[expires.len() / 2];
-    let wait = (aim - chrono::Utc::now()).to_std().unwrap_or_default();
-    tokio::time::sleep(wait.saturating_sub(Duration::from_millis(20))).await;
-    let confirms = burst(
-        &app,
-        ids.iter()
-            .map(|a| (format!("/appointments/{a}/confirm"), Value::Null))
-            .collect(),
-    );
-    let store = app.store.clone();
-    let sweeps = async move {
-        let mut total = 0;
-        for _ in 0..5 {
-            total += sweep_once(&*store).await.expect("sweep");
-            tokio::time::sleep(Duration::from_millis(10)).await;
-        }
-        total
+    // A third of the holds are overdue, a third lapse one by one while the burst runs (every
+    // 10 ms from 5 ms on), a third keep their five minutes. Sweeps run until every confirm is
+    // answered.
+    let (overdue, rest) = ids.split_at(10);
+    let (lapsing, fresh) = rest.split_at(10);
+    app.expire_holds(overdue).await;
+    let lapse: Vec<_> = (0..)
+        .zip(lapsing)
+        .map(|(i, a)| (a.as_str(), chrono::Duration::milliseconds(5 + 10 * i)))
+        .collect();
+    app.move_expiries(&lapse).await;
+    let answered = AtomicBool::new(false);
+    let confirms = async {
+        let results = burst(
+            &app,
+            ids.iter()
+                .map(|a| (format!("/appointments/{a}/confirm"), Value::Null))
+                .collect(),
+        )
+        .await;
+        answered.store(true, Ordering::Release);
+        results
     };
-    let (results, _) = tokio::join!(confirms, sweeps);
+    let sweeps = async {
+        let mut swept = 0;
+        while !answered.load(Ordering::Acquire) {
+            swept += sweep_once(&*app.store).await.expect("sweep");
+            tokio::task::yield_now().await;
+        }
+        swept
+    };
+    let (results, swept) = tokio::join!(confirms, sweeps);
     assert_no_5xx(&results);
-    tokio::time::sleep(Duration::from_millis(2100)).await;
-    sweep_once(&*app.store).await.expect("final sweep");
+    let outcome = |a: &String| &results[ids.iter().position(|x| x == a).unwrap()];
+    for a in overdue {
+        let (s, b) = outcome(a);
+        assert_eq!(b["error"]["code"], "HOLD_EXPIRED", "overdue hold: {s} {b}");
+    }
+    for a in fresh {
+        let (s, b) = outcome(a);
+        assert_eq!(*s, StatusCode::OK, "unexpired hold: {b}");
+    }
+    let expired = results.iter().filter(|(s, _)| !s.is_success()).count();
+    assert!(
+        swept as usize <= expired,
+        "swept {swept}, expired {expired}"
+    );
+    // Later still, every hold is past its expiry: the sweeper must find nothing left to do.
+    app.expire_holds(&ids).await;
+    assert_eq!(sweep_once(&*app.store).await.expect("final sweep"), 0);
     let mut confirmed = 0;
     for ((status, body), a) in results.iter().zip(&ids) {
         let (_, b) = app.get(&format!("/appointments/{a}")).await;

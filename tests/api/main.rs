@@ -4,8 +4,11 @@ mod common;
 
 mod appointments;
 mod concurrency;
+mod contract;
 mod doctors;
+mod hostile;
 mod operations;
 mod patients;
 mod privacy;
 mod slots;
+mod store_contract;

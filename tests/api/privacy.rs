@@ -2,7 +2,7 @@
 //! level for carebook and sqlx alike, is searched for the patient's details.
 
 use std::io::Write;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 
 use reqwest::StatusCode;
 use serde_json::json;
@@ -34,18 +34,27 @@ const SECRETS: [&str; 7] = [
     "persistent-chest-pain",
 ];
 
+/// The process-wide capture. The server runs on other threads, so the subscriber must be
+/// global; it is installed once per process, so both backends' tests (and, under `cargo test`,
+/// every other test of the process) write into it — all the more log lines searched.
+fn capture() -> &'static Captured {
+    static CAPTURED: OnceLock<Captured> = OnceLock::new();
+    CAPTURED.get_or_init(|| {
+        let captured = Captured::default();
+        let writer = captured.clone();
+        tracing::subscriber::set_global_default(
+            tracing_subscriber::fmt()
+                .with_env_filter("trace")
+                .with_writer(move || writer.clone())
+                .finish(),
+        )
+        .expect("no other global subscriber in the test process");
+        captured
+    })
+}
+
 async fn logs_never_contain_patient_data(app: TestApp) {
-    let captured = Captured::default();
-    let writer = captured.clone();
-    // The server runs on other threads: the subscriber must be global (nextest runs each test
-    // in its own process, so this test owns it).
-    tracing::subscriber::set_global_default(
-        tracing_subscriber::fmt()
-            .with_env_filter("trace")
-            .with_writer(move || writer.clone())
-            .finish(),
-    )
-    .expect("this test needs its own process: run the suite with cargo nextest");
+    let captured = capture();
 
     let patient = json!({
         "name": SECRETS[0], "email": SECRETS[1], "phone": SECRETS[2], "allergies": SECRETS[3],

@@ -1,12 +1,12 @@
 //! `/doctors/{id}/time-slots` and `/doctors/{id}/available-slots`: creation (single and bulk),
 //! time zones, listing, availability, blocking.
 
-use chrono::{Duration, NaiveDate, Timelike, Utc};
+use chrono::{Duration, NaiveDate, Utc};
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 
 use crate::backends;
-use crate::common::{assert_error, error_fields, TestApp};
+use crate::common::{assert_error, error_fields, next_clock_change, ClockChange, TestApp};
 
 /// The UTC date `days` from now as `YYYY-MM-DD` (the date in a UTC doctor's zone).
 fn day(days: i64) -> String {
@@ -381,58 +381,52 @@ async fn duplicate_slot_is_409(app: TestApp) {
     assert_eq!(count(&app, &other).await, 1);
 }
 
+/// The next spring-forward day in New York, and the list range of ten days either side.
+fn new_york_spring() -> (chrono_tz::Tz, NaiveDate, String, String) {
+    let ny = chrono_tz::America::New_York;
+    let d = next_clock_change(ny, ClockChange::Forward);
+    let (from, to) = (d - Duration::days(10), d + Duration::days(10));
+    (ny, d, from.to_string(), to.to_string())
+}
+
 async fn dst_gap_is_400_in_the_doctors_zone(app: TestApp) {
-    let ny = app.doctor_in("America/New_York").await;
+    let (tz, spring, from, to) = new_york_spring();
+    let d = spring.to_string();
+    let ny = app.doctor_in(tz.name()).await;
     for t in ["02:30", "02:00", "02:59:59"] {
         let (s, r) = app
-            .post(
-                &slots_path(&ny),
-                json!({"slot_date": "2030-03-10", "slot_time": t}),
-            )
+            .post(&slots_path(&ny), json!({"slot_date": d, "slot_time": t}))
             .await;
         assert_error(s, &r, 400, "VALIDATION_ERROR");
         assert!(!error_fields(&r).is_empty(), "{r}");
     }
-    assert_eq!(
-        slots_in(&app, &ny, "2030-03-01", "2030-03-31").await.len(),
-        0
-    );
-    // Either side of the gap exists: EST then EDT.
-    let before = create(
-        &app,
-        &ny,
-        json!({"slot_date": "2030-03-10", "slot_time": "01:30"}),
-    )
-    .await;
+    assert_eq!(slots_in(&app, &ny, &from, &to).await.len(), 0);
+    // Either side of the gap exists: EST (UTC-5) then EDT (UTC-4).
+    let before = create(&app, &ny, json!({"slot_date": d, "slot_time": "01:30"})).await;
     assert_eq!(
         instant(&before["starts_at"]).to_rfc3339(),
-        "2030-03-10T06:30:00+00:00"
+        format!("{d}T06:30:00+00:00")
     );
-    let after = create(
+    let after = create(&app, &ny, json!({"slot_date": d, "slot_time": "03:30"})).await;
+    assert_eq!(
+        instant(&after["starts_at"]).to_rfc3339(),
+        format!("{d}T07:30:00+00:00")
+    );
+    // The repeated hour at the end of DST is a real local time; its first occurrence is EDT.
+    let autumn = next_clock_change(tz, ClockChange::Back);
+    let repeated = create(
         &app,
         &ny,
-        json!({"slot_date": "2030-03-10", "slot_time": "03:30"}),
+        json!({"slot_date": autumn.to_string(), "slot_time": "01:30"}),
     )
     .await;
     assert_eq!(
-        instant(&after["starts_at"]).to_rfc3339(),
-        "2030-03-10T07:30:00+00:00"
+        instant(&repeated["starts_at"]).to_rfc3339(),
+        format!("{autumn}T05:30:00+00:00")
     );
-    // The repeated hour at the end of DST is a real local time.
-    create(
-        &app,
-        &ny,
-        json!({"slot_date": "2030-11-03", "slot_time": "01:30"}),
-    )
-    .await;
     // The same wall time is no gap for a UTC doctor.
     let utc = app.doctor().await;
-    create(
-        &app,
-        &utc,
-        json!({"slot_date": "2030-03-10", "slot_time": "02:30"}),
-    )
-    .await;
+    create(&app, &utc, json!({"slot_date": d, "slot_time": "02:30"})).await;
 }
 
 async fn slot_is_pinned_to_the_doctors_zone(app: TestApp) {
@@ -618,11 +612,12 @@ async fn bulk_with_an_invalid_item_creates_nothing(app: TestApp) {
     assert!(f.len() == 1 && f[0].starts_with("slots[1]"), "{r}");
 
     // A DST gap in one item fails the batch too.
-    let ny = app.doctor_in("America/New_York").await;
+    let (tz, spring, from, to) = new_york_spring();
+    let ny = app.doctor_in(tz.name()).await;
     let (s, r) = app
         .post(
             &format!("{}/bulk", slots_path(&ny)),
-            json!({"slots": [{"slot_date": "2030-03-10", "slot_time": "01:00"}, {"slot_date": "2030-03-10", "slot_time": "02:15"}]}),
+            json!({"slots": [{"slot_date": spring.to_string(), "slot_time": "01:00"}, {"slot_date": spring.to_string(), "slot_time": "02:15"}]}),
         )
         .await;
     assert_error(s, &r, 400, "VALIDATION_ERROR");
@@ -630,10 +625,7 @@ async fn bulk_with_an_invalid_item_creates_nothing(app: TestApp) {
         error_fields(&r).iter().all(|f| f.starts_with("slots[1]")),
         "{r}"
     );
-    assert_eq!(
-        slots_in(&app, &ny, "2030-03-01", "2030-03-31").await.len(),
-        0
-    );
+    assert_eq!(slots_in(&app, &ny, &from, &to).await.len(), 0);
 
     assert_eq!(
         count(&app, &doctor).await,
@@ -1027,28 +1019,12 @@ async fn available_excludes_blocked_and_full_slots(app: TestApp) {
 }
 
 async fn available_excludes_slots_that_already_started(app: TestApp) {
-    use carebook::domain::slot::NewSlot;
     let doctor = app.doctor().await;
-    // The API refuses past slots, so one that has just started is planted through the store.
-    let start = (Utc::now() - Duration::minutes(5))
-        .with_nanosecond(0)
-        .unwrap();
-    let started = app
-        .store
-        .create_slot(
-            doctor.parse().unwrap(),
-            NewSlot {
-                slot_date: start.date_naive(),
-                slot_time: start.time(),
-                duration_minutes: 30,
-                max_capacity: 1,
-                starts_at: start,
-            },
-        )
-        .await
-        .expect("plant a started slot");
+    // The API refuses past slots, so a slot is made to have just started in the database.
+    let started = app.slot(&doctor, 1, "09:00", 1).await;
+    app.start_slot(&started).await;
     let future = app.slot(&doctor, 1, "10:00", 1).await;
-    let from = start.date_naive();
+    let from = date(-1);
     let q = format!("?from_date={from}&to_date={}", from + Duration::days(3));
     assert_eq!(ids(&available(&app, &doctor, &q).await), [future]);
     // It still shows in the full list.
@@ -1059,10 +1035,7 @@ async fn available_excludes_slots_that_already_started(app: TestApp) {
         &(from + Duration::days(3)).to_string(),
     )
     .await;
-    assert!(
-        listed.iter().any(|s| s["id"] == started.id.to_string()),
-        "{listed:?}"
-    );
+    assert!(listed.iter().any(|s| s["id"] == started), "{listed:?}");
 }
 
 async fn block_and_unblock_a_slot(app: TestApp) {

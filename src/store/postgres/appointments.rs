@@ -4,13 +4,15 @@
 use sqlx::PgPool;
 
 use crate::domain::appointment::{Action, AppointmentStatus, AuditEntry, NewAppointment, Verdict};
+use crate::domain::booking::{booking_refusal, SlotFacts};
 use crate::domain::page::{Page, Paged};
 use crate::domain::store::{Actor, AppointmentFilter, Booked, IdempotencyKey};
 use crate::domain::{
     Appointment, AppointmentDetail, AppointmentId, DoctorId, DomainError, DomainResult, PatientId,
 };
-use crate::store::detail::DetailRow;
 use crate::store::retry::{retry, TxError};
+use crate::store::rows::{self, AppointmentRow, AuditRow, DetailRow};
+use crate::store::ListSql;
 
 /// Columns of [`Appointment`] from alias `a`, with the effective status.
 macro_rules! appt_cols {
@@ -120,7 +122,7 @@ const EXPIRE_ONE: &str = expire_sql!("AND id = $2");
 
 /// What one booking attempt found.
 enum Attempt {
-    Booked(Box<Appointment>),
+    Booked(Box<AppointmentRow>),
     NoSeat,
     AlreadyHeld,
     KeyTaken,
@@ -152,7 +154,7 @@ pub async fn book(
             return Ok(b);
         }
     }
-    let id = AppointmentId::new();
+    let id = AppointmentId::random();
     for _ in 0..4 {
         let attempt = retry(|| async move {
             let row = sqlx::query_as(BOOK)
@@ -162,7 +164,7 @@ pub async fn book(
                 .bind(new.appointment_date)
                 .bind(new.appointment_time)
                 .bind(id)
-                .bind(&new.consultation_type)
+                .bind(new.consultation_type.as_str())
                 .bind(&new.reason_for_visit)
                 .bind(hold_secs as f64)
                 .bind(&actor.0)
@@ -178,9 +180,9 @@ pub async fn book(
         })
         .await?;
         match attempt {
-            Attempt::Booked(appointment) => {
+            Attempt::Booked(row) => {
                 return Ok(Booked {
-                    appointment: *appointment,
+                    appointment: (*row).try_into()?,
                     replayed: false,
                 })
             }
@@ -268,9 +270,9 @@ async fn diagnose(pool: &PgPool, new: &NewAppointment) -> DomainResult<Option<Do
     })
     .await?;
     let (patient, doctor, owner, date, time, status, future, full, held) = row;
-    Ok(crate::store::detail::booking_refusal(
+    Ok(booking_refusal(
         new,
-        crate::store::detail::SlotFacts {
+        SlotFacts {
             patient_exists: patient,
             doctor_exists: doctor,
             owner,
@@ -296,18 +298,18 @@ async fn expire(pool: &PgPool, sql: &'static str, scope: uuid::Uuid) -> DomainRe
 }
 
 async fn load(pool: &PgPool, id: AppointmentId) -> DomainResult<Appointment> {
-    retry(|| async move {
-        let found = sqlx::query_as(concat!(
+    let found: Option<AppointmentRow> = retry(|| async move {
+        Ok(sqlx::query_as(concat!(
             "SELECT ",
             appt_cols!(),
             "FROM appointments a WHERE a.id = $1"
         ))
         .bind(id)
         .fetch_optional(pool)
-        .await?;
-        found.ok_or(TxError::Domain(DomainError::NotFound("appointment")))
+        .await?)
     })
-    .await
+    .await?;
+    rows::one(found)?.ok_or(DomainError::NotFound("appointment"))
 }
 
 pub async fn transition(
@@ -318,7 +320,7 @@ pub async fn transition(
     actor: &Actor,
 ) -> DomainResult<Appointment> {
     for _ in 0..4 {
-        let done: Option<Appointment> = retry(|| async move {
+        let done: Option<AppointmentRow> = retry(|| async move {
             let q = match action {
                 Action::Confirm => sqlx::query_as(CONFIRM).bind(id).bind(&actor.0),
                 Action::Cancel => sqlx::query_as(CANCEL).bind(id).bind(&actor.0).bind(reason),
@@ -327,12 +329,11 @@ pub async fn transition(
             Ok(q.fetch_optional(pool).await?)
         })
         .await?;
-        if let Some(a) = done {
-            return Ok(a);
+        if let Some(row) = done {
+            return row.try_into();
         }
         let current = load(pool, id).await?;
-        let status = AppointmentStatus::parse(&current.status)
-            .map_err(|e| DomainError::Internal(e.into()))?;
+        let status = current.status;
         match action.verdict(status) {
             Verdict::AlreadyDone => return Ok(current),
             Verdict::Refuse(refusal) => {
@@ -351,8 +352,8 @@ pub async fn transition(
 }
 
 pub async fn detail(pool: &PgPool, id: AppointmentId) -> DomainResult<AppointmentDetail> {
-    retry(|| async move {
-        let row: Option<DetailRow> = sqlx::query_as(concat!(
+    let row: Option<DetailRow> = retry(|| async move {
+        Ok(sqlx::query_as(concat!(
             "SELECT ",
             appt_cols!(),
             ", d.name AS doctor_name, d.specialization AS doctor_specialization, d.clinic_name AS doctor_clinic_name,
@@ -365,15 +366,14 @@ pub async fn detail(pool: &PgPool, id: AppointmentId) -> DomainResult<Appointmen
         ))
         .bind(id)
         .fetch_optional(pool)
-        .await?;
-        row.map(DetailRow::into_detail)
-            .ok_or(TxError::Domain(DomainError::NotFound("appointment")))
+        .await?)
     })
-    .await
+    .await?;
+    rows::one(row)?.ok_or(DomainError::NotFound("appointment"))
 }
 
 pub async fn history(pool: &PgPool, id: AppointmentId) -> DomainResult<Vec<AuditEntry>> {
-    let entries: Vec<AuditEntry> = retry(|| async move {
+    let entries: Vec<AuditRow> = retry(|| async move {
         Ok(sqlx::query_as(
             "SELECT action, old_status, new_status, reason, at, actor FROM appointment_audit_log
              WHERE appointment_id = $1 ORDER BY id",
@@ -387,7 +387,7 @@ pub async fn history(pool: &PgPool, id: AppointmentId) -> DomainResult<Vec<Audit
     if entries.is_empty() {
         return Err(DomainError::NotFound("appointment"));
     }
-    Ok(entries)
+    rows::all(entries)
 }
 
 /// `a` filtered by effective status `$2` (NULL: any).
@@ -409,15 +409,6 @@ macro_rules! owned_by {
             status_filter!()
         )
     };
-}
-
-/// The statements of one appointment list: whose it is, how to check they exist, the count
-/// and the page.
-struct ListSql {
-    owner: &'static str,
-    exists: &'static str,
-    count: &'static str,
-    page: &'static str,
 }
 
 const PATIENT_LIST: ListSql = ListSql {
@@ -453,10 +444,10 @@ async fn list(
     page: Page,
 ) -> DomainResult<Paged<Appointment>> {
     let status = filter.status.map(AppointmentStatus::as_str);
-    retry(|| async move {
+    let (total, items): (i64, Vec<AppointmentRow>) = super::snapshot(pool, |mut tx| async move {
         let exists: bool = sqlx::query_scalar(sql.exists)
             .bind(owner)
-            .fetch_one(pool)
+            .fetch_one(&mut *tx)
             .await?;
         if !exists {
             return Err(DomainError::NotFound(sql.owner).into());
@@ -465,7 +456,7 @@ async fn list(
             .bind(owner)
             .bind(status)
             .bind(filter.date)
-            .fetch_one(pool)
+            .fetch_one(&mut *tx)
             .await?;
         let items = sqlx::query_as(sql.page)
             .bind(owner)
@@ -473,11 +464,12 @@ async fn list(
             .bind(filter.date)
             .bind(page.limit)
             .bind(page.offset)
-            .fetch_all(pool)
+            .fetch_all(&mut *tx)
             .await?;
-        Ok(Paged { items, total })
+        Ok(((total, items), tx))
     })
-    .await
+    .await?;
+    rows::paged(total, items)
 }
 
 pub async fn for_patient(

@@ -17,7 +17,7 @@ use sqlx::{ConnectOptions, Connection, Executor, PgPool};
 
 use chrono::NaiveDate;
 
-use super::retry::TxError;
+use super::retry::{retry, TxError};
 use super::{OpenError, StoreOptions};
 use crate::domain::appointment::{Action, AppointmentStatus, AuditEntry, NewAppointment};
 use crate::domain::doctor::{Doctor, DoctorPatch, NewDoctor};
@@ -118,6 +118,28 @@ async fn create_database_if_missing(target: &PgConnectOptions) -> Result<(), Ope
         }
     }
     admin.close().await.map_err(OpenError::Connect)
+}
+
+/// A read-only transaction whose statements all see one snapshot.
+type ReadTx = sqlx::Transaction<'static, sqlx::Postgres>;
+
+/// Runs `read` in one REPEATABLE READ, read-only transaction, so that a list's total and its
+/// page (and any existence check before them) come from the same snapshot. `read` hands the
+/// transaction back so it can be committed; the whole of it is retried like any transaction.
+async fn snapshot<T, F, Fut>(pool: &PgPool, read: F) -> DomainResult<T>
+where
+    F: Fn(ReadTx) -> Fut,
+    Fut: std::future::Future<Output = Result<(T, ReadTx), TxError>>,
+{
+    retry(|| async {
+        let tx = pool
+            .begin_with("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
+            .await?;
+        let (value, tx) = read(tx).await?;
+        tx.commit().await?;
+        Ok(value)
+    })
+    .await
 }
 
 /// Maps a unique violation on `constraint` to `Duplicate(message)`; leaves other errors alone.

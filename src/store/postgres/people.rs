@@ -7,8 +7,9 @@ use crate::domain::doctor::{Doctor, DoctorPatch, NewDoctor};
 use crate::domain::page::{Page, Paged};
 use crate::domain::patient::{NewPatient, Patient, PatientPatch};
 use crate::domain::{DoctorId, DomainError, DomainResult, PatientId};
-use crate::store::detail::{bind_doctor_changes, bind_new_doctor, bind_patient};
-use crate::store::retry::{retry, TxError};
+use crate::store::binds::{bind_doctor_changes, bind_new_doctor, bind_patient};
+use crate::store::retry::retry;
+use crate::store::rows::{self, DoctorRow, PatientRow};
 
 const DOCTOR_DUPES: &[(&str, &str)] = &[
     (
@@ -26,8 +27,8 @@ const PATIENT_DUPES: &[(&str, &str)] = &[(
 )];
 
 pub async fn create_doctor(pool: &PgPool, d: NewDoctor) -> DomainResult<Doctor> {
-    let (id, d) = (DoctorId::new(), &d);
-    retry(|| async move {
+    let (id, d) = (DoctorId::random(), &d);
+    let row: DoctorRow = retry(|| async move {
         bind_new_doctor!(sqlx::query_as(
             "INSERT INTO doctors (id, name, specialization, email, phone, license_number, clinic_name, address, bio, timezone)
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING *",
@@ -37,7 +38,15 @@ pub async fn create_doctor(pool: &PgPool, d: NewDoctor) -> DomainResult<Doctor> 
         .await
         .map_err(|e| on_unique(e, DOCTOR_DUPES))
     })
-    .await
+    .await?;
+    row.try_into()
+}
+
+/// Active doctors, optionally of one specialization (`$1`, case-insensitive).
+macro_rules! doctor_filter {
+    () => {
+        "FROM doctors WHERE is_active AND ($1::text IS NULL OR lower(specialization) = lower($1))"
+    };
 }
 
 pub async fn list_doctors(
@@ -45,36 +54,36 @@ pub async fn list_doctors(
     specialization: Option<&str>,
     page: Page,
 ) -> DomainResult<Paged<Doctor>> {
-    retry(|| async move {
-        let total: i64 = sqlx::query_scalar(
-            "SELECT count(*) FROM doctors WHERE is_active AND ($1::text IS NULL OR lower(specialization) = lower($1))",
-        )
-        .bind(specialization)
-        .fetch_one(pool)
-        .await?;
-        let items = sqlx::query_as(
-            "SELECT * FROM doctors WHERE is_active AND ($1::text IS NULL OR lower(specialization) = lower($1))
-             ORDER BY name, id LIMIT $2 OFFSET $3",
-        )
+    let (total, rows): (i64, Vec<DoctorRow>) = super::snapshot(pool, |mut tx| async move {
+        let total = sqlx::query_scalar(concat!("SELECT count(*) ", doctor_filter!()))
+            .bind(specialization)
+            .fetch_one(&mut *tx)
+            .await?;
+        let items = sqlx::query_as(concat!(
+            "SELECT * ",
+            doctor_filter!(),
+            " ORDER BY name, id LIMIT $2 OFFSET $3"
+        ))
         .bind(specialization)
         .bind(page.limit)
         .bind(page.offset)
-        .fetch_all(pool)
+        .fetch_all(&mut *tx)
         .await?;
-        Ok(Paged { items, total })
+        Ok(((total, items), tx))
     })
-    .await
+    .await?;
+    rows::paged(total, rows)
 }
 
 pub async fn get_doctor(pool: &PgPool, id: DoctorId) -> DomainResult<Doctor> {
-    retry(|| async move {
-        let found = sqlx::query_as("SELECT * FROM doctors WHERE id = $1")
+    let row: Option<DoctorRow> = retry(|| async move {
+        Ok(sqlx::query_as("SELECT * FROM doctors WHERE id = $1")
             .bind(id)
             .fetch_optional(pool)
-            .await?;
-        found.ok_or(TxError::Domain(DomainError::NotFound("doctor")))
+            .await?)
     })
-    .await
+    .await?;
+    rows::one(row)?.ok_or(DomainError::NotFound("doctor"))
 }
 
 pub async fn update_doctor(
@@ -83,13 +92,14 @@ pub async fn update_doctor(
     patch: DoctorPatch,
 ) -> DomainResult<Doctor> {
     let patch = &patch;
-    retry(|| async move {
+    let row: DoctorRow = retry(|| async move {
         let mut tx = pool.begin().await?;
-        let current: Option<Doctor> = sqlx::query_as("SELECT * FROM doctors WHERE id = $1 FOR UPDATE")
+        let current: Option<DoctorRow> = sqlx::query_as("SELECT * FROM doctors WHERE id = $1 FOR UPDATE")
             .bind(id)
             .fetch_optional(&mut *tx)
             .await?;
-        let d = patch.clone().apply(current.ok_or(DomainError::NotFound("doctor"))?);
+        let current: Doctor = rows::one(current)?.ok_or(DomainError::NotFound("doctor"))?;
+        let d = patch.clone().apply(current);
         let updated = bind_doctor_changes!(sqlx::query_as(
             "UPDATE doctors SET name = $2, specialization = $3, phone = $4, clinic_name = $5, address = $6,
                     bio = $7, timezone = $8, updated_at = now()
@@ -101,12 +111,13 @@ pub async fn update_doctor(
         tx.commit().await?;
         Ok(updated)
     })
-    .await
+    .await?;
+    row.try_into()
 }
 
 pub async fn create_patient(pool: &PgPool, p: NewPatient) -> DomainResult<Patient> {
-    let (id, p) = (PatientId::new(), &p);
-    retry(|| async move {
+    let (id, p) = (PatientId::random(), &p);
+    let row: PatientRow = retry(|| async move {
         bind_patient!(sqlx::query_as(
             "INSERT INTO patients (id, name, email, phone, date_of_birth, gender, blood_group, allergies,
                                    medical_history, emergency_contact_name, emergency_contact_phone)
@@ -117,34 +128,36 @@ pub async fn create_patient(pool: &PgPool, p: NewPatient) -> DomainResult<Patien
         .await
         .map_err(|e| on_unique(e, PATIENT_DUPES))
     })
-    .await
+    .await?;
+    row.try_into()
 }
 
 pub async fn list_patients(pool: &PgPool, page: Page) -> DomainResult<Paged<Patient>> {
-    retry(|| async move {
-        let total: i64 = sqlx::query_scalar("SELECT count(*) FROM patients")
-            .fetch_one(pool)
+    let (total, rows): (i64, Vec<PatientRow>) = super::snapshot(pool, |mut tx| async move {
+        let total = sqlx::query_scalar("SELECT count(*) FROM patients")
+            .fetch_one(&mut *tx)
             .await?;
         let items =
             sqlx::query_as("SELECT * FROM patients ORDER BY created_at, id LIMIT $1 OFFSET $2")
                 .bind(page.limit)
                 .bind(page.offset)
-                .fetch_all(pool)
+                .fetch_all(&mut *tx)
                 .await?;
-        Ok(Paged { items, total })
+        Ok(((total, items), tx))
     })
-    .await
+    .await?;
+    rows::paged(total, rows)
 }
 
 pub async fn get_patient(pool: &PgPool, id: PatientId) -> DomainResult<Patient> {
-    retry(|| async move {
-        let found = sqlx::query_as("SELECT * FROM patients WHERE id = $1")
+    let row: Option<PatientRow> = retry(|| async move {
+        Ok(sqlx::query_as("SELECT * FROM patients WHERE id = $1")
             .bind(id)
             .fetch_optional(pool)
-            .await?;
-        found.ok_or(TxError::Domain(DomainError::NotFound("patient")))
+            .await?)
     })
-    .await
+    .await?;
+    rows::one(row)?.ok_or(DomainError::NotFound("patient"))
 }
 
 pub async fn update_patient(
@@ -153,13 +166,14 @@ pub async fn update_patient(
     patch: PatientPatch,
 ) -> DomainResult<Patient> {
     let patch = &patch;
-    retry(|| async move {
+    let row: PatientRow = retry(|| async move {
         let mut tx = pool.begin().await?;
-        let current: Option<Patient> = sqlx::query_as("SELECT * FROM patients WHERE id = $1 FOR UPDATE")
+        let current: Option<PatientRow> = sqlx::query_as("SELECT * FROM patients WHERE id = $1 FOR UPDATE")
             .bind(id)
             .fetch_optional(&mut *tx)
             .await?;
-        let p = patch.clone().apply(current.ok_or(DomainError::NotFound("patient"))?);
+        let current: Patient = rows::one(current)?.ok_or(DomainError::NotFound("patient"))?;
+        let p = patch.clone().apply(current);
         let updated = bind_patient!(sqlx::query_as(
             "UPDATE patients SET name = $2, email = $3, phone = $4, date_of_birth = $5, gender = $6,
                     blood_group = $7, allergies = $8, medical_history = $9, emergency_contact_name = $10,
@@ -173,5 +187,6 @@ pub async fn update_patient(
         tx.commit().await?;
         Ok(updated)
     })
-    .await
+    .await?;
+    row.try_into()
 }

@@ -8,15 +8,19 @@ use std::collections::BTreeMap;
 use sqlx::{SqliteConnection, SqlitePool};
 
 use super::{begin_write, db_now};
-use crate::domain::appointment::{Action, AppointmentStatus, AuditEntry, NewAppointment, Verdict};
+use crate::domain::appointment::{
+    Action, AppointmentStatus, AuditAction, AuditEntry, NewAppointment, Verdict,
+};
+use crate::domain::booking::{booking_refusal, SlotFacts};
 use crate::domain::page::{Page, Paged};
 use crate::domain::store::{Actor, AppointmentFilter, Booked, IdempotencyKey};
 use crate::domain::{
     Appointment, AppointmentDetail, AppointmentId, DoctorId, DomainError, DomainResult, PatientId,
     SlotId,
 };
-use crate::store::detail::{booking_refusal, DetailRow, SlotFacts};
 use crate::store::retry::{retry, TxError};
+use crate::store::rows::{self, AppointmentRow, AuditRow, DetailRow};
+use crate::store::ListSql;
 
 /// Columns of [`Appointment`] from alias `a`, with the effective status as of the SQL given for
 /// "now" (`now_sql!()` in reads, a bound transaction instant in writes).
@@ -44,18 +48,12 @@ macro_rules! status_filter {
     };
 }
 
-/// Overdue holds to expire (`?1` now, `?2` most rows, `-1` for all), oldest first, narrowed by
-/// `$filter` on `?3`.
-macro_rules! due_sql {
-    ($filter:literal) => {
-        concat!(
-            "SELECT id, time_slot_id FROM appointments
-             WHERE status = 'PENDING' AND expires_at <= ?1 ",
-            $filter,
-            " ORDER BY expires_at, id LIMIT ?2"
-        )
-    };
-}
+/// Overdue holds as of `?1`, at most `?2` (`-1` for all), oldest first, only on slot `?3` and
+/// only hold `?4` when those are not NULL.
+const DUE: &str = "SELECT id, time_slot_id FROM appointments
+     WHERE status = 'PENDING' AND expires_at <= ?1
+       AND (?3 IS NULL OR time_slot_id = ?3) AND (?4 IS NULL OR id = ?4)
+     ORDER BY expires_at, id LIMIT ?2";
 
 /// Which overdue holds to expire.
 #[derive(Clone, Copy)]
@@ -68,31 +66,18 @@ enum Due {
 /// Marks the overdue holds picked by `due` EXPIRED as of `now`, gives their seats back and audits
 /// each as `system`, inside the caller's write transaction. Returns how many.
 async fn expire(conn: &mut SqliteConnection, now: &str, due: Due) -> Result<u64, sqlx::Error> {
-    let rows: Vec<(AppointmentId, SlotId)> = match due {
-        Due::All(batch) => {
-            sqlx::query_as(due_sql!(""))
-                .bind(now)
-                .bind(batch)
-                .fetch_all(&mut *conn)
-                .await?
-        }
-        Due::OnSlot(slot) => {
-            sqlx::query_as(due_sql!("AND time_slot_id = ?3"))
-                .bind(now)
-                .bind(-1_i64)
-                .bind(slot)
-                .fetch_all(&mut *conn)
-                .await?
-        }
-        Due::One(id) => {
-            sqlx::query_as(due_sql!("AND id = ?3"))
-                .bind(now)
-                .bind(-1_i64)
-                .bind(id)
-                .fetch_all(&mut *conn)
-                .await?
-        }
+    let (limit, slot, one) = match due {
+        Due::All(batch) => (batch, None, None),
+        Due::OnSlot(slot) => (-1, Some(slot), None),
+        Due::One(id) => (-1, None, Some(id)),
     };
+    let rows: Vec<(AppointmentId, SlotId)> = sqlx::query_as(DUE)
+        .bind(now)
+        .bind(limit)
+        .bind(slot)
+        .bind(one)
+        .fetch_all(&mut *conn)
+        .await?;
     let mut seats: BTreeMap<uuid::Uuid, i64> = BTreeMap::new();
     for (id, slot) in &rows {
         sqlx::query("UPDATE appointments SET status = 'EXPIRED', updated_at = ?2 WHERE id = ?1")
@@ -128,7 +113,7 @@ async fn load(
     id: AppointmentId,
     now: &str,
 ) -> Result<Appointment, TxError> {
-    let found = sqlx::query_as(concat!(
+    let found: Option<AppointmentRow> = sqlx::query_as(concat!(
         "SELECT ",
         appt_cols!("?2"),
         "FROM appointments a WHERE a.id = ?1"
@@ -137,7 +122,7 @@ async fn load(
     .bind(now)
     .fetch_optional(conn)
     .await?;
-    found.ok_or(TxError::Domain(DomainError::NotFound("appointment")))
+    Ok(rows::one(found)?.ok_or(DomainError::NotFound("appointment"))?)
 }
 
 /// The earlier answer for an idempotency key, if the key was used before.
@@ -230,7 +215,7 @@ pub async fn book(
     key: Option<&IdempotencyKey>,
     actor: &Actor,
 ) -> DomainResult<Booked> {
-    let id = AppointmentId::new();
+    let id = AppointmentId::random();
     let hold = &format!("{hold_secs:+} seconds");
     retry(|| async move {
         let mut tx = begin_write(pool).await?;
@@ -267,14 +252,14 @@ pub async fn book(
         .bind(id)
         .bind(new.patient_id)
         .bind(new.time_slot_id)
-        .bind(&new.consultation_type)
+        .bind(new.consultation_type.as_str())
         .bind(&new.reason_for_visit)
         .bind(now)
         .bind(hold)
         .execute(&mut *tx)
         .await
         .map_err(book_backstop)?;
-        audit(&mut tx, id, "BOOK", None, "PENDING", None, actor).await?;
+        audit(&mut tx, id, AuditAction::Book, None, AppointmentStatus::Pending, None, actor).await?;
         if let Some(k) = key {
             sqlx::query(
                 "INSERT INTO idempotency_keys (key, fingerprint, appointment_id, created_at) VALUES (?1, ?2, ?3, ?4)",
@@ -300,9 +285,9 @@ pub async fn book(
 async fn audit(
     conn: &mut SqliteConnection,
     id: AppointmentId,
-    action: &str,
-    old: Option<&str>,
-    new: &str,
+    action: AuditAction,
+    old: Option<AppointmentStatus>,
+    new: AppointmentStatus,
     reason: Option<&str>,
     actor: &Actor,
 ) -> Result<(), sqlx::Error> {
@@ -311,9 +296,9 @@ async fn audit(
          VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
     )
     .bind(id)
-    .bind(action)
-    .bind(old)
-    .bind(new)
+    .bind(action.as_str())
+    .bind(old.map(AppointmentStatus::as_str))
+    .bind(new.as_str())
     .bind(reason)
     .bind(&actor.0)
     .execute(conn)
@@ -368,18 +353,17 @@ async fn apply(
         .execute(&mut *conn)
         .await?;
     }
-    let (name, target) = (action_name(action), action.target().as_str());
-    audit(conn, id, name, Some(from), target, reason, actor).await?;
+    audit(
+        conn,
+        id,
+        action.audit(),
+        Some(current.status),
+        action.target(),
+        reason,
+        actor,
+    )
+    .await?;
     Ok(())
-}
-
-/// The audit log's name for an action.
-fn action_name(action: Action) -> &'static str {
-    match action {
-        Action::Confirm => "CONFIRM",
-        Action::Cancel => "CANCEL",
-        Action::Complete => "COMPLETE",
-    }
 }
 
 pub async fn transition(
@@ -393,8 +377,7 @@ pub async fn transition(
         let mut tx = begin_write(pool).await?;
         let now = &db_now(&mut tx).await?;
         let current = load(&mut tx, id, now).await?;
-        let status = AppointmentStatus::parse(&current.status)
-            .map_err(|e| DomainError::Internal(e.into()))?;
+        let status = current.status;
         match action.verdict(status) {
             // Nothing to write: dropping the transaction just releases the lock.
             Verdict::AlreadyDone => Ok(current),
@@ -419,8 +402,8 @@ pub async fn transition(
 }
 
 pub async fn detail(pool: &SqlitePool, id: AppointmentId) -> DomainResult<AppointmentDetail> {
-    retry(|| async move {
-        let row: Option<DetailRow> = sqlx::query_as(concat!(
+    let row: Option<DetailRow> = retry(|| async move {
+        Ok(sqlx::query_as(concat!(
             "SELECT ",
             appt_cols!(now_sql!()),
             ", d.name AS doctor_name, d.specialization AS doctor_specialization, d.clinic_name AS doctor_clinic_name,
@@ -433,15 +416,14 @@ pub async fn detail(pool: &SqlitePool, id: AppointmentId) -> DomainResult<Appoin
         ))
         .bind(id)
         .fetch_optional(pool)
-        .await?;
-        row.map(DetailRow::into_detail)
-            .ok_or(TxError::Domain(DomainError::NotFound("appointment")))
+        .await?)
     })
-    .await
+    .await?;
+    rows::one(row)?.ok_or(DomainError::NotFound("appointment"))
 }
 
 pub async fn history(pool: &SqlitePool, id: AppointmentId) -> DomainResult<Vec<AuditEntry>> {
-    let entries: Vec<AuditEntry> = retry(|| async move {
+    let entries: Vec<AuditRow> = retry(|| async move {
         Ok(sqlx::query_as(
             "SELECT action, old_status, new_status, reason, at, actor FROM appointment_audit_log
              WHERE appointment_id = ?1 ORDER BY id",
@@ -455,7 +437,85 @@ pub async fn history(pool: &SqlitePool, id: AppointmentId) -> DomainResult<Vec<A
     if entries.is_empty() {
         return Err(DomainError::NotFound("appointment"));
     }
-    Ok(entries)
+    rows::all(entries)
+}
+
+/// `a` of one patient or doctor (`$col` = `?1`), on date `?3` (NULL: any), with effective
+/// status `?2` (NULL: any).
+macro_rules! owned_by {
+    ($col:literal) => {
+        concat!(
+            "FROM appointments a WHERE a.",
+            $col,
+            " = ?1 AND (?3 IS NULL OR a.appointment_date = ?3) AND ",
+            status_filter!()
+        )
+    };
+}
+
+const PATIENT_LIST: ListSql = ListSql {
+    owner: "patient",
+    exists: "SELECT EXISTS (SELECT 1 FROM patients WHERE id = ?1)",
+    count: concat!("SELECT count(*) ", owned_by!("patient_id")),
+    page: concat!(
+        "SELECT ",
+        appt_cols!(now_sql!()),
+        owned_by!("patient_id"),
+        " ORDER BY a.starts_at, a.id LIMIT ?4 OFFSET ?5"
+    ),
+};
+
+const DOCTOR_LIST: ListSql = ListSql {
+    owner: "doctor",
+    exists: "SELECT EXISTS (SELECT 1 FROM doctors WHERE id = ?1)",
+    count: concat!("SELECT count(*) ", owned_by!("doctor_id")),
+    page: concat!(
+        "SELECT ",
+        appt_cols!(now_sql!()),
+        owned_by!("doctor_id"),
+        " ORDER BY a.starts_at, a.id LIMIT ?4 OFFSET ?5"
+    ),
+};
+
+/// One page of an owner's appointments by slot start, read in one transaction so the
+/// existence check, the total and the page share a snapshot; `NotFound(owner)` when the owner
+/// does not exist.
+async fn list(
+    pool: &SqlitePool,
+    sql: &ListSql,
+    owner: uuid::Uuid,
+    filter: AppointmentFilter,
+    page: Page,
+) -> DomainResult<Paged<Appointment>> {
+    let status = filter.status.map(AppointmentStatus::as_str);
+    let (total, items): (i64, Vec<AppointmentRow>) = retry(|| async move {
+        let mut tx = pool.begin().await?;
+        let exists: bool = sqlx::query_scalar(sql.exists)
+            .bind(owner)
+            .fetch_one(&mut *tx)
+            .await?;
+        if !exists {
+            return Err(DomainError::NotFound(sql.owner).into());
+        }
+        let total = sqlx::query_scalar(sql.count)
+            .bind(owner)
+            .bind(status)
+            .bind(filter.date)
+            .fetch_one(&mut *tx)
+            .await?;
+        let items = sqlx::query_as(sql.page)
+            .bind(owner)
+            .bind(status)
+            .bind(filter.date)
+            .bind(page.limit)
+            .bind(page.offset)
+            .fetch_all(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok((total, items))
+    })
+    .await?;
+    rows::paged(total, items)
 }
 
 pub async fn for_patient(
@@ -464,40 +524,8 @@ pub async fn for_patient(
     status: Option<AppointmentStatus>,
     page: Page,
 ) -> DomainResult<Paged<Appointment>> {
-    let status = status.map(AppointmentStatus::as_str);
-    retry(|| async move {
-        let exists: bool =
-            sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM patients WHERE id = ?1)")
-                .bind(patient)
-                .fetch_one(pool)
-                .await?;
-        if !exists {
-            return Err(DomainError::NotFound("patient").into());
-        }
-        let total = sqlx::query_scalar(concat!(
-            "SELECT count(*) FROM appointments a WHERE a.patient_id = ?1 AND ",
-            status_filter!()
-        ))
-        .bind(patient)
-        .bind(status)
-        .fetch_one(pool)
-        .await?;
-        let items = sqlx::query_as(concat!(
-            "SELECT ",
-            appt_cols!(now_sql!()),
-            "FROM appointments a WHERE a.patient_id = ?1 AND ",
-            status_filter!(),
-            " ORDER BY a.starts_at, a.id LIMIT ?3 OFFSET ?4"
-        ))
-        .bind(patient)
-        .bind(status)
-        .bind(page.limit)
-        .bind(page.offset)
-        .fetch_all(pool)
-        .await?;
-        Ok(Paged { items, total })
-    })
-    .await
+    let filter = AppointmentFilter { date: None, status };
+    list(pool, &PATIENT_LIST, patient.0, filter, page).await
 }
 
 pub async fn for_doctor(
@@ -506,44 +534,7 @@ pub async fn for_doctor(
     filter: AppointmentFilter,
     page: Page,
 ) -> DomainResult<Paged<Appointment>> {
-    let status = filter.status.map(AppointmentStatus::as_str);
-    retry(|| async move {
-        let exists: bool =
-            sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM doctors WHERE id = ?1)")
-                .bind(doctor)
-                .fetch_one(pool)
-                .await?;
-        if !exists {
-            return Err(DomainError::NotFound("doctor").into());
-        }
-        let total = sqlx::query_scalar(concat!(
-            "SELECT count(*) FROM appointments a
-             WHERE a.doctor_id = ?1 AND (?3 IS NULL OR a.appointment_date = ?3) AND ",
-            status_filter!()
-        ))
-        .bind(doctor)
-        .bind(status)
-        .bind(filter.date)
-        .fetch_one(pool)
-        .await?;
-        let items = sqlx::query_as(concat!(
-            "SELECT ",
-            appt_cols!(now_sql!()),
-            "FROM appointments a
-             WHERE a.doctor_id = ?1 AND (?3 IS NULL OR a.appointment_date = ?3) AND ",
-            status_filter!(),
-            " ORDER BY a.starts_at, a.id LIMIT ?4 OFFSET ?5"
-        ))
-        .bind(doctor)
-        .bind(status)
-        .bind(filter.date)
-        .bind(page.limit)
-        .bind(page.offset)
-        .fetch_all(pool)
-        .await?;
-        Ok(Paged { items, total })
-    })
-    .await
+    list(pool, &DOCTOR_LIST, doctor.0, filter, page).await
 }
 
 pub async fn expire_due(pool: &SqlitePool, batch: i64) -> DomainResult<u64> {

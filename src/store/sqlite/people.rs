@@ -7,8 +7,9 @@ use crate::domain::doctor::{Doctor, DoctorPatch, NewDoctor};
 use crate::domain::page::{Page, Paged};
 use crate::domain::patient::{NewPatient, Patient, PatientPatch};
 use crate::domain::{DoctorId, DomainError, DomainResult, PatientId};
-use crate::store::detail::{bind_doctor_changes, bind_new_doctor, bind_patient};
+use crate::store::binds::{bind_doctor_changes, bind_new_doctor, bind_patient};
 use crate::store::retry::{retry, TxError};
+use crate::store::rows::{self, DoctorRow, PatientRow};
 
 const DOCTOR_EMAIL_TAKEN: &str = "A doctor with this e-mail already exists";
 const DOCTOR_LICENCE_TAKEN: &str = "A doctor with this licence number already exists";
@@ -34,12 +35,12 @@ fn duplicate(message: &str) -> TxError {
 }
 
 pub async fn create_doctor(pool: &SqlitePool, d: NewDoctor) -> DomainResult<Doctor> {
-    let (id, d) = (DoctorId::new(), &d);
-    retry(|| async move {
+    let (id, d) = (DoctorId::random(), &d);
+    let row: DoctorRow = retry(|| async move {
         let mut tx = begin_write(pool).await?;
         // Writes are serialized, so these checks cannot race; the UNIQUE constraints back them.
         // E-mail first, as PostgreSQL reports the first unique constraint of the table.
-        if exists(&mut tx, "SELECT 1 FROM doctors WHERE email = ?1", &d.email).await? {
+        if exists(&mut tx, "SELECT 1 FROM doctors WHERE email = ?1", d.email.as_str()).await? {
             return Err(duplicate(DOCTOR_EMAIL_TAKEN));
         }
         let licence = "SELECT 1 FROM doctors WHERE license_number = ?1";
@@ -61,7 +62,8 @@ pub async fn create_doctor(pool: &SqlitePool, d: NewDoctor) -> DomainResult<Doct
         tx.commit().await?;
         Ok(doctor)
     })
-    .await
+    .await?;
+    row.try_into()
 }
 
 pub async fn list_doctors(
@@ -69,10 +71,12 @@ pub async fn list_doctors(
     specialization: Option<&str>,
     page: Page,
 ) -> DomainResult<Paged<Doctor>> {
-    retry(|| async move {
+    let (total, items): (i64, Vec<DoctorRow>) = retry(|| async move {
+        // One read transaction: the total and the page share a snapshot.
+        let mut tx = pool.begin().await?;
         let total: i64 = sqlx::query_scalar(concat!("SELECT count(*) ", doctor_filter!()))
             .bind(specialization)
-            .fetch_one(pool)
+            .fetch_one(&mut *tx)
             .await?;
         let items = sqlx::query_as(concat!(
             "SELECT * ",
@@ -82,22 +86,24 @@ pub async fn list_doctors(
         .bind(specialization)
         .bind(page.limit)
         .bind(page.offset)
-        .fetch_all(pool)
+        .fetch_all(&mut *tx)
         .await?;
-        Ok(Paged { items, total })
+        tx.commit().await?;
+        Ok((total, items))
     })
-    .await
+    .await?;
+    rows::paged(total, items)
 }
 
 pub async fn get_doctor(pool: &SqlitePool, id: DoctorId) -> DomainResult<Doctor> {
-    retry(|| async move {
-        let found = sqlx::query_as("SELECT * FROM doctors WHERE id = ?1")
+    let found: Option<DoctorRow> = retry(|| async move {
+        Ok(sqlx::query_as("SELECT * FROM doctors WHERE id = ?1")
             .bind(id)
             .fetch_optional(pool)
-            .await?;
-        found.ok_or(TxError::Domain(DomainError::NotFound("doctor")))
+            .await?)
     })
-    .await
+    .await?;
+    rows::one(found)?.ok_or(DomainError::NotFound("doctor"))
 }
 
 pub async fn update_doctor(
@@ -106,15 +112,14 @@ pub async fn update_doctor(
     patch: DoctorPatch,
 ) -> DomainResult<Doctor> {
     let patch = &patch;
-    retry(|| async move {
+    let row: DoctorRow = retry(|| async move {
         let mut tx = begin_write(pool).await?;
-        let current: Option<Doctor> = sqlx::query_as("SELECT * FROM doctors WHERE id = ?1")
+        let current: Option<DoctorRow> = sqlx::query_as("SELECT * FROM doctors WHERE id = ?1")
             .bind(id)
             .fetch_optional(&mut *tx)
             .await?;
-        let d = patch
-            .clone()
-            .apply(current.ok_or(DomainError::NotFound("doctor"))?);
+        let current: Doctor = rows::one(current)?.ok_or(DomainError::NotFound("doctor"))?;
+        let d = patch.clone().apply(current);
         bind_doctor_changes!(sqlx::query(concat!(
             "UPDATE doctors SET name = ?2, specialization = ?3, phone = ?4, clinic_name = ?5, address = ?6,
                     bio = ?7, timezone = ?8, updated_at = ",
@@ -131,14 +136,15 @@ pub async fn update_doctor(
         tx.commit().await?;
         Ok(updated)
     })
-    .await
+    .await?;
+    row.try_into()
 }
 
 pub async fn create_patient(pool: &SqlitePool, p: NewPatient) -> DomainResult<Patient> {
-    let (id, p) = (PatientId::new(), &p);
-    retry(|| async move {
+    let (id, p) = (PatientId::random(), &p);
+    let row: PatientRow = retry(|| async move {
         let mut tx = begin_write(pool).await?;
-        if exists(&mut tx, "SELECT 1 FROM patients WHERE email = ?1", &p.email).await? {
+        if exists(&mut tx, "SELECT 1 FROM patients WHERE email = ?1", p.email.as_str()).await? {
             return Err(duplicate(PATIENT_EMAIL_TAKEN));
         }
         bind_patient!(sqlx::query(
@@ -157,13 +163,15 @@ pub async fn create_patient(pool: &SqlitePool, p: NewPatient) -> DomainResult<Pa
         tx.commit().await?;
         Ok(patient)
     })
-    .await
+    .await?;
+    row.try_into()
 }
 
 pub async fn list_patients(pool: &SqlitePool, page: Page) -> DomainResult<Paged<Patient>> {
-    retry(|| async move {
+    let (total, items): (i64, Vec<PatientRow>) = retry(|| async move {
+        let mut tx = pool.begin().await?;
         let total: i64 = sqlx::query_scalar("SELECT count(*) FROM patients")
-            .fetch_one(pool)
+            .fetch_one(&mut *tx)
             .await?;
         // Instants are stored to the millisecond, so two patients registered within the same
         // millisecond tie on created_at. The rowid (assigned in commit order, as writes are
@@ -173,22 +181,24 @@ pub async fn list_patients(pool: &SqlitePool, page: Page) -> DomainResult<Paged<
             sqlx::query_as("SELECT * FROM patients ORDER BY created_at, rowid LIMIT ?1 OFFSET ?2")
                 .bind(page.limit)
                 .bind(page.offset)
-                .fetch_all(pool)
+                .fetch_all(&mut *tx)
                 .await?;
-        Ok(Paged { items, total })
+        tx.commit().await?;
+        Ok((total, items))
     })
-    .await
+    .await?;
+    rows::paged(total, items)
 }
 
 pub async fn get_patient(pool: &SqlitePool, id: PatientId) -> DomainResult<Patient> {
-    retry(|| async move {
-        let found = sqlx::query_as("SELECT * FROM patients WHERE id = ?1")
+    let found: Option<PatientRow> = retry(|| async move {
+        Ok(sqlx::query_as("SELECT * FROM patients WHERE id = ?1")
             .bind(id)
             .fetch_optional(pool)
-            .await?;
-        found.ok_or(TxError::Domain(DomainError::NotFound("patient")))
+            .await?)
     })
-    .await
+    .await?;
+    rows::one(found)?.ok_or(DomainError::NotFound("patient"))
 }
 
 pub async fn update_patient(
@@ -197,18 +207,17 @@ pub async fn update_patient(
     patch: PatientPatch,
 ) -> DomainResult<Patient> {
     let patch = &patch;
-    retry(|| async move {
+    let row: PatientRow = retry(|| async move {
         let mut tx = begin_write(pool).await?;
-        let current: Option<Patient> = sqlx::query_as("SELECT * FROM patients WHERE id = ?1")
+        let current: Option<PatientRow> = sqlx::query_as("SELECT * FROM patients WHERE id = ?1")
             .bind(id)
             .fetch_optional(&mut *tx)
             .await?;
-        let p = patch
-            .clone()
-            .apply(current.ok_or(DomainError::NotFound("patient"))?);
+        let current: Patient = rows::one(current)?.ok_or(DomainError::NotFound("patient"))?;
+        let p = patch.clone().apply(current);
         let taken: Option<i64> =
             sqlx::query_scalar("SELECT 1 FROM patients WHERE email = ?1 AND id <> ?2")
-                .bind(&p.email)
+                .bind(p.email.as_str())
                 .bind(id)
                 .fetch_optional(&mut *tx)
                 .await?;
@@ -233,5 +242,6 @@ pub async fn update_patient(
         tx.commit().await?;
         Ok(updated)
     })
-    .await
+    .await?;
+    row.try_into()
 }

@@ -4,9 +4,12 @@ use chrono::NaiveDate;
 use sqlx::{SqliteConnection, SqlitePool};
 
 use super::{begin_write, exists, instant, on_unique};
-use crate::domain::slot::{dedupe, BulkOutcome, NewSlot, SkippedSlot, Slot, SlotAdminStatus};
+use crate::domain::slot::{
+    dedupe, BulkOutcome, NewSlot, SkippedSlot, Slot, SlotAdminStatus, SLOT_EXISTS,
+};
 use crate::domain::{DoctorId, DomainError, DomainResult, FieldError, SlotId};
 use crate::store::retry::{retry, TxError};
+use crate::store::rows::{self, SlotRow};
 
 /// [`Slot`] rows with the effective seat count, from the slots `time_slots s` picked by the
 /// pieces of SQL given (a `WHERE` clause). The inner query renames the stored count and
@@ -66,17 +69,18 @@ async fn require_doctor(conn: &mut SqliteConnection, doctor: DoctorId) -> Result
     }
 }
 
-async fn load(conn: &mut SqliteConnection, id: SlotId) -> Result<Slot, sqlx::Error> {
-    sqlx::query_as(slot_select!("WHERE s.id = ?1"))
+async fn load(conn: &mut SqliteConnection, id: SlotId) -> Result<Slot, TxError> {
+    let row: SlotRow = sqlx::query_as(slot_select!("WHERE s.id = ?1"))
         .bind(id)
         .fetch_one(conn)
-        .await
+        .await?;
+    Ok(row.try_into()?)
 }
 
 pub async fn create_slot(pool: &SqlitePool, doctor: DoctorId, s: NewSlot) -> DomainResult<Slot> {
     let start =
         &start_text(&s, "slot_date".into()).map_err(|e| DomainError::Validation(vec![e]))?;
-    let (id, s) = (SlotId::new(), &s);
+    let (id, s) = (SlotId::random(), &s);
     retry(|| async move {
         let mut tx = begin_write(pool).await?;
         // Writes are serialized: these checks cannot race. FK and UNIQUE back them.
@@ -138,7 +142,7 @@ pub async fn create_slots(
         require_doctor(&mut tx, doctor).await?;
         let (mut created, mut existing) = (Vec::new(), Vec::new());
         for ((index, s), start) in fresh.iter().zip(starts) {
-            let id = SlotId::new();
+            let id = SlotId::random();
             let done = sqlx::query(
                 "INSERT INTO time_slots (id, doctor_id, slot_date, slot_time, starts_at, duration_minutes, max_capacity)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
@@ -161,7 +165,7 @@ pub async fn create_slots(
                     index: *index,
                     slot_date: s.slot_date,
                     slot_time: s.slot_time,
-                    reason: "a slot already exists at this date and time".into(),
+                    reason: SLOT_EXISTS.into(),
                 });
             }
         }
@@ -183,7 +187,7 @@ pub async fn list_slots(
     to: NaiveDate,
     available_only: bool,
 ) -> DomainResult<Vec<Slot>> {
-    retry(|| async move {
+    let found: Vec<SlotRow> = retry(|| async move {
         let sql = if available_only {
             concat!(
                 slot_select!(
@@ -206,7 +210,8 @@ pub async fn list_slots(
             .fetch_all(pool)
             .await?)
     })
-    .await
+    .await?;
+    rows::all(found)
 }
 
 pub async fn set_slot_status(

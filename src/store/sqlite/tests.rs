@@ -6,7 +6,9 @@ use std::path::PathBuf;
 use chrono::{Duration as Days, NaiveTime, Utc};
 
 use super::*;
-use crate::domain::appointment::NewAppointment;
+use crate::domain::appointment::{ConsultationType, NewAppointment};
+use crate::domain::calendar::TimeZone;
+use crate::domain::contact::{Email, Phone};
 use crate::domain::slot::NewSlot;
 
 /// A directory removed on drop.
@@ -35,22 +37,28 @@ fn doctor(tag: &str) -> NewDoctor {
     NewDoctor {
         name: format!("Dr {tag}"),
         specialization: "Cardiology".into(),
-        email: format!("{tag}@x.io"),
+        email: Email::parse(&format!("{tag}@x.io")).expect("email"),
         phone: None,
         license_number: format!("L-{tag}"),
         clinic_name: None,
         address: None,
         bio: None,
-        timezone: "UTC".into(),
+        timezone: TimeZone(chrono_tz::UTC),
     }
 }
 
 fn patient(tag: &str) -> NewPatient {
     NewPatient {
         name: format!("P {tag}"),
-        email: format!("{tag}@p.io"),
-        phone: "+1 555 0100".into(),
-        ..Default::default()
+        email: Email::parse(&format!("{tag}@p.io")).expect("email"),
+        phone: Phone::parse("+1 555 0100").expect("phone"),
+        date_of_birth: None,
+        gender: None,
+        blood_group: None,
+        allergies: None,
+        medical_history: None,
+        emergency_contact_name: None,
+        emergency_contact_phone: None,
     }
 }
 
@@ -74,8 +82,22 @@ async fn booking(store: &SqliteStore) -> NewAppointment {
         appointment_date: None,
         appointment_time: None,
         reason_for_visit: None,
-        consultation_type: "in-person".into(),
+        consultation_type: ConsultationType::InPerson,
     }
+}
+
+/// Lets a hold lapse without waiting: its `expires_at` one second before the database clock's
+/// now, in the stored instant format.
+async fn expire_hold(store: &SqliteStore, appointment: AppointmentId) {
+    let moved = sqlx::query(concat!(
+        "UPDATE appointments SET expires_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now', '-1 seconds') ",
+        "WHERE id = ?1"
+    ))
+    .bind(appointment)
+    .execute(store.writer())
+    .await
+    .expect("move expires_at");
+    assert_eq!(moved.rows_affected(), 1);
 }
 
 async fn stored_seats(store: &SqliteStore, slot: SlotId) -> i64 {
@@ -148,11 +170,11 @@ async fn unique_backstop_names_the_taken_column() {
     let dupes = &[("doctors.email", "E"), ("doctors.license_number", "L")];
     let insert = |email: &str, licence: &str| {
         sqlx::query("INSERT INTO doctors (id, name, specialization, email, license_number, timezone) VALUES (?1, 'x', 'y', ?2, ?3, 'UTC')")
-            .bind(DoctorId::new())
+            .bind(DoctorId::random())
             .bind(email.to_owned())
             .bind(licence.to_owned())
     };
-    let e = insert(&d.email, "other")
+    let e = insert(d.email.as_str(), "other")
         .execute(store.writer())
         .await
         .unwrap_err();
@@ -169,15 +191,15 @@ async fn overdue_holds_read_expired_and_the_sweep_releases_their_seats() {
     let (store, _dir, _) = fresh().await;
     let new = booking(&store).await;
     let a = store
-        .book(new.clone(), 1, None, Actor::system())
+        .book(new.clone(), 300, None, Actor::system())
         .await
         .unwrap()
         .appointment;
-    assert_eq!(a.status, "PENDING");
+    assert_eq!(a.status, AppointmentStatus::Pending);
     assert_eq!(stored_seats(&store, new.time_slot_id).await, 1);
-    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    expire_hold(&store, a.id).await;
     let read = store.get_appointment(a.id).await.unwrap();
-    assert_eq!(read.appointment.status, "EXPIRED");
+    assert_eq!(read.appointment.status, AppointmentStatus::Expired);
     let day = a.appointment_date;
     let slots = store.list_slots(new.doctor_id, day, day).await.unwrap();
     assert_eq!(
@@ -200,11 +222,11 @@ async fn confirming_an_overdue_hold_commits_its_expiry() {
     let (store, _dir, _) = fresh().await;
     let new = booking(&store).await;
     let a = store
-        .book(new.clone(), 1, None, Actor::request("r1"))
+        .book(new.clone(), 300, None, Actor::request("r1"))
         .await
         .unwrap()
         .appointment;
-    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    expire_hold(&store, a.id).await;
     let refused = store.confirm(a.id, Actor::request("r2")).await;
     assert!(matches!(refused, Err(DomainError::HoldExpired)));
     let stored: String = sqlx::query_scalar("SELECT status FROM appointments WHERE id = ?1")

@@ -1,102 +1,10 @@
-//! Row shapes and decisions shared by both adapters.
+//! The booking-refusal rules both adapters apply: what a client hears when a booking finds no
+//! seat, most fundamental reason first.
 
-use chrono::{DateTime, NaiveDate, NaiveTime, Utc};
+use chrono::{NaiveDate, NaiveTime};
 
-use crate::domain::appointment::{DoctorSummary, NewAppointment, PatientSummary, SlotSummary};
-use crate::domain::{Appointment, AppointmentDetail, DoctorId, DomainError};
-
-/// Binds a new doctor's fields in the column order both adapters' INSERTs use: name,
-/// specialization, email, phone, license_number, clinic_name, address, bio, timezone.
-macro_rules! bind_new_doctor {
-    ($q:expr, $d:expr) => {
-        $q.bind(&$d.name)
-            .bind(&$d.specialization)
-            .bind(&$d.email)
-            .bind(&$d.phone)
-            .bind(&$d.license_number)
-            .bind(&$d.clinic_name)
-            .bind(&$d.address)
-            .bind(&$d.bio)
-            .bind(&$d.timezone)
-    };
-}
-pub(crate) use bind_new_doctor;
-
-/// Binds a doctor's changeable fields in the order both adapters' UPDATEs use: name,
-/// specialization, phone, clinic_name, address, bio, timezone.
-macro_rules! bind_doctor_changes {
-    ($q:expr, $d:expr) => {
-        $q.bind(&$d.name)
-            .bind(&$d.specialization)
-            .bind(&$d.phone)
-            .bind(&$d.clinic_name)
-            .bind(&$d.address)
-            .bind(&$d.bio)
-            .bind(&$d.timezone)
-    };
-}
-pub(crate) use bind_doctor_changes;
-
-/// Binds a patient's fields in the order both adapters' INSERTs and UPDATEs use: name, email,
-/// phone, date_of_birth, gender, blood_group, allergies, medical_history,
-/// emergency_contact_name, emergency_contact_phone.
-macro_rules! bind_patient {
-    ($q:expr, $p:expr) => {
-        $q.bind(&$p.name)
-            .bind(&$p.email)
-            .bind(&$p.phone)
-            .bind($p.date_of_birth)
-            .bind(&$p.gender)
-            .bind(&$p.blood_group)
-            .bind(&$p.allergies)
-            .bind(&$p.medical_history)
-            .bind(&$p.emergency_contact_name)
-            .bind(&$p.emergency_contact_phone)
-    };
-}
-pub(crate) use bind_patient;
-
-/// An appointment joined with its doctor, slot and patient.
-#[derive(sqlx::FromRow)]
-pub struct DetailRow {
-    #[sqlx(flatten)]
-    appointment: Appointment,
-    doctor_name: String,
-    doctor_specialization: String,
-    doctor_clinic_name: Option<String>,
-    slot_date: NaiveDate,
-    slot_time: NaiveTime,
-    duration_minutes: i32,
-    slot_starts_at: DateTime<Utc>,
-    patient_name: String,
-}
-
-impl DetailRow {
-    /// Regroups the flat row into the nested response shape.
-    pub fn into_detail(self) -> AppointmentDetail {
-        let a = self.appointment;
-        AppointmentDetail {
-            doctor: DoctorSummary {
-                id: a.doctor_id,
-                name: self.doctor_name,
-                specialization: self.doctor_specialization,
-                clinic_name: self.doctor_clinic_name,
-            },
-            slot: SlotSummary {
-                id: a.time_slot_id,
-                slot_date: self.slot_date,
-                slot_time: self.slot_time,
-                duration_minutes: self.duration_minutes,
-                starts_at: self.slot_starts_at,
-            },
-            patient: PatientSummary {
-                id: a.patient_id,
-                name: self.patient_name,
-            },
-            appointment: a,
-        }
-    }
-}
+use super::appointment::NewAppointment;
+use super::{DoctorId, DomainError};
 
 /// What a failed booking attempt found out about its patient, doctor and slot.
 #[derive(Debug, Default)]
@@ -159,18 +67,19 @@ pub fn booking_refusal(new: &NewAppointment, f: SlotFacts) -> Option<DomainError
 
 #[cfg(test)]
 mod tests {
+    use super::super::appointment::ConsultationType;
     use super::*;
     use crate::domain::{PatientId, SlotId};
 
     fn new() -> NewAppointment {
         NewAppointment {
-            patient_id: PatientId::new(),
-            doctor_id: DoctorId::new(),
-            time_slot_id: SlotId::new(),
+            patient_id: PatientId::random(),
+            doctor_id: DoctorId::random(),
+            time_slot_id: SlotId::random(),
             appointment_date: None,
             appointment_time: None,
             reason_for_visit: None,
-            consultation_type: "in-person".into(),
+            consultation_type: ConsultationType::InPerson,
         }
     }
 
@@ -204,7 +113,7 @@ mod tests {
         let e = booking_refusal(
             &n,
             SlotFacts {
-                owner: Some(DoctorId::new()),
+                owner: Some(DoctorId::random()),
                 ..ok()
             },
         );

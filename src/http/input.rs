@@ -1,0 +1,432 @@
+//! Reads a request part (JSON body, query string, path parameters) into a typed request struct
+//! and reports EVERY failing field at once.
+//!
+//! serde stops at the first error, so a failed pass is recorded (with its path, via
+//! `serde_path_to_error`), the offending field is taken out of the input, and the input is read
+//! again, until it deserializes; then garde checks the rules on what is left (required fields,
+//! ranges, item counts) and its findings join the list. Type errors, malformed values (each
+//! value type parses itself), unknown fields and rule violations all come back together, each
+//! named by its path (`slots[3].slot_time`).
+
+use serde::de::DeserializeOwned;
+use serde_json::{Map, Value};
+use serde_path_to_error::{Path, Segment};
+
+use crate::domain::{DomainError, FieldError};
+
+/// Most deserialization passes for one request: bounds the work a hostile body can cause.
+const MAX_PASSES: usize = 50;
+
+/// A request part being read.
+trait Source {
+    /// One deserialization attempt.
+    fn read<T: DeserializeOwned>(&self) -> Result<T, (Path, String)>;
+    /// Takes the value at `path` out; `false` when there is nothing to take.
+    fn take(&mut self, path: &Path) -> bool;
+}
+
+impl Source for Value {
+    fn read<T: DeserializeOwned>(&self) -> Result<T, (Path, String)> {
+        serde_path_to_error::deserialize(self).map_err(|e| {
+            let message = e.inner().to_string();
+            (e.path().clone(), message)
+        })
+    }
+
+    fn take(&mut self, path: &Path) -> bool {
+        let segments: Vec<&Segment> = path.iter().collect();
+        let Some((last, parents)) = segments.split_last() else {
+            return false;
+        };
+        let mut node = self;
+        for s in parents {
+            node = match (s, node) {
+                (Segment::Map { key }, Value::Object(m)) => match m.get_mut(key) {
+                    Some(v) => v,
+                    None => return false,
+                },
+                (Segment::Seq { index }, Value::Array(a)) => match a.get_mut(*index) {
+                    Some(v) => v,
+                    None => return false,
+                },
+                _ => return false,
+            };
+        }
+        match (last, node) {
+            (Segment::Map { key }, Value::Object(m)) => m.remove(key).is_some(),
+            // Removing an item would renumber the rest: leave an empty object in its place.
+            (Segment::Seq { index }, Value::Array(a)) => match a.get_mut(*index) {
+                Some(v) if *v != Value::Object(Map::new()) => {
+                    *v = Value::Object(Map::new());
+                    true
+                }
+                _ => false,
+            },
+            _ => false,
+        }
+    }
+}
+
+/// A query string as its decoded pairs.
+struct Pairs(Vec<(String, String)>);
+
+impl Source for Pairs {
+    fn read<T: DeserializeOwned>(&self) -> Result<T, (Path, String)> {
+        let encoded = serde_urlencoded::to_string(&self.0).unwrap_or_default();
+        let d = serde_urlencoded::Deserializer::new(form_urlencoded(&encoded));
+        serde_path_to_error::deserialize(d).map_err(|e| {
+            let message = e.inner().to_string();
+            (e.path().clone(), message)
+        })
+    }
+
+    fn take(&mut self, path: &Path) -> bool {
+        let Some(Segment::Map { key }) = path.iter().next() else {
+            return false;
+        };
+        let before = self.0.len();
+        self.0.retain(|(k, _)| k != key);
+        self.0.len() != before
+    }
+}
+
+fn form_urlencoded(s: &str) -> form_urlencoded::Parse<'_> {
+    form_urlencoded::parse(s.as_bytes())
+}
+
+/// Reads `T` from `source`, collecting every failure; then checks `T`'s rules with `ctx`.
+fn read_all<T, S>(mut source: S, ctx: &T::Context) -> Result<T, DomainError>
+where
+    T: DeserializeOwned + garde::Validate,
+    S: Source,
+{
+    let mut errors: Vec<FieldError> = Vec::new();
+    let mut value = None;
+    for _ in 0..MAX_PASSES {
+        match source.read::<T>() {
+            Ok(v) => {
+                value = Some(v);
+                break;
+            }
+            Err((path, message)) => {
+                if let Some(field) = missing_field(&path, &message) {
+                    // A required field that is absent (or was taken out after failing): serde
+                    // cannot go on without it, so this pass is the last.
+                    if !errors.iter().any(|e| e.field == field) {
+                        errors.push(FieldError::new(field, "is required"));
+                    }
+                    break;
+                }
+                let field = field_name(&path, &message);
+                errors.push(FieldError::new(&field, humanize(&message)));
+                if !source.take(&path) {
+                    break;
+                }
+            }
+        }
+    }
+    if let Some(v) = &value {
+        if let Err(report) = v.validate_with(ctx) {
+            for (path, error) in report.iter() {
+                let field = path.to_string();
+                // A field that failed to read is absent now: do not report it twice.
+                if !errors.iter().any(|e| covers(&e.field, &field)) {
+                    errors.push(FieldError::new(field, rule_message(error.message())));
+                }
+            }
+        }
+    }
+    match value {
+        Some(v) if errors.is_empty() => Ok(v),
+        _ => {
+            // In the order the request type declares its fields, as a reader of the type
+            // expects; items of one field keep the order they were found in.
+            let order = field_order::<T>();
+            let rank = |f: &FieldError| {
+                let top = f.field.split(['.', '[']).next().unwrap_or_default();
+                order.iter().position(|o| *o == top).unwrap_or(order.len())
+            };
+            errors.sort_by_key(rank);
+            Err(DomainError::Validation(errors))
+        }
+    }
+}
+
+/// The field named by a serde "missing field" error, with its parent's path.
+fn missing_field(path: &Path, message: &str) -> Option<String> {
+    let name = message.strip_prefix("missing field `")?.split('`').next()?;
+    let parent = path.to_string();
+    Some(if parent == "." || parent.is_empty() {
+        name.to_owned()
+    } else {
+        format!("{parent}.{name}")
+    })
+}
+
+/// The field names of a struct type, in declaration order, as its `Deserialize` impl states
+/// them: a deserializer that only records what `deserialize_struct` is told.
+fn field_order<T: DeserializeOwned>() -> &'static [&'static str] {
+    use serde::de::{Error as _, Visitor};
+
+    #[derive(Debug)]
+    struct Stop;
+    impl std::fmt::Display for Stop {
+        fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.write_str("stop")
+        }
+    }
+    impl std::error::Error for Stop {}
+    impl serde::de::Error for Stop {
+        fn custom<M: std::fmt::Display>(_: M) -> Self {
+            Stop
+        }
+    }
+
+    struct Recorder<'a>(&'a mut &'static [&'static str]);
+    impl<'de> serde::Deserializer<'de> for Recorder<'_> {
+        type Error = Stop;
+        fn deserialize_any<V: Visitor<'de>>(self, _: V) -> Result<V::Value, Stop> {
+            Err(Stop::custom(""))
+        }
+        fn deserialize_struct<V: Visitor<'de>>(
+            self,
+            _: &'static str,
+            fields: &'static [&'static str],
+            _: V,
+        ) -> Result<V::Value, Stop> {
+            *self.0 = fields;
+            Err(Stop)
+        }
+        serde::forward_to_deserialize_any! {
+            bool i8 i16 i32 i64 i128 u8 u16 u32 u64 u128 f32 f64 char str string bytes
+            byte_buf option unit unit_struct newtype_struct seq tuple tuple_struct map enum
+            identifier ignored_any
+        }
+    }
+
+    let mut fields: &'static [&'static str] = &[];
+    let _ = T::deserialize(Recorder(&mut fields));
+    fields
+}
+
+/// Whether an error on `failed` already explains one on `field` (itself or inside it).
+fn covers(failed: &str, field: &str) -> bool {
+    field == failed
+        || field
+            .strip_prefix(failed)
+            .is_some_and(|rest| rest.starts_with('.') || rest.starts_with('['))
+}
+
+/// The field a serde error is about. For an unknown field serde's path stops at its parent in
+/// some cases, so the name is taken from the message then.
+fn field_name(path: &Path, message: &str) -> String {
+    let p = path.to_string();
+    let p = if p == "." { String::new() } else { p };
+    if let Some(unknown) = message
+        .strip_prefix("unknown field `")
+        .and_then(|r| r.split('`').next())
+    {
+        if !p.ends_with(unknown) {
+            return if p.is_empty() {
+                unknown.to_owned()
+            } else {
+                format!("{p}.{unknown}")
+            };
+        }
+    }
+    p
+}
+
+/// A client-facing sentence for a serde error: the value types' own messages pass through;
+/// serde's "invalid type: integer `5`, expected a string" becomes "must be a string" (the
+/// client's value is never echoed back).
+fn humanize(message: &str) -> String {
+    if message.starts_with("unknown field") {
+        return "is not a known field".into();
+    }
+    if message.starts_with("invalid type") || message.starts_with("invalid value") {
+        let expected = message.rsplit("expected ").next().unwrap_or("");
+        return format!("must be {}", expected_noun(expected));
+    }
+    if message.contains("invalid digit")
+        || message.contains("number too")
+        || message.contains("cannot parse integer")
+    {
+        return "must be an integer".into();
+    }
+    if message.starts_with("invalid length") || message.contains("recursion limit") {
+        return "has an invalid shape".into();
+    }
+    message.to_owned()
+}
+
+fn expected_noun(expected: &str) -> &'static str {
+    let e = expected.trim();
+    if e.starts_with('i') || e.starts_with('u') {
+        "an integer"
+    } else if e.contains("string") || e.starts_with("borrowed str") {
+        "a string"
+    } else if e.contains("sequence") {
+        "an array"
+    } else if e.contains("bool") {
+        "a boolean"
+    } else {
+        "an object"
+    }
+}
+
+/// garde's messages in the wording the rest of the API uses.
+fn rule_message(m: &str) -> String {
+    if m == "not set" {
+        return "is required".into();
+    }
+    if let Some(n) = m.strip_prefix("length is lower than ") {
+        return if n == "1" {
+            "must not be empty".into()
+        } else {
+            format!("must hold at least {n} items")
+        };
+    }
+    if let Some(n) = m.strip_prefix("length is greater than ") {
+        return format!("must hold at most {n} items");
+    }
+    if let Some(n) = m.strip_prefix("lower than ") {
+        return format!("must be at least {n}");
+    }
+    if let Some(n) = m.strip_prefix("greater than ") {
+        return format!("must be at most {n}");
+    }
+    m.to_owned()
+}
+
+/// Reads a JSON object into `T`.
+pub fn body<T>(value: Value, ctx: &T::Context) -> Result<T, DomainError>
+where
+    T: DeserializeOwned + garde::Validate,
+{
+    read_all(value, ctx)
+}
+
+/// Reads a raw query string into `T`. Parameters `T` does not name are ignored.
+pub fn query<T>(raw: &str) -> Result<T, DomainError>
+where
+    T: DeserializeOwned + garde::Validate<Context = ()>,
+{
+    // A repeated parameter counts once, with its last value (as it always has).
+    let mut pairs: Vec<(String, String)> = Vec::new();
+    for (k, v) in form_urlencoded(raw) {
+        pairs.retain(|(seen, _)| *seen != k);
+        pairs.push((k.into_owned(), v.into_owned()));
+    }
+    read_all(Pairs(pairs), &())
+}
+
+/// Reads path parameters (name, raw value) into `T`.
+pub fn path<T>(params: Vec<(String, String)>) -> Result<T, DomainError>
+where
+    T: DeserializeOwned + garde::Validate<Context = ()>,
+{
+    let object: Map<String, Value> = params
+        .into_iter()
+        .map(|(k, v)| (k, Value::String(v)))
+        .collect();
+    read_all(Value::Object(object), &())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::text::Text;
+    use serde::Deserialize;
+    use serde_json::json;
+
+    #[derive(Debug, Deserialize, garde::Validate)]
+    #[serde(deny_unknown_fields)]
+    struct Item {
+        #[garde(required)]
+        name: Option<Text<5>>,
+        #[garde(inner(range(min = 1, max = 9)))]
+        n: Option<i64>,
+    }
+
+    #[derive(Debug, Deserialize, garde::Validate)]
+    #[serde(deny_unknown_fields)]
+    struct Batch {
+        #[garde(required, length(min = 1, max = 3), dive)]
+        items: Option<Vec<Item>>,
+        #[garde(skip)]
+        #[allow(dead_code)] // only its type matters here
+        note: Option<String>,
+    }
+
+    fn fields(e: DomainError) -> Vec<(String, String)> {
+        match e {
+            DomainError::Validation(v) => v.into_iter().map(|f| (f.field, f.message)).collect(),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn every_failing_field_is_named() {
+        let v = json!({"items": [{"name": 5, "n": "x"}, "oops", {"n": 0, "extra": 1}], "note": [], "who": 1});
+        let errs = fields(body::<Batch>(v, &()).unwrap_err());
+        let mut names: Vec<&str> = errs.iter().map(|(f, _)| f.as_str()).collect();
+        names.sort();
+        assert_eq!(
+            names,
+            [
+                "items[0].n",
+                "items[0].name",
+                "items[1]",
+                "items[2].extra",
+                "items[2].n",
+                "items[2].name",
+                "note",
+                "who"
+            ],
+            "{errs:?}"
+        );
+        let msg = |f: &str| errs.iter().find(|(n, _)| n == f).unwrap().1.clone();
+        assert_eq!(msg("items[0].name"), "must be a string");
+        assert_eq!(msg("items[0].n"), "must be an integer");
+        assert_eq!(msg("items[1]"), "must be an object");
+        assert_eq!(msg("who"), "is not a known field");
+        assert_eq!(msg("items[2].name"), "is required");
+        assert_eq!(msg("items[2].n"), "must be at least 1");
+    }
+
+    #[test]
+    fn value_types_report_their_own_message() {
+        let errs = fields(body::<Item>(json!({"name": "toolong"}), &()).unwrap_err());
+        assert_eq!(
+            errs,
+            [("name".into(), "must be at most 5 characters".into())]
+        );
+        let ok = body::<Item>(json!({"name": " ab ", "n": 3}), &()).unwrap();
+        assert_eq!((ok.name.unwrap().as_str(), ok.n), ("ab", Some(3)));
+    }
+
+    #[derive(Debug, Deserialize, garde::Validate)]
+    struct Q {
+        #[garde(inner(range(min = 1)))]
+        limit: Option<i64>,
+        #[garde(inner(range(min = 0)))]
+        offset: Option<i64>,
+    }
+
+    #[test]
+    fn queries_name_each_bad_parameter() {
+        let errs = fields(query::<Q>("limit=abc&offset=-2&other=1").unwrap_err());
+        assert_eq!(
+            errs,
+            [
+                ("limit".into(), "must be an integer".into()),
+                ("offset".into(), "must be at least 0".into())
+            ]
+        );
+        let q = query::<Q>("limit=5").unwrap();
+        assert_eq!((q.limit, q.offset), (Some(5), None));
+        let q = query::<Q>("limit=abc&limit=7").unwrap();
+        assert_eq!(q.limit, Some(7), "the last of a repeated parameter wins");
+    }
+}

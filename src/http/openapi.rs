@@ -1,0 +1,250 @@
+//! The OpenAPI 3.1 contract, generated from the handlers' annotations and the request and
+//! view types, and served at `GET /api/openapi.json`.
+
+use std::sync::OnceLock;
+
+use axum::http::header;
+use axum::response::IntoResponse;
+use utoipa::openapi::link::LinkBuilder;
+use utoipa::openapi::path::Operation;
+use utoipa::openapi::{OpenApi, Ref, RefOr, Response, ResponseBuilder};
+use utoipa::OpenApi as _;
+
+use super::error::ErrorBody;
+
+/// What the generated paths do not say: title, description, tags.
+#[derive(utoipa::OpenApi)]
+#[openapi(
+    info(
+        title = "carebook",
+        description = "A concurrency-safe doctor appointment booking service. Every answer uses \
+one envelope: `{\"success\": true, \"message\", \"data\"[, \"pagination\"]}` or \
+`{\"success\": false, \"message\", \"error\": {\"code\", \"details\"?}}`. Every response carries \
+`x-request-id`.",
+        license(name = "MIT", identifier = "MIT"),
+    ),
+    tags(
+        (name = "doctors", description = "Doctors and their specializations"),
+        (name = "patients", description = "Patients (protected health information)"),
+        (name = "time slots", description = "A doctor's bookable times, in the doctor's time zone"),
+        (name = "appointments", description = "Bookings: PENDING → CONFIRMED → COMPLETED, with cancellation and expiry"),
+        (name = "operations", description = "Health checks and this contract"),
+    ),
+    components(schemas(ErrorBody))
+)]
+struct ApiDoc;
+
+/// The base document the routes are added to.
+pub fn base() -> OpenApi {
+    ApiDoc::openapi()
+}
+
+fn error(description: &str) -> RefOr<Response> {
+    RefOr::T(
+        ResponseBuilder::new()
+            .description(description)
+            .content(
+                "application/json",
+                utoipa::openapi::ContentBuilder::new()
+                    .schema(Some(Ref::from_schema_name("ErrorBody")))
+                    .build(),
+            )
+            .build(),
+    )
+}
+
+/// Adds the answers any operation can give besides its own: 400 where it reads parameters or
+/// a body, 413 where it reads a body, 503 everywhere (database down, or the request timed out).
+pub fn add_common_responses(doc: &mut OpenApi) {
+    for item in doc.paths.paths.values_mut() {
+        for op in operations(item) {
+            let has_params = op.parameters.as_ref().is_some_and(|p| !p.is_empty());
+            let has_body = op.request_body.is_some();
+            let r = &mut op.responses.responses;
+            if has_params || has_body {
+                r.entry("400".into()).or_insert_with(|| error(
+                    "`VALIDATION_ERROR`: a malformed parameter or body; `details` names every field at fault",
+                ));
+            }
+            if has_body {
+                r.entry("413".into())
+                    .or_insert_with(|| error("`PAYLOAD_TOO_LARGE`: the body is larger than 1 MiB"));
+            }
+            r.entry("503".into()).or_insert_with(|| {
+                error("`SERVICE_UNAVAILABLE`: the database is unavailable or the request timed out; sent with `Retry-After`")
+            });
+        }
+    }
+}
+
+fn operations(item: &mut utoipa::openapi::PathItem) -> impl Iterator<Item = &mut Operation> {
+    [
+        item.get.as_mut(),
+        item.put.as_mut(),
+        item.post.as_mut(),
+        item.delete.as_mut(),
+        item.options.as_mut(),
+        item.head.as_mut(),
+        item.patch.as_mut(),
+        item.trace.as_mut(),
+    ]
+    .into_iter()
+    .flatten()
+}
+
+/// OpenAPI links: which operation a response's ids lead to, so clients (and stateful fuzzers)
+/// can walk doctor → slot → booking → confirm → cancel. Each entry: from (operationId,
+/// status), the link's name, to operationId, and its parameters as runtime expressions.
+type LinkSpec = (
+    &'static str,
+    &'static str,
+    &'static [(&'static str, &'static str)],
+);
+
+const ID: &str = "$response.body#/data/id";
+const LINKS: &[(&str, &str, &[LinkSpec])] = &[
+    (
+        "createDoctor",
+        "201",
+        &[
+            ("getDoctor", "getDoctor", &[("id", ID)]),
+            ("updateDoctor", "updateDoctor", &[("id", ID)]),
+            ("createSlot", "createSlot", &[("id", ID)]),
+            ("createSlots", "createSlots", &[("id", ID)]),
+            ("listSlots", "listSlots", &[("id", ID)]),
+            ("listAvailableSlots", "listAvailableSlots", &[("id", ID)]),
+            (
+                "listDoctorAppointments",
+                "listDoctorAppointments",
+                &[("doctorId", ID)],
+            ),
+        ],
+    ),
+    (
+        "createPatient",
+        "201",
+        &[
+            ("getPatient", "getPatient", &[("id", ID)]),
+            ("updatePatient", "updatePatient", &[("id", ID)]),
+            (
+                "listPatientAppointments",
+                "listPatientAppointments",
+                &[("patientId", ID)],
+            ),
+        ],
+    ),
+    (
+        "createSlot",
+        "201",
+        &[(
+            "setSlotStatus",
+            "setSlotStatus",
+            &[("id", "$response.body#/data/doctor_id"), ("slotId", ID)],
+        )],
+    ),
+    (
+        "bookAppointment",
+        "201",
+        &[
+            ("confirmAppointment", "confirmAppointment", &[("id", ID)]),
+            ("cancelAppointment", "cancelAppointment", &[("id", ID)]),
+            ("getAppointment", "getAppointment", &[("id", ID)]),
+            (
+                "getAppointmentHistory",
+                "getAppointmentHistory",
+                &[("id", ID)],
+            ),
+        ],
+    ),
+    (
+        "confirmAppointment",
+        "200",
+        &[
+            ("completeAppointment", "completeAppointment", &[("id", ID)]),
+            ("cancelAppointment", "cancelAppointment", &[("id", ID)]),
+        ],
+    ),
+];
+
+/// Adds [`LINKS`] to the responses they start from.
+pub fn add_links(doc: &mut OpenApi) {
+    for item in doc.paths.paths.values_mut() {
+        for op in operations(item) {
+            let Some(from) = op.operation_id.clone() else {
+                continue;
+            };
+            for (_, status, links) in LINKS.iter().filter(|(id, _, _)| *id == from) {
+                let Some(RefOr::T(response)) = op.responses.responses.get_mut(*status) else {
+                    continue;
+                };
+                for (name, to, params) in links.iter() {
+                    let link = params
+                        .iter()
+                        .fold(LinkBuilder::new().operation_id(*to), |b, (k, v)| {
+                            b.parameter(*k, *v)
+                        })
+                        .build();
+                    response.links.insert((*name).to_owned(), RefOr::T(link));
+                }
+            }
+        }
+    }
+}
+
+/// The served document, built once.
+pub fn document() -> &'static str {
+    static DOC: OnceLock<String> = OnceLock::new();
+    DOC.get_or_init(|| {
+        let mut doc = serde_json::to_value(super::spec()).unwrap_or_default();
+        fix_link_keys(&mut doc);
+        doc.to_string()
+    })
+}
+
+/// utoipa 5 writes a link's `operationId` and `requestBody` in snake case, which OpenAPI
+/// validators (rightly) refuse: rename them in every `links` object.
+fn fix_link_keys(v: &mut serde_json::Value) {
+    use serde_json::Value;
+    match v {
+        Value::Object(m) => {
+            if let Some(Value::Object(links)) = m.get_mut("links") {
+                for link in links.values_mut() {
+                    if let Value::Object(l) = link {
+                        for (from, to) in [
+                            ("operation_id", "operationId"),
+                            ("request_body", "requestBody"),
+                        ] {
+                            if let Some(x) = l.remove(from) {
+                                l.insert(to.into(), x);
+                            }
+                        }
+                    }
+                }
+            }
+            m.values_mut().for_each(fix_link_keys);
+        }
+        Value::Array(a) => a.iter_mut().for_each(fix_link_keys),
+        _ => {}
+    }
+}
+
+/// The OpenAPI document
+///
+/// This contract, as JSON (OpenAPI 3.1).
+#[utoipa::path(get, path = "/openapi.json", operation_id = "getOpenApi", tag = "operations",
+    responses((status = 200, description = "The OpenAPI document", content_type = "application/json",
+        body = Object)))]
+pub async fn serve() -> impl IntoResponse {
+    ([(header::CONTENT_TYPE, "application/json")], document())
+}
+
+/// The OpenAPI document as YAML
+///
+/// The same document for YAML tooling. JSON is a subset of YAML 1.2, so the JSON text is
+/// served as is: any YAML parser reads it as the same document.
+#[utoipa::path(get, path = "/openapi.yaml", tag = "operations", operation_id = "getOpenApiYaml",
+    responses((status = 200, description = "The OpenAPI document", content_type = "application/yaml",
+        body = Object)))]
+pub async fn serve_yaml() -> impl IntoResponse {
+    ([(header::CONTENT_TYPE, "application/yaml")], document())
+}

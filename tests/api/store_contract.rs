@@ -1,0 +1,348 @@
+//! Store-level contract: the same use cases, called on the `Store` port directly, must give
+//! the same results and the same errors on both adapters (the errors each method documents).
+
+use chrono::{Duration, NaiveTime, Utc};
+
+use carebook::domain::appointment::{
+    AppointmentStatus, AuditAction, ConsultationType, NewAppointment,
+};
+use carebook::domain::calendar::TimeZone;
+use carebook::domain::contact::{Email, Phone};
+use carebook::domain::doctor::{Doctor, DoctorPatch, NewDoctor};
+use carebook::domain::page::Page;
+use carebook::domain::patch::Patch;
+use carebook::domain::patient::{NewPatient, Patient, PatientPatch};
+use carebook::domain::slot::{NewSlot, Slot, SlotAdminStatus, SlotStatus};
+use carebook::domain::store::{Actor, AppointmentFilter, IdempotencyKey, Store};
+use carebook::domain::{DoctorId, DomainError, PatientId, SlotId};
+
+use crate::backends;
+use crate::common::TestApp;
+
+fn tag() -> String {
+    uuid::Uuid::new_v4().simple().to_string()
+}
+
+async fn doctor(store: &dyn Store) -> Doctor {
+    let t = tag();
+    store
+        .create_doctor(NewDoctor {
+            name: "Dr Port".into(),
+            specialization: "Cardiology".into(),
+            email: Email::parse(&format!("d{t}@c.test")).unwrap(),
+            phone: None,
+            license_number: format!("L{t}"),
+            clinic_name: None,
+            address: None,
+            bio: None,
+            timezone: TimeZone(chrono_tz::UTC),
+        })
+        .await
+        .expect("doctor")
+}
+
+fn new_patient(email: &str) -> NewPatient {
+    NewPatient {
+        name: "Pat Port".into(),
+        email: Email::parse(email).unwrap(),
+        phone: Phone::parse("+1 555 010 0000").unwrap(),
+        date_of_birth: None,
+        gender: None,
+        blood_group: None,
+        allergies: None,
+        medical_history: None,
+        emergency_contact_name: None,
+        emergency_contact_phone: None,
+    }
+}
+
+async fn patient(store: &dyn Store) -> Patient {
+    let email = format!("p{}@c.test", tag());
+    store
+        .create_patient(new_patient(&email))
+        .await
+        .expect("patient")
+}
+
+fn new_slot(days: i64, hour: u32, capacity: i32) -> NewSlot {
+    let date = (Utc::now() + Duration::days(days)).date_naive();
+    let time = NaiveTime::from_hms_opt(hour, 0, 0).unwrap();
+    NewSlot {
+        slot_date: date,
+        slot_time: time,
+        duration_minutes: 30,
+        max_capacity: capacity,
+        starts_at: date.and_time(time).and_utc(),
+    }
+}
+
+async fn slot(store: &dyn Store, d: DoctorId, capacity: i32) -> Slot {
+    store
+        .create_slot(d, new_slot(2, 10, capacity))
+        .await
+        .expect("slot")
+}
+
+fn booking(p: PatientId, d: DoctorId, s: SlotId) -> NewAppointment {
+    NewAppointment {
+        patient_id: p,
+        doctor_id: d,
+        time_slot_id: s,
+        appointment_date: None,
+        appointment_time: None,
+        reason_for_visit: Some("checkup".into()),
+        consultation_type: ConsultationType::Video,
+    }
+}
+
+const HOLD: i64 = 300;
+
+async fn people_round_trip_and_report_duplicates(app: TestApp) {
+    let store = &*app.store;
+    let d = doctor(store).await;
+    assert_eq!(store.get_doctor(d.id).await.unwrap().email, d.email);
+    assert!(matches!(
+        store.get_doctor(DoctorId::random()).await,
+        Err(DomainError::NotFound("doctor"))
+    ));
+    let patch = DoctorPatch {
+        bio: Patch::Set("b".into()),
+        timezone: Some(TimeZone("Europe/Paris".parse().unwrap())),
+        ..Default::default()
+    };
+    let d2 = store.update_doctor(d.id, patch).await.unwrap();
+    assert_eq!(
+        (d2.bio.as_deref(), d2.timezone.as_str()),
+        (Some("b"), "Europe/Paris")
+    );
+
+    let p = patient(store).await;
+    let dup = store.create_patient(new_patient(p.email.as_str())).await;
+    assert!(matches!(dup, Err(DomainError::Duplicate(_))), "{dup:?}");
+    let other = patient(store).await;
+    let steal = PatientPatch {
+        email: Some(p.email.clone()),
+        ..Default::default()
+    };
+    let r = store.update_patient(other.id, steal).await;
+    assert!(matches!(r, Err(DomainError::Duplicate(_))), "{r:?}");
+    assert!(matches!(
+        store
+            .update_patient(PatientId::random(), PatientPatch::default())
+            .await,
+        Err(DomainError::NotFound("patient"))
+    ));
+    let page = store
+        .list_patients(Page::new(Some(1), Some(1)))
+        .await
+        .unwrap();
+    assert_eq!((page.total, page.items.len()), (2, 1));
+}
+
+async fn slots_are_unique_and_bulk_skips(app: TestApp) {
+    let store = &*app.store;
+    let d = doctor(store).await;
+    let s = slot(store, d.id, 2).await;
+    assert_eq!((s.status, s.available_capacity), (SlotStatus::Available, 2));
+    let again = store.create_slot(d.id, new_slot(2, 10, 1)).await;
+    assert!(matches!(again, Err(DomainError::Duplicate(_))), "{again:?}");
+    let nobody = store
+        .create_slot(DoctorId::random(), new_slot(3, 10, 1))
+        .await;
+    assert!(
+        matches!(nobody, Err(DomainError::NotFound("doctor"))),
+        "{nobody:?}"
+    );
+    let outcome = store
+        .create_slots(
+            d.id,
+            vec![new_slot(2, 10, 1), new_slot(2, 11, 1), new_slot(2, 11, 1)],
+        )
+        .await
+        .unwrap();
+    assert_eq!(outcome.created.len(), 1);
+    let skipped: Vec<usize> = outcome.skipped.iter().map(|s| s.index).collect();
+    assert_eq!(skipped, [0, 2]);
+    let blocked = store
+        .set_slot_status(d.id, s.id, SlotAdminStatus::Blocked)
+        .await
+        .unwrap();
+    assert_eq!(blocked.status, SlotStatus::Blocked);
+    let wrong = store
+        .set_slot_status(DoctorId::random(), s.id, SlotAdminStatus::Available)
+        .await;
+    assert!(
+        matches!(wrong, Err(DomainError::NotFound("time slot"))),
+        "{wrong:?}"
+    );
+}
+
+async fn booking_refusals_come_in_order(app: TestApp) {
+    let store = &*app.store;
+    let (d, p) = (doctor(store).await, patient(store).await);
+    let s = slot(store, d.id, 1).await;
+    let book = |n: NewAppointment| store.book(n, HOLD, None, Actor::system());
+    let e = book(booking(PatientId::random(), d.id, s.id)).await;
+    assert!(matches!(e, Err(DomainError::NotFound("patient"))), "{e:?}");
+    let e = book(booking(p.id, DoctorId::random(), s.id)).await;
+    assert!(matches!(e, Err(DomainError::NotFound("doctor"))), "{e:?}");
+    let e = book(booking(p.id, d.id, SlotId::random())).await;
+    assert!(
+        matches!(e, Err(DomainError::NotFound("time slot"))),
+        "{e:?}"
+    );
+    let other = doctor(store).await;
+    let e = book(booking(p.id, other.id, s.id)).await;
+    assert!(
+        matches!(e, Err(DomainError::Validation(ref f)) if f[0].field == "doctor_id"),
+        "{e:?}"
+    );
+    let a = book(booking(p.id, d.id, s.id)).await.unwrap().appointment;
+    assert_eq!(
+        (a.status, a.consultation_type),
+        (AppointmentStatus::Pending, ConsultationType::Video)
+    );
+    let e = book(booking(p.id, d.id, s.id)).await;
+    assert!(matches!(e, Err(DomainError::AlreadyBooked)), "{e:?}");
+    let q = patient(store).await;
+    let e = book(booking(q.id, d.id, s.id)).await;
+    assert!(matches!(e, Err(DomainError::SlotUnavailable(_))), "{e:?}");
+}
+
+async fn idempotent_bookings_replay_or_refuse(app: TestApp) {
+    let store = &*app.store;
+    let (d, p) = (doctor(store).await, patient(store).await);
+    let s = slot(store, d.id, 3).await;
+    let key = |fp: &str| {
+        Some(IdempotencyKey {
+            key: "k-1".into(),
+            fingerprint: fp.into(),
+        })
+    };
+    let first = store
+        .book(booking(p.id, d.id, s.id), HOLD, key("a"), Actor::system())
+        .await
+        .unwrap();
+    let again = store
+        .book(booking(p.id, d.id, s.id), HOLD, key("a"), Actor::system())
+        .await
+        .unwrap();
+    assert!(!first.replayed && again.replayed);
+    assert_eq!(first.appointment.id, again.appointment.id);
+    let other = store
+        .book(booking(p.id, d.id, s.id), HOLD, key("b"), Actor::system())
+        .await;
+    assert!(
+        matches!(other, Err(DomainError::IdempotencyKeyReused)),
+        "{other:?}"
+    );
+}
+
+async fn transitions_follow_the_state_machine(app: TestApp) {
+    let store = &*app.store;
+    let (d, p) = (doctor(store).await, patient(store).await);
+    let s = slot(store, d.id, 1).await;
+    let actor = || Actor::request("t");
+    let a = store
+        .book(booking(p.id, d.id, s.id), HOLD, None, actor())
+        .await
+        .unwrap()
+        .appointment;
+    let e = store.complete(a.id, actor()).await;
+    assert!(
+        matches!(e, Err(DomainError::InvalidTransition { .. })),
+        "{e:?}"
+    );
+    assert_eq!(
+        store.confirm(a.id, actor()).await.unwrap().status,
+        AppointmentStatus::Confirmed
+    );
+    assert_eq!(
+        store.confirm(a.id, actor()).await.unwrap().status,
+        AppointmentStatus::Confirmed
+    );
+    let c = store
+        .cancel(a.id, Some("ill".into()), actor())
+        .await
+        .unwrap();
+    assert_eq!(
+        (c.status, c.cancellation_reason.as_deref()),
+        (AppointmentStatus::Cancelled, Some("ill"))
+    );
+    let slots = store
+        .list_slots(d.id, s.slot_date, s.slot_date)
+        .await
+        .unwrap();
+    assert_eq!(slots[0].available_capacity, 1);
+    let history: Vec<AuditAction> = store
+        .history(a.id)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|h| h.action)
+        .collect();
+    assert_eq!(
+        history,
+        [AuditAction::Book, AuditAction::Confirm, AuditAction::Cancel]
+    );
+    let detail = store.get_appointment(a.id).await.unwrap();
+    assert_eq!((detail.doctor.id, detail.patient.id), (d.id, p.id));
+}
+
+async fn overdue_holds_expire_once(app: TestApp) {
+    let store = &*app.store;
+    let (d, p) = (doctor(store).await, patient(store).await);
+    let s = slot(store, d.id, 1).await;
+    // A hold of zero seconds is overdue as soon as it is written: no waiting on the clock.
+    let a = store
+        .book(booking(p.id, d.id, s.id), 0, None, Actor::system())
+        .await
+        .unwrap()
+        .appointment;
+    assert_eq!(
+        store
+            .get_appointment(a.id)
+            .await
+            .unwrap()
+            .appointment
+            .status,
+        AppointmentStatus::Expired
+    );
+    assert!(matches!(
+        store.confirm(a.id, Actor::system()).await,
+        Err(DomainError::HoldExpired)
+    ));
+    // The confirm already expired it: the sweep finds nothing left.
+    assert_eq!(store.expire_due(100).await.unwrap(), 0);
+    let history = store.history(a.id).await.unwrap();
+    let expiries = history
+        .iter()
+        .filter(|h| h.action == AuditAction::Expire)
+        .count();
+    assert_eq!(expiries, 1);
+    let filter = AppointmentFilter {
+        date: None,
+        status: Some(AppointmentStatus::Expired),
+    };
+    let page = store
+        .doctor_appointments(d.id, filter, Page::new(None, None))
+        .await
+        .unwrap();
+    assert_eq!((page.total, page.items.len()), (1, 1));
+    let missing = store
+        .patient_appointments(PatientId::random(), None, Page::new(None, None))
+        .await;
+    assert!(
+        matches!(missing, Err(DomainError::NotFound("patient"))),
+        "{missing:?}"
+    );
+}
+
+backends!(
+    people_round_trip_and_report_duplicates,
+    slots_are_unique_and_bulk_skips,
+    booking_refusals_come_in_order,
+    idempotent_bookings_replay_or_refuse,
+    transitions_follow_the_state_machine,
+    overdue_holds_expire_once,
+);
