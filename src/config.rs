@@ -84,6 +84,39 @@ pub struct RawSettings {
     /// Seconds after which a request is answered 503.
     #[arg(long, env = "REQUEST_TIMEOUT_SECONDS", default_value_t = 30)]
     pub request_timeout_seconds: u32,
+    /// Minutes an access token lives.
+    #[arg(long, env = "ACCESS_TOKEN_MINUTES", default_value_t = 15)]
+    pub access_token_minutes: u32,
+    /// Minutes without a refresh after which a session ends (automatic logoff).
+    #[arg(long, env = "SESSION_IDLE_MINUTES", default_value_t = 30)]
+    pub session_idle_minutes: u32,
+    /// Hours after login after which a session ends, refreshed or not.
+    #[arg(long, env = "SESSION_MAX_HOURS", default_value_t = 12)]
+    pub session_max_hours: u32,
+    /// E-mail of an admin account made sure to exist at start.
+    #[arg(long, env = "ADMIN_EMAIL")]
+    pub admin_email: Option<String>,
+    /// Password of that admin account when it is created (an existing one is never changed).
+    #[arg(long, env = "ADMIN_PASSWORD", hide_env_values = true)]
+    pub admin_password: Option<Secret>,
+    /// Most live PENDING appointments one patient may hold; 0 for no limit.
+    #[arg(long, env = "MAX_PENDING_HOLDS_PER_PATIENT", default_value_t = 3)]
+    pub max_pending_holds_per_patient: u32,
+    /// Requests per minute per signed-in user (per IP when anonymous); 0 turns the limit off.
+    #[arg(long, env = "RATE_LIMIT_PER_MINUTE", default_value_t = 600)]
+    pub rate_limit_per_minute: u32,
+}
+
+/// Accounts, sessions and abuse limits.
+#[derive(Debug, Clone)]
+pub struct AuthSettings {
+    pub access_token: Duration,
+    pub session_idle: Duration,
+    pub session_max: Duration,
+    pub admin_email: Option<String>,
+    pub admin_password: Option<Secret>,
+    pub max_pending_holds: Option<i64>,
+    pub rate_limit_per_minute: u32,
 }
 
 /// Validated settings.
@@ -99,6 +132,7 @@ pub struct Settings {
     pub hold: Duration,
     pub sweep_interval: Duration,
     pub request_timeout: Duration,
+    pub auth: AuthSettings,
 }
 
 impl RawSettings {
@@ -116,6 +150,15 @@ impl RawSettings {
         };
         if hold_secs == 0 {
             return Err("the appointment expiry must be at least one second".into());
+        }
+        if self.access_token_minutes == 0 || self.session_idle_minutes == 0 {
+            return Err("ACCESS_TOKEN_MINUTES and SESSION_IDLE_MINUTES must be at least 1".into());
+        }
+        if self.session_max_hours == 0 {
+            return Err("SESSION_MAX_HOURS must be at least 1".into());
+        }
+        if self.admin_email.is_some() != self.admin_password.is_some() {
+            return Err("set ADMIN_EMAIL and ADMIN_PASSWORD together, or neither".into());
         }
         if self.db_pool_size == 0 {
             return Err("DB_POOL_SIZE must be at least 1".into());
@@ -143,6 +186,16 @@ impl RawSettings {
                 self.expiry_sweep_interval_seconds.max(1),
             )),
             request_timeout: Duration::from_secs(u64::from(self.request_timeout_seconds.max(1))),
+            auth: AuthSettings {
+                access_token: Duration::from_secs(u64::from(self.access_token_minutes) * 60),
+                session_idle: Duration::from_secs(u64::from(self.session_idle_minutes) * 60),
+                session_max: Duration::from_secs(u64::from(self.session_max_hours) * 3600),
+                admin_email: self.admin_email,
+                admin_password: self.admin_password,
+                max_pending_holds: (self.max_pending_holds_per_patient > 0)
+                    .then_some(i64::from(self.max_pending_holds_per_patient)),
+                rate_limit_per_minute: self.rate_limit_per_minute,
+            },
         })
     }
 }

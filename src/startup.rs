@@ -6,10 +6,12 @@ use std::sync::Arc;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 
+use crate::auth::bootstrap::{ensure_admin, Bootstrap, BootstrapError, DEFAULT_ADMIN};
+use crate::auth::Auth;
 use crate::config::Settings;
 use crate::domain::store::Store;
-use crate::http::linger::LingeringListener;
-use crate::http::{router, AppState};
+use crate::http::linger::{LingeringListener, PeerAddr};
+use crate::http::{router, AppState, Limits};
 use crate::jobs::expiry;
 use crate::store::{self, OpenError, StoreOptions};
 
@@ -26,6 +28,10 @@ pub enum StartError {
     Store(#[from] OpenError),
     #[error("cannot listen on {0}: {1}")]
     Bind(String, #[source] std::io::Error),
+    #[error("cannot set up the admin account: {0}")]
+    Admin(#[from] BootstrapError),
+    #[error("cannot load the signing keys: {0}")]
+    Keys(#[from] crate::domain::DomainError),
 }
 
 /// Opens the store named by the settings (creating the database, applying migrations).
@@ -46,13 +52,27 @@ impl Application {
 
     /// Binds with an already opened store.
     pub async fn with_store(settings: Settings, store: Arc<dyn Store>) -> Result<Self, StartError> {
+        match ensure_admin(&*store, &settings.auth).await? {
+            Bootstrap::Generated(password) => {
+                // Printed once, on stderr, never logged: the newcomer's way in.
+                eprintln!(
+                    "carebook: created the first account: {DEFAULT_ADMIN} with password {password}\n\
+                     carebook: log in with POST /api/auth/login and change it with POST /api/auth/password"
+                );
+            }
+            Bootstrap::Created => tracing::info!("admin account created from ADMIN_EMAIL"),
+            Bootstrap::Nothing => {}
+        }
+        let auth = Auth::load(store.clone(), settings.auth.clone()).await?;
         let addr = format!("{}:{}", settings.host, settings.port);
         let listener = TcpListener::bind(&addr)
             .await
             .map_err(|e| StartError::Bind(addr, e))?;
         let state = AppState {
             store,
+            limits: Arc::new(Limits::new(settings.auth.rate_limit_per_minute)),
             settings: Arc::new(settings),
+            auth: Arc::new(auth),
         };
         Ok(Self { listener, state })
     }
@@ -74,10 +94,16 @@ impl Application {
         let sweeper = tokio::spawn(expiry::run(
             self.state.store.clone(),
             self.state.settings.sweep_interval,
+            stop_rx.clone(),
+        ));
+        let revocations = tokio::spawn(crate::jobs::revocations::run(
+            self.state.store.clone(),
+            self.state.auth.clone(),
             stop_rx,
         ));
         let store = self.state.store.clone();
         let app = router(self.state);
+        let app = app.into_make_service_with_connect_info::<PeerAddr>();
         let served = axum::serve(LingeringListener(self.listener), app)
             .with_graceful_shutdown(async move {
                 shutdown.await;
@@ -86,6 +112,7 @@ impl Application {
             .await;
         let _ = stop_tx.send(true);
         let _ = sweeper.await;
+        let _ = revocations.await;
         store.close().await;
         served
     }

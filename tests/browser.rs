@@ -241,6 +241,15 @@ impl App {
             hold: Duration::from_secs(300),
             sweep_interval: Duration::from_secs(3600),
             request_timeout: Duration::from_secs(30),
+            auth: carebook::config::AuthSettings {
+                access_token: Duration::from_secs(900),
+                session_idle: Duration::from_secs(1800),
+                session_max: Duration::from_secs(12 * 3600),
+                admin_email: None,
+                admin_password: None,
+                max_pending_holds: Some(3),
+                rate_limit_per_minute: 0,
+            },
         };
         let store = open_store(&settings).await.expect("open store");
         let app = Application::with_store(settings, store)

@@ -11,6 +11,8 @@ use serde_json::{json, Value};
 pub struct Api {
     client: Client,
     base: String,
+    /// The bearer token sent with every request, once logged in.
+    token: Option<String>,
 }
 
 /// One request's outcome: status 0 means no HTTP answer (connection error or timeout).
@@ -81,12 +83,36 @@ impl Api {
         Ok(Self {
             client,
             base: base.trim_end_matches('/').to_owned(),
+            token: None,
         })
+    }
+
+    /// Logs in; every later request carries the access token.
+    pub async fn login(&mut self, email: &str, password: &str) -> Result<(), String> {
+        let r = self
+            .post(
+                "/auth/login",
+                &serde_json::json!({"email": email, "password": password}),
+            )
+            .await;
+        let token = r
+            .json()
+            .and_then(|v| v["data"]["access_token"].as_str().map(str::to_owned));
+        match (r.status, token) {
+            (200, Some(t)) => {
+                self.token = Some(t);
+                Ok(())
+            }
+            _ => Err(format!("cannot log in as {email}: {}", r.describe())),
+        }
     }
 
     /// Sends one request (JSON body unless `Value::Null`) and reads the whole answer.
     pub async fn call(&self, method: Method, path: &str, body: &Value) -> Reply {
         let mut req = self.client.request(method, format!("{}{path}", self.base));
+        if let Some(t) = &self.token {
+            req = req.bearer_auth(t);
+        }
         if !body.is_null() {
             req = req.json(body);
         }

@@ -30,8 +30,9 @@ pub async fn run(
     settings: &Settings,
     which: &[Scenario],
 ) -> Result<BackendRun, String> {
-    let api = Api::new(base_url, settings.clients.max(settings.read_clients) + 8)?;
+    let mut api = Api::new(base_url, settings.clients.max(settings.read_clients) + 8)?;
     api.wait_healthy(Duration::from_secs(30)).await?;
+    api.login(&settings.login.0, &settings.login.1).await?;
     let started_at = chrono::Utc::now().to_rfc3339();
     eprintln!("[{label}] registering {} patients", settings.patients);
     let fx = Fixtures::new(api, settings.patients, 32).await?;

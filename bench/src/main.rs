@@ -122,6 +122,17 @@ struct RunArgs {
     /// A PostgreSQL database to watch during each window (the server's own database).
     #[arg(long)]
     pg_stats_url: Option<String>,
+    /// The admin account to log in as.
+    #[arg(long, env = "ADMIN_EMAIL", default_value = "bench@carebook.test")]
+    email: String,
+    /// Its password.
+    #[arg(
+        long,
+        env = "ADMIN_PASSWORD",
+        default_value = "bench admin passphrase",
+        hide_env_values = true
+    )]
+    password: String,
     /// Where to write the JSON results (default: stdout).
     #[arg(long)]
     out: Option<PathBuf>,
@@ -150,6 +161,7 @@ impl RunArgs {
             seed_url: self.seed_database_url.clone(),
             seed_appointments: self.seed_appointments.min(20_000_000),
             pg_stats_url: self.pg_stats_url.clone(),
+            login: (self.email.clone(), self.password.clone()),
         })
     }
 }

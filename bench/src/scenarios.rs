@@ -87,6 +87,9 @@ pub struct Settings {
     /// A PostgreSQL database to watch during each window (wait events, commits per WAL flush).
     #[serde(skip)]
     pub pg_stats_url: Option<String>,
+    /// The account the run logs in as (an admin, so it may create doctors and patients).
+    #[serde(skip)]
+    pub login: (String, String),
 }
 
 /// A scenario's measured window, before it becomes a [`ScenarioResult`].

@@ -41,6 +41,14 @@ async fn every_scenario_runs_against_a_real_server() {
         "0",
         "--appointment-expiry-minutes",
         "60",
+        "--admin-email",
+        "bench@carebook.test",
+        "--admin-password",
+        "bench admin passphrase",
+        "--rate-limit-per-minute",
+        "0",
+        "--max-pending-holds-per-patient",
+        "0",
     ];
     let settings = Args::try_parse_from(args)
         .expect("flags")
@@ -69,6 +77,10 @@ async fn every_scenario_runs_against_a_real_server() {
         seed_url: Some(url.clone()),
         seed_appointments: 1_000,
         pg_stats_url: None,
+        login: (
+            "bench@carebook.test".into(),
+            "bench admin passphrase".into(),
+        ),
     };
     let run = carebook_bench::run("smoke", &base, &s, &Scenario::ALL)
         .await

@@ -290,8 +290,10 @@ pub struct AuditEntry {
     pub new_status: AppointmentStatus,
     pub reason: Option<String>,
     pub at: DateTime<Utc>,
-    /// What made the change: `request:<id>` or `system`.
+    /// Who made the change: a user id, or `system` (the expiry sweeper).
     pub actor: String,
+    /// The user's role then, or `system`.
+    pub actor_role: String,
 }
 
 /// A booking request, every field already valid.

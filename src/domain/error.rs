@@ -48,6 +48,9 @@ pub enum DomainError {
         /// The status the appointment is in.
         from: &'static str,
     },
+    /// The patient already holds the most live PENDING appointments allowed.
+    #[error("the patient already holds {0} pending appointments, the most allowed")]
+    HoldLimit(i64),
     /// The idempotency key was used before with a different request body.
     #[error("idempotency key reused with a different request")]
     IdempotencyKeyReused,

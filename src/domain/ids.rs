@@ -68,6 +68,10 @@ typed_id!(
     SlotId,
     /// Identifies an appointment.
     AppointmentId,
+    /// Identifies an account.
+    UserId,
+    /// Identifies a login session.
+    SessionId,
 );
 
 #[cfg(test)]

@@ -13,7 +13,10 @@ pub mod patient;
 pub mod slot;
 pub mod store;
 pub mod text;
+pub mod user;
 
 pub use appointment::{Appointment, AppointmentDetail};
 pub use error::{DomainError, DomainResult, FieldError};
-pub use ids::{parse_uuid, AppointmentId, DoctorId, PatientId, SlotId, BAD_UUID};
+pub use ids::{
+    parse_uuid, AppointmentId, DoctorId, PatientId, SessionId, SlotId, UserId, BAD_UUID,
+};

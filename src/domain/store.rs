@@ -13,23 +13,44 @@ use super::doctor::{Doctor, DoctorPatch, NewDoctor};
 use super::page::{Page, Paged};
 use super::patient::{NewPatient, Patient, PatientPatch};
 use super::slot::{BulkOutcome, NewSlot, Slot, SlotAdminStatus};
+use super::user::{
+    AccessFilter, AccessRecord, Accessor, Credentials, FailureCounts, NewAccess, NewUser, Session,
+    SigningKey, User, UserPatch,
+};
 use super::{
-    Appointment, AppointmentDetail, AppointmentId, DoctorId, DomainResult, PatientId, SlotId,
+    Appointment, AppointmentDetail, AppointmentId, DoctorId, DomainResult, PatientId, SessionId,
+    SlotId, UserId,
 };
 
-/// Who or what made a change, recorded in the audit trail.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Actor(pub String);
+/// Who or what made a change: recorded in the appointment audit trail and, for a person acting
+/// through the API, in the PHI access log in the same transaction.
+#[derive(Debug, Clone)]
+pub struct Actor {
+    /// A user id, or `system`.
+    pub id: String,
+    /// The user's role, or `system`.
+    pub role: &'static str,
+    /// The request a person made the change with; `None` for the sweeper.
+    pub access: Option<Accessor>,
+}
 
 impl Actor {
     /// The background expiry sweeper.
     pub fn system() -> Self {
-        Self("system".into())
+        Self {
+            id: "system".into(),
+            role: "system",
+            access: None,
+        }
     }
 
-    /// An HTTP request, by its request id.
-    pub fn request(id: &str) -> Self {
-        Self(format!("request:{id}"))
+    /// A signed-in user acting through a request.
+    pub fn user(access: Accessor) -> Self {
+        Self {
+            id: access.user_id.to_string(),
+            role: access.role.as_str(),
+            access: Some(access),
+        }
     }
 }
 
@@ -57,7 +78,7 @@ pub struct AppointmentFilter {
 
 /// The use cases carebook needs from a database.
 #[async_trait]
-pub trait Store: Send + Sync + 'static {
+pub trait Store: AccountStore + Send + Sync + 'static {
     /// Answers when the database does. Errors: `Unavailable`.
     async fn ping(&self) -> DomainResult<()>;
     /// Closes every connection; later calls fail with `Unavailable`.
@@ -76,14 +97,20 @@ pub trait Store: Send + Sync + 'static {
     /// Errors: `NotFound("doctor")`.
     async fn update_doctor(&self, id: DoctorId, patch: DoctorPatch) -> DomainResult<Doctor>;
 
-    /// Errors: `Duplicate` (e-mail taken).
-    async fn create_patient(&self, new: NewPatient) -> DomainResult<Patient>;
+    /// Records the creation in the access log when `by` is a person. Errors: `Duplicate`.
+    async fn create_patient(&self, new: NewPatient, by: Option<Accessor>) -> DomainResult<Patient>;
     /// Patients ordered by creation, then id.
     async fn list_patients(&self, page: Page) -> DomainResult<Paged<Patient>>;
     /// Errors: `NotFound("patient")`.
     async fn get_patient(&self, id: PatientId) -> DomainResult<Patient>;
+    /// Records the update in the access log when `by` is a person.
     /// Errors: `NotFound("patient")`, `Duplicate` (e-mail taken).
-    async fn update_patient(&self, id: PatientId, patch: PatientPatch) -> DomainResult<Patient>;
+    async fn update_patient(
+        &self,
+        id: PatientId,
+        patch: PatientPatch,
+        by: Option<Accessor>,
+    ) -> DomainResult<Patient>;
 
     /// Errors: `NotFound("doctor")`, `Duplicate` (same doctor, date and time).
     async fn create_slot(&self, doctor: DoctorId, new: NewSlot) -> DomainResult<Slot>;
@@ -112,14 +139,16 @@ pub trait Store: Send + Sync + 'static {
         status: SlotAdminStatus,
     ) -> DomainResult<Slot>;
 
-    /// Takes a seat as a PENDING hold that lapses after `hold_secs`.
+    /// Takes a seat as a PENDING hold that lapses after `hold_secs`. With `max_holds`, a patient
+    /// already holding that many live PENDING appointments is refused with `HoldLimit`.
     /// Errors: `NotFound("patient" | "doctor" | "time slot")`, `Validation` on `doctor_id` (doctor does
     /// not own the slot), `Validation` (date/time differ from the slot's), `SlotUnavailable`,
-    /// `AlreadyBooked`, `IdempotencyKeyReused`.
+    /// `AlreadyBooked`, `HoldLimit`, `IdempotencyKeyReused`.
     async fn book(
         &self,
         new: NewAppointment,
         hold_secs: i64,
+        max_holds: Option<i64>,
         key: Option<IdempotencyKey>,
         actor: Actor,
     ) -> DomainResult<Booked>;
@@ -159,4 +188,96 @@ pub trait Store: Send + Sync + 'static {
     async fn expire_due(&self, batch: i64) -> DomainResult<u64>;
     /// Deletes idempotency keys older than `max_age_secs`. Returns how many.
     async fn purge_idempotency_keys(&self, max_age_secs: i64) -> DomainResult<u64>;
+}
+
+/// Accounts, sessions, signing keys, login throttling and the PHI access log.
+#[async_trait]
+pub trait AccountStore: Send + Sync + 'static {
+    /// Errors: `Duplicate` (e-mail taken, or the patient already has an account),
+    /// `NotFound("doctor" | "patient")` for a link to nothing.
+    async fn create_user(&self, new: NewUser) -> DomainResult<User>;
+    /// Creates a patient and its `patient` account in one transaction, with its access record.
+    /// Errors: `Duplicate` (e-mail taken by a patient or an account).
+    async fn register_patient(
+        &self,
+        patient: NewPatient,
+        password_hash: String,
+        request_id: String,
+    ) -> DomainResult<(Patient, User)>;
+    /// The account with this e-mail (any case), with its secrets.
+    async fn credentials(&self, email: &str) -> DomainResult<Option<Credentials>>;
+    /// Errors: `NotFound("user")`.
+    async fn credentials_by_id(&self, id: UserId) -> DomainResult<Credentials>;
+    /// Accounts by creation.
+    async fn list_users(&self, page: Page) -> DomainResult<Paged<User>>;
+    /// Disabling an account revokes its sessions in the same transaction.
+    /// Errors: `NotFound("user")`, `Validation` (a role its links do not fit).
+    async fn update_user(&self, id: UserId, patch: UserPatch) -> DomainResult<User>;
+    /// Sets a new password hash and revokes every session of the user but `keep`.
+    async fn set_password(
+        &self,
+        id: UserId,
+        hash: String,
+        keep: Option<SessionId>,
+    ) -> DomainResult<()>;
+    /// Stores a TOTP secret (pending while `enabled` is false), or removes it.
+    async fn set_totp(&self, id: UserId, secret: Option<String>, enabled: bool)
+        -> DomainResult<()>;
+    /// Whether any account exists.
+    async fn any_user(&self) -> DomainResult<bool>;
+
+    /// Starts a session with the hash of its first refresh secret.
+    async fn create_session(
+        &self,
+        id: SessionId,
+        user: UserId,
+        refresh_hash: String,
+    ) -> DomainResult<()>;
+    /// The session, with the database clock's now.
+    async fn session(&self, id: SessionId) -> DomainResult<Option<Session>>;
+    /// Replaces the refresh hash if it still is `old`; false when another refresh won.
+    async fn rotate_session(&self, id: SessionId, old: &str, new: &str) -> DomainResult<bool>;
+    /// Revokes one session (no-op when already revoked).
+    async fn revoke_session(&self, id: SessionId, reason: &str) -> DomainResult<()>;
+    /// Sessions revoked within the last `within_secs` seconds of the database clock.
+    async fn revoked_sessions(&self, within_secs: i64) -> DomainResult<Vec<SessionId>>;
+
+    /// Every key not retired, newest first.
+    async fn signing_keys(&self) -> DomainResult<Vec<SigningKey>>;
+    /// Adds a key; with `only_if_none`, only when no key exists yet (several instances starting
+    /// at once end up with one key).
+    async fn add_signing_key(
+        &self,
+        kid: &str,
+        secret: &str,
+        only_if_none: bool,
+    ) -> DomainResult<()>;
+    /// Retires keys created more than `older_than_secs` ago, except the newest.
+    async fn retire_signing_keys(&self, older_than_secs: i64) -> DomainResult<u64>;
+
+    /// Records a failed login.
+    async fn record_login_failure(&self, email: &str, ip: &str) -> DomainResult<()>;
+    /// Counts recent failed logins for an e-mail and for an IP.
+    async fn login_failures(
+        &self,
+        email: &str,
+        ip: &str,
+        account_window_secs: i64,
+        ip_window_secs: i64,
+    ) -> DomainResult<FailureCounts>;
+
+    /// Writes access records in one transaction.
+    async fn record_access(&self, by: &Accessor, records: &[NewAccess]) -> DomainResult<()>;
+    /// Access records, newest first.
+    async fn access_log(
+        &self,
+        filter: &AccessFilter,
+        page: Page,
+    ) -> DomainResult<Paged<AccessRecord>>;
+    /// Whether the patient has an appointment (any status) with the doctor.
+    async fn has_appointment_with(
+        &self,
+        doctor: DoctorId,
+        patient: PatientId,
+    ) -> DomainResult<bool>;
 }

@@ -2,29 +2,35 @@
 
 use axum::extract::State;
 use axum::http::HeaderMap;
-use axum::Extension;
 use serde::Deserialize;
 use serde_json::Value;
 use sha2::{Digest, Sha256};
-use tower_http::request_id::RequestId;
 use utoipa::{IntoParams, ToSchema};
 
 use super::error::{ApiError, ErrorBody};
 use super::extract::{JsonBody, ValidJson, ValidPath, ValidQuery};
 use super::params::{paged_query, AppointmentPath};
+use super::patients::record_reads;
+use super::policy::Caller;
 use super::response::{self, Envelope, PageReply, PagedEnvelope, Reply};
 use super::views::{AppointmentDetailView, AppointmentView, AuditEntryView};
 use super::{input, required, AppState};
 use crate::domain::appointment::{AppointmentStatus, ConsultationType, NewAppointment, REASON_MAX};
 use crate::domain::calendar::{Day, TimeOfDay};
-use crate::domain::store::{Actor, AppointmentFilter, IdempotencyKey};
+use crate::domain::store::{AppointmentFilter, IdempotencyKey};
 use crate::domain::text::{self, Blank, Text};
-use crate::domain::{DoctorId, PatientId, SlotId};
+use crate::domain::user::{AccessAction, Role};
+use crate::domain::{AppointmentId, DoctorId, PatientId, SlotId};
 
 const IDEMPOTENCY_KEY: &str = "idempotency-key";
 
-fn actor(rid: &RequestId) -> Actor {
-    Actor::request(rid.header_value().to_str().unwrap_or("unknown"))
+/// 404 unless the appointment is the caller's (or the caller is front desk / admin); the
+/// appointment's patient, for the access log.
+async fn owned(app: &AppState, caller: &Caller, id: AppointmentId) -> Result<PatientId, ApiError> {
+    let d = app.store.get_appointment(id).await?;
+    let a = &d.appointment;
+    caller.must_own_appointment(a.patient_id, a.doctor_id)?;
+    Ok(a.patient_id)
 }
 
 /// A booking request.
@@ -140,22 +146,37 @@ fn canonical(v: &Value) -> Value {
     responses(
         (status = 201, description = "Held; confirm before `expires_at`", body = Envelope<AppointmentView>),
         (status = 404, description = "`NOT_FOUND`: no such patient, doctor or slot", body = ErrorBody),
-        (status = 409, description = "`SLOT_UNAVAILABLE` (blocked, full or started) or `ALREADY_BOOKED` (the patient holds this slot)", body = ErrorBody),
+        (status = 409, description = "`SLOT_UNAVAILABLE` (blocked, full or started), `ALREADY_BOOKED` (the patient holds this slot) or `HOLD_LIMIT` (the patient holds `MAX_PENDING_HOLDS_PER_PATIENT` pending appointments)", body = ErrorBody),
         (status = 422, description = "`IDEMPOTENCY_KEY_REUSED`: the key came with another body", body = ErrorBody),
     ))]
 pub async fn book(
     State(app): State<AppState>,
-    Extension(rid): Extension<RequestId>,
+    caller: Caller,
     headers: HeaderMap,
     JsonBody(body): JsonBody,
 ) -> Result<Reply<AppointmentView>, ApiError> {
     // Field errors are reported before a bad key, as they always were.
     let key = idempotency_key(&headers, &body);
     let new = input::body::<Book>(body, &())?.into_new()?;
-    let key = key?;
+    if caller.role() == Role::Patient && caller.who.patient_id != Some(new.patient_id) {
+        // A patient books for themself only.
+        return Err(ApiError::forbidden());
+    }
+    // Keys are scoped per user: another user's key never replays someone else's booking.
+    let key = key?.map(|k| IdempotencyKey {
+        key: format!("{}:{}", caller.who.user_id, k.key),
+        ..k
+    });
+    let max_holds = app.settings.auth.max_pending_holds;
     let booked = app
         .store
-        .book(new, app.settings.hold_secs(), key, actor(&rid))
+        .book(
+            new,
+            app.settings.hold_secs(),
+            max_holds,
+            key,
+            caller.actor(),
+        )
         .await?;
     let a = &booked.appointment;
     tracing::info!(appointment_id = %a.id, slot_id = %a.time_slot_id, replayed = booked.replayed, "appointment booked");
@@ -176,10 +197,11 @@ pub async fn book(
     ))]
 pub async fn confirm(
     State(app): State<AppState>,
-    Extension(rid): Extension<RequestId>,
+    caller: Caller,
     ValidPath(p): ValidPath<AppointmentPath>,
 ) -> Result<Reply<AppointmentView>, ApiError> {
-    let a = app.store.confirm(p.id, actor(&rid)).await?;
+    owned(&app, &caller, p.id).await?;
+    let a = app.store.confirm(p.id, caller.actor()).await?;
     tracing::info!(appointment_id = %a.id, "appointment confirmed");
     Ok(response::ok("Appointment confirmed successfully", a.into()))
 }
@@ -194,13 +216,14 @@ pub async fn confirm(
     ))]
 pub async fn cancel(
     State(app): State<AppState>,
-    Extension(rid): Extension<RequestId>,
+    caller: Caller,
     ValidPath(p): ValidPath<AppointmentPath>,
     ValidJson(body): ValidJson<Cancel>,
 ) -> Result<Reply<AppointmentView>, ApiError> {
+    owned(&app, &caller, p.id).await?;
     let a = app
         .store
-        .cancel(p.id, text::optional(body.reason), actor(&rid))
+        .cancel(p.id, text::optional(body.reason), caller.actor())
         .await?;
     tracing::info!(appointment_id = %a.id, "appointment cancelled");
     Ok(response::ok("Appointment cancelled successfully", a.into()))
@@ -216,10 +239,11 @@ pub async fn cancel(
     ))]
 pub async fn complete(
     State(app): State<AppState>,
-    Extension(rid): Extension<RequestId>,
+    caller: Caller,
     ValidPath(p): ValidPath<AppointmentPath>,
 ) -> Result<Reply<AppointmentView>, ApiError> {
-    let a = app.store.complete(p.id, actor(&rid)).await?;
+    owned(&app, &caller, p.id).await?;
+    let a = app.store.complete(p.id, caller.actor()).await?;
     tracing::info!(appointment_id = %a.id, "appointment completed");
     Ok(response::ok("Appointment completed successfully", a.into()))
 }
@@ -234,9 +258,13 @@ pub async fn complete(
     ))]
 pub async fn get(
     State(app): State<AppState>,
+    caller: Caller,
     ValidPath(p): ValidPath<AppointmentPath>,
 ) -> Result<Reply<AppointmentDetailView>, ApiError> {
     let detail = app.store.get_appointment(p.id).await?;
+    let a = &detail.appointment;
+    caller.must_own_appointment(a.patient_id, a.doctor_id)?;
+    record_reads(&app, &caller, AccessAction::Read, [a.patient_id]).await?;
     Ok(response::ok(
         "Appointment retrieved successfully",
         detail.into(),
@@ -254,9 +282,12 @@ pub async fn get(
     ))]
 pub async fn history(
     State(app): State<AppState>,
+    caller: Caller,
     ValidPath(p): ValidPath<AppointmentPath>,
 ) -> Result<Reply<Vec<AuditEntryView>>, ApiError> {
+    let patient = owned(&app, &caller, p.id).await?;
     let entries = app.store.history(p.id).await?;
+    record_reads(&app, &caller, AccessAction::Read, [patient]).await?;
     Ok(response::ok(
         "Appointment history retrieved successfully",
         entries.into_iter().map(Into::into).collect(),
@@ -322,14 +353,18 @@ fn status_of(s: Option<Blank<AppointmentStatus>>) -> Option<AppointmentStatus> {
     ))]
 pub async fn for_patient(
     State(app): State<AppState>,
+    caller: Caller,
     ValidPath(p): ValidPath<PatientOwnerPath>,
     ValidQuery(q): ValidQuery<PatientAppointmentsQuery>,
 ) -> Result<PageReply<AppointmentView>, ApiError> {
+    caller.must_be_patient_or_desk(p.patient_id)?;
     let page = q.page();
     let list = app
         .store
         .patient_appointments(p.patient_id, status_of(q.status), page)
         .await?;
+    // The list is the patient's, whether or not this page has rows.
+    record_reads(&app, &caller, AccessAction::List, [p.patient_id]).await?;
     Ok(response::paged(
         "Appointments retrieved successfully",
         list.map(Into::into),
@@ -348,9 +383,11 @@ pub async fn for_patient(
     ))]
 pub async fn for_doctor(
     State(app): State<AppState>,
+    caller: Caller,
     ValidPath(p): ValidPath<DoctorOwnerPath>,
     ValidQuery(q): ValidQuery<DoctorAppointmentsQuery>,
 ) -> Result<PageReply<AppointmentView>, ApiError> {
+    caller.must_run_calendar_of(p.doctor_id)?;
     let page = q.page();
     let filter = AppointmentFilter {
         date: q.date.and_then(Blank::into_option).map(|d| d.0),
@@ -360,6 +397,8 @@ pub async fn for_doctor(
         .store
         .doctor_appointments(p.doctor_id, filter, page)
         .await?;
+    let patients = list.items.iter().map(|a| a.patient_id);
+    record_reads(&app, &caller, AccessAction::List, patients).await?;
     Ok(response::paged(
         "Appointments retrieved successfully",
         list.map(Into::into),

@@ -7,6 +7,7 @@ use utoipa::{IntoParams, ToSchema};
 use super::error::{ApiError, ErrorBody};
 use super::extract::{ValidJson, ValidPath, ValidQuery};
 use super::params::{DoctorPath, PageQuery};
+use super::policy::Caller;
 use super::response::{self, Envelope, PageReply, PagedEnvelope, Reply};
 use super::views::DoctorView;
 use super::{required, AppState};
@@ -17,6 +18,7 @@ use crate::domain::doctor::{
 };
 use crate::domain::patch::Patch;
 use crate::domain::text::{self, Blank, Text};
+use crate::domain::user::Role;
 
 /// A doctor to register.
 #[derive(Deserialize, garde::Validate, ToSchema)]
@@ -210,9 +212,14 @@ pub async fn get(
     ))]
 pub async fn update(
     State(app): State<AppState>,
+    caller: Caller,
     ValidPath(p): ValidPath<DoctorPath>,
     ValidJson(body): ValidJson<UpdateDoctor>,
 ) -> Result<Reply<DoctorView>, ApiError> {
+    // Doctors are public: another doctor's profile is visible, so changing it is forbidden.
+    if caller.role() == Role::Doctor && caller.who.doctor_id != Some(p.id) {
+        return Err(ApiError::forbidden());
+    }
     let doctor = app.store.update_doctor(p.id, body.into()).await?;
     tracing::info!(doctor_id = %doctor.id, "doctor updated");
     Ok(response::ok("Doctor updated successfully", doctor.into()))

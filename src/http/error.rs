@@ -25,7 +25,8 @@ pub struct ErrorInfo {
     /// A stable code: VALIDATION_ERROR, NOT_FOUND, METHOD_NOT_ALLOWED, DUPLICATE,
     /// SLOT_UNAVAILABLE, ALREADY_BOOKED, HOLD_EXPIRED, INVALID_TRANSITION, PAYLOAD_TOO_LARGE,
     /// URI_TOO_LONG, HEADERS_TOO_LARGE, UNSUPPORTED_MEDIA_TYPE, IDEMPOTENCY_KEY_REUSED,
-    /// SERVICE_UNAVAILABLE, INTERNAL_ERROR.
+    /// SERVICE_UNAVAILABLE, INTERNAL_ERROR, UNAUTHORIZED, INVALID_CREDENTIALS, FORBIDDEN,
+    /// RATE_LIMITED, HOLD_LIMIT.
     pub code: &'static str,
     /// Every field at fault, for VALIDATION_ERROR.
     #[serde(skip_serializing_if = "Vec::is_empty")]
@@ -48,6 +49,8 @@ pub struct ApiError {
     pub code: &'static str,
     pub message: String,
     pub details: Vec<FieldError>,
+    /// Seconds for `Retry-After` (429 and 503).
+    pub retry_after: Option<u64>,
 }
 
 impl ApiError {
@@ -58,6 +61,46 @@ impl ApiError {
             code,
             message: message.into(),
             details: Vec::new(),
+            retry_after: None,
+        }
+    }
+
+    /// 401: no usable credentials. Sent with `WWW-Authenticate: Bearer`.
+    pub fn unauthorized() -> Self {
+        Self::new(
+            StatusCode::UNAUTHORIZED,
+            "UNAUTHORIZED",
+            "A valid access token is required",
+        )
+    }
+
+    /// 401 for a login or refresh that failed, saying nothing of why.
+    pub fn invalid_credentials() -> Self {
+        Self::new(
+            StatusCode::UNAUTHORIZED,
+            "INVALID_CREDENTIALS",
+            "Invalid credentials",
+        )
+    }
+
+    /// 403: the caller's role may not do this.
+    pub fn forbidden() -> Self {
+        Self::new(
+            StatusCode::FORBIDDEN,
+            "FORBIDDEN",
+            "You are not allowed to do this",
+        )
+    }
+
+    /// 429 with the seconds to wait.
+    pub fn rate_limited(retry_after: u64) -> Self {
+        Self {
+            retry_after: Some(retry_after.max(1)),
+            ..Self::new(
+                StatusCode::TOO_MANY_REQUESTS,
+                "RATE_LIMITED",
+                "Too many requests; try again later",
+            )
         }
     }
 
@@ -84,6 +127,9 @@ impl ApiError {
                 "The service is temporarily unavailable; try again",
             ),
             StatusCode::BAD_REQUEST => ("VALIDATION_ERROR", "The request could not be understood"),
+            StatusCode::UNAUTHORIZED => return Self::unauthorized(),
+            StatusCode::FORBIDDEN => return Self::forbidden(),
+            StatusCode::TOO_MANY_REQUESTS => return Self::rate_limited(60),
             s if s.is_client_error() => ("BAD_REQUEST", "The request could not be understood"),
             _ => ("INTERNAL_ERROR", "An unexpected error occurred"),
         };
@@ -137,6 +183,11 @@ impl From<DomainError> for ApiError {
                 "INVALID_TRANSITION",
                 capitalised(&e.to_string()),
             ),
+            DomainError::HoldLimit(max) => Self::new(
+                S::CONFLICT,
+                "HOLD_LIMIT",
+                format!("This patient already holds {max} pending appointments; confirm or cancel one first"),
+            ),
             DomainError::IdempotencyKeyReused => Self::new(
                 S::UNPROCESSABLE_ENTITY,
                 "IDEMPOTENCY_KEY_REUSED",
@@ -185,9 +236,19 @@ impl IntoResponse for ApiError {
             },
         };
         let mut res = (self.status, axum::Json(body)).into_response();
-        if self.status == StatusCode::SERVICE_UNAVAILABLE {
+        let retry_after = match self.status {
+            StatusCode::SERVICE_UNAVAILABLE => Some(self.retry_after.unwrap_or(1)),
+            _ => self.retry_after,
+        };
+        if let Some(secs) = retry_after {
             res.headers_mut()
-                .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+                .insert(header::RETRY_AFTER, HeaderValue::from(secs));
+        }
+        if self.status == StatusCode::UNAUTHORIZED {
+            res.headers_mut().insert(
+                header::WWW_AUTHENTICATE,
+                HeaderValue::from_static("Bearer realm=\"carebook\""),
+            );
         }
         res
     }

@@ -39,6 +39,18 @@ impl Listener for LingeringListener {
     }
 }
 
+/// The client's address, as `ConnectInfo` for connections of a [`LingeringListener`].
+#[derive(Debug, Clone, Copy)]
+pub struct PeerAddr(pub SocketAddr);
+
+impl axum::extract::connect_info::Connected<axum::serve::IncomingStream<'_, LingeringListener>>
+    for PeerAddr
+{
+    fn connect_info(stream: axum::serve::IncomingStream<'_, LingeringListener>) -> Self {
+        Self(*stream.remote_addr())
+    }
+}
+
 /// A TCP stream that, when dropped, is drained in the background before it is closed.
 pub struct Lingering(Option<TcpStream>);
 

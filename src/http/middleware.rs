@@ -96,6 +96,11 @@ async fn refuse_oversized(req: Request, next: Next) -> Response {
 /// the same JSON envelope as ours.
 async fn envelope_errors(req: Request, next: Next) -> Response {
     let mut res = next.run(req).await;
+    // Every answer, error or not: browsers must not guess a type other than the one we send.
+    res.headers_mut().insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
     if res.status() == StatusCode::PAYLOAD_TOO_LARGE {
         // The body was not read (it may not even have been sent): the connection cannot carry
         // another request, so say so, or a client may reuse it and see it closed under it.
@@ -109,7 +114,12 @@ async fn envelope_errors(req: Request, next: Next) -> Response {
         .is_some_and(|v| v.as_bytes().starts_with(b"application/json"));
     if (status.is_client_error() || status.is_server_error()) && !is_json {
         let mut replaced = ApiError::for_status(status).into_response();
-        for name in [header::ALLOW, header::CONNECTION] {
+        for name in [
+            header::ALLOW,
+            header::CONNECTION,
+            header::X_CONTENT_TYPE_OPTIONS,
+            header::CACHE_CONTROL,
+        ] {
             if let Some(v) = res.headers().get(&name).cloned() {
                 replaced.headers_mut().insert(name, v);
             }

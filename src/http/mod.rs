@@ -3,18 +3,22 @@
 //! Every route is registered through `utoipa_axum::routes!`, so a route cannot be served
 //! without being in the spec, nor listed in the spec without being served.
 
+mod accounts;
 mod appointments;
+mod audit;
 mod docs;
 mod doctors;
 pub mod error;
 mod extract;
 mod health;
 mod input;
+mod limits;
 pub mod linger;
 mod middleware;
 mod openapi;
 mod params;
 mod patients;
+pub mod policy;
 mod response;
 mod schema;
 mod slots;
@@ -27,6 +31,7 @@ use serde::Deserialize;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
+use crate::auth::Auth;
 use crate::config::Settings;
 use crate::domain::store::Store;
 use crate::domain::DomainError;
@@ -34,11 +39,15 @@ use error::ApiError;
 
 pub use openapi::document as openapi_document;
 
+pub use limits::Limits;
+
 /// What every handler can reach.
 #[derive(Clone)]
 pub struct AppState {
     pub store: Arc<dyn Store>,
     pub settings: Arc<Settings>,
+    pub auth: Arc<Auth>,
+    pub limits: Arc<Limits>,
 }
 
 impl AppState {
@@ -87,6 +96,18 @@ fn api_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(appointments::complete))
         .routes(routes!(appointments::for_patient))
         .routes(routes!(appointments::for_doctor))
+        .routes(routes!(accounts::register))
+        .routes(routes!(accounts::login))
+        .routes(routes!(accounts::refresh))
+        .routes(routes!(accounts::logout))
+        .routes(routes!(accounts::me))
+        .routes(routes!(accounts::change_password))
+        .routes(routes!(accounts::totp_enrol))
+        .routes(routes!(accounts::totp_confirm))
+        .routes(routes!(accounts::create_user, accounts::list_users))
+        .routes(routes!(accounts::update_user))
+        .routes(routes!(audit::access))
+        .routes(routes!(audit::patient_log))
         .routes(routes!(health::live))
         .routes(routes!(health::ready))
         .routes(routes!(openapi::serve))
@@ -107,6 +128,7 @@ fn app_routes() -> OpenApiRouter<AppState> {
 pub fn spec() -> utoipa::openapi::OpenApi {
     let (_, mut doc) = app_routes().split_for_parts();
     openapi::add_common_responses(&mut doc);
+    openapi::add_security(&mut doc);
     openapi::add_links(&mut doc);
     doc
 }
@@ -117,6 +139,10 @@ pub fn router(state: AppState) -> Router {
     let cors = middleware::cors(&state.settings.cors_origins);
     let (routes, _) = app_routes().split_for_parts();
     let app = routes
+        .route_layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            policy::authorize,
+        ))
         .fallback(|| async { ApiError::for_status(axum::http::StatusCode::NOT_FOUND) })
         .with_state(state);
     middleware::stack(app, timeout, cors)

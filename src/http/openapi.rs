@@ -77,6 +77,60 @@ pub fn add_common_responses(doc: &mut OpenApi) {
     }
 }
 
+/// The security of every operation, from the role table in [`super::policy::RULES`]: the
+/// bearer scheme, 401 and 403 where a token and a role are needed, 429 everywhere.
+pub fn add_security(doc: &mut OpenApi) {
+    use utoipa::openapi::security::{
+        HttpAuthScheme, HttpBuilder, SecurityRequirement, SecurityScheme,
+    };
+    let components = doc.components.get_or_insert_with(Default::default);
+    components.add_security_scheme(
+        "bearer",
+        SecurityScheme::Http(
+            HttpBuilder::new()
+                .scheme(HttpAuthScheme::Bearer)
+                .bearer_format("JWT")
+                .description(Some("An access token from `POST /api/auth/login`."))
+                .build(),
+        ),
+    );
+    for (path, item) in doc.paths.paths.iter_mut() {
+        let methods = [
+            (axum::http::Method::GET, item.get.as_mut()),
+            (axum::http::Method::POST, item.post.as_mut()),
+            (axum::http::Method::PATCH, item.patch.as_mut()),
+            (axum::http::Method::PUT, item.put.as_mut()),
+            (axum::http::Method::DELETE, item.delete.as_mut()),
+        ];
+        for (method, op) in methods {
+            let Some(op) = op else { continue };
+            let r = &mut op.responses.responses;
+            r.entry("429".into()).or_insert_with(|| {
+                error("`RATE_LIMITED`: over `RATE_LIMIT_PER_MINUTE`; sent with `Retry-After`")
+            });
+            let Some(super::policy::Rule::Roles(roles)) = super::policy::rule_for(&method, path)
+            else {
+                continue;
+            };
+            op.security = Some(vec![SecurityRequirement::new(
+                "bearer",
+                Vec::<String>::new(),
+            )]);
+            r.entry("401".into()).or_insert_with(|| {
+                error("`UNAUTHORIZED`: no valid access token (missing, malformed, expired, tampered or revoked); sent with `WWW-Authenticate: Bearer`")
+            });
+            if !roles.is_empty() {
+                let names: Vec<&str> = roles.iter().map(|r| r.as_str()).collect();
+                let text = format!(
+                    "`FORBIDDEN`: the caller's role may not do this (allowed: {})",
+                    names.join(", ")
+                );
+                r.entry("403".into()).or_insert_with(|| error(&text));
+            }
+        }
+    }
+}
+
 fn operations(item: &mut utoipa::openapi::PathItem) -> impl Iterator<Item = &mut Operation> {
     [
         item.get.as_mut(),

@@ -8,6 +8,7 @@ use utoipa::ToSchema;
 use super::error::{ApiError, ErrorBody};
 use super::extract::{JsonBody, ValidPath, ValidQuery};
 use super::params::{PageQuery, PatientPath};
+use super::policy::Caller;
 use super::response::{self, Envelope, PageReply, PagedEnvelope, Reply};
 use super::views::PatientView;
 use super::{input, required, AppState};
@@ -18,6 +19,8 @@ use crate::domain::patient::{
     check_birth_date, BloodGroup, NewPatient, PatientPatch, GENDER_MAX, MEDICAL_MAX, TEXT_MAX,
 };
 use crate::domain::text::{self, Blank, Text};
+use crate::domain::user::{AccessAction, NewAccess, Role};
+use crate::domain::PatientId;
 
 /// garde rule: a date of birth sent must not be after today (the context).
 fn born_by(d: &Blank<Day>, today: &NaiveDate) -> garde::Result {
@@ -78,7 +81,7 @@ pub struct CreatePatient {
 }
 
 impl CreatePatient {
-    fn into_new(self) -> Result<NewPatient, ApiError> {
+    pub(super) fn into_new(self) -> Result<NewPatient, ApiError> {
         Ok(NewPatient {
             name: required(self.name, "name")?.into_inner(),
             email: required(self.email, "email")?,
@@ -151,7 +154,46 @@ impl From<UpdatePatient> for PatientPatch {
     }
 }
 
+/// The clinical fields of a patient record (minimum necessary: not for the front desk).
+const CLINICAL: [&str; 3] = ["blood_group", "allergies", "medical_history"];
+
+/// 403 when the front desk sends a clinical field.
+fn desk_keeps_off_clinical(caller: &Caller, body: &serde_json::Value) -> Result<(), ApiError> {
+    let sends = body
+        .as_object()
+        .is_some_and(|o| CLINICAL.iter().any(|f| o.contains_key(*f)));
+    if caller.role() == Role::Scheduler && sends {
+        return Err(ApiError::forbidden());
+    }
+    Ok(())
+}
+
+/// Writes the access records of a read; a read that cannot be recorded is not served (503).
+pub(super) async fn record_reads(
+    app: &AppState,
+    caller: &Caller,
+    action: AccessAction,
+    patients: impl IntoIterator<Item = PatientId>,
+) -> Result<(), ApiError> {
+    let mut seen = std::collections::BTreeSet::new();
+    let records: Vec<NewAccess> = patients
+        .into_iter()
+        .filter(|p| seen.insert(*p))
+        .map(|patient_id| NewAccess {
+            patient_id,
+            action,
+            outcome: 200,
+        })
+        .collect();
+    if !records.is_empty() {
+        app.store.record_access(&caller.access, &records).await?;
+    }
+    Ok(())
+}
+
 /// Register a patient
+///
+/// Front desk and admin. The front desk may not send clinical fields (403).
 #[utoipa::path(post, path = "/patients", operation_id = "createPatient", tag = "patients", request_body = CreatePatient,
     responses(
         (status = 201, description = "Registered", body = Envelope<PatientView>),
@@ -159,67 +201,102 @@ impl From<UpdatePatient> for PatientPatch {
     ))]
 pub async fn create(
     State(app): State<AppState>,
+    caller: Caller,
     JsonBody(body): JsonBody,
 ) -> Result<Reply<PatientView>, ApiError> {
+    desk_keeps_off_clinical(&caller, &body)?;
     let new = input::body::<CreatePatient>(body, &app.today())?.into_new()?;
-    let patient = app.store.create_patient(new).await?;
+    let patient = app
+        .store
+        .create_patient(new, Some(caller.access.clone()))
+        .await?;
     tracing::info!(patient_id = %patient.id, "patient registered");
     Ok(response::created(
         "Patient registered successfully",
-        patient.into(),
+        PatientView::for_role(patient, caller.role()),
     ))
 }
 
 /// List patients
 ///
-/// In registration order.
+/// In registration order. Front desk and admin; each patient listed is an access record.
 #[utoipa::path(get, path = "/patients", operation_id = "listPatients", tag = "patients", params(PageQuery),
     responses((status = 200, description = "A page of patients", body = PagedEnvelope<PatientView>)))]
 pub async fn list(
     State(app): State<AppState>,
+    caller: Caller,
     ValidQuery(q): ValidQuery<PageQuery>,
 ) -> Result<PageReply<PatientView>, ApiError> {
     let page = q.page();
     let patients = app.store.list_patients(page).await?;
+    record_reads(
+        &app,
+        &caller,
+        AccessAction::List,
+        patients.items.iter().map(|p| p.id),
+    )
+    .await?;
+    let role = caller.role();
     Ok(response::paged(
         "Patients retrieved successfully",
-        patients.map(Into::into),
+        patients.map(|p| PatientView::for_role(p, role)),
         page,
     ))
 }
 
 /// Get a patient
-#[utoipa::path(get, path = "/patients/{id}", operation_id = "getPatient", tag = "patients", params(PatientPath),
+///
+/// Staff; the patient themself; a doctor with an appointment with them, or any doctor sending
+/// `Break-Glass-Reason` (emergency access, flagged in the access log). Anyone else gets 404.
+#[utoipa::path(get, path = "/patients/{id}", operation_id = "getPatient", tag = "patients", params(PatientPath,
+        ("Break-Glass-Reason" = Option<String>, Header, description = "Emergency access by a doctor: why.")),
     responses(
         (status = 200, description = "The patient", body = Envelope<PatientView>),
-        (status = 404, description = "`NOT_FOUND`: no such patient", body = ErrorBody),
+        (status = 404, description = "`NOT_FOUND`: no such patient, or not yours to see", body = ErrorBody),
     ))]
 pub async fn get(
     State(app): State<AppState>,
+    caller: Caller,
     ValidPath(p): ValidPath<PatientPath>,
 ) -> Result<Reply<PatientView>, ApiError> {
+    caller.may_see_patient(&app, p.id).await?;
     let patient = app.store.get_patient(p.id).await?;
+    record_reads(&app, &caller, AccessAction::Read, [patient.id]).await?;
+    if caller.access.break_glass.is_some() && caller.role() == Role::Doctor {
+        tracing::warn!(patient_id = %patient.id, user_id = %caller.who.user_id, "break-glass access");
+    }
     Ok(response::ok(
         "Patient retrieved successfully",
-        patient.into(),
+        PatientView::for_role(patient, caller.role()),
     ))
 }
 
 /// Update a patient
+///
+/// The patient themself, front desk (not clinical fields: 403) and admin.
 #[utoipa::path(patch, path = "/patients/{id}", operation_id = "updatePatient", tag = "patients", params(PatientPath),
     request_body = UpdatePatient,
     responses(
         (status = 200, description = "The updated patient", body = Envelope<PatientView>),
-        (status = 404, description = "`NOT_FOUND`: no such patient", body = ErrorBody),
+        (status = 404, description = "`NOT_FOUND`: no such patient, or not yours", body = ErrorBody),
         (status = 409, description = "`DUPLICATE`: the new e-mail is taken", body = ErrorBody),
     ))]
 pub async fn update(
     State(app): State<AppState>,
+    caller: Caller,
     ValidPath(p): ValidPath<PatientPath>,
     JsonBody(body): JsonBody,
 ) -> Result<Reply<PatientView>, ApiError> {
+    caller.must_be_patient_or_desk(p.id)?;
+    desk_keeps_off_clinical(&caller, &body)?;
     let patch = input::body::<UpdatePatient>(body, &app.today())?;
-    let patient = app.store.update_patient(p.id, patch.into()).await?;
+    let patient = app
+        .store
+        .update_patient(p.id, patch.into(), Some(caller.access.clone()))
+        .await?;
     tracing::info!(patient_id = %patient.id, "patient updated");
-    Ok(response::ok("Patient updated successfully", patient.into()))
+    Ok(response::ok(
+        "Patient updated successfully",
+        PatientView::for_role(patient, caller.role()),
+    ))
 }

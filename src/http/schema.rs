@@ -13,7 +13,8 @@ use crate::domain::calendar::TimeZone;
 use crate::domain::contact::{Email, Phone};
 use crate::domain::patient::BloodGroup;
 use crate::domain::slot::{SlotAdminStatus, SlotStatus};
-use crate::domain::{AppointmentId, DoctorId, PatientId, SlotId};
+use crate::domain::user::{AccessAction, Role};
+use crate::domain::{AppointmentId, DoctorId, PatientId, SlotId, UserId};
 
 /// The canonical hyphenated UUID, the only form carebook reads.
 pub const UUID_PATTERN: &str =
@@ -59,6 +60,7 @@ id_schema! {
     PatientId: "PatientId", "a patient";
     SlotId: "SlotId", "a time slot";
     AppointmentId: "AppointmentId", "an appointment";
+    UserId: "UserId", "an account";
 }
 
 named_schema!(
@@ -142,5 +144,23 @@ named_schema!(
     one_of(
         "What an audit entry records.",
         AuditAction::ALL.map(AuditAction::as_str)
+    )
+);
+
+named_schema!(
+    Role,
+    "Role",
+    one_of(
+        "What an account may do: see the role table in the README.",
+        Role::ALL.map(Role::as_str)
+    )
+);
+
+named_schema!(
+    AccessAction,
+    "AccessAction",
+    one_of(
+        "What a request did with a patient's data.",
+        AccessAction::ALL.map(AccessAction::as_str)
     )
 );

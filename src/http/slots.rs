@@ -9,6 +9,7 @@ use utoipa::{IntoParams, ToSchema};
 use super::error::{ApiError, ErrorBody};
 use super::extract::{JsonBody, ValidPath};
 use super::params::DoctorPath;
+use super::policy::Caller;
 use super::response::{self, Envelope, Reply};
 use super::views::{BulkOutcomeView, SlotView};
 use super::{input, required, AppState};
@@ -131,10 +132,12 @@ impl RangeQuery {
     ))]
 pub async fn create(
     State(app): State<AppState>,
+    caller: Caller,
     ValidPath(p): ValidPath<DoctorPath>,
     JsonBody(body): JsonBody,
 ) -> Result<Reply<SlotView>, ApiError> {
     // The doctor first: an unknown doctor is a 404 whatever the body says.
+    caller.must_run_calendar_of(p.id)?;
     let doctor = app.store.get_doctor(p.id).await?;
     let new = input::body::<CreateSlot>(body, &())?
         .into_new((doctor.timezone.0, Utc::now()), "")
@@ -160,9 +163,11 @@ pub async fn create(
     ))]
 pub async fn create_bulk(
     State(app): State<AppState>,
+    caller: Caller,
     ValidPath(p): ValidPath<DoctorPath>,
     JsonBody(body): JsonBody,
 ) -> Result<Reply<BulkOutcomeView>, ApiError> {
+    caller.must_run_calendar_of(p.id)?;
     let doctor = app.store.get_doctor(p.id).await?;
     let tz = doctor.timezone.0;
     let items = required(input::body::<CreateSlots>(body, &())?.slots, "slots")?;
@@ -194,10 +199,12 @@ pub async fn create_bulk(
     ))]
 pub async fn list(
     State(app): State<AppState>,
+    caller: Caller,
     ValidPath(p): ValidPath<DoctorPath>,
     RawQuery(raw): RawQuery,
 ) -> Result<Reply<Vec<SlotView>>, ApiError> {
     // The doctor first: an unknown doctor is a 404 whatever the query says.
+    caller.must_run_calendar_of(p.id)?;
     let doctor = app.store.get_doctor(p.id).await?;
     let q: RangeQuery = input::query(raw.as_deref().unwrap_or_default())?;
     // Bounds every backend can store, standing in for "no bound".
@@ -256,9 +263,11 @@ pub async fn available(
     ))]
 pub async fn set_status(
     State(app): State<AppState>,
+    caller: Caller,
     ValidPath(p): ValidPath<DoctorSlotPath>,
     JsonBody(body): JsonBody,
 ) -> Result<Reply<SlotView>, ApiError> {
+    caller.must_run_calendar_of(p.id)?;
     let status = required(input::body::<SetSlotStatus>(body, &())?.status, "status")?;
     app.store.get_doctor(p.id).await?;
     let slot = app.store.set_slot_status(p.id, p.slot_id, status).await?;

@@ -3,6 +3,8 @@
 
 use chrono::{DateTime, NaiveDate, NaiveTime, Utc};
 use serde::Serialize;
+
+use crate::domain::user::Role;
 use utoipa::ToSchema;
 
 use crate::domain::appointment::{
@@ -67,9 +69,18 @@ pub struct PatientView {
     pub phone: Phone,
     pub date_of_birth: Option<NaiveDate>,
     pub gender: Option<String>,
-    pub blood_group: Option<BloodGroup>,
-    pub allergies: Option<String>,
-    pub medical_history: Option<String>,
+    /// Clinical: absent in answers to the front desk (minimum necessary).
+    #[serde(skip_serializing_if = "Clinical::is_withheld")]
+    #[schema(value_type = Option<BloodGroup>, required = false)]
+    pub blood_group: Clinical<BloodGroup>,
+    /// Clinical: absent in answers to the front desk.
+    #[serde(skip_serializing_if = "Clinical::is_withheld")]
+    #[schema(value_type = Option<String>, required = false)]
+    pub allergies: Clinical<String>,
+    /// Clinical: absent in answers to the front desk.
+    #[serde(skip_serializing_if = "Clinical::is_withheld")]
+    #[schema(value_type = Option<String>, required = false)]
+    pub medical_history: Clinical<String>,
     pub emergency_contact_name: Option<String>,
     pub emergency_contact_phone: Option<Phone>,
     pub created_at: DateTime<Utc>,
@@ -78,6 +89,49 @@ pub struct PatientView {
 view_from!(Patient => PatientView { id, name, email, phone, date_of_birth, gender, blood_group,
     allergies, medical_history, emergency_contact_name, emergency_contact_phone, created_at,
     updated_at });
+
+/// A clinical field of a patient: shown (possibly empty), or withheld from a caller whose
+/// role does not need it.
+#[derive(Debug, Clone)]
+pub enum Clinical<T> {
+    Shown(Option<T>),
+    Withheld,
+}
+
+impl<T> Clinical<T> {
+    /// Whether the field is left out of the answer.
+    pub fn is_withheld(&self) -> bool {
+        matches!(self, Self::Withheld)
+    }
+}
+
+impl<T> From<Option<T>> for Clinical<T> {
+    fn from(v: Option<T>) -> Self {
+        Self::Shown(v)
+    }
+}
+
+impl<T: Serialize> Serialize for Clinical<T> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match self {
+            Self::Shown(v) => v.serialize(s),
+            Self::Withheld => s.serialize_none(),
+        }
+    }
+}
+
+impl PatientView {
+    /// The view for a caller: the front desk does not get the clinical fields.
+    pub fn for_role(patient: crate::domain::patient::Patient, role: Role) -> Self {
+        let mut v = Self::from(patient);
+        if role == Role::Scheduler {
+            v.blood_group = Clinical::Withheld;
+            v.allergies = Clinical::Withheld;
+            v.medical_history = Clinical::Withheld;
+        }
+        v
+    }
+}
 
 /// A time slot, with its effective seats and status.
 #[derive(Serialize, ToSchema)]
@@ -217,7 +271,9 @@ pub struct AuditEntryView {
     pub new_status: AppointmentStatus,
     pub reason: Option<String>,
     pub at: DateTime<Utc>,
-    /// `request:<x-request-id>` for API changes, `system` for expiries.
+    /// The id of the user who made the change, or `system` for expiries.
     pub actor: String,
+    /// That user's role then (`admin`, `scheduler`, `doctor`, `patient`), or `system`.
+    pub actor_role: String,
 }
-view_from!(AuditEntry => AuditEntryView { action, old_status, new_status, reason, at, actor });
+view_from!(AuditEntry => AuditEntryView { action, old_status, new_status, reason, at, actor, actor_role });

@@ -1,3 +1,4 @@
 //! Background jobs.
 
 pub mod expiry;
+pub mod revocations;

@@ -1,6 +1,6 @@
 //! The domain's typed ids as SQL values: each is stored, bound and read as its UUID.
 
-use crate::domain::{AppointmentId, DoctorId, PatientId, SlotId};
+use crate::domain::{AppointmentId, DoctorId, PatientId, SessionId, SlotId, UserId};
 
 macro_rules! sqlx_id {
     ($($t:ty),*) => {$(
@@ -47,4 +47,11 @@ macro_rules! sqlx_id {
     )*};
 }
 
-sqlx_id!(DoctorId, PatientId, SlotId, AppointmentId);
+sqlx_id!(
+    DoctorId,
+    PatientId,
+    SlotId,
+    AppointmentId,
+    UserId,
+    SessionId
+);

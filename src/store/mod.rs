@@ -1,5 +1,6 @@
 //! Database adapters behind [`crate::domain::store::Store`], chosen from the URL scheme.
 
+pub(crate) mod accounts;
 mod binds;
 mod ids;
 pub mod postgres;

@@ -15,8 +15,12 @@ use crate::domain::contact::{Email, Phone};
 use crate::domain::doctor::Doctor;
 use crate::domain::patient::{BloodGroup, Patient};
 use crate::domain::slot::{Slot, SlotStatus};
+use crate::domain::user::{
+    AccessAction, AccessRecord, Credentials, Role, Session, SigningKey, User,
+};
 use crate::domain::{
-    Appointment, AppointmentDetail, AppointmentId, DoctorId, DomainError, PatientId, SlotId,
+    Appointment, AppointmentDetail, AppointmentId, DoctorId, DomainError, PatientId, SessionId,
+    SlotId, UserId,
 };
 
 /// The error for a stored value that does not parse.
@@ -245,6 +249,7 @@ pub struct AuditRow {
     reason: Option<String>,
     at: DateTime<Utc>,
     actor: String,
+    actor_role: String,
 }
 
 impl TryFrom<AuditRow> for AuditEntry {
@@ -257,6 +262,130 @@ impl TryFrom<AuditRow> for AuditEntry {
             reason: r.reason,
             at: r.at,
             actor: r.actor,
+            actor_role: r.actor_role,
+        })
+    }
+}
+
+/// A `users` row, secrets included.
+#[derive(sqlx::FromRow)]
+pub struct UserRow {
+    id: UserId,
+    email: String,
+    password_hash: String,
+    role: String,
+    doctor_id: Option<DoctorId>,
+    patient_id: Option<PatientId>,
+    disabled: bool,
+    totp_secret: Option<String>,
+    totp_enabled: bool,
+    created_at: DateTime<Utc>,
+    updated_at: DateTime<Utc>,
+}
+
+impl TryFrom<UserRow> for Credentials {
+    type Error = DomainError;
+    fn try_from(r: UserRow) -> Result<Self, DomainError> {
+        Ok(Self {
+            user: User {
+                id: r.id,
+                email: Email::from_stored(r.email),
+                role: Role::parse(&r.role).map_err(corrupt("role"))?,
+                doctor_id: r.doctor_id,
+                patient_id: r.patient_id,
+                disabled: r.disabled,
+                totp_enabled: r.totp_enabled,
+                created_at: r.created_at,
+                updated_at: r.updated_at,
+            },
+            password_hash: r.password_hash,
+            totp_secret: r.totp_secret,
+        })
+    }
+}
+
+impl TryFrom<UserRow> for User {
+    type Error = DomainError;
+    fn try_from(r: UserRow) -> Result<Self, DomainError> {
+        Credentials::try_from(r).map(|c| c.user)
+    }
+}
+
+/// A `sessions` row with the database clock's now.
+#[derive(sqlx::FromRow)]
+pub struct SessionRow {
+    id: SessionId,
+    user_id: UserId,
+    refresh_hash: String,
+    created_at: DateTime<Utc>,
+    last_refresh_at: DateTime<Utc>,
+    revoked: bool,
+    now: DateTime<Utc>,
+}
+
+impl TryFrom<SessionRow> for Session {
+    type Error = DomainError;
+    fn try_from(r: SessionRow) -> Result<Self, DomainError> {
+        Ok(Self {
+            id: r.id,
+            user_id: r.user_id,
+            refresh_hash: r.refresh_hash,
+            created_at: r.created_at,
+            last_refresh_at: r.last_refresh_at,
+            revoked: r.revoked,
+            now: r.now,
+        })
+    }
+}
+
+/// A `signing_keys` row.
+#[derive(sqlx::FromRow)]
+pub struct KeyRow {
+    kid: String,
+    secret: String,
+    created_at: DateTime<Utc>,
+}
+
+impl TryFrom<KeyRow> for SigningKey {
+    type Error = DomainError;
+    fn try_from(r: KeyRow) -> Result<Self, DomainError> {
+        Ok(Self {
+            kid: r.kid,
+            secret: r.secret,
+            created_at: r.created_at,
+        })
+    }
+}
+
+/// An `access_log` row.
+#[derive(sqlx::FromRow)]
+pub struct AccessRow {
+    id: i64,
+    at: DateTime<Utc>,
+    actor_id: UserId,
+    actor_role: String,
+    patient_id: PatientId,
+    action: String,
+    route: String,
+    request_id: String,
+    outcome: i32,
+    break_glass_reason: Option<String>,
+}
+
+impl TryFrom<AccessRow> for AccessRecord {
+    type Error = DomainError;
+    fn try_from(r: AccessRow) -> Result<Self, DomainError> {
+        Ok(Self {
+            id: r.id,
+            at: r.at,
+            actor_id: r.actor_id,
+            actor_role: Role::parse(&r.actor_role).map_err(corrupt("role"))?,
+            patient_id: r.patient_id,
+            action: AccessAction::parse(&r.action).map_err(corrupt("access action"))?,
+            route: r.route,
+            request_id: r.request_id,
+            outcome: u16::try_from(r.outcome).unwrap_or_default(),
+            break_glass_reason: r.break_glass_reason,
         })
     }
 }

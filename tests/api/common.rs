@@ -3,7 +3,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use carebook::config::{LogFormat, Secret, Settings};
+use carebook::config::{AuthSettings, LogFormat, Secret, Settings};
 use carebook::domain::store::Store;
 use carebook::startup::{open_store, Application};
 use reqwest::{Method, StatusCode};
@@ -41,9 +41,14 @@ macro_rules! backends {
 /// A running carebook with its own database.
 pub struct TestApp {
     pub base: String,
+    /// Sends the admin's token with every request.
     pub client: reqwest::Client,
+    /// Sends no token.
+    pub anon: reqwest::Client,
     pub store: Arc<dyn Store>,
     pub backend: Backend,
+    /// The bootstrap admin's access token, sent by `call` and the helpers built on it.
+    pub token: String,
     /// The test database's URL, for the helpers that move time in it behind the app's back.
     db_url: String,
     pg_db: Option<String>,
@@ -81,8 +86,23 @@ pub fn settings(url: &str) -> Settings {
         // Tests drive the sweeper themselves through `sweep_once`.
         sweep_interval: Duration::from_secs(3600),
         request_timeout: Duration::from_secs(30),
+        auth: AuthSettings {
+            access_token: Duration::from_secs(15 * 60),
+            session_idle: Duration::from_secs(30 * 60),
+            session_max: Duration::from_secs(12 * 3600),
+            admin_email: Some(ADMIN_EMAIL.into()),
+            admin_password: Some(Secret(ADMIN_PASSWORD.into())),
+            // Off unless a test is about them: most tests book and call far more than a
+            // patient or a script would be allowed to.
+            max_pending_holds: None,
+            rate_limit_per_minute: 0,
+        },
     }
 }
+
+/// The admin account every test app starts with.
+pub const ADMIN_EMAIL: &str = "admin@carebook.test";
+pub const ADMIN_PASSWORD: &str = "test admin passphrase";
 
 impl TestApp {
     /// Starts the app with default test settings.
@@ -120,24 +140,66 @@ impl TestApp {
         tokio::spawn(app.run_until_stopped(async move {
             let _ = rx.await;
         }));
-        Self {
+        let anon = reqwest::Client::builder()
+            .pool_max_idle_per_host(64)
+            .build()
+            .unwrap();
+        let mut app = Self {
             base,
-            client: reqwest::Client::builder()
-                .pool_max_idle_per_host(64)
-                .build()
-                .unwrap(),
+            client: anon.clone(),
+            anon,
             store,
             backend,
+            token: String::new(),
             db_url: url,
             pg_db,
             _dir: dir,
             stop: Some(tx),
-        }
+        };
+        app.token = app.login(ADMIN_EMAIL, ADMIN_PASSWORD).await["access_token"]
+            .as_str()
+            .expect("admin token")
+            .to_owned();
+        let mut headers = reqwest::header::HeaderMap::new();
+        let bearer = format!("Bearer {}", app.token);
+        headers.insert(
+            reqwest::header::AUTHORIZATION,
+            bearer.parse().expect("header value"),
+        );
+        app.client = reqwest::Client::builder()
+            .pool_max_idle_per_host(64)
+            .default_headers(headers)
+            .build()
+            .unwrap();
+        app
     }
 
-    /// Sends a request; `body` of `Value::Null` sends none. Returns status and JSON body.
-    pub async fn call(&self, method: Method, path: &str, body: Value) -> (StatusCode, Value) {
-        let mut req = self.client.request(method, format!("{}{path}", self.base));
+    /// Logs in and returns the token pair (`data` of the answer); panics unless 200.
+    pub async fn login(&self, email: &str, password: &str) -> Value {
+        let (s, b) = self
+            .call_as(
+                None,
+                Method::POST,
+                "/auth/login",
+                json!({"email": email, "password": password}),
+            )
+            .await;
+        assert_eq!(s, StatusCode::OK, "login as {email}: {b}");
+        b["data"].clone()
+    }
+
+    /// Sends a request with the given bearer token (none when `None`).
+    pub async fn call_as(
+        &self,
+        token: Option<&str>,
+        method: Method,
+        path: &str,
+        body: Value,
+    ) -> (StatusCode, Value) {
+        let mut req = self.anon.request(method, format!("{}{path}", self.base));
+        if let Some(t) = token {
+            req = req.bearer_auth(t);
+        }
         if !body.is_null() {
             req = req.json(&body);
         }
@@ -147,6 +209,12 @@ impl TestApp {
         let json = serde_json::from_str(&text)
             .unwrap_or_else(|_| panic!("non-JSON body {status}: {text}"));
         (status, json)
+    }
+
+    /// Sends a request as the admin; `body` of `Value::Null` sends none. Returns status and
+    /// JSON body.
+    pub async fn call(&self, method: Method, path: &str, body: Value) -> (StatusCode, Value) {
+        self.call_as(Some(&self.token), method, path, body).await
     }
 
     pub async fn get(&self, path: &str) -> (StatusCode, Value) {

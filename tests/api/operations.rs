@@ -372,10 +372,12 @@ async fn client_that_sends_the_whole_oversized_body_still_reads_the_413(app: Tes
 
 async fn chunked_body_over_1_mib_is_json_413(app: TestApp) {
     // No Content-Length: the limit must hold while the body streams in.
-    let mut req =
-        b"POST /api/doctors HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\n\
-                    Transfer-Encoding: chunked\r\nConnection: close\r\n\r\n"
-            .to_vec();
+    let mut req = format!(
+        "POST /api/doctors HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\n\
+         Authorization: Bearer {}\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n",
+        app.token
+    )
+    .into_bytes();
     let mut body = br#"{"name": "Dr Chunk", "specialization": "X", "email": "chunk@clinic.test", "license_number": "CH-1", "bio": ""#.to_vec();
     body.extend(std::iter::repeat_n(b'c', 1024 * 1024 + 100));
     body.extend_from_slice(b"\"}");
@@ -404,10 +406,12 @@ async fn stalled_request_times_out_with_json_envelope(app: TestApp) {
     })
     .await;
     // Promise a body and never send it.
-    let req =
-        b"POST /api/doctors HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\n\
-                Content-Length: 100\r\n\r\n{\"name\""
-            .to_vec();
+    let req = format!(
+        "POST /api/doctors HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\n\
+         Authorization: Bearer {}\r\nContent-Length: 100\r\n\r\n{{\"name\"",
+        app.token
+    )
+    .into_bytes();
     let started = std::time::Instant::now();
     let response = raw_exchange(&app, req, std::time::Duration::from_secs(10)).await;
     assert!(

@@ -59,7 +59,7 @@ fn new_patient(email: &str) -> NewPatient {
 async fn patient(store: &dyn Store) -> Patient {
     let email = format!("p{}@c.test", tag());
     store
-        .create_patient(new_patient(&email))
+        .create_patient(new_patient(&email), None)
         .await
         .expect("patient")
 }
@@ -117,18 +117,20 @@ async fn people_round_trip_and_report_duplicates(app: TestApp) {
     );
 
     let p = patient(store).await;
-    let dup = store.create_patient(new_patient(p.email.as_str())).await;
+    let dup = store
+        .create_patient(new_patient(p.email.as_str()), None)
+        .await;
     assert!(matches!(dup, Err(DomainError::Duplicate(_))), "{dup:?}");
     let other = patient(store).await;
     let steal = PatientPatch {
         email: Some(p.email.clone()),
         ..Default::default()
     };
-    let r = store.update_patient(other.id, steal).await;
+    let r = store.update_patient(other.id, steal, None).await;
     assert!(matches!(r, Err(DomainError::Duplicate(_))), "{r:?}");
     assert!(matches!(
         store
-            .update_patient(PatientId::random(), PatientPatch::default())
+            .update_patient(PatientId::random(), PatientPatch::default(), None)
             .await,
         Err(DomainError::NotFound("patient"))
     ));
@@ -181,7 +183,7 @@ async fn booking_refusals_come_in_order(app: TestApp) {
     let store = &*app.store;
     let (d, p) = (doctor(store).await, patient(store).await);
     let s = slot(store, d.id, 1).await;
-    let book = |n: NewAppointment| store.book(n, HOLD, None, Actor::system());
+    let book = |n: NewAppointment| store.book(n, HOLD, None, None, Actor::system());
     let e = book(booking(PatientId::random(), d.id, s.id)).await;
     assert!(matches!(e, Err(DomainError::NotFound("patient"))), "{e:?}");
     let e = book(booking(p.id, DoctorId::random(), s.id)).await;
@@ -220,17 +222,35 @@ async fn idempotent_bookings_replay_or_refuse(app: TestApp) {
         })
     };
     let first = store
-        .book(booking(p.id, d.id, s.id), HOLD, key("a"), Actor::system())
+        .book(
+            booking(p.id, d.id, s.id),
+            HOLD,
+            None,
+            key("a"),
+            Actor::system(),
+        )
         .await
         .unwrap();
     let again = store
-        .book(booking(p.id, d.id, s.id), HOLD, key("a"), Actor::system())
+        .book(
+            booking(p.id, d.id, s.id),
+            HOLD,
+            None,
+            key("a"),
+            Actor::system(),
+        )
         .await
         .unwrap();
     assert!(!first.replayed && again.replayed);
     assert_eq!(first.appointment.id, again.appointment.id);
     let other = store
-        .book(booking(p.id, d.id, s.id), HOLD, key("b"), Actor::system())
+        .book(
+            booking(p.id, d.id, s.id),
+            HOLD,
+            None,
+            key("b"),
+            Actor::system(),
+        )
         .await;
     assert!(
         matches!(other, Err(DomainError::IdempotencyKeyReused)),
@@ -242,9 +262,9 @@ async fn transitions_follow_the_state_machine(app: TestApp) {
     let store = &*app.store;
     let (d, p) = (doctor(store).await, patient(store).await);
     let s = slot(store, d.id, 1).await;
-    let actor = || Actor::request("t");
+    let actor = || Actor::system();
     let a = store
-        .book(booking(p.id, d.id, s.id), HOLD, None, actor())
+        .book(booking(p.id, d.id, s.id), HOLD, None, None, actor())
         .await
         .unwrap()
         .appointment;
@@ -295,7 +315,7 @@ async fn overdue_holds_expire_once(app: TestApp) {
     let s = slot(store, d.id, 1).await;
     // A hold of zero seconds is overdue as soon as it is written: no waiting on the clock.
     let a = store
-        .book(booking(p.id, d.id, s.id), 0, None, Actor::system())
+        .book(booking(p.id, d.id, s.id), 0, None, None, Actor::system())
         .await
         .unwrap()
         .appointment;

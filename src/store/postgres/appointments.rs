@@ -7,9 +7,11 @@ use crate::domain::appointment::{Action, AppointmentStatus, AuditEntry, NewAppoi
 use crate::domain::booking::{booking_refusal, SlotFacts};
 use crate::domain::page::{Page, Paged};
 use crate::domain::store::{Actor, AppointmentFilter, Booked, IdempotencyKey};
+use crate::domain::user::{AccessAction, NewAccess};
 use crate::domain::{
     Appointment, AppointmentDetail, AppointmentId, DoctorId, DomainError, DomainResult, PatientId,
 };
+use crate::store::accounts;
 use crate::store::retry::{retry, TxError};
 use crate::store::rows::{self, AppointmentRow, AuditRow, DetailRow};
 use crate::store::ListSql;
@@ -31,6 +33,8 @@ const BOOK: &str = concat!(
         UPDATE time_slots SET current_bookings = current_bookings + 1, updated_at = now()
         WHERE id = $3 AND doctor_id = $2 AND status = 'AVAILABLE' AND current_bookings < max_capacity
           AND starts_at > now() AND ($4::date IS NULL OR slot_date = $4) AND ($5::time IS NULL OR slot_time = $5)
+          AND ($18::bigint IS NULL OR (SELECT count(*) FROM appointments WHERE patient_id = $1
+                                        AND status = 'PENDING' AND expires_at > now()) < $18)
         RETURNING id, slot_date, slot_time, starts_at),
      ins AS (
         INSERT INTO appointments (id, patient_id, doctor_id, time_slot_id, appointment_date, appointment_time,
@@ -39,8 +43,11 @@ const BOOK: &str = concat!(
                now() + make_interval(secs => $9)
         FROM slot RETURNING *),
      audit AS (
-        INSERT INTO appointment_audit_log (appointment_id, action, old_status, new_status, actor)
-        SELECT id, 'BOOK', NULL, 'PENDING', $10 FROM ins),
+        INSERT INTO appointment_audit_log (appointment_id, action, old_status, new_status, actor, actor_role)
+        SELECT id, 'BOOK', NULL, 'PENDING', $10, $13 FROM ins),
+     access AS (
+        INSERT INTO access_log (actor_id, actor_role, patient_id, action, route, request_id, outcome, break_glass_reason)
+        SELECT $14, $13, patient_id, 'create', $15, $16, 201, $17 FROM ins WHERE $14::uuid IS NOT NULL),
      idem AS (
         INSERT INTO idempotency_keys (key, fingerprint, appointment_id)
         SELECT $11, $12, id FROM ins WHERE $11::text IS NOT NULL)
@@ -49,13 +56,26 @@ const BOOK: &str = concat!(
     "FROM ins a"
 );
 
+/// The access record of a transition made by a person: `$4` role, `$5` user id (NULL for
+/// none), `$6` route, `$7` request id, `$8` break-glass reason; from the updated row `upd`.
+macro_rules! access_cte {
+    () => {
+        "access AS (
+        INSERT INTO access_log (actor_id, actor_role, patient_id, action, route, request_id, outcome, break_glass_reason)
+        SELECT $5, $4, patient_id, 'update', $6, $7, 200, $8 FROM upd WHERE $5::uuid IS NOT NULL)"
+    };
+}
+
 const CONFIRM: &str = concat!(
     "WITH upd AS (
         UPDATE appointments SET status = 'CONFIRMED', confirmed_at = now(), updated_at = now()
         WHERE id = $1 AND status = 'PENDING' AND expires_at > now() RETURNING *),
      audit AS (
-        INSERT INTO appointment_audit_log (appointment_id, action, old_status, new_status, actor)
-        SELECT id, 'CONFIRM', 'PENDING', 'CONFIRMED', $2 FROM upd)
+        INSERT INTO appointment_audit_log (appointment_id, action, old_status, new_status, actor, actor_role)
+        SELECT id, 'CONFIRM', 'PENDING', 'CONFIRMED', $2, $4 FROM upd),
+     ",
+    access_cte!(),
+    "
      SELECT ",
     appt_cols!(),
     "FROM upd a"
@@ -73,8 +93,11 @@ const CANCEL: &str = concat!(
         UPDATE time_slots s SET current_bookings = s.current_bookings - 1, updated_at = now()
         FROM prev WHERE s.id = prev.time_slot_id),
      audit AS (
-        INSERT INTO appointment_audit_log (appointment_id, action, old_status, new_status, reason, actor)
-        SELECT id, 'CANCEL', status, 'CANCELLED', $3, $2 FROM prev)
+        INSERT INTO appointment_audit_log (appointment_id, action, old_status, new_status, reason, actor, actor_role)
+        SELECT id, 'CANCEL', status, 'CANCELLED', $3, $2, $4 FROM prev),
+     ",
+    access_cte!(),
+    "
      SELECT ",
     appt_cols!(),
     "FROM upd a"
@@ -85,8 +108,11 @@ const COMPLETE: &str = concat!(
         UPDATE appointments SET status = 'COMPLETED', completed_at = now(), updated_at = now()
         WHERE id = $1 AND status = 'CONFIRMED' RETURNING *),
      audit AS (
-        INSERT INTO appointment_audit_log (appointment_id, action, old_status, new_status, actor)
-        SELECT id, 'COMPLETE', 'CONFIRMED', 'COMPLETED', $2 FROM upd)
+        INSERT INTO appointment_audit_log (appointment_id, action, old_status, new_status, actor, actor_role)
+        SELECT id, 'COMPLETE', 'CONFIRMED', 'COMPLETED', $2, $4 FROM upd),
+     ",
+    access_cte!(),
+    "
      SELECT ",
     appt_cols!(),
     "FROM upd a"
@@ -146,6 +172,7 @@ pub async fn book(
     pool: &PgPool,
     new: &NewAppointment,
     hold_secs: i64,
+    max_holds: Option<i64>,
     key: Option<&IdempotencyKey>,
     actor: &Actor,
 ) -> DomainResult<Booked> {
@@ -167,9 +194,15 @@ pub async fn book(
                 .bind(new.consultation_type.as_str())
                 .bind(&new.reason_for_visit)
                 .bind(hold_secs as f64)
-                .bind(&actor.0)
+                .bind(&actor.id)
                 .bind(key.map(|k| &k.key))
                 .bind(key.map(|k| &k.fingerprint))
+                .bind(actor.role)
+                .bind(actor.access.as_ref().map(|a| a.user_id))
+                .bind(actor.access.as_ref().map(|a| &a.route))
+                .bind(actor.access.as_ref().map(|a| &a.request_id))
+                .bind(actor.access.as_ref().and_then(|a| a.break_glass.as_ref()))
+                .bind(max_holds)
                 .fetch_optional(pool)
                 .await;
             match row {
@@ -202,7 +235,7 @@ pub async fn book(
                 if expire(pool, EXPIRE_SLOT, new.time_slot_id.0).await? > 0 {
                     continue;
                 }
-                if let Some(refusal) = diagnose(pool, new).await? {
+                if let Some(refusal) = diagnose(pool, new, max_holds).await? {
                     return Err(refusal);
                 }
             }
@@ -239,7 +272,11 @@ async fn replay(pool: &PgPool, key: &IdempotencyKey) -> DomainResult<Option<Book
 
 /// Why a booking found no seat, in the order a client should hear it; `None` if the slot looks
 /// bookable after all (the state changed under us: try again).
-async fn diagnose(pool: &PgPool, new: &NewAppointment) -> DomainResult<Option<DomainError>> {
+async fn diagnose(
+    pool: &PgPool,
+    new: &NewAppointment,
+    max_holds: Option<i64>,
+) -> DomainResult<Option<DomainError>> {
     type Row = (
         bool,
         bool,
@@ -250,6 +287,7 @@ async fn diagnose(pool: &PgPool, new: &NewAppointment) -> DomainResult<Option<Do
         Option<bool>,
         Option<bool>,
         Option<bool>,
+        i64,
     );
     let row: Row = retry(|| async move {
         Ok(sqlx::query_as(
@@ -259,7 +297,9 @@ async fn diagnose(pool: &PgPool, new: &NewAppointment) -> DomainResult<Option<Do
                     s.current_bookings - (SELECT count(*) FROM appointments a WHERE a.time_slot_id = s.id
                          AND a.status = 'PENDING' AND a.expires_at <= now()) >= s.max_capacity,
                     EXISTS (SELECT 1 FROM appointments a WHERE a.time_slot_id = s.id AND a.patient_id = $1
-                         AND (a.status = 'CONFIRMED' OR (a.status = 'PENDING' AND a.expires_at > now())))
+                         AND (a.status = 'CONFIRMED' OR (a.status = 'PENDING' AND a.expires_at > now()))),
+                    (SELECT count(*) FROM appointments a WHERE a.patient_id = $1 AND a.status = 'PENDING'
+                         AND a.expires_at > now())
              FROM (SELECT 1) one LEFT JOIN time_slots s ON s.id = $3",
         )
         .bind(new.patient_id)
@@ -269,8 +309,8 @@ async fn diagnose(pool: &PgPool, new: &NewAppointment) -> DomainResult<Option<Do
         .await?)
     })
     .await?;
-    let (patient, doctor, owner, date, time, status, future, full, held) = row;
-    Ok(booking_refusal(
+    let (patient, doctor, owner, date, time, status, future, full, held, holds) = row;
+    let refusal = booking_refusal(
         new,
         SlotFacts {
             patient_exists: patient,
@@ -283,7 +323,12 @@ async fn diagnose(pool: &PgPool, new: &NewAppointment) -> DomainResult<Option<Do
             full: full.unwrap_or(false),
             already_held: held.unwrap_or(false),
         },
-    ))
+    );
+    Ok(refusal.or_else(|| {
+        max_holds
+            .filter(|max| holds >= *max)
+            .map(DomainError::HoldLimit)
+    }))
 }
 
 async fn expire(pool: &PgPool, sql: &'static str, scope: uuid::Uuid) -> DomainResult<i64> {
@@ -322,11 +367,21 @@ pub async fn transition(
     for _ in 0..4 {
         let done: Option<AppointmentRow> = retry(|| async move {
             let q = match action {
-                Action::Confirm => sqlx::query_as(CONFIRM).bind(id).bind(&actor.0),
-                Action::Cancel => sqlx::query_as(CANCEL).bind(id).bind(&actor.0).bind(reason),
-                Action::Complete => sqlx::query_as(COMPLETE).bind(id).bind(&actor.0),
+                Action::Confirm => sqlx::query_as(CONFIRM),
+                Action::Cancel => sqlx::query_as(CANCEL),
+                Action::Complete => sqlx::query_as(COMPLETE),
             };
-            Ok(q.fetch_optional(pool).await?)
+            let access = actor.access.as_ref();
+            Ok(q.bind(id)
+                .bind(&actor.id)
+                .bind(reason)
+                .bind(actor.role)
+                .bind(access.map(|a| a.user_id))
+                .bind(access.map(|a| &a.route))
+                .bind(access.map(|a| &a.request_id))
+                .bind(access.and_then(|a| a.break_glass.as_ref()))
+                .fetch_optional(pool)
+                .await?)
         })
         .await?;
         if let Some(row) = done {
@@ -335,7 +390,18 @@ pub async fn transition(
         let current = load(pool, id).await?;
         let status = current.status;
         match action.verdict(status) {
-            Verdict::AlreadyDone => return Ok(current),
+            Verdict::AlreadyDone => {
+                // Nothing changes; the request still touched the patient's appointment.
+                if let Some(by) = &actor.access {
+                    let record = NewAccess {
+                        patient_id: current.patient_id,
+                        action: AccessAction::Update,
+                        outcome: 200,
+                    };
+                    accounts::pg::record_access(pool, by, &[record]).await?;
+                }
+                return Ok(current);
+            }
             Verdict::Refuse(refusal) => {
                 if status == AppointmentStatus::Expired {
                     // Overdue but maybe not yet swept: mark it now so its seat comes back.
@@ -375,7 +441,7 @@ pub async fn detail(pool: &PgPool, id: AppointmentId) -> DomainResult<Appointmen
 pub async fn history(pool: &PgPool, id: AppointmentId) -> DomainResult<Vec<AuditEntry>> {
     let entries: Vec<AuditRow> = retry(|| async move {
         Ok(sqlx::query_as(
-            "SELECT action, old_status, new_status, reason, at, actor FROM appointment_audit_log
+            "SELECT action, old_status, new_status, reason, at, actor, actor_role FROM appointment_audit_log
              WHERE appointment_id = $1 ORDER BY id",
         )
         .bind(id)

@@ -25,6 +25,7 @@ use crate::domain::page::{Page, Paged};
 use crate::domain::patient::{NewPatient, Patient, PatientPatch};
 use crate::domain::slot::{BulkOutcome, NewSlot, Slot, SlotAdminStatus};
 use crate::domain::store::{Actor, AppointmentFilter, Booked, IdempotencyKey, Store};
+use crate::domain::user::Accessor;
 use crate::domain::{
     Appointment, AppointmentDetail, AppointmentId, DoctorId, DomainError, DomainResult, PatientId,
     SlotId,
@@ -40,6 +41,8 @@ pub struct PgStore {
 }
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
+
+super::accounts::impl_account_store!(PgStore, crate::store::accounts::pg, pool, reader, |t| t);
 
 impl PgStore {
     /// Connects (creating the database when it does not exist) and applies migrations.
@@ -184,8 +187,8 @@ impl Store for PgStore {
     async fn update_doctor(&self, id: DoctorId, patch: DoctorPatch) -> DomainResult<Doctor> {
         people::update_doctor(&self.pool, id, patch).await
     }
-    async fn create_patient(&self, new: NewPatient) -> DomainResult<Patient> {
-        people::create_patient(&self.pool, new).await
+    async fn create_patient(&self, new: NewPatient, by: Option<Accessor>) -> DomainResult<Patient> {
+        people::create_patient(&self.pool, new, by).await
     }
     async fn list_patients(&self, page: Page) -> DomainResult<Paged<Patient>> {
         people::list_patients(&self.reader, page).await
@@ -193,8 +196,13 @@ impl Store for PgStore {
     async fn get_patient(&self, id: PatientId) -> DomainResult<Patient> {
         people::get_patient(&self.reader, id).await
     }
-    async fn update_patient(&self, id: PatientId, patch: PatientPatch) -> DomainResult<Patient> {
-        people::update_patient(&self.pool, id, patch).await
+    async fn update_patient(
+        &self,
+        id: PatientId,
+        patch: PatientPatch,
+        by: Option<Accessor>,
+    ) -> DomainResult<Patient> {
+        people::update_patient(&self.pool, id, patch, by).await
     }
 
     async fn create_slot(&self, doctor: DoctorId, new: NewSlot) -> DomainResult<Slot> {
@@ -232,10 +240,11 @@ impl Store for PgStore {
         &self,
         new: NewAppointment,
         hold_secs: i64,
+        max_holds: Option<i64>,
         key: Option<IdempotencyKey>,
         actor: Actor,
     ) -> DomainResult<Booked> {
-        appointments::book(&self.pool, &new, hold_secs, key.as_ref(), &actor).await
+        appointments::book(&self.pool, &new, hold_secs, max_holds, key.as_ref(), &actor).await
     }
     async fn confirm(&self, id: AppointmentId, actor: Actor) -> DomainResult<Appointment> {
         appointments::transition(&self.pool, id, Action::Confirm, None, &actor).await

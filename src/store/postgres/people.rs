@@ -6,7 +6,9 @@ use super::on_unique;
 use crate::domain::doctor::{Doctor, DoctorPatch, NewDoctor};
 use crate::domain::page::{Page, Paged};
 use crate::domain::patient::{NewPatient, Patient, PatientPatch};
+use crate::domain::user::{AccessAction, Accessor, NewAccess};
 use crate::domain::{DoctorId, DomainError, DomainResult, PatientId};
+use crate::store::accounts::pg;
 use crate::store::binds::{bind_doctor_changes, bind_new_doctor, bind_patient};
 use crate::store::retry::retry;
 use crate::store::rows::{self, DoctorRow, PatientRow};
@@ -115,18 +117,27 @@ pub async fn update_doctor(
     row.try_into()
 }
 
-pub async fn create_patient(pool: &PgPool, p: NewPatient) -> DomainResult<Patient> {
+pub async fn create_patient(
+    pool: &PgPool,
+    p: NewPatient,
+    by: Option<Accessor>,
+) -> DomainResult<Patient> {
+    let by = &by;
     let (id, p) = (PatientId::random(), &p);
     let row: PatientRow = retry(|| async move {
-        bind_patient!(sqlx::query_as(
+        let mut tx = pool.begin().await?;
+        let row = bind_patient!(sqlx::query_as(
             "INSERT INTO patients (id, name, email, phone, date_of_birth, gender, blood_group, allergies,
                                    medical_history, emergency_contact_name, emergency_contact_phone)
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING *",
         )
         .bind(id), p)
-        .fetch_one(pool)
+        .fetch_one(&mut *tx)
         .await
-        .map_err(|e| on_unique(e, PATIENT_DUPES))
+        .map_err(|e| on_unique(e, PATIENT_DUPES))?;
+        record(&mut tx, by, id, AccessAction::Create).await?;
+        tx.commit().await?;
+        Ok(row)
     })
     .await?;
     row.try_into()
@@ -164,8 +175,9 @@ pub async fn update_patient(
     pool: &PgPool,
     id: PatientId,
     patch: PatientPatch,
+    by: Option<Accessor>,
 ) -> DomainResult<Patient> {
-    let patch = &patch;
+    let (patch, by) = (&patch, &by);
     let row: PatientRow = retry(|| async move {
         let mut tx = pool.begin().await?;
         let current: Option<PatientRow> = sqlx::query_as("SELECT * FROM patients WHERE id = $1 FOR UPDATE")
@@ -184,9 +196,33 @@ pub async fn update_patient(
         .fetch_one(&mut *tx)
         .await
         .map_err(|e| on_unique(e, PATIENT_DUPES))?;
+        record(&mut tx, by, id, AccessAction::Update).await?;
         tx.commit().await?;
         Ok(updated)
     })
     .await?;
     row.try_into()
+}
+
+/// The access record of a patient write by a person, inside the write's transaction.
+async fn record(
+    conn: &mut <sqlx::Postgres as sqlx::Database>::Connection,
+    by: &Option<Accessor>,
+    patient_id: PatientId,
+    action: AccessAction,
+) -> Result<(), sqlx::Error> {
+    let Some(by) = by else {
+        return Ok(());
+    };
+    let outcome = if action == AccessAction::Create {
+        201
+    } else {
+        200
+    };
+    let record = NewAccess {
+        patient_id,
+        action,
+        outcome,
+    };
+    pg::insert_access(conn, by, &[record]).await
 }

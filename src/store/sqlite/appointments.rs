@@ -14,10 +14,12 @@ use crate::domain::appointment::{
 use crate::domain::booking::{booking_refusal, SlotFacts};
 use crate::domain::page::{Page, Paged};
 use crate::domain::store::{Actor, AppointmentFilter, Booked, IdempotencyKey};
+use crate::domain::user::{AccessAction, NewAccess};
 use crate::domain::{
     Appointment, AppointmentDetail, AppointmentId, DoctorId, DomainError, DomainResult, PatientId,
     SlotId,
 };
+use crate::store::accounts::lite;
 use crate::store::retry::{retry, TxError};
 use crate::store::rows::{self, AppointmentRow, AuditRow, DetailRow};
 use crate::store::ListSql;
@@ -212,6 +214,7 @@ pub async fn book(
     pool: &SqlitePool,
     new: &NewAppointment,
     hold_secs: i64,
+    max_holds: Option<i64>,
     key: Option<&IdempotencyKey>,
     actor: &Actor,
 ) -> DomainResult<Booked> {
@@ -232,6 +235,20 @@ pub async fn book(
         if let Some(refusal) = booking_refusal(new, facts(&mut tx, new, now).await?) {
             tx.commit().await?;
             return Err(refusal.into());
+        }
+        if let Some(max) = max_holds {
+            // Writes are serialized, so the count cannot change before the insert.
+            let holds: i64 = sqlx::query_scalar(
+                "SELECT count(*) FROM appointments WHERE patient_id = ?1 AND status = 'PENDING' AND expires_at > ?2",
+            )
+            .bind(new.patient_id)
+            .bind(now)
+            .fetch_one(&mut *tx)
+            .await?;
+            if holds >= max {
+                tx.commit().await?;
+                return Err(DomainError::HoldLimit(max).into());
+            }
         }
         sqlx::query(
             "UPDATE time_slots SET current_bookings = current_bookings + 1, updated_at = ?2 WHERE id = ?1",
@@ -259,7 +276,8 @@ pub async fn book(
         .execute(&mut *tx)
         .await
         .map_err(book_backstop)?;
-        audit(&mut tx, id, AuditAction::Book, None, AppointmentStatus::Pending, None, actor).await?;
+        let (patient, pending) = (new.patient_id, AppointmentStatus::Pending);
+        audit(&mut tx, id, patient, AuditAction::Book, None, pending, None, actor).await?;
         if let Some(k) = key {
             sqlx::query(
                 "INSERT INTO idempotency_keys (key, fingerprint, appointment_id, created_at) VALUES (?1, ?2, ?3, ?4)",
@@ -281,10 +299,13 @@ pub async fn book(
     .await
 }
 
-/// Appends one entry to the appointment's audit trail.
+/// Appends one entry to the appointment's audit trail and, for a person, the access record of
+/// the patient whose appointment it is.
+#[allow(clippy::too_many_arguments)]
 async fn audit(
     conn: &mut SqliteConnection,
     id: AppointmentId,
+    patient: PatientId,
     action: AuditAction,
     old: Option<AppointmentStatus>,
     new: AppointmentStatus,
@@ -292,18 +313,42 @@ async fn audit(
     actor: &Actor,
 ) -> Result<(), sqlx::Error> {
     sqlx::query(
-        "INSERT INTO appointment_audit_log (appointment_id, action, old_status, new_status, reason, actor)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+        "INSERT INTO appointment_audit_log (appointment_id, action, old_status, new_status, reason, actor, actor_role)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
     )
     .bind(id)
     .bind(action.as_str())
     .bind(old.map(AppointmentStatus::as_str))
     .bind(new.as_str())
     .bind(reason)
-    .bind(&actor.0)
-    .execute(conn)
+    .bind(&actor.id)
+    .bind(actor.role)
+    .execute(&mut *conn)
     .await?;
-    Ok(())
+    let (access, outcome) = match action {
+        AuditAction::Book => (AccessAction::Create, 201),
+        _ => (AccessAction::Update, 200),
+    };
+    record(conn, actor, patient, access, outcome).await
+}
+
+/// The access record of a person's request, inside the caller's transaction.
+async fn record(
+    conn: &mut SqliteConnection,
+    actor: &Actor,
+    patient_id: PatientId,
+    action: AccessAction,
+    outcome: u16,
+) -> Result<(), sqlx::Error> {
+    let Some(by) = &actor.access else {
+        return Ok(());
+    };
+    let record = NewAccess {
+        patient_id,
+        action,
+        outcome,
+    };
+    lite::insert_access(conn, by, &[record]).await
 }
 
 /// Applies an action that [`Action::verdict`] allowed on `current` (effective status PENDING
@@ -356,6 +401,7 @@ async fn apply(
     audit(
         conn,
         id,
+        current.patient_id,
         action.audit(),
         Some(current.status),
         action.target(),
@@ -379,8 +425,19 @@ pub async fn transition(
         let current = load(&mut tx, id, now).await?;
         let status = current.status;
         match action.verdict(status) {
-            // Nothing to write: dropping the transaction just releases the lock.
-            Verdict::AlreadyDone => Ok(current),
+            // Nothing changes; the request still touched the patient's appointment.
+            Verdict::AlreadyDone => {
+                record(
+                    &mut tx,
+                    actor,
+                    current.patient_id,
+                    AccessAction::Update,
+                    200,
+                )
+                .await?;
+                tx.commit().await?;
+                Ok(current)
+            }
             Verdict::Refuse(refusal) => {
                 if status == AppointmentStatus::Expired {
                     // Overdue but maybe not yet swept: mark it now so its seat comes back, and
@@ -425,7 +482,7 @@ pub async fn detail(pool: &SqlitePool, id: AppointmentId) -> DomainResult<Appoin
 pub async fn history(pool: &SqlitePool, id: AppointmentId) -> DomainResult<Vec<AuditEntry>> {
     let entries: Vec<AuditRow> = retry(|| async move {
         Ok(sqlx::query_as(
-            "SELECT action, old_status, new_status, reason, at, actor FROM appointment_audit_log
+            "SELECT action, old_status, new_status, reason, at, actor, actor_role FROM appointment_audit_log
              WHERE appointment_id = ?1 ORDER BY id",
         )
         .bind(id)

@@ -42,6 +42,7 @@ use crate::domain::page::{Page, Paged};
 use crate::domain::patient::{NewPatient, Patient, PatientPatch};
 use crate::domain::slot::{BulkOutcome, NewSlot, Slot, SlotAdminStatus};
 use crate::domain::store::{Actor, AppointmentFilter, Booked, IdempotencyKey, Store};
+use crate::domain::user::Accessor;
 use crate::domain::{
     Appointment, AppointmentDetail, AppointmentId, DoctorId, DomainError, DomainResult, PatientId,
     SlotId,
@@ -64,6 +65,23 @@ pub struct SqliteStore {
 }
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
+
+// A filter instant outside the years 0000..=9999 cannot be stored; as text it bounds nothing.
+super::accounts::impl_account_store!(
+    SqliteStore,
+    crate::store::accounts::lite,
+    writer,
+    reader,
+    |t| {
+        instant(t).unwrap_or_else(|| {
+            if t.year() < 0 {
+                String::new()
+            } else {
+                "~".into()
+            }
+        })
+    }
+);
 
 impl SqliteStore {
     /// Opens (creating the file and its folder when missing) and applies migrations.
@@ -220,8 +238,8 @@ impl Store for SqliteStore {
     async fn update_doctor(&self, id: DoctorId, patch: DoctorPatch) -> DomainResult<Doctor> {
         people::update_doctor(&self.writer, id, patch).await
     }
-    async fn create_patient(&self, new: NewPatient) -> DomainResult<Patient> {
-        people::create_patient(&self.writer, new).await
+    async fn create_patient(&self, new: NewPatient, by: Option<Accessor>) -> DomainResult<Patient> {
+        people::create_patient(&self.writer, new, by).await
     }
     async fn list_patients(&self, page: Page) -> DomainResult<Paged<Patient>> {
         people::list_patients(&self.reader, page).await
@@ -229,8 +247,13 @@ impl Store for SqliteStore {
     async fn get_patient(&self, id: PatientId) -> DomainResult<Patient> {
         people::get_patient(&self.reader, id).await
     }
-    async fn update_patient(&self, id: PatientId, patch: PatientPatch) -> DomainResult<Patient> {
-        people::update_patient(&self.writer, id, patch).await
+    async fn update_patient(
+        &self,
+        id: PatientId,
+        patch: PatientPatch,
+        by: Option<Accessor>,
+    ) -> DomainResult<Patient> {
+        people::update_patient(&self.writer, id, patch, by).await
     }
 
     async fn create_slot(&self, doctor: DoctorId, new: NewSlot) -> DomainResult<Slot> {
@@ -268,10 +291,19 @@ impl Store for SqliteStore {
         &self,
         new: NewAppointment,
         hold_secs: i64,
+        max_holds: Option<i64>,
         key: Option<IdempotencyKey>,
         actor: Actor,
     ) -> DomainResult<Booked> {
-        appointments::book(&self.writer, &new, hold_secs, key.as_ref(), &actor).await
+        appointments::book(
+            &self.writer,
+            &new,
+            hold_secs,
+            max_holds,
+            key.as_ref(),
+            &actor,
+        )
+        .await
     }
     async fn confirm(&self, id: AppointmentId, actor: Actor) -> DomainResult<Appointment> {
         appointments::transition(&self.writer, id, Action::Confirm, None, &actor).await

@@ -6,7 +6,9 @@ use super::{begin_write, exists, on_unique};
 use crate::domain::doctor::{Doctor, DoctorPatch, NewDoctor};
 use crate::domain::page::{Page, Paged};
 use crate::domain::patient::{NewPatient, Patient, PatientPatch};
+use crate::domain::user::{AccessAction, Accessor, NewAccess};
 use crate::domain::{DoctorId, DomainError, DomainResult, PatientId};
+use crate::store::accounts::lite;
 use crate::store::binds::{bind_doctor_changes, bind_new_doctor, bind_patient};
 use crate::store::retry::{retry, TxError};
 use crate::store::rows::{self, DoctorRow, PatientRow};
@@ -140,7 +142,12 @@ pub async fn update_doctor(
     row.try_into()
 }
 
-pub async fn create_patient(pool: &SqlitePool, p: NewPatient) -> DomainResult<Patient> {
+pub async fn create_patient(
+    pool: &SqlitePool,
+    p: NewPatient,
+    by: Option<Accessor>,
+) -> DomainResult<Patient> {
+    let by = &by;
     let (id, p) = (PatientId::random(), &p);
     let row: PatientRow = retry(|| async move {
         let mut tx = begin_write(pool).await?;
@@ -160,6 +167,7 @@ pub async fn create_patient(pool: &SqlitePool, p: NewPatient) -> DomainResult<Pa
             .bind(id)
             .fetch_one(&mut *tx)
             .await?;
+        record(&mut tx, by, id, AccessAction::Create).await?;
         tx.commit().await?;
         Ok(patient)
     })
@@ -205,8 +213,9 @@ pub async fn update_patient(
     pool: &SqlitePool,
     id: PatientId,
     patch: PatientPatch,
+    by: Option<Accessor>,
 ) -> DomainResult<Patient> {
-    let patch = &patch;
+    let (patch, by) = (&patch, &by);
     let row: PatientRow = retry(|| async move {
         let mut tx = begin_write(pool).await?;
         let current: Option<PatientRow> = sqlx::query_as("SELECT * FROM patients WHERE id = ?1")
@@ -239,9 +248,33 @@ pub async fn update_patient(
             .bind(id)
             .fetch_one(&mut *tx)
             .await?;
+        record(&mut tx, by, id, AccessAction::Update).await?;
         tx.commit().await?;
         Ok(updated)
     })
     .await?;
     row.try_into()
+}
+
+/// The access record of a patient write by a person, inside the write's transaction.
+async fn record(
+    conn: &mut <sqlx::Sqlite as sqlx::Database>::Connection,
+    by: &Option<Accessor>,
+    patient_id: PatientId,
+    action: AccessAction,
+) -> Result<(), sqlx::Error> {
+    let Some(by) = by else {
+        return Ok(());
+    };
+    let outcome = if action == AccessAction::Create {
+        201
+    } else {
+        200
+    };
+    let record = NewAccess {
+        patient_id,
+        action,
+        outcome,
+    };
+    lite::insert_access(conn, by, &[record]).await
 }

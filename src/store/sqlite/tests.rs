@@ -74,7 +74,10 @@ async fn booking(store: &SqliteStore) -> NewAppointment {
         starts_at: starts,
     };
     let s = store.create_slot(d.id, slot).await.expect("slot");
-    let p = store.create_patient(patient("p")).await.expect("patient");
+    let p = store
+        .create_patient(patient("p"), None)
+        .await
+        .expect("patient");
     NewAppointment {
         patient_id: p.id,
         doctor_id: d.id,
@@ -191,7 +194,7 @@ async fn overdue_holds_read_expired_and_the_sweep_releases_their_seats() {
     let (store, _dir, _) = fresh().await;
     let new = booking(&store).await;
     let a = store
-        .book(new.clone(), 300, None, Actor::system())
+        .book(new.clone(), 300, None, None, Actor::system())
         .await
         .unwrap()
         .appointment;
@@ -222,12 +225,12 @@ async fn confirming_an_overdue_hold_commits_its_expiry() {
     let (store, _dir, _) = fresh().await;
     let new = booking(&store).await;
     let a = store
-        .book(new.clone(), 300, None, Actor::request("r1"))
+        .book(new.clone(), 300, None, None, Actor::system())
         .await
         .unwrap()
         .appointment;
     expire_hold(&store, a.id).await;
-    let refused = store.confirm(a.id, Actor::request("r2")).await;
+    let refused = store.confirm(a.id, Actor::system()).await;
     assert!(matches!(refused, Err(DomainError::HoldExpired)));
     let stored: String = sqlx::query_scalar("SELECT status FROM appointments WHERE id = ?1")
         .bind(a.id)
@@ -242,12 +245,15 @@ async fn confirming_an_overdue_hold_commits_its_expiry() {
         ("EXPIRE", "system")
     );
     // The seat is free again for someone else.
-    let other = store.create_patient(patient("q")).await.unwrap();
+    let other = store.create_patient(patient("q"), None).await.unwrap();
     let again = NewAppointment {
         patient_id: other.id,
         ..new
     };
-    assert!(store.book(again, 60, None, Actor::system()).await.is_ok());
+    assert!(store
+        .book(again, 60, None, None, Actor::system())
+        .await
+        .is_ok());
 }
 
 #[tokio::test]

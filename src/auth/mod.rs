@@ -1,0 +1,67 @@
+//! Identity: passwords, access tokens, sessions, second factors, throttling.
+
+pub mod bootstrap;
+pub mod password;
+pub mod revoked;
+pub mod sessions;
+pub mod tokens;
+pub mod totp;
+
+use std::sync::Arc;
+
+use crate::config::AuthSettings;
+use crate::domain::store::Store;
+use crate::domain::user::Role;
+use crate::domain::{DoctorId, DomainResult, PatientId, SessionId, UserId};
+
+/// Who is calling, from a valid access token.
+#[derive(Debug, Clone)]
+pub struct Principal {
+    pub user_id: UserId,
+    pub session_id: SessionId,
+    pub role: Role,
+    pub doctor_id: Option<DoctorId>,
+    pub patient_id: Option<PatientId>,
+}
+
+/// Everything the HTTP layer needs to authenticate callers.
+pub struct Auth {
+    pub keys: tokens::Keyring,
+    pub revoked: revoked::Revoked,
+    pub settings: AuthSettings,
+}
+
+impl Auth {
+    /// Loads the signing keys (creating the first) and the recent revocations.
+    pub async fn load(store: Arc<dyn Store>, settings: AuthSettings) -> DomainResult<Self> {
+        let keys = tokens::Keyring::load(store.clone()).await?;
+        let revoked = revoked::Revoked::new(settings.access_token);
+        revoked.sync(&*store).await?;
+        Ok(Self {
+            keys,
+            revoked,
+            settings,
+        })
+    }
+
+    /// The caller named by a bearer token, if the token is valid and its session not revoked.
+    pub async fn principal(&self, token: &str) -> Option<Principal> {
+        let c = self.keys.verify(token).await?;
+        if self.revoked.contains(c.sid) {
+            return None;
+        }
+        // The links must fit the role, as the database guarantees for accounts.
+        let fits = match c.role {
+            Role::Doctor => c.did.is_some(),
+            Role::Patient => c.pid.is_some(),
+            _ => true,
+        };
+        fits.then_some(Principal {
+            user_id: c.sub,
+            session_id: c.sid,
+            role: c.role,
+            doctor_id: c.did,
+            patient_id: c.pid,
+        })
+    }
+}

@@ -1,0 +1,183 @@
+//! Access tokens: HS256 JWTs signed with keys kept in the database, checked without a database
+//! round trip.
+//!
+//! Every instance on one database shares the keys. The newest key signs; every key not retired
+//! verifies, so rotating (adding a key) logs nobody out. A token naming a key this instance has
+//! not seen yet makes it reload the keys, at most once a second.
+
+use std::sync::{Arc, RwLock};
+use std::time::{Duration, Instant};
+
+use base64::engine::general_purpose::STANDARD;
+use base64::Engine;
+use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
+use serde::{Deserialize, Serialize};
+
+use crate::domain::store::Store;
+use crate::domain::user::{Role, User};
+use crate::domain::{DoctorId, DomainResult, PatientId, SessionId, UserId};
+
+/// The `iss` of every token.
+pub const ISSUER: &str = "carebook";
+/// The `aud` of every token.
+pub const AUDIENCE: &str = "carebook-api";
+/// The id of the key made when a database has none.
+const FIRST_KID: &str = "k1";
+
+/// What an access token says.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Claims {
+    pub iss: String,
+    pub aud: String,
+    /// The user.
+    pub sub: UserId,
+    /// The session.
+    pub sid: SessionId,
+    pub role: Role,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub did: Option<DoctorId>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pid: Option<PatientId>,
+    pub iat: i64,
+    pub exp: i64,
+}
+
+struct Key {
+    kid: String,
+    encoding: EncodingKey,
+    decoding: DecodingKey,
+}
+
+/// The signing keys of this instance, reloaded from the database when needed.
+pub struct Keyring {
+    store: Arc<dyn Store>,
+    keys: RwLock<Vec<Key>>,
+    last_reload: RwLock<Option<Instant>>,
+}
+
+fn random_secret() -> String {
+    use argon2::password_hash::rand_core::{OsRng, RngCore};
+    let mut bytes = [0u8; 32];
+    OsRng.fill_bytes(&mut bytes);
+    STANDARD.encode(bytes)
+}
+
+impl Keyring {
+    /// Loads the keys, creating the first one when the database has none.
+    pub async fn load(store: Arc<dyn Store>) -> DomainResult<Self> {
+        store
+            .add_signing_key(FIRST_KID, &random_secret(), true)
+            .await?;
+        let ring = Self {
+            store,
+            keys: RwLock::new(Vec::new()),
+            last_reload: RwLock::new(None),
+        };
+        ring.reload().await?;
+        Ok(ring)
+    }
+
+    /// Rereads the keys from the database.
+    pub async fn reload(&self) -> DomainResult<()> {
+        let stored = self.store.signing_keys().await?;
+        let keys = stored
+            .into_iter()
+            .filter_map(|k| {
+                let secret = STANDARD.decode(k.secret.as_bytes()).ok()?;
+                Some(Key {
+                    kid: k.kid,
+                    encoding: EncodingKey::from_secret(&secret),
+                    decoding: DecodingKey::from_secret(&secret),
+                })
+            })
+            .collect();
+        if let Ok(mut w) = self.keys.write() {
+            *w = keys;
+        }
+        if let Ok(mut w) = self.last_reload.write() {
+            *w = Some(Instant::now());
+        }
+        Ok(())
+    }
+
+    /// Adds a new signing key (it signs from the next reload on, on every instance).
+    pub async fn rotate(&self) -> DomainResult<String> {
+        let kid = format!("k{}", chrono::Utc::now().timestamp_millis());
+        self.store
+            .add_signing_key(&kid, &random_secret(), false)
+            .await?;
+        self.reload().await?;
+        Ok(kid)
+    }
+
+    /// Signs an access token for the user's session, living `ttl` (never past `until`).
+    pub fn issue(
+        &self,
+        user: &User,
+        session: SessionId,
+        ttl: Duration,
+        until: chrono::DateTime<chrono::Utc>,
+    ) -> Option<(String, i64)> {
+        let now = chrono::Utc::now().timestamp();
+        let exp = (now + ttl.as_secs() as i64)
+            .min(until.timestamp())
+            .max(now + 1);
+        let claims = Claims {
+            iss: ISSUER.into(),
+            aud: AUDIENCE.into(),
+            sub: user.id,
+            sid: session,
+            role: user.role,
+            did: user.doctor_id,
+            pid: user.patient_id,
+            iat: now,
+            exp,
+        };
+        let keys = self.keys.read().ok()?;
+        let key = keys.first()?;
+        let mut header = Header::new(Algorithm::HS256);
+        header.kid = Some(key.kid.clone());
+        let token = jsonwebtoken::encode(&header, &claims, &key.encoding).ok()?;
+        Some((token, exp - now))
+    }
+
+    /// The claims of a valid token: HS256 only, right issuer and audience, not expired, signed
+    /// by a known key. Anything else is `None`.
+    pub async fn verify(&self, token: &str) -> Option<Claims> {
+        let header = jsonwebtoken::decode_header(token).ok()?;
+        if header.alg != Algorithm::HS256 {
+            return None;
+        }
+        let kid = header.kid?;
+        if let Some(c) = self.check(token, &kid) {
+            return c;
+        }
+        // A key this instance has not seen: another instance may have rotated.
+        let stale = self
+            .last_reload
+            .read()
+            .ok()
+            .and_then(|t| *t)
+            .is_none_or(|t| t.elapsed() > Duration::from_secs(1));
+        if stale && self.reload().await.is_ok() {
+            return self.check(token, &kid).flatten();
+        }
+        None
+    }
+
+    /// `None` when the key is unknown; `Some(None)` when the token fails with a known key.
+    fn check(&self, token: &str, kid: &str) -> Option<Option<Claims>> {
+        let keys = self.keys.read().ok()?;
+        let key = keys.iter().find(|k| k.kid == kid)?;
+        let mut v = Validation::new(Algorithm::HS256);
+        v.set_issuer(&[ISSUER]);
+        v.set_audience(&[AUDIENCE]);
+        v.set_required_spec_claims(&["exp", "iss", "aud", "sub"]);
+        v.leeway = 5;
+        Some(
+            jsonwebtoken::decode::<Claims>(token, &key.decoding, &v)
+                .ok()
+                .map(|d| d.claims),
+        )
+    }
+}

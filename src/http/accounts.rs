@@ -1,0 +1,566 @@
+//! `/auth` (sign-up, login, refresh, logout, password, second factor) and `/users` (staff
+//! accounts). Passwords, tokens and TOTP secrets are never logged.
+
+use axum::extract::State;
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use utoipa::ToSchema;
+
+use super::error::{ApiError, ErrorBody};
+use super::extract::{JsonBody, ValidJson, ValidPath, ValidQuery};
+use super::params::PageQuery;
+use super::patients::CreatePatient;
+use super::policy::{Caller, ClientIp};
+use super::response::{self, Envelope, PageReply, PagedEnvelope, Reply};
+use super::views::PatientView;
+use super::{input, required, AppState};
+use crate::auth::sessions::{self, AuthError, Issued};
+use crate::auth::{password, totp};
+use crate::domain::contact::Email;
+use crate::domain::user::{NewUser, Role, User, UserPatch};
+use crate::domain::{DoctorId, DomainError, PatientId, UserId};
+
+/// An account as the API shows it (never with its secrets).
+#[derive(Serialize, ToSchema)]
+pub struct UserView {
+    pub id: UserId,
+    pub email: Email,
+    pub role: Role,
+    pub doctor_id: Option<DoctorId>,
+    pub patient_id: Option<PatientId>,
+    pub disabled: bool,
+    pub totp_enabled: bool,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+impl From<User> for UserView {
+    fn from(u: User) -> Self {
+        Self {
+            id: u.id,
+            email: u.email,
+            role: u.role,
+            doctor_id: u.doctor_id,
+            patient_id: u.patient_id,
+            disabled: u.disabled,
+            totp_enabled: u.totp_enabled,
+            created_at: u.created_at,
+            updated_at: u.updated_at,
+        }
+    }
+}
+
+/// Who a token pair belongs to.
+#[derive(Serialize, ToSchema)]
+pub struct TokenUser {
+    pub id: UserId,
+    pub email: Email,
+    pub role: Role,
+    pub doctor_id: Option<DoctorId>,
+    pub patient_id: Option<PatientId>,
+}
+
+/// A new token pair.
+#[derive(Serialize, ToSchema)]
+#[schema(example = json!({"access_token": "eyJhbGciOiJIUzI1NiIsImtpZCI6ImsxIn0...", "token_type": "Bearer",
+    "expires_in": 900, "refresh_token": "5f0c...:secret", "user": {"id": "6a1f0c3e-2b4d-4e8f-9a0b-1c2d3e4f5a6b",
+    "email": "admin@localhost", "role": "admin", "doctor_id": null, "patient_id": null}}))]
+pub struct TokenView {
+    /// Send as `Authorization: Bearer <access_token>`.
+    pub access_token: String,
+    /// Always `Bearer`.
+    pub token_type: &'static str,
+    /// Seconds the access token lives.
+    pub expires_in: i64,
+    /// Spend once at `POST /api/auth/refresh` for a new pair.
+    pub refresh_token: String,
+    pub user: TokenUser,
+}
+
+impl From<Issued> for TokenView {
+    fn from(i: Issued) -> Self {
+        Self {
+            access_token: i.access_token,
+            token_type: "Bearer",
+            expires_in: i.expires_in,
+            refresh_token: i.refresh_token,
+            user: TokenUser {
+                id: i.user.id,
+                email: i.user.email,
+                role: i.user.role,
+                doctor_id: i.user.doctor_id,
+                patient_id: i.user.patient_id,
+            },
+        }
+    }
+}
+
+fn auth_error(e: AuthError) -> ApiError {
+    match e {
+        AuthError::Invalid => ApiError::invalid_credentials(),
+        AuthError::TotpRequired => ApiError::new(
+            axum::http::StatusCode::UNAUTHORIZED,
+            "TOTP_REQUIRED",
+            "This account needs its one-time code: send it as totp_code",
+        ),
+        AuthError::Throttled(wait) => ApiError::rate_limited(wait),
+        AuthError::Store(e) => e.into(),
+    }
+}
+
+/// The password of a body, checked against the rules; taken out of the body.
+fn take_password(body: &mut Value, field: &str) -> Result<Option<String>, DomainError> {
+    let Some(obj) = body.as_object_mut() else {
+        return Ok(None);
+    };
+    match obj.remove(field) {
+        None | Some(Value::Null) => Err(DomainError::field(field, "is required")),
+        Some(Value::String(p)) => Ok(Some(p)),
+        Some(_) => Err(DomainError::field(field, "must be a string")),
+    }
+}
+
+/// Joins two validation outcomes so `details` names every failing field.
+fn both<A, B>(a: Result<A, ApiError>, b: Result<B, DomainError>) -> Result<(A, B), ApiError> {
+    match (a, b) {
+        (Ok(a), Ok(b)) => Ok((a, b)),
+        (Err(mut e), Err(DomainError::Validation(more))) => {
+            e.details.extend(more);
+            Err(e)
+        }
+        (Err(e), _) => Err(e),
+        (_, Err(e)) => Err(e.into()),
+    }
+}
+
+/// A patient's sign-up: the fields of `POST /patients` and a password. (Documentation only:
+/// the handler reads the password, then the rest as [`CreatePatient`].)
+#[derive(Deserialize, ToSchema)]
+#[schema(example = json!({"name": "John Doe", "email": "john@example.com", "phone": "+1 234 567 890",
+    "date_of_birth": "1990-01-15", "password": "correct horse battery"}))]
+#[allow(dead_code)]
+pub struct SignUp {
+    #[serde(flatten)]
+    patient: CreatePatient,
+    /// 12-128 characters, not a common password, not the e-mail.
+    #[schema(min_length = 12, max_length = 128)]
+    password: String,
+}
+
+/// Patient sign-up
+///
+/// The fields of `POST /patients` plus `password`; creates the patient and its `patient`
+/// account in one transaction. Sending `role` (or any unknown field) is a 400.
+#[utoipa::path(post, path = "/auth/register", operation_id = "register", tag = "auth",
+    request_body = SignUp,
+    responses(
+        (status = 201, description = "Signed up", body = Envelope<PatientView>),
+        (status = 409, description = "`DUPLICATE`: the e-mail is taken", body = ErrorBody),
+    ))]
+pub async fn register(
+    State(app): State<AppState>,
+    headers: axum::http::HeaderMap,
+    JsonBody(mut body): JsonBody,
+) -> Result<Reply<PatientView>, ApiError> {
+    let password = take_password(&mut body, "password");
+    let email = body
+        .get("email")
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+        .to_owned();
+    let password = password.and_then(|p| match p {
+        Some(p) => password::check_rules(&p, &email)
+            .map(|()| p)
+            .map_err(|m| DomainError::field("password", m)),
+        None => Err(DomainError::field("password", "is required")),
+    });
+    let patient = input::body::<CreatePatient>(body, &app.today())
+        .map_err(ApiError::from)
+        .and_then(CreatePatient::into_new);
+    let (new, password) = both(patient, password)?;
+    let hash = password::hash(password)
+        .await
+        .map_err(|e| ApiError::from(DomainError::Internal(e.into())))?;
+    let request_id = headers
+        .get("x-request-id")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_owned();
+    let (patient, user) = app.store.register_patient(new, hash, request_id).await?;
+    tracing::info!(patient_id = %patient.id, user_id = %user.id, "patient signed up");
+    Ok(response::created(
+        "Signed up successfully",
+        PatientView::for_role(patient, Role::Patient),
+    ))
+}
+
+/// Credentials for a login.
+#[derive(Deserialize, garde::Validate, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"email": "admin@localhost", "password": "correct horse battery"}))]
+pub struct Login {
+    #[garde(required, length(max = 254))]
+    #[schema(value_type = String)]
+    email: Option<String>,
+    #[garde(required, length(max = 1024))]
+    #[schema(value_type = String)]
+    password: Option<String>,
+    /// The current TOTP code, for an account with a second factor.
+    #[garde(length(max = 16))]
+    totp_code: Option<String>,
+}
+
+/// Log in
+///
+/// A wrong e-mail and a wrong password get the same answer in the same time. After 5 failures
+/// for one account in 15 minutes, or 30 from one IP in a minute, attempts get 429 until the
+/// window passes, even with the right password.
+#[utoipa::path(post, path = "/auth/login", operation_id = "login", tag = "auth", request_body = Login,
+    responses(
+        (status = 200, description = "A token pair", body = Envelope<TokenView>),
+        (status = 401, description = "`INVALID_CREDENTIALS`, or `TOTP_REQUIRED` (send `totp_code`)", body = ErrorBody),
+    ))]
+pub async fn login(
+    State(app): State<AppState>,
+    ClientIp(ip): ClientIp,
+    ValidJson(body): ValidJson<Login>,
+) -> Result<Reply<TokenView>, ApiError> {
+    let email = required(body.email, "email")?;
+    let pw = required(body.password, "password")?;
+    let issued = sessions::login(
+        &*app.store,
+        &app.auth,
+        email.trim(),
+        pw,
+        body.totp_code.as_deref(),
+        &ip,
+    )
+    .await
+    .map_err(auth_error)?;
+    tracing::info!(user_id = %issued.user.id, "logged in");
+    Ok(response::ok("Logged in successfully", issued.into()))
+}
+
+/// A refresh token to spend.
+#[derive(Deserialize, garde::Validate, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"refresh_token": "0b1e6f3a-9c2d-4e5f-8a7b-6c5d4e3f2a1b.Zm9vYmFyYmF6cXV4"}))]
+pub struct Refresh {
+    #[garde(required, length(max = 512))]
+    #[schema(value_type = String)]
+    refresh_token: Option<String>,
+}
+
+/// Refresh a token pair
+///
+/// The refresh token is spent. Presenting a spent one again revokes its whole session (theft
+/// detection). Sessions end after `SESSION_IDLE_MINUTES` without a refresh and
+/// `SESSION_MAX_HOURS` after login.
+#[utoipa::path(post, path = "/auth/refresh", operation_id = "refreshToken", tag = "auth", request_body = Refresh,
+    responses(
+        (status = 200, description = "A new pair", body = Envelope<TokenView>),
+        (status = 401, description = "`INVALID_CREDENTIALS`: unknown, spent or expired token, or a disabled account", body = ErrorBody),
+    ))]
+pub async fn refresh(
+    State(app): State<AppState>,
+    ValidJson(body): ValidJson<Refresh>,
+) -> Result<Reply<TokenView>, ApiError> {
+    let token = required(body.refresh_token, "refresh_token")?;
+    let issued = sessions::refresh(&*app.store, &app.auth, token.trim())
+        .await
+        .map_err(auth_error)?;
+    Ok(response::ok("Token refreshed successfully", issued.into()))
+}
+
+/// What logout answers.
+#[derive(Serialize, ToSchema)]
+pub struct LoggedOut {
+    /// Always `true`.
+    pub logged_out: bool,
+}
+
+/// Log out
+///
+/// Revokes the session: its refresh token stops working at once, its access tokens on every
+/// instance within seconds.
+#[utoipa::path(post, path = "/auth/logout", operation_id = "logout", tag = "auth",
+    responses((status = 200, description = "Logged out", body = Envelope<LoggedOut>)))]
+pub async fn logout(
+    State(app): State<AppState>,
+    caller: Caller,
+) -> Result<Reply<LoggedOut>, ApiError> {
+    sessions::revoke(&*app.store, &app.auth, caller.who.session_id, "logout").await?;
+    Ok(response::ok(
+        "Logged out successfully",
+        LoggedOut { logged_out: true },
+    ))
+}
+
+/// The caller's account
+#[utoipa::path(get, path = "/auth/me", operation_id = "me", tag = "auth",
+    responses((status = 200, description = "The account", body = Envelope<UserView>)))]
+pub async fn me(State(app): State<AppState>, caller: Caller) -> Result<Reply<UserView>, ApiError> {
+    let creds = app.store.credentials_by_id(caller.who.user_id).await?;
+    Ok(response::ok(
+        "Account retrieved successfully",
+        creds.user.into(),
+    ))
+}
+
+/// A password change.
+#[derive(Deserialize, garde::Validate, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"current_password": "correct horse battery", "new_password": "staple horse correct battery"}))]
+pub struct ChangePassword {
+    #[garde(required, length(max = 1024))]
+    #[schema(value_type = String)]
+    current_password: Option<String>,
+    #[garde(required, length(max = 1024))]
+    #[schema(value_type = String)]
+    new_password: Option<String>,
+}
+
+/// Change the caller's password
+///
+/// Revokes every other session of the account.
+#[utoipa::path(post, path = "/auth/password", operation_id = "changePassword", tag = "auth", request_body = ChangePassword,
+    responses(
+        (status = 200, description = "Changed", body = Envelope<UserView>),
+        (status = 401, description = "`INVALID_CREDENTIALS`: the current password is wrong", body = ErrorBody),
+    ))]
+pub async fn change_password(
+    State(app): State<AppState>,
+    caller: Caller,
+    ValidJson(body): ValidJson<ChangePassword>,
+) -> Result<Reply<UserView>, ApiError> {
+    let current = required(body.current_password, "current_password")?;
+    let new = required(body.new_password, "new_password")?;
+    let creds = app.store.credentials_by_id(caller.who.user_id).await?;
+    password::check_rules(&new, creds.user.email.as_str())
+        .map_err(|m| ApiError::field("new_password", m))?;
+    sessions::change_password(&*app.store, &app.auth, &caller.who, current, new)
+        .await
+        .map_err(auth_error)?;
+    tracing::info!(user_id = %caller.who.user_id, "password changed");
+    Ok(response::ok(
+        "Password changed successfully",
+        creds.user.into(),
+    ))
+}
+
+/// A second factor being enrolled.
+#[derive(Serialize, ToSchema)]
+pub struct TotpEnrolment {
+    /// Base32 secret for the authenticator app.
+    pub secret: String,
+    /// The same as an `otpauth://` URI (for a QR code).
+    pub otpauth_uri: String,
+}
+
+/// Start enrolling a second factor (staff)
+///
+/// Stores a new TOTP secret, not yet required; `POST /auth/totp/confirm` with a current code
+/// turns it on. From then on login needs `totp_code`.
+#[utoipa::path(post, path = "/auth/totp", operation_id = "enrolTotp", tag = "auth",
+    responses((status = 200, description = "The secret to load into an authenticator app", body = Envelope<TotpEnrolment>)))]
+pub async fn totp_enrol(
+    State(app): State<AppState>,
+    caller: Caller,
+) -> Result<Reply<TotpEnrolment>, ApiError> {
+    let creds = app.store.credentials_by_id(caller.who.user_id).await?;
+    if creds.user.totp_enabled {
+        return Err(DomainError::Duplicate("A second factor is already on".into()).into());
+    }
+    let secret = totp::new_secret();
+    app.store
+        .set_totp(caller.who.user_id, Some(secret.clone()), false)
+        .await?;
+    let otpauth_uri = totp::uri(&secret, creds.user.email.as_str());
+    Ok(response::ok(
+        "Load the secret into an authenticator app, then confirm with a code",
+        TotpEnrolment {
+            secret,
+            otpauth_uri,
+        },
+    ))
+}
+
+/// A TOTP code.
+#[derive(Deserialize, garde::Validate, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"code": "492039"}))]
+pub struct TotpCode {
+    #[garde(required, length(min = 6, max = 8))]
+    #[schema(value_type = String)]
+    code: Option<String>,
+}
+
+/// Turn the second factor on
+#[utoipa::path(post, path = "/auth/totp/confirm", operation_id = "confirmTotp", tag = "auth", request_body = TotpCode,
+    responses(
+        (status = 200, description = "On", body = Envelope<UserView>),
+        (status = 400, description = "`VALIDATION_ERROR`: wrong code, or no enrolment started", body = ErrorBody),
+    ))]
+pub async fn totp_confirm(
+    State(app): State<AppState>,
+    caller: Caller,
+    ValidJson(body): ValidJson<TotpCode>,
+) -> Result<Reply<UserView>, ApiError> {
+    let code = required(body.code, "code")?;
+    let creds = app.store.credentials_by_id(caller.who.user_id).await?;
+    let secret = creds
+        .totp_secret
+        .ok_or_else(|| ApiError::field("code", "no enrolment was started"))?;
+    if !totp::check(&secret, &code) {
+        return Err(ApiError::field("code", "is not the current code"));
+    }
+    app.store
+        .set_totp(caller.who.user_id, Some(secret), true)
+        .await?;
+    let creds = app.store.credentials_by_id(caller.who.user_id).await?;
+    tracing::info!(user_id = %caller.who.user_id, "second factor on");
+    Ok(response::ok("Second factor on", creds.user.into()))
+}
+
+/// A staff (or patient) account to create.
+#[derive(Deserialize, garde::Validate, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"email": "desk@clinic.test", "password": "front desk passphrase", "role": "scheduler"}))]
+pub struct CreateUser {
+    #[garde(required)]
+    #[schema(value_type = Email)]
+    email: Option<Email>,
+    #[garde(required, length(max = 1024))]
+    #[schema(value_type = String)]
+    password: Option<String>,
+    #[garde(required)]
+    #[schema(value_type = Role)]
+    role: Option<Role>,
+    /// Required for role `doctor`, refused otherwise.
+    #[garde(skip)]
+    doctor_id: Option<DoctorId>,
+    /// Required for role `patient`, refused otherwise.
+    #[garde(skip)]
+    patient_id: Option<PatientId>,
+}
+
+/// Create an account (admin)
+#[utoipa::path(post, path = "/users", operation_id = "createUser", tag = "users", request_body = CreateUser,
+    responses(
+        (status = 201, description = "Created", body = Envelope<UserView>),
+        (status = 404, description = "`NOT_FOUND`: no such doctor or patient to link", body = ErrorBody),
+        (status = 409, description = "`DUPLICATE`: the e-mail is taken, or the patient has an account", body = ErrorBody),
+    ))]
+pub async fn create_user(
+    State(app): State<AppState>,
+    ValidJson(body): ValidJson<CreateUser>,
+) -> Result<Reply<UserView>, ApiError> {
+    let email = required(body.email, "email")?;
+    let role = required(body.role, "role")?;
+    let pw = required(body.password, "password")?;
+    let mut errors = Vec::new();
+    if let Err(m) = password::check_rules(&pw, email.as_str()) {
+        errors.push(crate::domain::FieldError::new("password", m));
+    }
+    match (role, body.doctor_id, body.patient_id) {
+        (Role::Doctor, None, _) => errors.push(link("doctor_id", "is required for role doctor")),
+        (Role::Patient, _, None) => errors.push(link("patient_id", "is required for role patient")),
+        _ => {}
+    }
+    if role != Role::Doctor && body.doctor_id.is_some() {
+        errors.push(link("doctor_id", "is only for role doctor"));
+    }
+    if role != Role::Patient && body.patient_id.is_some() {
+        errors.push(link("patient_id", "is only for role patient"));
+    }
+    if !errors.is_empty() {
+        return Err(DomainError::Validation(errors).into());
+    }
+    let hash = password::hash(pw)
+        .await
+        .map_err(|e| ApiError::from(DomainError::Internal(e.into())))?;
+    let user = app
+        .store
+        .create_user(NewUser {
+            email,
+            password_hash: hash,
+            role,
+            doctor_id: body.doctor_id,
+            patient_id: body.patient_id,
+        })
+        .await?;
+    tracing::info!(user_id = %user.id, role = user.role.as_str(), "account created");
+    Ok(response::created(
+        "Account created successfully",
+        user.into(),
+    ))
+}
+
+fn link(field: &str, message: &str) -> crate::domain::FieldError {
+    crate::domain::FieldError::new(field, message)
+}
+
+/// List accounts (admin)
+#[utoipa::path(get, path = "/users", operation_id = "listUsers", tag = "users", params(PageQuery),
+    responses((status = 200, description = "A page of accounts", body = PagedEnvelope<UserView>)))]
+pub async fn list_users(
+    State(app): State<AppState>,
+    ValidQuery(q): ValidQuery<PageQuery>,
+) -> Result<PageReply<UserView>, ApiError> {
+    let page = q.page();
+    let users = app.store.list_users(page).await?;
+    Ok(response::paged(
+        "Accounts retrieved successfully",
+        users.map(Into::into),
+        page,
+    ))
+}
+
+/// `{id}` of an account.
+#[derive(Deserialize, garde::Validate, utoipa::IntoParams)]
+#[into_params(parameter_in = Path)]
+pub struct UserPath {
+    /// The account's id.
+    #[garde(skip)]
+    id: UserId,
+}
+
+/// What an admin may change on an account.
+#[derive(Deserialize, garde::Validate, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[garde(allow_unvalidated)]
+#[schema(example = json!({"disabled": true}))]
+pub struct UpdateUser {
+    #[serde(default, deserialize_with = "super::non_null")]
+    #[schema(value_type = Role, required = false)]
+    role: Option<Role>,
+    #[serde(default, deserialize_with = "super::non_null")]
+    #[schema(value_type = bool, required = false)]
+    disabled: Option<bool>,
+}
+
+/// Change an account's role or disable it (admin)
+///
+/// Disabling (or changing the role) revokes the account's sessions: its refresh fails at once
+/// and its access tokens stop working within seconds on every instance.
+#[utoipa::path(patch, path = "/users/{id}", operation_id = "updateUser", tag = "users", params(UserPath),
+    request_body = UpdateUser,
+    responses(
+        (status = 200, description = "The account", body = Envelope<UserView>),
+        (status = 404, description = "`NOT_FOUND`: no such account", body = ErrorBody),
+    ))]
+pub async fn update_user(
+    State(app): State<AppState>,
+    ValidPath(p): ValidPath<UserPath>,
+    ValidJson(body): ValidJson<UpdateUser>,
+) -> Result<Reply<UserView>, ApiError> {
+    let patch = UserPatch {
+        role: body.role,
+        disabled: body.disabled,
+    };
+    let user = app.store.update_user(p.id, patch).await?;
+    app.auth.revoked.sync(&*app.store).await?;
+    tracing::info!(user_id = %user.id, disabled = user.disabled, "account updated");
+    Ok(response::ok("Account updated successfully", user.into()))
+}

@@ -1,0 +1,36 @@
+//! Keeps this instance's list of revoked sessions in step with the database, so a logout or a
+//! disabled account on another instance stops its access tokens here too, within one interval.
+//! Each instance only reads: any number can run on one database.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::sync::watch;
+
+use crate::auth::Auth;
+use crate::domain::store::Store;
+use crate::domain::DomainResult;
+
+/// Seconds between syncs.
+pub const INTERVAL: Duration = Duration::from_secs(5);
+
+/// One sync step (tests call it directly). Returns how many revoked sessions are recent.
+pub async fn sync_once(store: &dyn Store, auth: &Auth) -> DomainResult<usize> {
+    auth.revoked.sync(store).await
+}
+
+/// Syncs every [`INTERVAL`] until `stop` turns true.
+pub async fn run(store: Arc<dyn Store>, auth: Arc<Auth>, mut stop: watch::Receiver<bool>) {
+    let mut tick = tokio::time::interval(INTERVAL);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            _ = tick.tick() => {
+                if let Err(e) = sync_once(&*store, &auth).await {
+                    tracing::warn!(error = %e, "revocation sync failed; will retry");
+                }
+            }
+            _ = stop.changed() => break,
+        }
+    }
+}
