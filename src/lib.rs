@@ -4,6 +4,7 @@
 //! [`http`] (routes and the error envelope), [`jobs`] (the expiry sweeper), and the thin
 //! [`config`], [`telemetry`] and [`startup`] modules the binary wires together.
 
+pub mod admin;
 pub mod auth;
 pub mod config;
 pub mod domain;

@@ -1,9 +1,10 @@
-//! The `carebook` binary: `serve` (default) or `migrate`.
+//! The `carebook` binary: `serve` (default), `migrate`, `user create|disable`, `keys rotate`.
 
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+use carebook::admin;
 use carebook::config::RawSettings;
 use carebook::startup::{open_store, shutdown_signal, Application};
 use carebook::telemetry;
@@ -24,6 +25,46 @@ enum Command {
     Serve,
     /// Create the database if needed and apply pending migrations, then exit.
     Migrate,
+    /// Manage accounts.
+    #[command(subcommand)]
+    User(UserCommand),
+    /// Manage the keys that sign access tokens.
+    #[command(subcommand)]
+    Keys(KeysCommand),
+}
+
+#[derive(Subcommand)]
+enum UserCommand {
+    /// Create an account; the password comes from CAREBOOK_PASSWORD, else from stdin.
+    Create {
+        #[arg(long)]
+        email: String,
+        /// admin, scheduler, doctor or patient.
+        #[arg(long)]
+        role: String,
+        /// The doctor a `doctor` account is linked to.
+        #[arg(long)]
+        doctor_id: Option<String>,
+        /// The patient a `patient` account is linked to.
+        #[arg(long)]
+        patient_id: Option<String>,
+    },
+    /// Disable an account and end its sessions.
+    Disable {
+        #[arg(long)]
+        email: String,
+    },
+}
+
+#[derive(Subcommand)]
+enum KeysCommand {
+    /// Add a new signing key; keys older than --retire-after-minutes (but the newest) are
+    /// retired, and the tokens they signed stop working.
+    Rotate {
+        /// Keep older keys verifying this long (at least the access-token lifetime).
+        #[arg(long, default_value_t = 60)]
+        retire_after_minutes: u32,
+    },
 }
 
 #[tokio::main]
@@ -43,6 +84,56 @@ async fn main() -> ExitCode {
             }
             Err(e) => fail(&e.to_string()),
         },
+        Command::User(cmd) => {
+            let store = match open_store(&settings).await {
+                Ok(s) => s,
+                Err(e) => return fail(&e.to_string()),
+            };
+            let done = match cmd {
+                UserCommand::Create {
+                    email,
+                    role,
+                    doctor_id,
+                    patient_id,
+                } => match admin::read_password() {
+                    Ok(pw) => {
+                        let (d, p) = (doctor_id.as_deref(), patient_id.as_deref());
+                        admin::create_user(&*store, &email, &role, d, p, pw).await
+                    }
+                    Err(e) => Err(e),
+                },
+                UserCommand::Disable { email } => admin::disable_user(&*store, &email).await,
+            };
+            match done {
+                Ok(user) => {
+                    println!(
+                        "{} {} ({}){}",
+                        user.id,
+                        user.email.as_str(),
+                        user.role.as_str(),
+                        if user.disabled { ", disabled" } else { "" }
+                    );
+                    ExitCode::SUCCESS
+                }
+                Err(e) => fail(&e),
+            }
+        }
+        Command::Keys(KeysCommand::Rotate {
+            retire_after_minutes,
+        }) => {
+            let store = match open_store(&settings).await {
+                Ok(s) => s,
+                Err(e) => return fail(&e.to_string()),
+            };
+            let retire = i64::from(retire_after_minutes.max(1)) * 60;
+            match admin::rotate_keys(store, retire).await {
+                Ok((kid, retired)) => {
+                    println!("new signing key {kid}; {retired} old key(s) retired");
+                    ExitCode::SUCCESS
+                }
+                Err(e) => fail(&e),
+            }
+        }
         Command::Serve => {
             let app = match Application::build(settings).await {
                 Ok(app) => app,
