@@ -103,7 +103,7 @@ pub struct RawSettings {
     #[arg(long, env = "MAX_PENDING_HOLDS_PER_PATIENT", default_value_t = 3)]
     pub max_pending_holds_per_patient: u32,
     /// Requests per minute per signed-in user (per IP when anonymous); 0 turns the limit off.
-    #[arg(long, env = "RATE_LIMIT_PER_MINUTE", default_value_t = 600)]
+    #[arg(long, env = "RATE_LIMIT_PER_MINUTE", default_value_t = 6000)]
     pub rate_limit_per_minute: u32,
 }
 

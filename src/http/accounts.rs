@@ -363,7 +363,10 @@ pub struct TotpEnrolment {
 /// Stores a new TOTP secret, not yet required; `POST /auth/totp/confirm` with a current code
 /// turns it on. From then on login needs `totp_code`.
 #[utoipa::path(post, path = "/auth/totp", operation_id = "enrolTotp", tag = "auth",
-    responses((status = 200, description = "The secret to load into an authenticator app", body = Envelope<TotpEnrolment>)))]
+    responses(
+        (status = 200, description = "The secret to load into an authenticator app", body = Envelope<TotpEnrolment>),
+        (status = 409, description = "`DUPLICATE`: a second factor is already on", body = ErrorBody),
+    ))]
 pub async fn totp_enrol(
     State(app): State<AppState>,
     caller: Caller,

@@ -134,10 +134,11 @@ pub fn cors(origins: &[String]) -> Option<CorsLayer> {
     if origins.is_empty() {
         return None;
     }
+    // Headers are mirrored rather than `*`: browsers never let `*` cover `Authorization`.
     let base = CorsLayer::new()
         .allow_methods(Any)
-        .allow_headers(Any)
-        .expose_headers([REQUEST_ID]);
+        .allow_headers(tower_http::cors::AllowHeaders::mirror_request())
+        .expose_headers([REQUEST_ID, header::RETRY_AFTER, header::WWW_AUTHENTICATE]);
     if origins.iter().any(|o| o == "*") {
         return Some(base.allow_origin(Any));
     }
