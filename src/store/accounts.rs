@@ -14,8 +14,8 @@ macro_rules! account_queries {
         use crate::domain::page::{Page, Paged};
         use crate::domain::patient::{NewPatient, Patient};
         use crate::domain::user::{
-            AccessFilter, AccessRecord, Accessor, Credentials, FailureCounts, NewAccess, NewUser,
-            Role, Session, SigningKey, User, UserPatch,
+            AccessAction, AccessFilter, AccessRecord, Accessor, Credentials, FailureCounts,
+            NewAccess, NewUser, Role, Session, SigningKey, User, UserPatch,
         };
         use crate::domain::{DoctorId, DomainError, DomainResult, PatientId, SessionId, UserId};
         use crate::store::binds::bind_patient;
@@ -75,6 +75,26 @@ macro_rules! account_queries {
                 .await?;
             }
             Ok(())
+        }
+
+        /// The access record of a person's write (`create` answered 201, `update` 200), inside
+        /// the write's transaction; nothing for the system.
+        pub async fn record_write(
+            conn: &mut <$db as sqlx::Database>::Connection,
+            by: Option<&Accessor>,
+            patient_id: PatientId,
+            action: AccessAction,
+        ) -> Result<(), sqlx::Error> {
+            let Some(by) = by else {
+                return Ok(());
+            };
+            let outcome = if action == AccessAction::Create { 201 } else { 200 };
+            let record = NewAccess {
+                patient_id,
+                action,
+                outcome,
+            };
+            insert_access(conn, by, &[record]).await
         }
 
         pub async fn create_user(pool: &Pool<$db>, new: &NewUser) -> DomainResult<User> {
@@ -159,12 +179,7 @@ macro_rules! account_queries {
                     request_id: request_id.to_owned(),
                     break_glass: None,
                 };
-                let record = NewAccess {
-                    patient_id: pid,
-                    action: crate::domain::user::AccessAction::Create,
-                    outcome: 201,
-                };
-                insert_access(&mut *tx, &by, &[record]).await?;
+                record_write(&mut *tx, Some(&by), pid, AccessAction::Create).await?;
                 tx.commit().await?;
                 Ok((patient, user))
             })

@@ -14,7 +14,7 @@ use crate::domain::appointment::{
 use crate::domain::booking::{booking_refusal, SlotFacts};
 use crate::domain::page::{Page, Paged};
 use crate::domain::store::{Actor, AppointmentFilter, Booked, IdempotencyKey};
-use crate::domain::user::{AccessAction, NewAccess};
+use crate::domain::user::AccessAction;
 use crate::domain::{
     Appointment, AppointmentDetail, AppointmentId, DoctorId, DomainError, DomainResult, PatientId,
     SlotId,
@@ -325,30 +325,11 @@ async fn audit(
     .bind(actor.role)
     .execute(&mut *conn)
     .await?;
-    let (access, outcome) = match action {
-        AuditAction::Book => (AccessAction::Create, 201),
-        _ => (AccessAction::Update, 200),
+    let access = match action {
+        AuditAction::Book => AccessAction::Create,
+        _ => AccessAction::Update,
     };
-    record(conn, actor, patient, access, outcome).await
-}
-
-/// The access record of a person's request, inside the caller's transaction.
-async fn record(
-    conn: &mut SqliteConnection,
-    actor: &Actor,
-    patient_id: PatientId,
-    action: AccessAction,
-    outcome: u16,
-) -> Result<(), sqlx::Error> {
-    let Some(by) = &actor.access else {
-        return Ok(());
-    };
-    let record = NewAccess {
-        patient_id,
-        action,
-        outcome,
-    };
-    lite::insert_access(conn, by, &[record]).await
+    lite::record_write(conn, actor.access.as_ref(), patient, access).await
 }
 
 /// Applies an action that [`Action::verdict`] allowed on `current` (effective status PENDING
@@ -427,14 +408,8 @@ pub async fn transition(
         match action.verdict(status) {
             // Nothing changes; the request still touched the patient's appointment.
             Verdict::AlreadyDone => {
-                record(
-                    &mut tx,
-                    actor,
-                    current.patient_id,
-                    AccessAction::Update,
-                    200,
-                )
-                .await?;
+                let (by, patient) = (actor.access.as_ref(), current.patient_id);
+                lite::record_write(&mut tx, by, patient, AccessAction::Update).await?;
                 tx.commit().await?;
                 Ok(current)
             }

@@ -6,7 +6,7 @@ use super::{begin_write, exists, on_unique};
 use crate::domain::doctor::{Doctor, DoctorPatch, NewDoctor};
 use crate::domain::page::{Page, Paged};
 use crate::domain::patient::{NewPatient, Patient, PatientPatch};
-use crate::domain::user::{AccessAction, Accessor, NewAccess};
+use crate::domain::user::{AccessAction, Accessor};
 use crate::domain::{DoctorId, DomainError, DomainResult, PatientId};
 use crate::store::accounts::lite;
 use crate::store::binds::{bind_doctor_changes, bind_new_doctor, bind_patient};
@@ -167,7 +167,7 @@ pub async fn create_patient(
             .bind(id)
             .fetch_one(&mut *tx)
             .await?;
-        record(&mut tx, by, id, AccessAction::Create).await?;
+        lite::record_write(&mut tx, by.as_ref(), id, AccessAction::Create).await?;
         tx.commit().await?;
         Ok(patient)
     })
@@ -248,33 +248,10 @@ pub async fn update_patient(
             .bind(id)
             .fetch_one(&mut *tx)
             .await?;
-        record(&mut tx, by, id, AccessAction::Update).await?;
+        lite::record_write(&mut tx, by.as_ref(), id, AccessAction::Update).await?;
         tx.commit().await?;
         Ok(updated)
     })
     .await?;
     row.try_into()
-}
-
-/// The access record of a patient write by a person, inside the write's transaction.
-async fn record(
-    conn: &mut <sqlx::Sqlite as sqlx::Database>::Connection,
-    by: &Option<Accessor>,
-    patient_id: PatientId,
-    action: AccessAction,
-) -> Result<(), sqlx::Error> {
-    let Some(by) = by else {
-        return Ok(());
-    };
-    let outcome = if action == AccessAction::Create {
-        201
-    } else {
-        200
-    };
-    let record = NewAccess {
-        patient_id,
-        action,
-        outcome,
-    };
-    lite::insert_access(conn, by, &[record]).await
 }
