@@ -192,7 +192,7 @@ pub async fn book(
     params(AppointmentPath),
     responses(
         (status = 200, description = "CONFIRMED (also when it already was)", body = Envelope<AppointmentView>),
-        (status = 404, description = "`NOT_FOUND`: no such appointment", body = ErrorBody),
+        (status = 404, description = "`NOT_FOUND`: no such appointment, or not the caller's", body = ErrorBody),
         (status = 409, description = "`HOLD_EXPIRED` (it is now EXPIRED, its seat released) or `INVALID_TRANSITION`", body = ErrorBody),
     ))]
 pub async fn confirm(
@@ -211,7 +211,7 @@ pub async fn confirm(
     params(AppointmentPath), request_body(content = Option<Cancel>, description = "Optional"),
     responses(
         (status = 200, description = "CANCELLED (also when it already was); the seat is released", body = Envelope<AppointmentView>),
-        (status = 404, description = "`NOT_FOUND`: no such appointment", body = ErrorBody),
+        (status = 404, description = "`NOT_FOUND`: no such appointment, or not the caller's", body = ErrorBody),
         (status = 409, description = "`INVALID_TRANSITION`: COMPLETED or EXPIRED", body = ErrorBody),
     ))]
 pub async fn cancel(
@@ -234,7 +234,7 @@ pub async fn cancel(
     params(AppointmentPath),
     responses(
         (status = 200, description = "COMPLETED (also when it already was); the seat stays taken", body = Envelope<AppointmentView>),
-        (status = 404, description = "`NOT_FOUND`: no such appointment", body = ErrorBody),
+        (status = 404, description = "`NOT_FOUND`: no such appointment, or not the caller's", body = ErrorBody),
         (status = 409, description = "`INVALID_TRANSITION`: not CONFIRMED", body = ErrorBody),
     ))]
 pub async fn complete(
@@ -254,7 +254,7 @@ pub async fn complete(
 #[utoipa::path(get, path = "/appointments/{id}", operation_id = "getAppointment", tag = "appointments", params(AppointmentPath),
     responses(
         (status = 200, description = "The appointment", body = Envelope<AppointmentDetailView>),
-        (status = 404, description = "`NOT_FOUND`: no such appointment", body = ErrorBody),
+        (status = 404, description = "`NOT_FOUND`: no such appointment, or not the caller's", body = ErrorBody),
     ))]
 pub async fn get(
     State(app): State<AppState>,
@@ -278,7 +278,7 @@ pub async fn get(
     params(AppointmentPath),
     responses(
         (status = 200, description = "The audit entries", body = Envelope<Vec<AuditEntryView>>),
-        (status = 404, description = "`NOT_FOUND`: no such appointment", body = ErrorBody),
+        (status = 404, description = "`NOT_FOUND`: no such appointment, or not the caller's", body = ErrorBody),
     ))]
 pub async fn history(
     State(app): State<AppState>,
@@ -349,7 +349,7 @@ fn status_of(s: Option<Blank<AppointmentStatus>>) -> Option<AppointmentStatus> {
     params(PatientOwnerPath, PatientAppointmentsQuery),
     responses(
         (status = 200, description = "A page of appointments", body = PagedEnvelope<AppointmentView>),
-        (status = 404, description = "`NOT_FOUND`: no such patient", body = ErrorBody),
+        (status = 404, description = "`NOT_FOUND`: no such patient, or (for a patient) not themself", body = ErrorBody),
     ))]
 pub async fn for_patient(
     State(app): State<AppState>,
@@ -379,7 +379,7 @@ pub async fn for_patient(
     params(DoctorOwnerPath, DoctorAppointmentsQuery),
     responses(
         (status = 200, description = "A page of appointments", body = PagedEnvelope<AppointmentView>),
-        (status = 404, description = "`NOT_FOUND`: no such doctor", body = ErrorBody),
+        (status = 404, description = "`NOT_FOUND`: no such doctor, or (for a doctor) not themself", body = ErrorBody),
     ))]
 pub async fn for_doctor(
     State(app): State<AppState>,

@@ -127,7 +127,7 @@ impl RangeQuery {
     request_body = CreateSlot,
     responses(
         (status = 201, description = "Created", body = Envelope<SlotView>),
-        (status = 404, description = "`NOT_FOUND`: no such doctor", body = ErrorBody),
+        (status = 404, description = "`NOT_FOUND`: no such doctor, or (for a doctor) not their own calendar", body = ErrorBody),
         (status = 409, description = "`DUPLICATE`: the doctor has a slot at that date and time", body = ErrorBody),
     ))]
 pub async fn create(
@@ -159,7 +159,7 @@ pub async fn create(
     request_body = CreateSlots,
     responses(
         (status = 201, description = "Created; `skipped` lists what was not", body = Envelope<BulkOutcomeView>),
-        (status = 404, description = "`NOT_FOUND`: no such doctor", body = ErrorBody),
+        (status = 404, description = "`NOT_FOUND`: no such doctor, or (for a doctor) not their own calendar", body = ErrorBody),
     ))]
 pub async fn create_bulk(
     State(app): State<AppState>,
@@ -195,7 +195,7 @@ pub async fn create_bulk(
     params(DoctorPath, RangeQuery),
     responses(
         (status = 200, description = "The slots", body = Envelope<Vec<SlotView>>),
-        (status = 404, description = "`NOT_FOUND`: no such doctor", body = ErrorBody),
+        (status = 404, description = "`NOT_FOUND`: no such doctor, or (for a doctor) not their own calendar", body = ErrorBody),
     ))]
 pub async fn list(
     State(app): State<AppState>,
@@ -259,7 +259,7 @@ pub async fn available(
     params(DoctorSlotPath), request_body = SetSlotStatus,
     responses(
         (status = 200, description = "The slot", body = Envelope<SlotView>),
-        (status = 404, description = "`NOT_FOUND`: no such doctor, or no such slot of this doctor", body = ErrorBody),
+        (status = 404, description = "`NOT_FOUND`: no such doctor, no such slot of this doctor, or (for a doctor) not their own calendar", body = ErrorBody),
     ))]
 pub async fn set_status(
     State(app): State<AppState>,
