@@ -134,15 +134,14 @@ fn both<A, B>(a: Result<A, ApiError>, b: Result<B, DomainError>) -> Result<(A, B
     }
 }
 
-/// A patient's sign-up: the fields of `POST /patients` and a password. (Documentation only:
-/// the handler reads the password, then the rest as [`CreatePatient`].)
-#[derive(Deserialize, ToSchema)]
+// Documentation only: the handler reads the password, then the rest as `CreatePatient`; the
+// OpenAPI document gets CreatePatient's fields added to this schema (`complete_sign_up`).
+/// A patient's sign-up: the fields of `POST /patients` and a password.
+#[derive(ToSchema)]
 #[schema(example = json!({"name": "John Doe", "email": "john@example.com", "phone": "+1 234 567 890",
     "date_of_birth": "1990-01-15", "password": "correct horse battery"}))]
 #[allow(dead_code)]
 pub struct SignUp {
-    #[serde(flatten)]
-    patient: CreatePatient,
     /// 12-128 characters, not a common password, not the e-mail.
     #[schema(min_length = 12, max_length = 128)]
     password: String,

@@ -129,6 +129,7 @@ pub fn spec() -> utoipa::openapi::OpenApi {
     let (_, mut doc) = app_routes().split_for_parts();
     openapi::add_common_responses(&mut doc);
     openapi::add_security(&mut doc);
+    openapi::complete_sign_up(&mut doc);
     openapi::add_links(&mut doc);
     doc
 }

@@ -131,6 +131,28 @@ pub fn add_security(doc: &mut OpenApi) {
     }
 }
 
+/// Gives the `SignUp` schema CreatePatient's fields beside its `password`, so the document says
+/// exactly what `POST /api/auth/register` reads (one closed object, no `allOf` whose halves
+/// would each refuse the other's fields).
+pub fn complete_sign_up(doc: &mut OpenApi) {
+    use utoipa::openapi::schema::{AdditionalProperties, Schema};
+    let Some(schemas) = doc.components.as_mut().map(|c| &mut c.schemas) else {
+        return;
+    };
+    let Some(RefOr::T(Schema::Object(patient))) = schemas.get("CreatePatient").cloned() else {
+        return;
+    };
+    if let Some(RefOr::T(Schema::Object(sign_up))) = schemas.get_mut("SignUp") {
+        for (name, prop) in patient.properties.into_iter().rev() {
+            sign_up.properties.shift_insert(0, name, prop);
+        }
+        let mut required = patient.required;
+        required.extend(sign_up.required.drain(..));
+        sign_up.required = required;
+        sign_up.additional_properties = Some(Box::new(AdditionalProperties::FreeForm(false)));
+    }
+}
+
 fn operations(item: &mut utoipa::openapi::PathItem) -> impl Iterator<Item = &mut Operation> {
     [
         item.get.as_mut(),
