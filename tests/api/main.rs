@@ -2,6 +2,8 @@
 
 mod common;
 
+mod access_matrix;
+mod access_ownership;
 mod appointments;
 mod concurrency;
 mod contract;
@@ -12,3 +14,4 @@ mod patients;
 mod privacy;
 mod slots;
 mod store_contract;
+mod tokens;
