@@ -14,7 +14,7 @@ mod clock;
 mod db;
 mod template;
 
-pub use accounts::{Account, PASSWORD};
+pub use accounts::{unique_email, Account, PASSWORD};
 pub use clock::{next_clock_change, ClockChange};
 pub use db::SessionInstant;
 

@@ -2,6 +2,7 @@
 
 mod common;
 
+mod abuse;
 mod access_matrix;
 mod access_ownership;
 mod appointments;
