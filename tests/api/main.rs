@@ -6,6 +6,8 @@ mod abuse;
 mod access_matrix;
 mod access_ownership;
 mod appointments;
+mod audit_access;
+mod audit_integrity;
 mod concurrency;
 mod contract;
 mod doctors;

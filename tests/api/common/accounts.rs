@@ -163,4 +163,11 @@ impl TestApp {
         )
         .await
     }
+
+    /// `GET /api/audit/access` with a query, as the bootstrap admin: the records' `data`.
+    pub async fn access_records(&self, query: &str) -> Vec<Value> {
+        let (s, b) = self.get(&format!("/audit/access?{query}&limit=100")).await;
+        assert_eq!(s, StatusCode::OK, "{b}");
+        b["data"].as_array().expect("records").clone()
+    }
 }

@@ -1,6 +1,6 @@
 //! Reading and writing the test database behind the app's back, on a connection of the test's
-//! own: the signing key (to forge tokens) and session instants (to age a session without
-//! waiting).
+//! own: the signing key (to forge tokens), session instants (to age a session without waiting),
+//! and arbitrary statements (to check the database itself refuses them).
 
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
@@ -63,5 +63,25 @@ impl TestApp {
         }
         .expect("move the session's instant");
         assert_eq!(n, 1, "no session {session}");
+    }
+
+    /// Runs one statement on a connection of the test's own; the rows it affected, or the
+    /// database's refusal as text.
+    pub async fn execute_raw(&self, sql: &str) -> Result<u64, String> {
+        match &mut self.raw().await {
+            Raw::Pg(c) => sqlx::query(sql).execute(c).await.map(|r| r.rows_affected()),
+            Raw::Sqlite(c) => sqlx::query(sql).execute(c).await.map(|r| r.rows_affected()),
+        }
+        .map_err(|e| e.to_string())
+    }
+
+    /// `SELECT count(*)` of a table (or any `FROM …` clause).
+    pub async fn count_rows(&self, from: &str) -> i64 {
+        let sql = format!("SELECT count(*) FROM {from}");
+        match &mut self.raw().await {
+            Raw::Pg(c) => sqlx::query_scalar(&sql).fetch_one(c).await,
+            Raw::Sqlite(c) => sqlx::query_scalar(&sql).fetch_one(c).await,
+        }
+        .expect("count rows")
     }
 }
