@@ -9,10 +9,14 @@ use carebook::startup::{open_store, Application};
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 
+mod accounts;
 mod clock;
+mod db;
 mod template;
 
+pub use accounts::{unique_email, Account, PASSWORD};
 pub use clock::{next_clock_change, ClockChange};
+pub use db::SessionInstant;
 
 /// The database a test runs against.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

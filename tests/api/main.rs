@@ -2,7 +2,12 @@
 
 mod common;
 
+mod abuse;
+mod access_matrix;
+mod access_ownership;
 mod appointments;
+mod audit_access;
+mod audit_integrity;
 mod concurrency;
 mod contract;
 mod doctors;
@@ -12,3 +17,4 @@ mod patients;
 mod privacy;
 mod slots;
 mod store_contract;
+mod tokens;

@@ -17,7 +17,7 @@ use uuid::Uuid;
 use super::{Backend, TestApp};
 
 /// A connection of the test's own to its database.
-enum Raw {
+pub(super) enum Raw {
     Pg(PgConnection),
     Sqlite(SqliteConnection),
 }
@@ -38,7 +38,8 @@ fn parse_id(id: &str) -> Uuid {
 }
 
 impl TestApp {
-    async fn raw(&self) -> Raw {
+    /// Opens a connection of the test's own to the test database.
+    pub(super) async fn raw(&self) -> Raw {
         match self.backend {
             Backend::Postgres => Raw::Pg(
                 PgConnection::connect(&self.db_url)

@@ -1,0 +1,343 @@
+//! Every cell of the role table, tried over HTTP, generated from one route list: the policy's
+//! own `RULES`. The list must name exactly the operations of the served OpenAPI document (so a
+//! new route without a rule fails here) and say what the issue's table says; then, for each row,
+//! an anonymous caller and one account per role get the answer the row promises.
+
+use std::collections::BTreeSet;
+
+use carebook::http::policy::{Rule, RULES};
+use reqwest::{Method, StatusCode};
+use serde_json::{json, Value};
+
+use crate::backends;
+use crate::common::{Account, TestApp, PASSWORD};
+use crate::operations::root;
+
+const ROLES: [&str; 4] = ["admin", "scheduler", "doctor", "patient"];
+
+/// The issue's table, written out independently of the code: method, route, and who may call
+/// it (`public`, `any` signed-in caller, or the roles).
+const TABLE: &[(&str, &str, &str)] = &[
+    ("GET", "/health", "public"),
+    ("GET", "/health/ready", "public"),
+    ("GET", "/docs", "public"),
+    ("GET", "/docs/{file}", "public"),
+    ("GET", "/api/health", "public"),
+    ("GET", "/api/health/ready", "public"),
+    ("GET", "/api/openapi.json", "public"),
+    ("GET", "/api/openapi.yaml", "public"),
+    ("POST", "/api/auth/register", "public"),
+    ("POST", "/api/auth/login", "public"),
+    ("POST", "/api/auth/refresh", "public"),
+    ("POST", "/api/auth/logout", "any"),
+    ("GET", "/api/auth/me", "any"),
+    ("POST", "/api/auth/password", "any"),
+    ("POST", "/api/auth/totp", "admin scheduler doctor"),
+    ("POST", "/api/auth/totp/confirm", "admin scheduler doctor"),
+    ("GET", "/api/doctors", "public"),
+    ("POST", "/api/doctors", "admin"),
+    (
+        "GET",
+        "/api/doctors/specialization/{specialization}",
+        "public",
+    ),
+    ("GET", "/api/doctors/{id}", "public"),
+    ("PATCH", "/api/doctors/{id}", "doctor scheduler admin"),
+    ("GET", "/api/doctors/{id}/available-slots", "public"),
+    (
+        "POST",
+        "/api/doctors/{id}/time-slots",
+        "doctor scheduler admin",
+    ),
+    (
+        "GET",
+        "/api/doctors/{id}/time-slots",
+        "doctor scheduler admin",
+    ),
+    (
+        "POST",
+        "/api/doctors/{id}/time-slots/bulk",
+        "doctor scheduler admin",
+    ),
+    (
+        "PATCH",
+        "/api/doctors/{id}/time-slots/{slotId}",
+        "doctor scheduler admin",
+    ),
+    ("POST", "/api/patients", "scheduler admin"),
+    ("GET", "/api/patients", "scheduler admin"),
+    (
+        "GET",
+        "/api/patients/{id}",
+        "patient doctor scheduler admin",
+    ),
+    ("PATCH", "/api/patients/{id}", "patient scheduler admin"),
+    ("GET", "/api/patients/{id}/access-log", "patient admin"),
+    ("POST", "/api/appointments", "patient scheduler admin"),
+    (
+        "GET",
+        "/api/appointments/{id}",
+        "patient doctor scheduler admin",
+    ),
+    (
+        "GET",
+        "/api/appointments/{id}/history",
+        "patient doctor scheduler admin",
+    ),
+    (
+        "POST",
+        "/api/appointments/{id}/confirm",
+        "patient scheduler admin",
+    ),
+    (
+        "POST",
+        "/api/appointments/{id}/cancel",
+        "patient doctor scheduler admin",
+    ),
+    ("POST", "/api/appointments/{id}/complete", "doctor admin"),
+    (
+        "GET",
+        "/api/appointments/patient/{patientId}",
+        "patient scheduler admin",
+    ),
+    (
+        "GET",
+        "/api/appointments/doctor/{doctorId}",
+        "doctor scheduler admin",
+    ),
+    ("POST", "/api/users", "admin"),
+    ("GET", "/api/users", "admin"),
+    ("PATCH", "/api/users/{id}", "admin"),
+    ("GET", "/api/audit/access", "admin"),
+];
+
+/// A rule as the table spells it.
+fn spelled(rule: Rule) -> String {
+    match rule {
+        Rule::Public => "public".into(),
+        Rule::Roles([]) => "any".into(),
+        Rule::Roles(roles) => {
+            let mut names: Vec<&str> = roles.iter().map(|r| r.as_str()).collect();
+            names.sort_unstable();
+            names.join(" ")
+        }
+    }
+}
+
+fn sorted_words(s: &str) -> String {
+    let mut w: Vec<&str> = s.split_whitespace().collect();
+    w.sort_unstable();
+    w.join(" ")
+}
+
+/// The served OpenAPI document.
+async fn spec(app: &TestApp) -> Value {
+    let (s, doc) = app.get("/openapi.json").await;
+    assert_eq!(s, StatusCode::OK, "{doc}");
+    doc
+}
+
+/// The (method, route) pairs of an OpenAPI document.
+fn spec_operations(doc: &Value) -> BTreeSet<(String, String)> {
+    let mut ops = BTreeSet::new();
+    for (path, item) in doc["paths"].as_object().expect("paths") {
+        for method in [
+            "get", "put", "post", "delete", "options", "head", "patch", "trace",
+        ] {
+            if item.get(method).is_some() {
+                ops.insert((method.to_uppercase(), path.clone()));
+            }
+        }
+    }
+    ops
+}
+
+async fn the_role_table_covers_exactly_the_served_operations(app: TestApp) {
+    let rules: Vec<(String, String)> = RULES
+        .iter()
+        .map(|(m, p, _)| (m.to_string(), (*p).to_owned()))
+        .collect();
+    let ruled: BTreeSet<_> = rules.iter().cloned().collect();
+    assert_eq!(ruled.len(), rules.len(), "a route has two rules");
+    let doc = spec(&app).await;
+    let spec = spec_operations(&doc);
+    let unruled: Vec<_> = spec.difference(&ruled).collect();
+    assert!(unruled.is_empty(), "served without a rule: {unruled:?}");
+    let unserved: Vec<_> = ruled.difference(&spec).collect();
+    assert!(unserved.is_empty(), "a rule for no operation: {unserved:?}");
+
+    // And the rules say what the issue's table says.
+    let code: BTreeSet<(String, String, String)> = RULES
+        .iter()
+        .map(|(m, p, r)| (m.to_string(), (*p).to_owned(), spelled(*r)))
+        .collect();
+    let issue: BTreeSet<(String, String, String)> = TABLE
+        .iter()
+        .map(|(m, p, r)| ((*m).to_owned(), (*p).to_owned(), sorted_words(r)))
+        .collect();
+    let differ: Vec<_> = code.symmetric_difference(&issue).collect();
+    assert!(
+        differ.is_empty(),
+        "rules and the issue's table differ: {differ:?}"
+    );
+
+    // The spec shows each operation's security and the answers the rule adds.
+    for (m, route, rule) in RULES {
+        let op = &doc["paths"][route][m.as_str().to_lowercase()];
+        let responses = &op["responses"];
+        let bearer = op["security"]
+            .as_array()
+            .is_some_and(|s| s.iter().any(|r| r.get("bearer").is_some()));
+        let documented = |code: &str| responses.get(code).is_some();
+        let what = format!("{m} {route}");
+        assert!(documented("429"), "{what}: no 429");
+        match rule {
+            Rule::Public => assert!(!bearer, "{what} is public but asks for a token"),
+            Rule::Roles(roles) => {
+                assert!(bearer && documented("401"), "{what}: no security or 401");
+                assert_eq!(documented("403"), !roles.is_empty(), "{what}: 403");
+            }
+        }
+    }
+    let scheme = &doc["components"]["securitySchemes"]["bearer"];
+    assert_eq!(scheme["type"], "http", "{scheme}");
+    assert_eq!(scheme["scheme"], "bearer", "{scheme}");
+}
+
+/// One account per role, each owning the objects the paths are filled with.
+struct World {
+    accounts: Vec<Account>,
+    doctor: String,
+    patient: String,
+    slot: String,
+    appointment: String,
+    spare_user: String,
+}
+
+async fn world(app: &TestApp) -> World {
+    let doctor = app.doctor_account().await;
+    let patient = app.sign_up().await;
+    let (doctor_id, patient_id) = (
+        doctor.doctor_id.clone().unwrap(),
+        patient.patient_id.clone().unwrap(),
+    );
+    let slot = app.slot(&doctor_id, 2, "10:00", 5).await;
+    let (s, b) = app.book(&patient_id, &doctor_id, &slot).await;
+    assert_eq!(s, StatusCode::CREATED, "{b}");
+    let spare = app.account("scheduler", None).await;
+    let accounts = vec![
+        app.account("admin", None).await,
+        app.account("scheduler", None).await,
+        doctor,
+        patient,
+    ];
+    let roles: Vec<&str> = accounts.iter().map(|a| a.role.as_str()).collect();
+    assert_eq!(roles, ROLES, "one account per role");
+    World {
+        accounts,
+        doctor: doctor_id,
+        patient: patient_id,
+        slot,
+        appointment: b["data"]["id"].as_str().unwrap().to_owned(),
+        spare_user: spare.user_id,
+    }
+}
+
+/// A concrete URL for a route: each parameter filled with an object of the world (owned by the
+/// role accounts). An unknown parameter fails the test, so a new route gets a value here.
+fn fill(app: &TestApp, route: &str, w: &World) -> String {
+    let segments: Vec<&str> = route.split('/').collect();
+    let filled: Vec<String> = segments
+        .iter()
+        .enumerate()
+        .map(|(i, seg)| {
+            if !seg.starts_with('{') {
+                return (*seg).to_owned();
+            }
+            let value = match (segments[i - 1], *seg) {
+                ("doctors", "{id}") | ("doctor", "{doctorId}") => w.doctor.as_str(),
+                ("patients", "{id}") | ("patient", "{patientId}") => w.patient.as_str(),
+                ("appointments", "{id}") => w.appointment.as_str(),
+                ("time-slots", "{slotId}") => w.slot.as_str(),
+                ("users", "{id}") => w.spare_user.as_str(),
+                ("specialization", _) => "Cardiology",
+                ("docs", "{file}") => "init.js",
+                _ => panic!("no value for {seg} in {route}: add one"),
+            };
+            value.to_owned()
+        })
+        .collect();
+    format!("{}{}", root(app), filled.join("/"))
+}
+
+fn method(m: &axum::http::Method) -> Method {
+    Method::from_bytes(m.as_str().as_bytes()).unwrap()
+}
+
+/// A body for the route: `{}` for writes (a 400 is an answer past the role check), none else.
+fn body_for(m: &Method) -> Value {
+    if m == Method::POST || m == Method::PATCH {
+        json!({})
+    } else {
+        Value::Null
+    }
+}
+
+async fn every_cell_of_the_role_table_answers_as_written(app: TestApp) {
+    let w = world(&app).await;
+    let mut wrong = Vec::new();
+    for (m, route, rule) in RULES {
+        let (m, url) = (method(m), fill(&app, route, &w));
+        let (s, h, b) = app.send(None, m.clone(), &url, body_for(&m), &[]).await;
+        let cell = format!("{m} {route} anonymous");
+        match rule {
+            Rule::Public if matches!(s.as_u16(), 401 | 403) || s.is_server_error() => {
+                wrong.push(format!("{cell}: {s} {b}"))
+            }
+            Rule::Public => {}
+            Rule::Roles(_) => {
+                let challenge = h.get("www-authenticate").and_then(|v| v.to_str().ok());
+                let bearer = challenge.is_some_and(|c| c.starts_with("Bearer"));
+                if s != StatusCode::UNAUTHORIZED || b["error"]["code"] != "UNAUTHORIZED" || !bearer
+                {
+                    wrong.push(format!("{cell}: {s} {challenge:?} {b}"));
+                }
+            }
+        }
+        let Rule::Roles(allowed) = rule else { continue };
+        for who in &w.accounts {
+            let may = allowed.is_empty() || allowed.iter().any(|r| r.as_str() == who.role);
+            // Logging out ends the session: spend a fresh one on it.
+            let token = if route.ends_with("/logout") {
+                app.login(&who.email, PASSWORD).await["access_token"]
+                    .as_str()
+                    .unwrap()
+                    .to_owned()
+            } else {
+                who.access.clone()
+            };
+            let (s, _, b) = app
+                .send(Some(&token), m.clone(), &url, body_for(&m), &[])
+                .await;
+            let cell = format!("{m} {route} as {}", who.role);
+            let ok = if may {
+                !matches!(s.as_u16(), 401 | 403) && !s.is_server_error()
+            } else {
+                s == StatusCode::FORBIDDEN && b["error"]["code"] == "FORBIDDEN"
+            };
+            if !ok {
+                wrong.push(format!("{cell} (allowed: {may}): {s} {b}"));
+            }
+        }
+    }
+    assert!(
+        wrong.is_empty(),
+        "cells answering otherwise:\n{}",
+        wrong.join("\n")
+    );
+}
+
+backends!(
+    the_role_table_covers_exactly_the_served_operations,
+    every_cell_of_the_role_table_answers_as_written,
+);
