@@ -3,9 +3,11 @@
 //!
 //! Every instance on one database shares the keys. The newest key signs; every key not retired
 //! verifies, so rotating (adding a key) logs nobody out. A token naming a key this instance has
-//! not seen yet makes it reload the keys, at most once a second.
+//! not seen yet makes it reload the keys (at most once a second for one key id, so forged ids
+//! cannot turn every request into a database read).
 
-use std::sync::{Arc, RwLock};
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, Instant};
 
 use base64::engine::general_purpose::STANDARD;
@@ -52,7 +54,8 @@ struct Key {
 pub struct Keyring {
     store: Arc<dyn Store>,
     keys: RwLock<Vec<Key>>,
-    last_reload: RwLock<Option<Instant>>,
+    /// Key ids recently looked for in vain, and when.
+    misses: Mutex<HashMap<String, Instant>>,
 }
 
 fn random_secret() -> String {
@@ -71,7 +74,7 @@ impl Keyring {
         let ring = Self {
             store,
             keys: RwLock::new(Vec::new()),
-            last_reload: RwLock::new(None),
+            misses: Mutex::new(HashMap::new()),
         };
         ring.reload().await?;
         Ok(ring)
@@ -93,9 +96,6 @@ impl Keyring {
             .collect();
         if let Ok(mut w) = self.keys.write() {
             *w = keys;
-        }
-        if let Ok(mut w) = self.last_reload.write() {
-            *w = Some(Instant::now());
         }
         Ok(())
     }
@@ -153,16 +153,26 @@ impl Keyring {
             return c;
         }
         // A key this instance has not seen: another instance may have rotated.
-        let stale = self
-            .last_reload
-            .read()
-            .ok()
-            .and_then(|t| *t)
-            .is_none_or(|t| t.elapsed() > Duration::from_secs(1));
-        if stale && self.reload().await.is_ok() {
-            return self.check(token, &kid).flatten();
+        if self.looked_for_lately(&kid) {
+            return None;
         }
-        None
+        self.reload().await.ok()?;
+        self.check(token, &kid).flatten()
+    }
+
+    /// Whether `kid` was looked for in the last second (and notes that it is looked for now).
+    fn looked_for_lately(&self, kid: &str) -> bool {
+        let Ok(mut misses) = self.misses.lock() else {
+            return true;
+        };
+        let now = Instant::now();
+        if misses.len() > 1000 {
+            misses.retain(|_, at| now.duration_since(*at) < Duration::from_secs(1));
+        }
+        match misses.insert(kid.to_owned(), now) {
+            Some(at) => now.duration_since(at) < Duration::from_secs(1),
+            None => false,
+        }
     }
 
     /// `None` when the key is unknown; `Some(None)` when the token fails with a known key.

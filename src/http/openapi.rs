@@ -147,7 +147,7 @@ pub fn complete_sign_up(doc: &mut OpenApi) {
             sign_up.properties.shift_insert(0, name, prop);
         }
         let mut required = patient.required;
-        required.extend(sign_up.required.drain(..));
+        required.append(&mut sign_up.required);
         sign_up.required = required;
         sign_up.additional_properties = Some(Box::new(AdditionalProperties::FreeForm(false)));
     }

@@ -338,13 +338,22 @@ pub async fn authorize(State(app): State<AppState>, mut req: Request, next: Next
         Some(token) => app.auth.principal(token).await,
         None => None,
     };
+    // Every call counts, refused ones too: per user when the token is valid, else per IP.
+    let key = match &principal {
+        Some(p) => p.user_id.to_string(),
+        None => client_ip(req.extensions()),
+    };
+    if let Err(wait) = app.limits.check(&key) {
+        return ApiError::rate_limited(wait).into_response();
+    }
     let roles = match rule {
         Rule::Public => {
-            let ip = client_ip(req.extensions());
-            if let Err(wait) = app.limits.check(&ip) {
-                return ApiError::rate_limited(wait).into_response();
+            let mut res = next.run(req).await;
+            if path.starts_with("/api/auth/") {
+                // Sign-up, login and refresh answers carry personal data or tokens.
+                no_store(&mut res);
             }
-            return next.run(req).await;
+            return res;
         }
         Rule::Roles(roles) => roles,
     };
@@ -353,9 +362,6 @@ pub async fn authorize(State(app): State<AppState>, mut req: Request, next: Next
     };
     if !roles.is_empty() && !roles.contains(&who.role) {
         return ApiError::forbidden().into_response();
-    }
-    if let Err(wait) = app.limits.check(&who.user_id.to_string()) {
-        return ApiError::rate_limited(wait).into_response();
     }
     let break_glass = match break_glass(&req) {
         Ok(b) => b,
@@ -376,7 +382,12 @@ pub async fn authorize(State(app): State<AppState>, mut req: Request, next: Next
     };
     req.extensions_mut().insert(Caller { who, access });
     let mut res = next.run(req).await;
+    no_store(&mut res);
+    res
+}
+
+/// Marks an answer as never to be stored by a cache.
+fn no_store(res: &mut Response) {
     res.headers_mut()
         .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    res
 }

@@ -1,6 +1,7 @@
-//! Keeps this instance's list of revoked sessions in step with the database, so a logout or a
-//! disabled account on another instance stops its access tokens here too, within one interval.
-//! Each instance only reads: any number can run on one database.
+//! Keeps this instance in step with the database: its list of revoked sessions, so a logout or
+//! a disabled account on another instance stops its access tokens here too, and its signing
+//! keys, so a rotation (new key signs, retired keys stop verifying) reaches it — each within
+//! one interval. Each instance only reads: any number can run on one database.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -16,6 +17,7 @@ pub const INTERVAL: Duration = Duration::from_secs(5);
 
 /// One sync step (tests call it directly). Returns how many revoked sessions are recent.
 pub async fn sync_once(store: &dyn Store, auth: &Auth) -> DomainResult<usize> {
+    auth.keys.reload().await?;
     auth.revoked.sync(store).await
 }
 

@@ -15,6 +15,7 @@ mod hostile;
 mod operations;
 mod patients;
 mod privacy;
+mod second_factor;
 mod slots;
 mod store_contract;
 mod tokens;
