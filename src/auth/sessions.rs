@@ -70,6 +70,12 @@ pub async fn login(
     code: Option<&str>,
     ip: &str,
 ) -> Result<Issued, AuthError> {
+    if email.is_empty() || email.len() > 254 || email.chars().any(char::is_control) {
+        // No account has such an e-mail (and PostgreSQL cannot even store a NUL): answer as
+        // for any unknown one, in the same time, without touching the database.
+        password::verify_dummy(password).await;
+        return Err(AuthError::Invalid);
+    }
     let f = store
         .login_failures(email, ip, ACCOUNT_WINDOW_SECS, IP_WINDOW_SECS)
         .await?;

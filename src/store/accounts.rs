@@ -25,9 +25,18 @@ macro_rules! account_queries {
         };
 
         const EMAIL_TAKEN: &str = "An account with this e-mail already exists";
+        const SIGNED_UP: &str = "An account or a patient with this e-mail already exists";
 
         fn dup(m: &str) -> TxError {
             TxError::Domain(DomainError::Duplicate(m.to_owned()))
+        }
+
+        /// A unique violation is a twin request that won the race past the checks above it.
+        fn on_unique(m: &'static str) -> impl Fn(sqlx::Error) -> TxError {
+            move |e| match e.as_database_error() {
+                Some(db) if db.is_unique_violation() => dup(m),
+                _ => TxError::Db(e),
+            }
         }
 
         async fn exists<'c, E: Executor<'c, Database = $db>>(
@@ -128,7 +137,8 @@ macro_rules! account_queries {
                 .bind(new.doctor_id)
                 .bind(new.patient_id)
                 .fetch_one(&mut *tx)
-                .await?;
+                .await
+                .map_err(on_unique(EMAIL_TAKEN))?;
                 tx.commit().await?;
                 Ok(row)
             })
@@ -152,7 +162,7 @@ macro_rules! account_queries {
                         .fetch_one(&mut *tx)
                         .await?;
                 if taken > 0 || email_taken(&mut *tx, p.email.as_str()).await? {
-                    return Err(dup("An account or a patient with this e-mail already exists"));
+                    return Err(dup(SIGNED_UP));
                 }
                 let patient: PatientRow = bind_patient!(sqlx::query_as(
                     "INSERT INTO patients (id, name, email, phone, date_of_birth, gender, blood_group, allergies,
@@ -161,7 +171,8 @@ macro_rules! account_queries {
                 )
                 .bind(pid), p)
                 .fetch_one(&mut *tx)
-                .await?;
+                .await
+                .map_err(on_unique(SIGNED_UP))?;
                 let user: UserRow = sqlx::query_as(
                     "INSERT INTO users (id, email, password_hash, role, patient_id)
                      VALUES ($1, $2, $3, 'patient', $4) RETURNING *",
@@ -171,7 +182,8 @@ macro_rules! account_queries {
                 .bind(password_hash)
                 .bind(pid)
                 .fetch_one(&mut *tx)
-                .await?;
+                .await
+                .map_err(on_unique(SIGNED_UP))?;
                 let by = Accessor {
                     user_id: uid,
                     role: Role::Patient,

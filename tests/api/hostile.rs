@@ -151,7 +151,40 @@ async fn rejections_below_the_handlers_carry_the_envelope(app: TestApp) {
     assert_eq!(s, StatusCode::OK);
 }
 
+async fn login_with_a_nul_in_the_email_is_a_plain_401(app: TestApp) {
+    // PostgreSQL cannot hold a NUL in text: such an e-mail must never reach it.
+    for email in ["a\u{0}b@clinic.test", "\u{0}", ""] {
+        let (s, b) = app
+            .call_as(
+                None,
+                reqwest::Method::POST,
+                "/auth/login",
+                json!({"email": email, "password": "whatever it is here"}),
+            )
+            .await;
+        assert_error(s, &b, 401, "INVALID_CREDENTIALS");
+    }
+}
+
+async fn racing_sign_ups_with_one_email_get_one_201_and_409s(app: TestApp) {
+    let body = json!({"name": "Twin", "email": "twin@mail.test", "phone": "+1 555 010 0000",
+                      "password": "a twin passphrase"});
+    let calls =
+        (0..8).map(|_| app.call_as(None, reqwest::Method::POST, "/auth/register", body.clone()));
+    let answers = futures::future::join_all(calls).await;
+    let created = answers
+        .iter()
+        .filter(|(s, _)| *s == StatusCode::CREATED)
+        .count();
+    assert_eq!(created, 1, "{answers:?}");
+    for (s, b) in answers.iter().filter(|(s, _)| *s != StatusCode::CREATED) {
+        assert_error(*s, b, 409, "DUPLICATE");
+    }
+}
+
 backends!(
+    login_with_a_nul_in_the_email_is_a_plain_401,
+    racing_sign_ups_with_one_email_get_one_201_and_409s,
     declared_oversized_body_is_413_at_once,
     non_canonical_uuids_are_refused,
     repeated_idempotency_key_is_refused,
