@@ -183,8 +183,8 @@ for backend in $BACKENDS; do
         LOGIN=(--no-login)
         if [ "$BASELINE_LOGIN" = 1 ]; then LOGIN=(--email "$ADMIN_EMAIL"); fi
         "$BENCH" run --base-url "$BASE_URL" --label "$backend" --server-pid "$SERVER_PID" \
-            --scenarios "$BASELINE_SCENARIOS" "${LOGIN[@]}" "${COMMON[@]}" "${EXTRA[@]}" \
-            --out "$WORK/$backend-baseline.json"
+            --scenarios "$BASELINE_SCENARIOS" "${LOGIN[@]}" --seed-database-url "$URL" \
+            "${COMMON[@]}" "${EXTRA[@]}" --out "$WORK/$backend-baseline.json"
         stop_server
         INPUTS+=(--baseline "$WORK/$backend-baseline.json")
     fi
