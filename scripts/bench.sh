@@ -9,11 +9,26 @@
 # scenario against it (growth seeds 1,000,000 appointments in SQL first); stops the servers
 # and writes bench/results/results.{json,md}. About 10 minutes on a 2-core machine.
 #
+# The server starts with an admin account (ADMIN_EMAIL/ADMIN_PASSWORD, defaults
+# bench@carebook.test / "bench admin passphrase") that carebook-bench logs in as. One admin
+# sends far more than the per-user rate limit and books many holds per patient, so the server
+# runs with RATE_LIMIT_PER_MINUTE=0 and MAX_PENDING_HOLDS_PER_PATIENT=0, and with
+# ACCESS_TOKEN_MINUTES=120 so the one token outlives a slow run. Every other check stays on:
+# token verification, role and ownership checks, the PHI access-log row of each booking.
+#
+# BENCH_BASELINE_REV=<git revision> also measures that revision in the same run: its release
+# `carebook` is built once in a temporary git worktree (target dir and binary cached under
+# BENCH_BASELINE_CACHE, default /tmp/carebook-bench-baseline), and on each backend, before the
+# current build, carebook-bench runs BENCH_BASELINE_SCENARIOS against it (default: every
+# scenario but growth) with --no-login unless BENCH_BASELINE_LOGIN=1 (a revision from before
+# authentication has no /auth routes). The report then sets each figure beside its baseline.
+#
 # Knobs (environment): BENCH_PG (server URL without database, default
 # postgres://postgres@127.0.0.1:5432), BENCH_CLIENTS (64), BENCH_READ_CLIENTS (32),
 # BENCH_DURATION (seconds per window, 20), BENCH_MAX_BOOKINGS (40000), BENCH_POOL_SIZE
 # (carebook's DB_POOL_SIZE, 16), BENCH_SEED (1000000), BENCH_BACKENDS ("postgres sqlite"),
-# BENCH_OUT (bench/results).
+# BENCH_OUT (bench/results), ADMIN_EMAIL, ADMIN_PASSWORD, BENCH_BASELINE_REV (none),
+# BENCH_BASELINE_SCENARIOS, BENCH_BASELINE_CACHE, BENCH_BASELINE_LOGIN (0).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -29,6 +44,13 @@ POOL=${BENCH_POOL_SIZE:-16}
 SEED=${BENCH_SEED:-1000000}
 BACKENDS=${BENCH_BACKENDS:-postgres sqlite}
 OUT=${BENCH_OUT:-bench/results}
+export ADMIN_EMAIL=${ADMIN_EMAIL:-bench@carebook.test}
+export ADMIN_PASSWORD=${ADMIN_PASSWORD:-bench admin passphrase}
+BASELINE_REV=${BENCH_BASELINE_REV:-}
+BASELINE_SCENARIOS=${BENCH_BASELINE_SCENARIOS:-book-distinct,hot-slot,book-confirm,availability-week,availability-day}
+BASELINE_CACHE=${BENCH_BASELINE_CACHE:-/tmp/carebook-bench-baseline}
+BASELINE_LOGIN=${BENCH_BASELINE_LOGIN:-0}
+BASELINE_SRC=
 PG_DB=carebook_bench
 PGBENCH_DB=pgbench_carebook
 WORK=$(mktemp -d /tmp/carebook-bench.XXXXXX)
@@ -51,6 +73,9 @@ stop_server() {
 
 cleanup() {
     stop_server
+    if [ -n "$BASELINE_SRC" ]; then
+        git worktree remove --force "$BASELINE_SRC" >/dev/null 2>&1 || true
+    fi
     psql "$PG/postgres" -qXc "DROP DATABASE IF EXISTS $PG_DB WITH (FORCE)" >/dev/null 2>&1 || true
     psql "$PG/postgres" -qXc "DROP DATABASE IF EXISTS $PGBENCH_DB WITH (FORCE)" >/dev/null 2>&1 || true
     rm -rf "$WORK"
@@ -62,30 +87,72 @@ free_port() {
     python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
 }
 
-# start_server DATABASE_URL LOGFILE: sets SERVER_PID and BASE_URL once /health answers.
+# start_server BINARY DATABASE_URL LOGFILE: sets SERVER_PID and BASE_URL once /health answers.
+# A revision without authentication ignores the admin and limit variables.
 start_server() {
     local port
     port=$(free_port)
-    DATABASE_URL=$1 HOST=127.0.0.1 PORT=$port DB_POOL_SIZE=$POOL LOG_FORMAT=json \
-        APPOINTMENT_EXPIRY_MINUTES=60 target/release/carebook serve >"$2" 2>&1 &
+    DATABASE_URL=$2 HOST=127.0.0.1 PORT=$port DB_POOL_SIZE=$POOL LOG_FORMAT=json \
+        APPOINTMENT_EXPIRY_MINUTES=60 RATE_LIMIT_PER_MINUTE=0 MAX_PENDING_HOLDS_PER_PATIENT=0 \
+        ACCESS_TOKEN_MINUTES=120 "$1" serve >"$3" 2>&1 &
     SERVER_PID=$!
     BASE_URL=http://127.0.0.1:$port/api
     for _ in $(seq 1 150); do
         if curl -fsS -m 2 "$BASE_URL/health" >/dev/null 2>&1; then
-            log "carebook pid $SERVER_PID serving $BASE_URL ($1)"
+            log "$1 pid $SERVER_PID serving $BASE_URL ($2)"
             return 0
         fi
         kill -0 "$SERVER_PID" 2>/dev/null || break
         sleep 0.2
     done
-    log "carebook did not start; its log:"
-    tail -20 "$2" >&2
+    log "$1 did not start; its log:"
+    tail -20 "$3" >&2
     exit 1
+}
+
+# build_baseline: sets BASELINE_BIN to the release carebook of BASELINE_REV, building it in a
+# temporary worktree with its own target dir the first time (several minutes on 2 cores).
+build_baseline() {
+    local sha
+    sha=$(git rev-parse --verify "$BASELINE_REV^{commit}")
+    BASELINE_SHORT=$(git rev-parse --short "$sha")
+    BASELINE_BIN=$BASELINE_CACHE/carebook-$sha
+    if [ -x "$BASELINE_BIN" ]; then
+        log "baseline: reusing $BASELINE_BIN"
+        return 0
+    fi
+    mkdir -p "$BASELINE_CACHE"
+    BASELINE_SRC=$WORK/baseline-src
+    log "baseline: building carebook at $BASELINE_SHORT in $BASELINE_SRC"
+    git worktree add --detach "$BASELINE_SRC" "$sha" >/dev/null
+    CARGO_TARGET_DIR=$BASELINE_CACHE/target cargo build --release --locked \
+        --manifest-path "$BASELINE_SRC/Cargo.toml" -p carebook --bin carebook
+    cp "$BASELINE_CACHE/target/release/carebook" "$BASELINE_BIN.tmp"
+    mv "$BASELINE_BIN.tmp" "$BASELINE_BIN"
+    git worktree remove --force "$BASELINE_SRC"
+    BASELINE_SRC=
+}
+
+# fresh_database BACKEND NAME: sets URL and EXTRA for an empty database of that backend.
+fresh_database() {
+    case $1 in
+        postgres)
+            psql "$PG/postgres" -qXc "DROP DATABASE IF EXISTS $PG_DB WITH (FORCE)" >/dev/null
+            URL=$PG/$PG_DB
+            EXTRA=(--pg-stats-url "$URL")
+            ;;
+        sqlite)
+            URL=sqlite:$WORK/$2.db
+            EXTRA=()
+            ;;
+        *) log "unknown backend $1"; exit 1 ;;
+    esac
 }
 
 log "building release binaries"
 cargo build --release --workspace --bins
 BENCH=target/release/carebook-bench
+if [ -n "$BASELINE_REV" ]; then build_baseline; fi
 
 psql "$PG/postgres" -qXAtc "SELECT 1" >/dev/null || { log "no PostgreSQL at $PG"; exit 1; }
 pgsetting() { psql "$PG/postgres" -qXAtc "SHOW $1"; }
@@ -109,25 +176,33 @@ COMMON=(--clients "$CLIENTS" --read-clients "$READ_CLIENTS" --duration "$DURATIO
         --max-bookings "$MAX_BOOKINGS" --seed-appointments "$SEED")
 INPUTS=()
 for backend in $BACKENDS; do
-    case $backend in
-        postgres)
-            psql "$PG/postgres" -qXc "DROP DATABASE IF EXISTS $PG_DB WITH (FORCE)" >/dev/null
-            URL=$PG/$PG_DB
-            EXTRA=(--pg-stats-url "$URL")
-            ;;
-        sqlite)
-            URL=sqlite:$WORK/carebook.db
-            EXTRA=()
-            ;;
-        *) log "unknown backend $backend"; exit 1 ;;
-    esac
-    start_server "$URL" "$WORK/server-$backend.log"
+    if [ -n "$BASELINE_REV" ]; then
+        fresh_database "$backend" baseline
+        start_server "$BASELINE_BIN" "$URL" "$WORK/server-$backend-baseline.log"
+        log "running $BASELINE_SCENARIOS on $backend at $BASELINE_SHORT (baseline)"
+        LOGIN=(--no-login)
+        if [ "$BASELINE_LOGIN" = 1 ]; then LOGIN=(--email "$ADMIN_EMAIL"); fi
+        "$BENCH" run --base-url "$BASE_URL" --label "$backend" --server-pid "$SERVER_PID" \
+            --scenarios "$BASELINE_SCENARIOS" "${LOGIN[@]}" --seed-database-url "$URL" \
+            "${COMMON[@]}" "${EXTRA[@]}" --out "$WORK/$backend-baseline.json"
+        stop_server
+        INPUTS+=(--baseline "$WORK/$backend-baseline.json")
+    fi
+    fresh_database "$backend" carebook
+    start_server target/release/carebook "$URL" "$WORK/server-$backend.log"
     log "running every scenario on $backend"
+    # The password reaches carebook-bench through the environment, not its command line.
     "$BENCH" run --base-url "$BASE_URL" --label "$backend" --server-pid "$SERVER_PID" \
-        --seed-database-url "$URL" "${COMMON[@]}" "${EXTRA[@]}" --out "$WORK/$backend.json"
+        --email "$ADMIN_EMAIL" --seed-database-url "$URL" "${COMMON[@]}" "${EXTRA[@]}" \
+        --out "$WORK/$backend.json"
     stop_server
     INPUTS+=(--input "$WORK/$backend.json")
 done
+if [ -n "$BASELINE_REV" ]; then
+    BASELINE_META=(--meta "baseline=carebook at $BASELINE_SHORT (BENCH_BASELINE_REV=$BASELINE_REV), same load generator$([ "$BASELINE_LOGIN" = 1 ] || echo ' without login'), measured just before the current build on each backend")
+else
+    BASELINE_META=()
+fi
 
 # --- Report --------------------------------------------------------------------------------
 mkdir -p "$OUT"
@@ -135,13 +210,14 @@ mem_total=$(awk '/MemTotal/ {printf "%.1f GiB", $2 / 1048576}' /proc/meminfo)
 cpu_model=$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//')
 "$BENCH" report "${INPUTS[@]}" --pgbench-output "$WORK/pgbench.txt" \
     --pgbench-sample "$WORK/pgbench-sample.json" \
-    --meta "command=bash scripts/bench.sh" \
+    --meta "command=$(env | grep -E '^BENCH_' | sort | tr '\n' ' ')bash scripts/bench.sh" \
     --meta "date=$(date -u +%Y-%m-%dT%H:%M:%SZ)" \
     --meta "commit=$(git rev-parse --short HEAD 2>/dev/null || echo unknown)" \
     --meta "machine=$(nproc) cores, $mem_total, $cpu_model, $(uname -sr)" \
     --meta "postgresql=$(psql "$PG/postgres" -qXAtc 'SELECT version()' | cut -d' ' -f1-2)" \
     --meta "postgresql settings=sslmode=disable (pgbench and carebook alike), fsync=$(pgsetting fsync), synchronous_commit=$(pgsetting synchronous_commit), wal_sync_method=$(pgsetting wal_sync_method), shared_buffers=$(pgsetting shared_buffers), max_connections=$(pgsetting max_connections)" \
-    --meta "carebook settings=DB_POOL_SIZE=$POOL, APPOINTMENT_EXPIRY_MINUTES=60, LOG_FORMAT=json (RUST_LOG default info), server and load generator on the same machine" \
+    --meta "carebook settings=DB_POOL_SIZE=$POOL, APPOINTMENT_EXPIRY_MINUTES=60, LOG_FORMAT=json (RUST_LOG default info), RATE_LIMIT_PER_MINUTE=0, MAX_PENDING_HOLDS_PER_PATIENT=0, ACCESS_TOKEN_MINUTES=120, load generator logged in as the admin ADMIN_EMAIL; server and load generator on the same machine" \
+    "${BASELINE_META[@]}" \
     --meta "load=$CLIENTS booking clients, $READ_CLIENTS availability clients, $DURATION s windows (at most $MAX_BOOKINGS bookings each), growth after $SEED seeded appointments" \
     --out-json "$OUT/results.json" --out-md "$OUT/results.md"
 log "wrote $OUT/results.json and $OUT/results.md"

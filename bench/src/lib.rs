@@ -32,7 +32,9 @@ pub async fn run(
 ) -> Result<BackendRun, String> {
     let mut api = Api::new(base_url, settings.clients.max(settings.read_clients) + 8)?;
     api.wait_healthy(Duration::from_secs(30)).await?;
-    api.login(&settings.login.0, &settings.login.1).await?;
+    if let Some((email, password)) = &settings.login {
+        api.login(email, password).await?;
+    }
     let started_at = chrono::Utc::now().to_rfc3339();
     eprintln!("[{label}] registering {} patients", settings.patients);
     let fx = Fixtures::new(api, settings.patients, 32).await?;

@@ -51,7 +51,11 @@ enum Command {
         /// A `run` output; repeat for each backend.
         #[arg(long = "input", required = true)]
         inputs: Vec<PathBuf>,
-        /// pgbench's output, for the baseline.
+        /// A `run` output against a baseline server (e.g. the revision before a change),
+        /// compared with the `--input` of the same label; repeatable.
+        #[arg(long = "baseline")]
+        baselines: Vec<PathBuf>,
+        /// pgbench's output: the database's own limit.
         #[arg(long)]
         pgbench_output: Option<PathBuf>,
         /// A `pg-sample` taken during pgbench.
@@ -133,6 +137,9 @@ struct RunArgs {
         hide_env_values = true
     )]
     password: String,
+    /// Do not log in and send no token (a server from before authentication).
+    #[arg(long)]
+    no_login: bool,
     /// Where to write the JSON results (default: stdout).
     #[arg(long)]
     out: Option<PathBuf>,
@@ -161,7 +168,7 @@ impl RunArgs {
             seed_url: self.seed_database_url.clone(),
             seed_appointments: self.seed_appointments.min(20_000_000),
             pg_stats_url: self.pg_stats_url.clone(),
-            login: (self.email.clone(), self.password.clone()),
+            login: (!self.no_login).then(|| (self.email.clone(), self.password.clone())),
         })
     }
 }
@@ -175,6 +182,13 @@ fn write(path: &PathBuf, text: &str) -> Result<(), String> {
 
 fn read(path: &PathBuf) -> Result<String, String> {
     std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))
+}
+
+fn read_runs(paths: &[PathBuf]) -> Result<Vec<BackendRun>, String> {
+    paths
+        .iter()
+        .map(|p| serde_json::from_str(&read(p)?).map_err(|e| format!("{}: {e}", p.display())))
+        .collect()
 }
 
 async fn main_inner(cli: Cli) -> Result<(), String> {
@@ -231,18 +245,15 @@ async fn main_inner(cli: Cli) -> Result<(), String> {
         }
         Command::Report {
             inputs,
+            baselines,
             pgbench_output,
             pgbench_sample,
             meta,
             out_json,
             out_md,
         } => {
-            let mut runs = Vec::new();
-            for p in &inputs {
-                let run: BackendRun =
-                    serde_json::from_str(&read(p)?).map_err(|e| format!("{}: {e}", p.display()))?;
-                runs.push(run);
-            }
+            let runs = read_runs(&inputs)?;
+            let baseline = read_runs(&baselines)?;
             let mut pgbench = match &pgbench_output {
                 Some(p) => Some(Pgbench::parse(&read(p)?)?),
                 None => None,
@@ -259,7 +270,7 @@ async fn main_inner(cli: Cli) -> Result<(), String> {
                         .map(|(k, v)| (k.to_owned(), v.to_owned()))
                 })
                 .collect();
-            let combined = combine(runs, pgbench, meta);
+            let combined = combine(runs, pgbench, meta).with_baseline(baseline);
             write(
                 &out_json,
                 &serde_json::to_string_pretty(&combined).map_err(|e| e.to_string())?,

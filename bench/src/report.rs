@@ -1,5 +1,5 @@
-//! Combines backend runs and the pgbench baseline into results.json and results.md, with the
-//! issue's targets checked.
+//! Combines backend runs, the pgbench baseline and runs against an earlier revision into
+//! results.json and results.md, with the targets checked.
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -85,6 +85,31 @@ pub struct TargetCheck {
     pub met: Option<bool>,
 }
 
+/// One scenario measured against the baseline server and against the server under test.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Comparison {
+    /// The label both runs share (`postgres`, `sqlite`).
+    pub backend: String,
+    /// The scenario.
+    pub scenario: String,
+    /// Its throughput's operation.
+    pub primary_op: String,
+    /// Throughput on the baseline, /s.
+    pub before: f64,
+    /// Throughput on the server under test, /s.
+    pub after: f64,
+    /// `after / before`.
+    pub ratio: f64,
+    /// Median latency of `primary_op` on the baseline, ms.
+    pub before_p50_ms: f64,
+    /// 99th percentile of `primary_op` on the baseline, ms.
+    pub before_p99_ms: f64,
+    /// Median latency of `primary_op` on the server under test, ms.
+    pub after_p50_ms: f64,
+    /// 99th percentile of `primary_op` on the server under test, ms.
+    pub after_p99_ms: f64,
+}
+
 /// The combined results file.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Combined {
@@ -96,6 +121,12 @@ pub struct Combined {
     pub runs: Vec<BackendRun>,
     /// The targets, checked on every run.
     pub targets: Vec<TargetCheck>,
+    /// Runs against a baseline server (an earlier revision), paired with `runs` by label.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub baseline: Vec<BackendRun>,
+    /// Every scenario both a run and its baseline measured.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub comparisons: Vec<Comparison>,
 }
 
 fn check(backend: &str, target: &str, measured: String, met: Option<bool>) -> TargetCheck {
@@ -212,6 +243,67 @@ pub fn combine(
         pgbench,
         runs,
         targets,
+        baseline: Vec::new(),
+        comparisons: Vec::new(),
+    }
+}
+
+/// Within how much of the baseline's `book-distinct` throughput a run must stay.
+const BASELINE_TOLERANCE: f64 = 0.05;
+
+fn compare(before: &BackendRun, after: &BackendRun) -> Vec<Comparison> {
+    let pair = |b: &ScenarioResult| {
+        let a = after.scenario(&b.name)?;
+        let (bo, ao) = (b.ops.get(&b.primary_op)?, a.ops.get(&a.primary_op)?);
+        Some(Comparison {
+            backend: after.label.clone(),
+            scenario: b.name.clone(),
+            primary_op: b.primary_op.clone(),
+            before: b.throughput,
+            after: a.throughput,
+            ratio: a.throughput / b.throughput,
+            before_p50_ms: bo.p50_ms,
+            before_p99_ms: bo.p99_ms,
+            after_p50_ms: ao.p50_ms,
+            after_p99_ms: ao.p99_ms,
+        })
+    };
+    before.scenarios.iter().filter_map(pair).collect()
+}
+
+impl Combined {
+    /// Adds runs against a baseline server, each compared with the run of the same label,
+    /// and checks `book-distinct` against it.
+    pub fn with_baseline(mut self, baseline: Vec<BackendRun>) -> Self {
+        let target = format!(
+            "book-distinct within {:.0}% of the baseline",
+            BASELINE_TOLERANCE * 100.0
+        );
+        for before in &baseline {
+            let Some(after) = self.runs.iter().find(|r| r.label == before.label) else {
+                continue;
+            };
+            let rows = compare(before, after);
+            let distinct = rows.iter().find(|c| c.scenario == "book-distinct");
+            self.targets.push(match distinct {
+                Some(c) => check(
+                    &c.backend,
+                    &target,
+                    format!(
+                        "{:.0} vs {:.0} bookings/s = {:.3}x ({:+.1}%)",
+                        c.after,
+                        c.before,
+                        c.ratio,
+                        100.0 * (c.ratio - 1.0)
+                    ),
+                    Some(c.ratio >= 1.0 - BASELINE_TOLERANCE),
+                ),
+                None => check(&after.label, &target, "not measured".into(), None),
+            });
+            self.comparisons.extend(rows);
+        }
+        self.baseline = baseline;
+        self
     }
 }
 
@@ -236,8 +328,8 @@ pub fn pg_line(w: &crate::pgstat::PgWindow) -> String {
     )
 }
 
-fn run_table(md: &mut String, run: &BackendRun) {
-    let _ = writeln!(md, "### {} ({})\n", run.label, run.base_url);
+fn run_table(md: &mut String, heading: &str, run: &BackendRun) {
+    let _ = writeln!(md, "### {heading}{} ({})\n", run.label, run.base_url);
     md.push_str("| scenario | clients | throughput /s | request | requests | p50 ms | p95 ms | p99 ms | max ms | statuses | server CPU | postgres CPU | bench CPU | machine busy % | server RSS MiB |\n");
     md.push_str("|---|--:|--:|---|--:|--:|--:|--:|--:|---|--:|--:|--:|--:|--:|\n");
     for s in &run.scenarios {
@@ -289,6 +381,35 @@ fn run_table(md: &mut String, run: &BackendRun) {
     md.push('\n');
 }
 
+fn comparison_table(md: &mut String, c: &Combined) {
+    if c.comparisons.is_empty() {
+        return;
+    }
+    let what = c
+        .meta
+        .get("baseline")
+        .map_or("the baseline", String::as_str);
+    let _ = writeln!(md, "### Against {what}\n");
+    md.push_str("| backend | scenario | before /s | after /s | after ÷ before | p50 ms before → after | p99 ms before → after |\n");
+    md.push_str("|---|---|--:|--:|--:|--:|--:|\n");
+    for r in &c.comparisons {
+        let _ = writeln!(
+            md,
+            "| {} | {} | {:.0} | {:.0} | **{:.3}** | {:.2} → {:.2} | {:.2} → {:.2} |",
+            r.backend,
+            r.scenario,
+            r.before,
+            r.after,
+            r.ratio,
+            r.before_p50_ms,
+            r.after_p50_ms,
+            r.before_p99_ms,
+            r.after_p99_ms
+        );
+    }
+    md.push('\n');
+}
+
 /// The markdown page.
 pub fn markdown(c: &Combined) -> String {
     let mut md = String::from("## Results\n\n");
@@ -324,8 +445,12 @@ pub fn markdown(c: &Combined) -> String {
         }
         md.push('\n');
     }
+    comparison_table(&mut md, c);
     for run in &c.runs {
-        run_table(&mut md, run);
+        run_table(&mut md, "", run);
+    }
+    for run in &c.baseline {
+        run_table(&mut md, "Baseline: ", run);
     }
     md.push_str("### Targets\n\n| backend | target | measured | met |\n|---|---|---|---|\n");
     for t in &c.targets {

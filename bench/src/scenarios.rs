@@ -87,9 +87,10 @@ pub struct Settings {
     /// A PostgreSQL database to watch during each window (wait events, commits per WAL flush).
     #[serde(skip)]
     pub pg_stats_url: Option<String>,
-    /// The account the run logs in as (an admin, so it may create doctors and patients).
+    /// The account the run logs in as (an admin, so it may create doctors and patients);
+    /// `None` sends no token, for a server without authentication.
     #[serde(skip)]
-    pub login: (String, String),
+    pub login: Option<(String, String)>,
 }
 
 /// A scenario's measured window, before it becomes a [`ScenarioResult`].
@@ -401,6 +402,7 @@ pub fn settings_json(s: &Settings, scenarios: &[Scenario]) -> Value {
     let mut v = serde_json::to_value(s).unwrap_or(Value::Null);
     v["duration_s"] = json!(s.duration.as_secs_f64());
     v["scenarios"] = json!(scenarios.iter().map(|x| x.name()).collect::<Vec<_>>());
+    v["logged_in"] = json!(s.login.is_some());
     if let Some(url) = &s.seed_url {
         v["seed_url"] = json!(redact(url));
     }

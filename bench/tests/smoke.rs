@@ -77,10 +77,10 @@ async fn every_scenario_runs_against_a_real_server() {
         seed_url: Some(url.clone()),
         seed_appointments: 1_000,
         pg_stats_url: None,
-        login: (
+        login: Some((
             "bench@carebook.test".into(),
             "bench admin passphrase".into(),
-        ),
+        )),
     };
     let run = carebook_bench::run("smoke", &base, &s, &Scenario::ALL)
         .await
@@ -113,9 +113,16 @@ async fn every_scenario_runs_against_a_real_server() {
     assert!(seed.appointments_total >= 1_000);
     assert!(run.scenarios[0].resources.server_rss_max_mib.is_some());
 
-    let md = markdown(&combine(vec![run], None, Default::default()));
+    let combined = combine(vec![run.clone()], None, Default::default()).with_baseline(vec![run]);
+    assert_eq!(combined.comparisons.len(), Scenario::ALL.len());
+    let md = markdown(&combined);
     assert!(
         md.contains("| smoke | no 5xx in any scenario | 0 5xx/transport errors | met |"),
         "{md}"
     );
+    assert!(
+        md.contains("| smoke | book-distinct within 5% of the baseline |"),
+        "{md}"
+    );
+    assert!(md.contains("### Baseline: smoke"), "{md}");
 }
