@@ -298,13 +298,17 @@ async fn diagnose(
                          AND a.status = 'PENDING' AND a.expires_at <= now()) >= s.max_capacity,
                     EXISTS (SELECT 1 FROM appointments a WHERE a.time_slot_id = s.id AND a.patient_id = $1
                          AND (a.status = 'CONFIRMED' OR (a.status = 'PENDING' AND a.expires_at > now()))),
-                    (SELECT count(*) FROM appointments a WHERE a.patient_id = $1 AND a.status = 'PENDING'
-                         AND a.expires_at > now())
+                    -- Only with a cap: under SERIALIZABLE this read would otherwise conflict
+                    -- with every concurrent booking of the patient for nothing.
+                    CASE WHEN $4::bigint IS NULL THEN 0 ELSE
+                        (SELECT count(*) FROM appointments a WHERE a.patient_id = $1 AND a.status = 'PENDING'
+                         AND a.expires_at > now()) END
              FROM (SELECT 1) one LEFT JOIN time_slots s ON s.id = $3",
         )
         .bind(new.patient_id)
         .bind(new.doctor_id)
         .bind(new.time_slot_id)
+        .bind(max_holds)
         .fetch_one(pool)
         .await?)
     })
