@@ -34,11 +34,8 @@ pub enum BootstrapError {
 }
 
 fn random_password() -> String {
-    use argon2::password_hash::rand_core::{OsRng, RngCore};
     use base64::Engine;
-    let mut bytes = [0u8; 18];
-    OsRng.fill_bytes(&mut bytes);
-    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(super::random_bytes::<18>())
 }
 
 /// With `ADMIN_EMAIL`/`ADMIN_PASSWORD`, creates that admin unless the e-mail has an account (an

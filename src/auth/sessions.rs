@@ -6,9 +6,8 @@
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
-use sha2::{Digest, Sha256};
 
-use super::{password, totp, Auth, Principal};
+use super::{password, sha256_hex, totp, Auth, Principal};
 use crate::domain::store::Store;
 use crate::domain::user::{Credentials, User};
 use crate::domain::{DomainError, SessionId};
@@ -47,18 +46,8 @@ impl From<DomainError> for AuthError {
     }
 }
 
-fn digest(secret: &str) -> String {
-    Sha256::digest(secret.as_bytes())
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
-}
-
 fn random_secret() -> String {
-    use argon2::password_hash::rand_core::{OsRng, RngCore};
-    let mut bytes = [0u8; 32];
-    OsRng.fill_bytes(&mut bytes);
-    URL_SAFE_NO_PAD.encode(bytes)
+    URL_SAFE_NO_PAD.encode(super::random_bytes::<32>())
 }
 
 /// Checks e-mail, password (and TOTP code when enrolled), then starts a session.
@@ -118,7 +107,9 @@ pub async fn login(
 pub async fn start(store: &dyn Store, auth: &Auth, user: User) -> Result<Issued, AuthError> {
     let sid = SessionId::random();
     let secret = random_secret();
-    store.create_session(sid, user.id, digest(&secret)).await?;
+    store
+        .create_session(sid, user.id, sha256_hex(&secret))
+        .await?;
     let until = chrono::Utc::now()
         + chrono::Duration::from_std(auth.settings.session_max).unwrap_or_default();
     pair(auth, user, sid, &secret, until)
@@ -176,7 +167,7 @@ pub async fn refresh(store: &dyn Store, auth: &Auth, token: &str) -> Result<Issu
         revoke(store, auth, sid, "session ended").await?;
         return Err(AuthError::Invalid);
     }
-    let old = digest(secret);
+    let old = sha256_hex(secret);
     if old != session.refresh_hash {
         // A spent (or forged) secret for a live session: assume theft, end the session.
         revoke(store, auth, sid, "refresh token reused").await?;
@@ -189,7 +180,10 @@ pub async fn refresh(store: &dyn Store, auth: &Auth, token: &str) -> Result<Issu
         return Err(AuthError::Invalid);
     }
     let secret = random_secret();
-    if !store.rotate_session(sid, &old, &digest(&secret)).await? {
+    if !store
+        .rotate_session(sid, &old, &sha256_hex(&secret))
+        .await?
+    {
         // Another refresh spent the same token first: that is reuse too.
         revoke(store, auth, sid, "refresh token reused").await?;
         return Err(AuthError::Invalid);

@@ -59,10 +59,7 @@ pub struct Keyring {
 }
 
 fn random_secret() -> String {
-    use argon2::password_hash::rand_core::{OsRng, RngCore};
-    let mut bytes = [0u8; 32];
-    OsRng.fill_bytes(&mut bytes);
-    STANDARD.encode(bytes)
+    STANDARD.encode(super::random_bytes::<32>())
 }
 
 impl Keyring {

@@ -1,7 +1,6 @@
 //! Second factor for staff: TOTP (RFC 6238), SHA-1, 6 digits, 30-second steps, one step of
 //! clock skew allowed either way — what authenticator apps expect.
 
-use argon2::password_hash::rand_core::{OsRng, RngCore};
 use totp_rs::{Algorithm, Secret, TOTP};
 
 fn totp(secret_b32: &str) -> Option<TOTP> {
@@ -11,9 +10,7 @@ fn totp(secret_b32: &str) -> Option<TOTP> {
 
 /// A fresh 160-bit secret, base32.
 pub fn new_secret() -> String {
-    let mut bytes = vec![0u8; 20];
-    OsRng.fill_bytes(&mut bytes);
-    match Secret::Raw(bytes).to_encoded() {
+    match Secret::Raw(super::random_bytes::<20>().to_vec()).to_encoded() {
         Secret::Encoded(s) => s,
         Secret::Raw(_) => String::new(),
     }

@@ -182,7 +182,7 @@ pub async fn register(
         .await
         .map_err(|e| ApiError::from(DomainError::Internal(e.into())))?;
     let request_id = headers
-        .get("x-request-id")
+        .get(super::middleware::REQUEST_ID)
         .and_then(|v| v.to_str().ok())
         .unwrap_or_default()
         .to_owned();

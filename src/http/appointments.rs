@@ -4,7 +4,6 @@ use axum::extract::State;
 use axum::http::HeaderMap;
 use serde::Deserialize;
 use serde_json::Value;
-use sha2::{Digest, Sha256};
 use utoipa::{IntoParams, ToSchema};
 
 use super::error::{ApiError, ErrorBody};
@@ -109,10 +108,7 @@ fn idempotency_key(headers: &HeaderMap, body: &Value) -> Result<Option<Idempoten
         .ok_or_else(|| {
             ApiError::field("Idempotency-Key", "must be 1-255 visible ASCII characters")
         })?;
-    let fingerprint = Sha256::digest(canonical(body).to_string())
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect();
+    let fingerprint = crate::auth::sha256_hex(&canonical(body).to_string());
     Ok(Some(IdempotencyKey {
         key: key.to_owned(),
         fingerprint,

@@ -19,7 +19,7 @@ use tracing::Level;
 
 use super::error::ApiError;
 
-const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
+pub(super) const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 /// Largest request body accepted.
 pub const BODY_LIMIT: usize = 1024 * 1024;
 /// Longest request URI (path and query) accepted.

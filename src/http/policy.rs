@@ -369,7 +369,7 @@ pub async fn authorize(State(app): State<AppState>, mut req: Request, next: Next
     };
     let request_id = req
         .headers()
-        .get("x-request-id")
+        .get(super::middleware::REQUEST_ID)
         .and_then(|v| v.to_str().ok())
         .unwrap_or_default()
         .to_owned();
