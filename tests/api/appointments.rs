@@ -623,6 +623,46 @@ async fn patient_and_doctor_lists(app: TestApp) {
     assert_error(s, &b, 400, "VALIDATION_ERROR");
 }
 
+/// The database itself refuses an appointment whose doctor is not its slot's doctor (on
+/// PostgreSQL a composite foreign key, on SQLite a trigger), on insert and on update.
+async fn the_database_ties_an_appointment_to_its_slots_doctor(app: TestApp) {
+    let (d, other) = (app.doctor().await, app.doctor().await);
+    let slot = app.slot(&d, 2, "10:00", 3).await;
+    let (s, b) = app.book(&app.patient().await, &d, &slot).await;
+    assert_eq!(s, StatusCode::CREATED, "{b}");
+    let new_id = match app.backend {
+        Backend::Postgres => "gen_random_uuid()",
+        Backend::Sqlite => "randomblob(16)",
+    };
+    let copy = |doctor: &str| {
+        format!(
+            "INSERT INTO appointments (id, patient_id, doctor_id, time_slot_id, appointment_date,
+                 appointment_time, starts_at, status, consultation_type)
+             SELECT {new_id}, patient_id, {doctor}, time_slot_id, appointment_date,
+                 appointment_time, starts_at, 'CANCELLED', consultation_type FROM appointments a"
+        )
+    };
+    let another = "(SELECT id FROM doctors WHERE id <> a.doctor_id)";
+    let refusals = [
+        copy(another),
+        "UPDATE appointments SET doctor_id = (SELECT id FROM doctors WHERE id <> appointments.doctor_id)".to_owned(),
+    ];
+    for sql in &refusals {
+        let refused = app.execute_raw(sql).await;
+        assert!(
+            refused.as_ref().is_err_and(|e| {
+                e.contains("appointments_slot_doctor_fkey")
+                    || e.contains("must be its slot's doctor")
+            }),
+            "{sql}: {refused:?}"
+        );
+    }
+    let (_, list) = app.get(&format!("/appointments/doctor/{other}")).await;
+    assert_eq!(list["data"].as_array().map(Vec::len), Some(0), "{list}");
+    // Control: the same insert naming the slot's own doctor is accepted.
+    assert_eq!(app.execute_raw(&copy("a.doctor_id")).await, Ok(1));
+}
+
 backends!(
     book_creates_a_pending_hold,
     short_holds_are_counted_in_seconds,
@@ -640,4 +680,5 @@ backends!(
     idempotency_key_replays_and_rejects_reuse,
     appointment_detail_and_history,
     patient_and_doctor_lists,
+    the_database_ties_an_appointment_to_its_slots_doctor,
 );

