@@ -11,7 +11,8 @@
 # Env: DBURL (default postgres://postgres@127.0.0.1:5432/carebook_bench_prof), POOL (16),
 # DURATION (25), PERF_DELAY (seconds before recording, 10), PERF_SECS (10), OUT
 # (bench/results/profiles), ADMIN_EMAIL/ADMIN_PASSWORD (the admin the server makes sure of and
-# carebook-bench logs in as; rate limit and hold cap off, as in scripts/bench.sh). Needs perf
+# carebook-bench logs in as; rate limit and hold cap off, as in scripts/bench.sh), BIN (the
+# server, default target/release/carebook), NO_LOGIN=1 (for a server from before authentication). Needs perf
 # and root (or perf_event_paranoid <= 0). Run `cargo build --release --workspace --bins` first.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -23,6 +24,7 @@ DURATION=${DURATION:-25}
 PERF_DELAY=${PERF_DELAY:-10}
 PERF_SECS=${PERF_SECS:-10}
 OUT=${OUT:-bench/results/profiles}
+BIN=${BIN:-target/release/carebook}
 export PGSSLMODE=disable
 export ADMIN_EMAIL=${ADMIN_EMAIL:-bench@carebook.test}
 export ADMIN_PASSWORD=${ADMIN_PASSWORD:-bench admin passphrase}
@@ -55,12 +57,12 @@ else
     PORT=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
     DATABASE_URL=$DBURL HOST=127.0.0.1 PORT=$PORT DB_POOL_SIZE=$POOL LOG_FORMAT=json \
         APPOINTMENT_EXPIRY_MINUTES=60 RATE_LIMIT_PER_MINUTE=0 MAX_PENDING_HOLDS_PER_PATIENT=0 \
-        ACCESS_TOKEN_MINUTES=120 target/release/carebook serve >"$WORK/server.log" 2>&1 &
+        ACCESS_TOKEN_MINUTES=120 "$BIN" serve >"$WORK/server.log" 2>&1 &
     SERVER_PID=$!
     for _ in $(seq 1 100); do curl -fsS -m 2 "http://127.0.0.1:$PORT/api/health" >/dev/null 2>&1 && break; sleep 0.2; done
     target/release/carebook-bench run --base-url "http://127.0.0.1:$PORT/api" --label "$NAME" \
         --scenarios "$SCENARIO" --duration "$DURATION" --max-bookings 200000 --server-pid "$SERVER_PID" \
-        "${STATS[@]}" --out "$OUT/$NAME.json" 2>"$WORK/load.txt" &
+        "${STATS[@]}" ${NO_LOGIN:+--no-login} --out "$OUT/$NAME.json" 2>"$WORK/load.txt" &
     LOAD=$!
 fi
 sleep "$PERF_DELAY"

@@ -105,6 +105,9 @@ pub struct RawSettings {
     /// Requests per minute per signed-in user (per IP when anonymous); 0 turns the limit off.
     #[arg(long, env = "RATE_LIMIT_PER_MINUTE", default_value_t = 6000)]
     pub rate_limit_per_minute: u32,
+    /// Address of the private listener serving GET /metrics (Prometheus); `off` for none.
+    #[arg(long, env = "METRICS_ADDR", default_value = "127.0.0.1:9464")]
+    pub metrics_addr: String,
 }
 
 /// Accounts, sessions and abuse limits.
@@ -133,6 +136,8 @@ pub struct Settings {
     pub sweep_interval: Duration,
     pub request_timeout: Duration,
     pub auth: AuthSettings,
+    /// Where `GET /metrics` is served; `None` when off.
+    pub metrics_addr: Option<String>,
 }
 
 impl RawSettings {
@@ -168,7 +173,12 @@ impl RawSettings {
             (_, Some(host)) if !host.trim().is_empty() => Secret(postgres_url(&self)),
             _ => Secret(DEFAULT_DATABASE_URL.into()),
         };
+        let metrics_addr = match self.metrics_addr.trim() {
+            "" | "off" => None,
+            addr => Some(addr.to_owned()),
+        };
         Ok(Settings {
+            metrics_addr,
             host: self.host,
             port: self.port,
             database_url,

@@ -2,7 +2,8 @@
 //!
 //! Layers: [`domain`] (types, rules, the store port), [`store`] (database adapters),
 //! [`http`] (routes and the error envelope), [`jobs`] (the expiry sweeper), and the thin
-//! [`config`], [`telemetry`] and [`startup`] modules the binary wires together.
+//! [`config`], [`telemetry`], [`observability`] (Prometheus metrics) and [`startup`] modules
+//! the binary wires together.
 
 pub mod admin;
 pub mod auth;
@@ -10,6 +11,7 @@ pub mod config;
 pub mod domain;
 pub mod http;
 pub mod jobs;
+pub mod observability;
 pub mod startup;
 pub mod store;
 pub mod telemetry;

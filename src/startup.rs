@@ -13,11 +13,14 @@ use crate::domain::store::Store;
 use crate::http::linger::{LingeringListener, PeerAddr};
 use crate::http::{router, AppState, Limits};
 use crate::jobs::expiry;
+use crate::observability;
 use crate::store::{self, OpenError, StoreOptions};
 
 /// A ready-to-run carebook: store opened, migrations applied, port bound.
 pub struct Application {
     listener: TcpListener,
+    /// The private `/metrics` listener, when `METRICS_ADDR` is set and could be bound.
+    metrics: Option<TcpListener>,
     state: AppState,
 }
 
@@ -68,13 +71,29 @@ impl Application {
         let listener = TcpListener::bind(&addr)
             .await
             .map_err(|e| StartError::Bind(addr, e))?;
+        let metrics = match &settings.metrics_addr {
+            Some(addr) => bind_metrics(addr).await,
+            None => None,
+        };
         let state = AppState {
             store,
             limits: Arc::new(Limits::new(settings.auth.rate_limit_per_minute)),
             settings: Arc::new(settings),
             auth: Arc::new(auth),
         };
-        Ok(Self { listener, state })
+        Ok(Self {
+            listener,
+            metrics,
+            state,
+        })
+    }
+
+    /// The port of the private metrics listener, if it runs.
+    pub fn metrics_port(&self) -> Option<u16> {
+        self.metrics
+            .as_ref()
+            .and_then(|l| l.local_addr().ok())
+            .map(|a| a.port())
     }
 
     /// The bound port.
@@ -102,6 +121,21 @@ impl Application {
             stop_rx,
         ));
         let store = self.state.store.clone();
+        let metrics = self.metrics.map(|listener| {
+            let mut stop = stop_tx.subscribe();
+            let app = observability::router(store.clone());
+            tokio::spawn(async move {
+                let stopped = async move {
+                    let _ = stop.changed().await;
+                };
+                if let Err(e) = axum::serve(listener, app)
+                    .with_graceful_shutdown(stopped)
+                    .await
+                {
+                    tracing::warn!(error = %e, "the metrics listener stopped");
+                }
+            })
+        });
         let app = router(self.state);
         let app = app.into_make_service_with_connect_info::<PeerAddr>();
         let served = axum::serve(LingeringListener(self.listener), app)
@@ -113,8 +147,28 @@ impl Application {
         let _ = stop_tx.send(true);
         let _ = sweeper.await;
         let _ = revocations.await;
+        if let Some(m) = metrics {
+            let _ = m.await;
+        }
         store.close().await;
         served
+    }
+}
+
+/// Binds the metrics listener and installs the recorder. A metrics address that cannot be
+/// bound (say, a second instance on one machine with the default) is logged, not fatal: the
+/// service itself matters more than its gauges.
+async fn bind_metrics(addr: &str) -> Option<TcpListener> {
+    match TcpListener::bind(addr).await {
+        Ok(l) => {
+            observability::handle();
+            tracing::info!(addr = %addr, "metrics on /metrics");
+            Some(l)
+        }
+        Err(e) => {
+            tracing::warn!(addr = %addr, error = %e, "cannot listen for metrics; serving without them");
+            None
+        }
     }
 }
 

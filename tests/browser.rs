@@ -250,6 +250,7 @@ impl App {
                 max_pending_holds: Some(3),
                 rate_limit_per_minute: 0,
             },
+            metrics_addr: None,
         };
         let store = open_store(&settings).await.expect("open store");
         let app = Application::with_store(settings, store)

@@ -76,6 +76,21 @@ pub struct AppointmentFilter {
     pub status: Option<AppointmentStatus>,
 }
 
+/// A connection pool's state at one moment, for metrics.
+#[derive(Debug, Clone)]
+pub struct PoolStats {
+    /// `write` or `read`.
+    pub name: &'static str,
+    /// Connections open.
+    pub size: u32,
+    /// Of those, connections not in use.
+    pub idle: u32,
+    /// Most connections the pool may open.
+    pub max: u32,
+    /// How long taking one connection took just now (`None` if it took over a second).
+    pub acquire: Option<std::time::Duration>,
+}
+
 /// The use cases carebook needs from a database.
 #[async_trait]
 pub trait Store: AccountStore + Send + Sync + 'static {
@@ -83,6 +98,10 @@ pub trait Store: AccountStore + Send + Sync + 'static {
     async fn ping(&self) -> DomainResult<()>;
     /// Closes every connection; later calls fail with `Unavailable`.
     async fn close(&self);
+    /// The state of each connection pool, for metrics (none by default).
+    async fn pool_stats(&self) -> Vec<PoolStats> {
+        Vec::new()
+    }
 
     /// Errors: `Duplicate` (e-mail or licence number taken).
     async fn create_doctor(&self, new: NewDoctor) -> DomainResult<Doctor>;

@@ -16,10 +16,11 @@ use super::views::{AppointmentDetailView, AppointmentView, AuditEntryView};
 use super::{input, required, AppState};
 use crate::domain::appointment::{AppointmentStatus, ConsultationType, NewAppointment, REASON_MAX};
 use crate::domain::calendar::{Day, TimeOfDay};
-use crate::domain::store::{AppointmentFilter, IdempotencyKey};
+use crate::domain::store::{AppointmentFilter, Booked, IdempotencyKey};
 use crate::domain::text::{self, Blank, Text};
 use crate::domain::user::{AccessAction, Role};
 use crate::domain::{AppointmentId, DoctorId, PatientId, SlotId};
+use crate::observability;
 
 const IDEMPOTENCY_KEY: &str = "idempotency-key";
 
@@ -161,8 +162,42 @@ pub async fn book(
     headers: HeaderMap,
     JsonBody(body): JsonBody,
 ) -> Result<Reply<AppointmentView>, ApiError> {
+    let booked = match take_seat(&app, &caller, &headers, body).await {
+        Ok(b) => b,
+        Err(e) => {
+            let outcome = if e.status.is_client_error() {
+                "refused"
+            } else {
+                "error"
+            };
+            observability::booking(outcome, e.code);
+            return Err(e);
+        }
+    };
+    let a = &booked.appointment;
+    tracing::info!(appointment_id = %a.id, slot_id = %a.time_slot_id, replayed = booked.replayed, "appointment booked");
+    if booked.replayed {
+        observability::booking("replayed", "none");
+    } else {
+        observability::booking("booked", "none");
+        observability::holds("created", 1);
+    }
+    let message = format!(
+        "Appointment booked successfully. Please confirm within {}.",
+        app.settings.hold_description()
+    );
+    Ok(response::created(message, booked.appointment.into()))
+}
+
+/// Checks the request and the caller, then books (or replays an earlier booking).
+async fn take_seat(
+    app: &AppState,
+    caller: &Caller,
+    headers: &HeaderMap,
+    body: Value,
+) -> Result<Booked, ApiError> {
     // Field errors are reported before a bad key, as they always were.
-    let key = idempotency_key(&headers, &body);
+    let key = idempotency_key(headers, &body);
     let new = input::body::<Book>(body, &())?.into_new()?;
     if caller.role() == Role::Patient && caller.who.patient_id != Some(new.patient_id) {
         // A patient books for themself only.
@@ -174,7 +209,7 @@ pub async fn book(
         ..k
     });
     let max_holds = app.settings.auth.max_pending_holds;
-    let booked = app
+    Ok(app
         .store
         .book(
             new,
@@ -183,14 +218,7 @@ pub async fn book(
             key,
             caller.actor(),
         )
-        .await?;
-    let a = &booked.appointment;
-    tracing::info!(appointment_id = %a.id, slot_id = %a.time_slot_id, replayed = booked.replayed, "appointment booked");
-    let message = format!(
-        "Appointment booked successfully. Please confirm within {}.",
-        app.settings.hold_description()
-    );
-    Ok(response::created(message, booked.appointment.into()))
+        .await?)
 }
 
 /// Confirm a hold
@@ -209,6 +237,7 @@ pub async fn confirm(
     may_change(&app, &caller, p.id).await?;
     let a = app.store.confirm(p.id, caller.actor()).await?;
     tracing::info!(appointment_id = %a.id, "appointment confirmed");
+    observability::holds("confirmed", 1);
     Ok(response::ok("Appointment confirmed successfully", a.into()))
 }
 

@@ -195,6 +195,7 @@ impl From<DomainError> for ApiError {
             ),
             DomainError::Unavailable(cause) => {
                 tracing::warn!(error = %chain(&*cause), "database unavailable");
+                crate::observability::unavailable(crate::store::unavailable_cause(&*cause));
                 Self::for_status(S::SERVICE_UNAVAILABLE)
             }
             DomainError::Internal(cause) => {

@@ -30,6 +30,7 @@ pub const HEADERS_LIMIT: usize = 32 * 1024;
 /// Wraps `app` in the middleware every route shares.
 pub fn stack(app: Router, timeout: Duration, cors: Option<CorsLayer>) -> Router {
     let layers = ServiceBuilder::new()
+        .layer(axum::middleware::from_fn(crate::observability::track_requests))
         .layer(axum::middleware::from_fn(drop_bad_request_id))
         .layer(SetRequestIdLayer::new(REQUEST_ID, MakeRequestUuid))
         .layer(
@@ -113,6 +114,10 @@ async fn envelope_errors(req: Request, next: Next) -> Response {
         .get(header::CONTENT_TYPE)
         .is_some_and(|v| v.as_bytes().starts_with(b"application/json"));
     if (status.is_client_error() || status.is_server_error()) && !is_json {
+        if status == StatusCode::SERVICE_UNAVAILABLE {
+            // Our own 503s carry the envelope already: a bare one is the request timeout's.
+            crate::observability::unavailable("timeout");
+        }
         let mut replaced = ApiError::for_status(status).into_response();
         for name in [
             header::ALLOW,

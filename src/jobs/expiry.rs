@@ -17,6 +17,12 @@ pub const KEY_RETENTION_SECS: i64 = 24 * 60 * 60;
 /// One sweep: expires due holds in bounded batches and purges old idempotency keys.
 /// Returns how many holds it expired.
 pub async fn sweep_once(store: &dyn Store) -> DomainResult<u64> {
+    let swept = sweep(store).await;
+    crate::observability::sweep(swept.is_ok(), *swept.as_ref().unwrap_or(&0));
+    swept
+}
+
+async fn sweep(store: &dyn Store) -> DomainResult<u64> {
     let mut total = 0;
     for _ in 0..MAX_BATCHES {
         let n = store.expire_due(BATCH).await?;

@@ -10,9 +10,25 @@ pub mod sqlite;
 
 use std::sync::Arc;
 
-pub use retry::TxError;
+pub use retry::{unavailable_cause, TxError};
 
-use crate::domain::store::Store;
+use crate::domain::store::{PoolStats, Store};
+
+/// A pool's state for metrics, with one timed acquire.
+pub(crate) async fn pool_stats<DB: sqlx::Database>(
+    name: &'static str,
+    pool: &sqlx::Pool<DB>,
+) -> PoolStats {
+    // Counted before the probe, whose own connection goes back to the pool asynchronously.
+    let (size, idle) = (pool.size(), pool.num_idle());
+    PoolStats {
+        name,
+        size,
+        idle: u32::try_from(idle).unwrap_or(u32::MAX),
+        max: pool.options().get_max_connections(),
+        acquire: crate::observability::probe(pool.acquire()).await,
+    }
+}
 
 /// The statements of one appointment list, in an adapter's SQL dialect: whose it is (for
 /// `NotFound`), how to check they exist, the count and the page.

@@ -3,6 +3,7 @@
 use std::time::Duration;
 
 use crate::domain::DomainError;
+use crate::observability as metrics;
 
 /// A failure inside a transaction attempt: a domain answer, or a database error to classify.
 #[derive(Debug)]
@@ -63,6 +64,24 @@ pub fn unmapped(e: sqlx::Error) -> DomainError {
     }
 }
 
+/// The SQLSTATE (or SQLite result code) of a database error, empty for other errors.
+fn sqlstate(e: &sqlx::Error) -> String {
+    e.as_database_error()
+        .and_then(|d| d.code())
+        .map(|c| c.into_owned())
+        .unwrap_or_default()
+}
+
+/// Why the database was unavailable, for the 503 metric: `retries_exhausted` (serialization
+/// failures or a busy database to the last try), `pool_timeout`, else `database`.
+pub fn unavailable_cause(e: &(dyn std::error::Error + 'static)) -> &'static str {
+    match e.downcast_ref::<sqlx::Error>() {
+        Some(sqlx::Error::PoolTimedOut) => "pool_timeout",
+        Some(e) if is_retryable(e) => "retries_exhausted",
+        _ => "database",
+    }
+}
+
 /// Backoff before attempt `n` (1-based): exponential from 2 ms, capped, fully jittered.
 fn backoff(n: u32) -> Duration {
     let cap_ms = (2u64 << n.min(6)).min(100);
@@ -79,12 +98,30 @@ where
     loop {
         n += 1;
         match attempt().await {
-            Ok(v) => return Ok(v),
-            Err(TxError::Domain(e)) => return Err(e),
+            Ok(v) => {
+                metrics::transaction(if n == 1 {
+                    "committed"
+                } else {
+                    "committed_after_retry"
+                });
+                return Ok(v);
+            }
+            Err(TxError::Domain(e)) => {
+                metrics::transaction("refused");
+                return Err(e);
+            }
             Err(TxError::Db(e)) if is_retryable(&e) && n < MAX_ATTEMPTS => {
+                metrics::retried(&sqlstate(&e));
                 tokio::time::sleep(backoff(n)).await;
             }
-            Err(TxError::Db(e)) => return Err(unmapped(e)),
+            Err(TxError::Db(e)) => {
+                metrics::transaction(if is_retryable(&e) {
+                    "retries_exhausted"
+                } else {
+                    "failed"
+                });
+                return Err(unmapped(e));
+            }
         }
     }
 }

@@ -53,6 +53,8 @@ pub struct TestApp {
     pub backend: Backend,
     /// The bootstrap admin's access token, sent by `call` and the helpers built on it.
     pub token: String,
+    /// `GET /metrics` on the app's private metrics listener.
+    pub metrics: String,
     /// The test database's URL, for the helpers that move time in it behind the app's back.
     db_url: String,
     pg_db: Option<String>,
@@ -101,6 +103,7 @@ pub fn settings(url: &str) -> Settings {
             max_pending_holds: None,
             rate_limit_per_minute: 0,
         },
+        metrics_addr: Some("127.0.0.1:0".into()),
     }
 }
 
@@ -140,6 +143,10 @@ impl TestApp {
             .await
             .expect("bind");
         let base = format!("http://127.0.0.1:{}/api", app.port());
+        let metrics = format!(
+            "http://127.0.0.1:{}/metrics",
+            app.metrics_port().expect("metrics listener")
+        );
         let (tx, rx) = tokio::sync::oneshot::channel();
         tokio::spawn(app.run_until_stopped(async move {
             let _ = rx.await;
@@ -155,6 +162,7 @@ impl TestApp {
             store,
             backend,
             token: String::new(),
+            metrics,
             db_url: url,
             pg_db,
             _dir: dir,

@@ -12,6 +12,7 @@ mod concurrency;
 mod contract;
 mod doctors;
 mod hostile;
+mod metrics;
 mod operations;
 mod patients;
 mod privacy;

@@ -24,12 +24,13 @@ use crate::domain::doctor::{Doctor, DoctorPatch, NewDoctor};
 use crate::domain::page::{Page, Paged};
 use crate::domain::patient::{NewPatient, Patient, PatientPatch};
 use crate::domain::slot::{BulkOutcome, NewSlot, Slot, SlotAdminStatus};
-use crate::domain::store::{Actor, AppointmentFilter, Booked, IdempotencyKey, Store};
+use crate::domain::store::{Actor, AppointmentFilter, Booked, IdempotencyKey, PoolStats, Store};
 use crate::domain::user::Accessor;
 use crate::domain::{
     Appointment, AppointmentDetail, AppointmentId, DoctorId, DomainError, DomainResult, PatientId,
     SlotId,
 };
+use crate::store;
 
 /// The PostgreSQL store.
 #[derive(Clone)]
@@ -169,6 +170,12 @@ impl Store for PgStore {
     async fn close(&self) {
         self.pool.close().await;
         self.reader.close().await;
+    }
+    async fn pool_stats(&self) -> Vec<PoolStats> {
+        vec![
+            store::pool_stats("write", &self.pool).await,
+            store::pool_stats("read", &self.reader).await,
+        ]
     }
 
     async fn create_doctor(&self, new: NewDoctor) -> DomainResult<Doctor> {

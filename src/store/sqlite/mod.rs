@@ -41,12 +41,13 @@ use crate::domain::doctor::{Doctor, DoctorPatch, NewDoctor};
 use crate::domain::page::{Page, Paged};
 use crate::domain::patient::{NewPatient, Patient, PatientPatch};
 use crate::domain::slot::{BulkOutcome, NewSlot, Slot, SlotAdminStatus};
-use crate::domain::store::{Actor, AppointmentFilter, Booked, IdempotencyKey, Store};
+use crate::domain::store::{Actor, AppointmentFilter, Booked, IdempotencyKey, PoolStats, Store};
 use crate::domain::user::Accessor;
 use crate::domain::{
     Appointment, AppointmentDetail, AppointmentId, DoctorId, DomainError, DomainResult, PatientId,
     SlotId,
 };
+use crate::store;
 
 /// How long a connection waits for another process's lock before SQLite gives up.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
@@ -220,6 +221,12 @@ impl Store for SqliteStore {
     async fn close(&self) {
         self.reader.close().await;
         self.writer.close().await;
+    }
+    async fn pool_stats(&self) -> Vec<PoolStats> {
+        vec![
+            store::pool_stats("write", &self.writer).await,
+            store::pool_stats("read", &self.reader).await,
+        ]
     }
 
     async fn create_doctor(&self, new: NewDoctor) -> DomainResult<Doctor> {
