@@ -105,6 +105,22 @@ pub struct RawSettings {
     /// Requests per minute per signed-in user (per IP when anonymous); 0 turns the limit off.
     #[arg(long, env = "RATE_LIMIT_PER_MINUTE", default_value_t = 6000)]
     pub rate_limit_per_minute: u32,
+    /// Milliseconds a database statement may run before PostgreSQL cancels it (503).
+    #[arg(long, env = "DB_STATEMENT_TIMEOUT_MS", default_value_t = 5000)]
+    pub db_statement_timeout_ms: u32,
+    /// Milliseconds a statement may wait for a row or table lock before giving up (503).
+    #[arg(long, env = "DB_LOCK_TIMEOUT_MS", default_value_t = 2000)]
+    pub db_lock_timeout_ms: u32,
+    /// Milliseconds a session may sit idle inside a transaction before PostgreSQL ends it.
+    #[arg(
+        long,
+        env = "DB_IDLE_IN_TRANSACTION_TIMEOUT_MS",
+        default_value_t = 10000
+    )]
+    pub db_idle_in_transaction_timeout_ms: u32,
+    /// Milliseconds a request waits for a pooled connection before it is answered 503.
+    #[arg(long, env = "DB_ACQUIRE_TIMEOUT_MS", default_value_t = 2000)]
+    pub db_acquire_timeout_ms: u32,
     /// Address of the private listener serving GET /metrics (Prometheus); `off` for none.
     #[arg(long, env = "METRICS_ADDR", default_value = "127.0.0.1:9464")]
     pub metrics_addr: String,
@@ -138,6 +154,34 @@ pub struct Settings {
     pub auth: AuthSettings,
     /// Where `GET /metrics` is served; `None` when off.
     pub metrics_addr: Option<String>,
+    /// Database time limits.
+    pub db_timeouts: DbTimeouts,
+}
+
+/// How long the database may take before a request gives up with 503. Each is shorter than
+/// the request timeout, so a request blocked on a lock or a full pool never hangs, and the
+/// database stops the statement itself: nothing is committed after the client heard 503.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DbTimeouts {
+    /// PostgreSQL `statement_timeout`.
+    pub statement: Duration,
+    /// PostgreSQL `lock_timeout`.
+    pub lock: Duration,
+    /// PostgreSQL `idle_in_transaction_session_timeout`.
+    pub idle_in_transaction: Duration,
+    /// Waiting for a pooled connection (both backends).
+    pub acquire: Duration,
+}
+
+impl Default for DbTimeouts {
+    fn default() -> Self {
+        Self {
+            statement: Duration::from_secs(5),
+            lock: Duration::from_secs(2),
+            idle_in_transaction: Duration::from_secs(10),
+            acquire: Duration::from_secs(2),
+        }
+    }
 }
 
 impl RawSettings {
@@ -173,12 +217,36 @@ impl RawSettings {
             (_, Some(host)) if !host.trim().is_empty() => Secret(postgres_url(&self)),
             _ => Secret(DEFAULT_DATABASE_URL.into()),
         };
+        let ms = |v: u32| Duration::from_millis(u64::from(v));
+        let db_timeouts = DbTimeouts {
+            statement: ms(self.db_statement_timeout_ms),
+            lock: ms(self.db_lock_timeout_ms),
+            idle_in_transaction: ms(self.db_idle_in_transaction_timeout_ms),
+            acquire: ms(self.db_acquire_timeout_ms),
+        };
+        let request_ms = u64::from(self.request_timeout_seconds.max(1)) * 1000;
+        for (name, t) in [
+            ("DB_STATEMENT_TIMEOUT_MS", db_timeouts.statement),
+            ("DB_LOCK_TIMEOUT_MS", db_timeouts.lock),
+            ("DB_ACQUIRE_TIMEOUT_MS", db_timeouts.acquire),
+        ] {
+            let t = t.as_millis() as u64;
+            if t == 0 || t >= request_ms {
+                return Err(format!(
+                    "{name} must be at least 1 and below REQUEST_TIMEOUT_SECONDS ({request_ms} ms)"
+                ));
+            }
+        }
+        if db_timeouts.idle_in_transaction.is_zero() {
+            return Err("DB_IDLE_IN_TRANSACTION_TIMEOUT_MS must be at least 1".into());
+        }
         let metrics_addr = match self.metrics_addr.trim() {
             "" | "off" => None,
             addr => Some(addr.to_owned()),
         };
         Ok(Settings {
             metrics_addr,
+            db_timeouts,
             host: self.host,
             port: self.port,
             database_url,

@@ -251,6 +251,7 @@ impl App {
                 rate_limit_per_minute: 0,
             },
             metrics_addr: None,
+            db_timeouts: Default::default(),
         };
         let store = open_store(&settings).await.expect("open store");
         let app = Application::with_store(settings, store)

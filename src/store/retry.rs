@@ -52,7 +52,12 @@ pub fn is_unavailable(e: &sqlx::Error) -> bool {
     ) || e
         .as_database_error()
         .and_then(|d| d.code())
-        .is_some_and(|c| c.starts_with("08") || c.starts_with("57P") || c == "53300")
+        .is_some_and(|c| {
+            c.starts_with("08")
+                || c.starts_with("57P")
+                // too many connections; lock_timeout; statement_timeout (query canceled)
+                || matches!(c.as_ref(), "53300" | "55P03" | "57014")
+        })
 }
 
 /// The domain error for a database error that no use case mapped.
@@ -73,10 +78,13 @@ fn sqlstate(e: &sqlx::Error) -> String {
 }
 
 /// Why the database was unavailable, for the 503 metric: `retries_exhausted` (serialization
-/// failures or a busy database to the last try), `pool_timeout`, else `database`.
+/// failures or a busy database to the last try), `pool_timeout`, `lock_timeout`,
+/// `statement_timeout`, else `database`.
 pub fn unavailable_cause(e: &(dyn std::error::Error + 'static)) -> &'static str {
     match e.downcast_ref::<sqlx::Error>() {
         Some(sqlx::Error::PoolTimedOut) => "pool_timeout",
+        Some(e) if sqlstate(e) == "55P03" => "lock_timeout",
+        Some(e) if sqlstate(e) == "57014" => "statement_timeout",
         Some(e) if is_retryable(e) => "retries_exhausted",
         _ => "database",
     }

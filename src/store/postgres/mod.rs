@@ -19,6 +19,7 @@ use chrono::NaiveDate;
 
 use super::retry::{retry, TxError};
 use super::{OpenError, StoreOptions};
+use crate::config::DbTimeouts;
 use crate::domain::appointment::{Action, AppointmentStatus, AuditEntry, NewAppointment};
 use crate::domain::doctor::{Doctor, DoctorPatch, NewDoctor};
 use crate::domain::page::{Page, Paged};
@@ -52,14 +53,20 @@ impl PgStore {
             .map_err(|e| OpenError::Config(format!("invalid DATABASE_URL: {e}")))?
             .log_statements(tracing::log::LevelFilter::Trace);
         create_database_if_missing(&base).await?;
+        // Migrations run on a connection of their own, without the statement timeout: building
+        // an index on a large table may take longer than any request should.
+        let mut migrating = connect(&base).await.map_err(OpenError::Connect)?;
+        MIGRATOR.run(&mut migrating).await?;
+        migrating.close().await.map_err(OpenError::Connect)?;
+        let limits = limits(&opts.timeouts);
+        let base = base.options(limits.iter().map(|(k, v)| (*k, v.as_str())));
         let writes = base
             .clone()
             .options([("default_transaction_isolation", "serializable")]);
-        let pool = pool_options(opts.pool_size)
+        let pool = pool_options(opts)
             .connect_with(writes)
             .await
             .map_err(OpenError::Connect)?;
-        MIGRATOR.run(&pool).await?;
         // Pure reads are single statements, each consistent in its own snapshot at READ
         // COMMITTED. Running them SERIALIZABLE would only add predicate locks, which cost CPU
         // and make concurrent bookings fail serialization checks against readers.
@@ -68,7 +75,7 @@ impl PgStore {
             ("default_transaction_isolation", "read\\ committed"),
             ("default_transaction_read_only", "on"),
         ]);
-        let reader = pool_options(opts.pool_size)
+        let reader = pool_options(opts)
             .connect_with(reads)
             .await
             .map_err(OpenError::Connect)?;
@@ -76,15 +83,30 @@ impl PgStore {
     }
 }
 
-fn pool_options(size: u32) -> PgPoolOptions {
+/// The server-side limits every pooled connection runs with, in milliseconds. A statement
+/// blocked on a lock gives up after `lock_timeout` and any statement after
+/// `statement_timeout`, so the database itself stops work whose request is being answered 503.
+fn limits(t: &DbTimeouts) -> [(&'static str, String); 3] {
+    let ms = |d: std::time::Duration| d.as_millis().to_string();
+    [
+        ("statement_timeout", ms(t.statement)),
+        ("lock_timeout", ms(t.lock)),
+        (
+            "idle_in_transaction_session_timeout",
+            ms(t.idle_in_transaction),
+        ),
+    ]
+}
+
+fn pool_options(opts: &StoreOptions) -> PgPoolOptions {
     PgPoolOptions::new()
-        .max_connections(size)
+        .max_connections(opts.pool_size)
         // No ping before every query: it doubles the round trips of a booking. A connection
         // broken by a server restart fails its next query once (503, Retry-After) and is then
         // dropped by the pool.
         .test_before_acquire(false)
         .min_connections(1)
-        .acquire_timeout(std::time::Duration::from_secs(5))
+        .acquire_timeout(opts.timeouts.acquire)
 }
 
 /// How long start-up waits for the server before giving up.

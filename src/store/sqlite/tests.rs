@@ -21,7 +21,11 @@ impl Drop for TempDir {
 }
 
 async fn open_at(url: String) -> SqliteStore {
-    let opts = StoreOptions { url, pool_size: 4 };
+    let opts = StoreOptions {
+        url,
+        pool_size: 4,
+        timeouts: Default::default(),
+    };
     SqliteStore::open(&opts).await.expect("open")
 }
 

@@ -75,6 +75,14 @@ impl TestApp {
         .map_err(|e| e.to_string())
     }
 
+    /// A PostgreSQL connection of the test's own to the app's database (panics on SQLite).
+    pub async fn pg_connection(&self) -> sqlx::PgConnection {
+        match self.raw().await {
+            Raw::Pg(c) => c,
+            Raw::Sqlite(_) => panic!("pg_connection on SQLite"),
+        }
+    }
+
     /// `SELECT count(*)` of a table (or any `FROM …` clause).
     pub async fn count_rows(&self, from: &str) -> i64 {
         let sql = format!("SELECT count(*) FROM {from}");
