@@ -121,6 +121,9 @@ pub struct RawSettings {
     /// Milliseconds a request waits for a pooled connection before it is answered 503.
     #[arg(long, env = "DB_ACQUIRE_TIMEOUT_MS", default_value_t = 2000)]
     pub db_acquire_timeout_ms: u32,
+    /// Requests answered at once; one more is answered 503 at once (load shedding).
+    #[arg(long, env = "MAX_IN_FLIGHT", default_value_t = 512)]
+    pub max_in_flight: u32,
     /// Address of the private listener serving GET /metrics (Prometheus); `off` for none.
     #[arg(long, env = "METRICS_ADDR", default_value = "127.0.0.1:9464")]
     pub metrics_addr: String,
@@ -156,6 +159,8 @@ pub struct Settings {
     pub metrics_addr: Option<String>,
     /// Database time limits.
     pub db_timeouts: DbTimeouts,
+    /// Requests answered at once before more are shed with 503.
+    pub max_in_flight: usize,
 }
 
 /// How long the database may take before a request gives up with 503. Each is shorter than
@@ -244,7 +249,11 @@ impl RawSettings {
             "" | "off" => None,
             addr => Some(addr.to_owned()),
         };
+        if self.max_in_flight == 0 {
+            return Err("MAX_IN_FLIGHT must be at least 1".into());
+        }
         Ok(Settings {
+            max_in_flight: self.max_in_flight as usize,
             metrics_addr,
             db_timeouts,
             host: self.host,

@@ -252,6 +252,7 @@ impl App {
             },
             metrics_addr: None,
             db_timeouts: Default::default(),
+            max_in_flight: 512,
         };
         let store = open_store(&settings).await.expect("open store");
         let app = Application::with_store(settings, store)

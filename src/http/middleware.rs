@@ -1,14 +1,16 @@
 //! Request ids, tracing, limits, timeouts, CORS, and the JSON envelope for errors that arise
 //! outside handlers.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use axum::body::Body;
-use axum::extract::{MatchedPath, Request};
+use axum::extract::{MatchedPath, Request, State};
 use axum::http::{header, HeaderName, HeaderValue, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use axum::Router;
+use tokio::sync::Semaphore;
 use tower::ServiceBuilder;
 use tower_http::cors::{AllowOrigin, Any, CorsLayer};
 use tower_http::limit::RequestBodyLimitLayer;
@@ -28,11 +30,18 @@ pub const URI_LIMIT: usize = 8 * 1024;
 pub const HEADERS_LIMIT: usize = 32 * 1024;
 
 /// Wraps `app` in the middleware every route shares.
-pub fn stack(app: Router, timeout: Duration, cors: Option<CorsLayer>) -> Router {
+pub fn stack(
+    app: Router,
+    timeout: Duration,
+    cors: Option<CorsLayer>,
+    max_in_flight: usize,
+) -> Router {
+    let permits = Arc::new(Semaphore::new(max_in_flight));
     let layers = ServiceBuilder::new()
         .layer(axum::middleware::from_fn(crate::observability::track_requests))
         .layer(axum::middleware::from_fn(drop_bad_request_id))
         .layer(SetRequestIdLayer::new(REQUEST_ID, MakeRequestUuid))
+        .layer(axum::middleware::from_fn_with_state(permits, shed_load))
         .layer(
             TraceLayer::new_for_http()
                 .make_span_with(|req: &Request<Body>| {
@@ -58,6 +67,16 @@ pub fn stack(app: Router, timeout: Duration, cors: Option<CorsLayer>) -> Router 
         None => app,
     };
     app.layer(layers)
+}
+
+/// Load shedding: past `MAX_IN_FLIGHT` requests being answered at once, a request is answered
+/// 503 with `Retry-After` at once instead of queueing without bound behind the others.
+async fn shed_load(State(permits): State<Arc<Semaphore>>, req: Request, next: Next) -> Response {
+    let Ok(_permit) = permits.try_acquire() else {
+        crate::observability::unavailable("overloaded");
+        return ApiError::for_status(StatusCode::SERVICE_UNAVAILABLE).into_response();
+    };
+    next.run(req).await
 }
 
 /// Client-chosen request ids end up in logs and the audit trail: keep them short and plain,

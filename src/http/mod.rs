@@ -137,6 +137,7 @@ pub fn spec() -> utoipa::openapi::OpenApi {
 /// The whole application: the routes and the middleware stack.
 pub fn router(state: AppState) -> Router {
     let timeout = state.settings.request_timeout;
+    let max_in_flight = state.settings.max_in_flight;
     let cors = middleware::cors(&state.settings.cors_origins);
     let (routes, _) = app_routes().split_for_parts();
     let app = routes
@@ -146,5 +147,5 @@ pub fn router(state: AppState) -> Router {
         ))
         .fallback(|| async { ApiError::for_status(axum::http::StatusCode::NOT_FOUND) })
         .with_state(state);
-    middleware::stack(app, timeout, cors)
+    middleware::stack(app, timeout, cors, max_in_flight)
 }

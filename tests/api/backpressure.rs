@@ -152,3 +152,60 @@ async fn a_pool_of_two_under_many_clients_answers_201_or_503_and_never_hangs() {
         assert_eq!(seats, 1, "slot {slot}'s seat count");
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn past_max_in_flight_requests_are_shed_at_once() {
+    let app = TestApp::spawn_with(Backend::Postgres, |s| {
+        s.max_in_flight = 2;
+        s.db_timeouts.lock = Duration::from_millis(3000);
+    })
+    .await;
+    let d = app.doctor().await;
+    let locked = app.slot(&d, 2, "10:00", 5).await;
+    let (p1, p2) = (app.patient().await, app.patient().await);
+    let mut holder = hold_row(&app, &locked).await;
+    let blocked = join_all([&p1, &p2].map(|p| book(&app, p, &d, &locked)));
+    let shed = async {
+        // Wait until both bookings are queued on the row lock, then ask for anything.
+        let waiting = "SELECT count(*) FROM pg_stat_activity \
+                       WHERE datname = current_database() AND wait_event_type = 'Lock'";
+        let mut watcher = app.pg_connection().await;
+        loop {
+            let n: i64 = sqlx::query_scalar(waiting)
+                .fetch_one(&mut watcher)
+                .await
+                .unwrap();
+            if n >= 2 {
+                break;
+            }
+            tokio::task::yield_now().await;
+        }
+        let started = Instant::now();
+        let res = app
+            .client
+            .get(format!("{}/doctors", app.base))
+            .send()
+            .await
+            .unwrap();
+        let answer = (
+            res.status(),
+            res.headers().contains_key("retry-after"),
+            started.elapsed(),
+        );
+        let body: serde_json::Value = res.json().await.unwrap();
+        // Release the lock: the queued bookings then go through.
+        sqlx::query("ROLLBACK").execute(&mut holder).await.unwrap();
+        (answer, body)
+    };
+    let (booked, ((status, retry_after, took), body)) = tokio::join!(blocked, shed);
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{body}");
+    assert_eq!(body["error"]["code"], "SERVICE_UNAVAILABLE");
+    assert!(retry_after, "503 without Retry-After");
+    assert!(took < Duration::from_secs(2), "shed after {took:?}");
+    for (status, _) in booked {
+        assert_eq!(status, StatusCode::CREATED);
+    }
+    // With the load gone, requests are served again.
+    let (s, _) = app.get("/doctors").await;
+    assert_eq!(s, StatusCode::OK);
+}

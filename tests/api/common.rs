@@ -105,6 +105,7 @@ pub fn settings(url: &str) -> Settings {
         },
         metrics_addr: Some("127.0.0.1:0".into()),
         db_timeouts: DbTimeouts::default(),
+        max_in_flight: 512,
     }
 }
 

@@ -176,47 +176,86 @@ async fn counters_move_with_traffic_and_carry_no_ids(app: TestApp) {
     let moved = |name: &str, labels: &[(&str, &str)]| {
         value(&after, name, labels) - value(&before, name, labels)
     };
+    // nextest runs each test in a process of its own, so the counters moved by exactly this
+    // test's traffic; `cargo test` shares one recorder between concurrent tests.
+    let alone = std::env::var_os("NEXTEST_RUN_ID").is_some();
+    let expect = |got: f64, want: f64, what: &str| {
+        if alone {
+            assert_eq!(got, want, "{what}");
+        } else {
+            assert!(got >= want, "{what}: {got} < {want}");
+        }
+    };
     let booked_2xx = [
         ("method", "POST"),
         ("route", "/api/appointments"),
         ("status_class", "2xx"),
     ];
-    assert_eq!(moved("carebook_http_requests_total", &booked_2xx), 2.0);
+    expect(
+        moved("carebook_http_requests_total", &booked_2xx),
+        2.0,
+        "carebook_http_requests_total",
+    );
     let booked_4xx = [
         ("method", "POST"),
         ("route", "/api/appointments"),
         ("status_class", "4xx"),
     ];
-    assert_eq!(moved("carebook_http_requests_total", &booked_4xx), 1.0);
+    expect(
+        moved("carebook_http_requests_total", &booked_4xx),
+        1.0,
+        "carebook_http_requests_total",
+    );
     let missing = [("route", "/api/patients/{id}"), ("status_class", "4xx")];
-    assert_eq!(moved("carebook_http_requests_total", &missing), 1.0);
-    assert_eq!(
+    expect(
+        moved("carebook_http_requests_total", &missing),
+        1.0,
+        "carebook_http_requests_total",
+    );
+    expect(
         moved("carebook_http_request_duration_seconds_count", &booked_2xx),
-        2.0
+        2.0,
+        "carebook_http_request_duration_seconds_count",
     );
     let inf = [booked_2xx.as_slice(), &[("le", "+Inf")]].concat();
-    assert_eq!(
+    expect(
         moved("carebook_http_request_duration_seconds_bucket", &inf),
-        2.0
+        2.0,
+        "carebook_http_request_duration_seconds_bucket",
     );
     let bookings = "carebook_bookings_total";
-    assert_eq!(
+    expect(
         moved(bookings, &[("outcome", "booked"), ("code", "none")]),
-        2.0
+        2.0,
+        "bookings",
     );
     let refused = [("outcome", "refused"), ("code", "ALREADY_BOOKED")];
-    assert_eq!(moved(bookings, &refused), 1.0);
-    assert_eq!(moved("carebook_holds_total", &[("event", "created")]), 2.0);
-    assert_eq!(
+    expect(moved(bookings, &refused), 1.0, "bookings");
+    expect(
+        moved("carebook_holds_total", &[("event", "created")]),
+        2.0,
+        "carebook_holds_total",
+    );
+    expect(
         moved("carebook_holds_total", &[("event", "confirmed")]),
-        1.0
+        1.0,
+        "carebook_holds_total",
     );
-    assert_eq!(moved("carebook_holds_total", &[("event", "expired")]), 1.0);
-    assert_eq!(
+    expect(
+        moved("carebook_holds_total", &[("event", "expired")]),
+        1.0,
+        "carebook_holds_total",
+    );
+    expect(
         moved("carebook_sweeper_runs_total", &[("outcome", "ok")]),
-        1.0
+        1.0,
+        "carebook_sweeper_runs_total",
     );
-    assert_eq!(moved("carebook_sweeper_expired_total", &[]), 1.0);
+    expect(
+        moved("carebook_sweeper_expired_total", &[]),
+        1.0,
+        "carebook_sweeper_expired_total",
+    );
     assert!(
         moved(
             "carebook_db_transactions_total",
@@ -246,8 +285,10 @@ async fn counters_move_with_traffic_and_carry_no_ids(app: TestApp) {
             );
         }
     }
-    // The scrape itself is counted in flight while it runs elsewhere; here nothing else is.
-    assert_eq!(value(&after, "carebook_http_requests_in_flight", &[]), 0.0);
+    // Nothing is in flight between requests (the scrape is not counted: another listener).
+    if alone {
+        assert_eq!(value(&after, "carebook_http_requests_in_flight", &[]), 0.0);
+    }
     // Ids never become labels, and no personal data is exported.
     for id in [&d, &slot, &p1, &p2, &held, &lapsed] {
         assert!(!text.contains(id.as_str()), "{id} in /metrics");
