@@ -89,6 +89,11 @@ impl Application {
         })
     }
 
+    /// This instance's token keys and revocation list (tests drive its sync step).
+    pub fn auth(&self) -> Arc<Auth> {
+        self.state.auth.clone()
+    }
+
     /// The port of the private metrics listener, if it runs.
     pub fn metrics_port(&self) -> Option<u16> {
         self.metrics

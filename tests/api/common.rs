@@ -109,6 +109,23 @@ pub fn settings(url: &str) -> Settings {
     }
 }
 
+/// Another carebook instance on a test app's database, as a second server would run: its own
+/// pools, signing-key cache and revocation list. Stops when dropped.
+pub struct Instance {
+    pub base: String,
+    pub store: Arc<dyn Store>,
+    pub auth: Arc<carebook::auth::Auth>,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+}
+
+impl Drop for Instance {
+    fn drop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+    }
+}
+
 /// The admin account every test app starts with.
 pub const ADMIN_EMAIL: &str = "admin@carebook.test";
 pub const ADMIN_PASSWORD: &str = "test admin passphrase";
@@ -186,6 +203,27 @@ impl TestApp {
             .build()
             .unwrap();
         app
+    }
+
+    /// Starts another instance on this app's database (with the same test settings).
+    pub async fn another_instance(&self) -> Instance {
+        let s = settings(&self.db_url);
+        let store = open_store(&s).await.expect("open the shared store");
+        let app = Application::with_store(s, store.clone())
+            .await
+            .expect("bind");
+        let base = format!("http://127.0.0.1:{}/api", app.port());
+        let auth = app.auth();
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        tokio::spawn(app.run_until_stopped(async move {
+            let _ = rx.await;
+        }));
+        Instance {
+            base,
+            store,
+            auth,
+            stop: Some(tx),
+        }
     }
 
     /// Logs in and returns the token pair (`data` of the answer); panics unless 200.

@@ -13,6 +13,7 @@ mod concurrency;
 mod contract;
 mod doctors;
 mod hostile;
+mod instances;
 mod metrics;
 mod operations;
 mod patients;
