@@ -158,27 +158,28 @@ pub struct Settings {
     /// Where `GET /metrics` is served; `None` when off.
     pub metrics_addr: Option<String>,
     /// Database time limits.
-    pub db_timeouts: DbTimeouts,
+    pub db: DbSettings,
     /// Requests answered at once before more are shed with 503.
     pub max_in_flight: usize,
 }
 
-/// How long the database may take before a request gives up with 503. Each is shorter than
-/// the request timeout, so a request blocked on a lock or a full pool never hangs, and the
-/// database stops the statement itself: nothing is committed after the client heard 503.
+/// Database time limits: how long the database may take before a request gives up with 503.
+/// Each is shorter than the request timeout, so a request blocked on a lock or a full pool
+/// never hangs, and the database stops the statement itself: nothing is committed after the
+/// client heard 503.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct DbTimeouts {
+pub struct DbSettings {
     /// PostgreSQL `statement_timeout`.
     pub statement: Duration,
     /// PostgreSQL `lock_timeout`.
     pub lock: Duration,
     /// PostgreSQL `idle_in_transaction_session_timeout`.
     pub idle_in_transaction: Duration,
-    /// Waiting for a pooled connection (both backends).
+    /// Waiting for a pooled connection (PostgreSQL).
     pub acquire: Duration,
 }
 
-impl Default for DbTimeouts {
+impl Default for DbSettings {
     fn default() -> Self {
         Self {
             statement: Duration::from_secs(5),
@@ -223,7 +224,7 @@ impl RawSettings {
             _ => Secret(DEFAULT_DATABASE_URL.into()),
         };
         let ms = |v: u32| Duration::from_millis(u64::from(v));
-        let db_timeouts = DbTimeouts {
+        let db = DbSettings {
             statement: ms(self.db_statement_timeout_ms),
             lock: ms(self.db_lock_timeout_ms),
             idle_in_transaction: ms(self.db_idle_in_transaction_timeout_ms),
@@ -231,9 +232,9 @@ impl RawSettings {
         };
         let request_ms = u64::from(self.request_timeout_seconds.max(1)) * 1000;
         for (name, t) in [
-            ("DB_STATEMENT_TIMEOUT_MS", db_timeouts.statement),
-            ("DB_LOCK_TIMEOUT_MS", db_timeouts.lock),
-            ("DB_ACQUIRE_TIMEOUT_MS", db_timeouts.acquire),
+            ("DB_STATEMENT_TIMEOUT_MS", db.statement),
+            ("DB_LOCK_TIMEOUT_MS", db.lock),
+            ("DB_ACQUIRE_TIMEOUT_MS", db.acquire),
         ] {
             let t = t.as_millis() as u64;
             if t == 0 || t >= request_ms {
@@ -242,7 +243,7 @@ impl RawSettings {
                 ));
             }
         }
-        if db_timeouts.idle_in_transaction.is_zero() {
+        if db.idle_in_transaction.is_zero() {
             return Err("DB_IDLE_IN_TRANSACTION_TIMEOUT_MS must be at least 1".into());
         }
         let metrics_addr = match self.metrics_addr.trim() {
@@ -255,7 +256,7 @@ impl RawSettings {
         Ok(Settings {
             max_in_flight: self.max_in_flight as usize,
             metrics_addr,
-            db_timeouts,
+            db,
             host: self.host,
             port: self.port,
             database_url,

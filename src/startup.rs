@@ -42,7 +42,7 @@ pub async fn open_store(settings: &Settings) -> Result<Arc<dyn Store>, OpenError
     store::open(&StoreOptions {
         url: settings.database_url.0.clone(),
         pool_size: settings.pool_size,
-        timeouts: settings.db_timeouts,
+        db: settings.db,
     })
     .await
 }

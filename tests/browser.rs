@@ -251,7 +251,7 @@ impl App {
                 rate_limit_per_minute: 0,
             },
             metrics_addr: None,
-            db_timeouts: Default::default(),
+            db: Default::default(),
             max_in_flight: 512,
         };
         let store = open_store(&settings).await.expect("open store");

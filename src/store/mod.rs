@@ -83,7 +83,7 @@ pub struct StoreOptions {
     pub url: String,
     pub pool_size: u32,
     /// Statement, lock, idle-in-transaction and pool-acquire limits.
-    pub timeouts: crate::config::DbTimeouts,
+    pub db: crate::config::DbSettings,
 }
 
 /// Opens the store named by `opts.url`, creating the database if it is missing, and applies

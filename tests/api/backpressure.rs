@@ -48,7 +48,7 @@ async fn live_bookings(app: &TestApp, slot: &str) -> i64 {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_locked_slot_answers_503_in_time_and_commits_nothing() {
     let app = TestApp::spawn_with(Backend::Postgres, |s| {
-        s.db_timeouts.lock = Duration::from_millis(300);
+        s.db.lock = Duration::from_millis(300);
     })
     .await;
     let d = app.doctor().await;
@@ -95,8 +95,8 @@ async fn a_locked_slot_answers_503_in_time_and_commits_nothing() {
 async fn a_pool_of_two_under_many_clients_answers_201_or_503_and_never_hangs() {
     let app = TestApp::spawn_with(Backend::Postgres, |s| {
         s.pool_size = 2;
-        s.db_timeouts.lock = Duration::from_millis(500);
-        s.db_timeouts.acquire = Duration::from_millis(500);
+        s.db.lock = Duration::from_millis(500);
+        s.db.acquire = Duration::from_millis(500);
     })
     .await;
     let d = app.doctor().await;
@@ -157,7 +157,7 @@ async fn a_pool_of_two_under_many_clients_answers_201_or_503_and_never_hangs() {
 async fn past_max_in_flight_requests_are_shed_at_once() {
     let app = TestApp::spawn_with(Backend::Postgres, |s| {
         s.max_in_flight = 2;
-        s.db_timeouts.lock = Duration::from_millis(3000);
+        s.db.lock = Duration::from_millis(3000);
     })
     .await;
     let d = app.doctor().await;

@@ -3,7 +3,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use carebook::config::{AuthSettings, DbTimeouts, LogFormat, Secret, Settings};
+use carebook::config::{AuthSettings, DbSettings, LogFormat, Secret, Settings};
 use carebook::domain::store::Store;
 use carebook::startup::{open_store, Application};
 use reqwest::{Method, StatusCode};
@@ -104,7 +104,7 @@ pub fn settings(url: &str) -> Settings {
             rate_limit_per_minute: 0,
         },
         metrics_addr: Some("127.0.0.1:0".into()),
-        db_timeouts: DbTimeouts::default(),
+        db: DbSettings::default(),
         max_in_flight: 512,
     }
 }

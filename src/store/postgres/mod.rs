@@ -19,7 +19,7 @@ use chrono::NaiveDate;
 
 use super::retry::{retry, TxError};
 use super::{OpenError, StoreOptions};
-use crate::config::DbTimeouts;
+use crate::config::DbSettings;
 use crate::domain::appointment::{Action, AppointmentStatus, AuditEntry, NewAppointment};
 use crate::domain::doctor::{Doctor, DoctorPatch, NewDoctor};
 use crate::domain::page::{Page, Paged};
@@ -58,7 +58,7 @@ impl PgStore {
         let mut migrating = connect(&base).await.map_err(OpenError::Connect)?;
         MIGRATOR.run(&mut migrating).await?;
         migrating.close().await.map_err(OpenError::Connect)?;
-        let limits = limits(&opts.timeouts);
+        let limits = limits(&opts.db);
         let base = base.options(limits.iter().map(|(k, v)| (*k, v.as_str())));
         let writes = base
             .clone()
@@ -86,7 +86,7 @@ impl PgStore {
 /// The server-side limits every pooled connection runs with, in milliseconds. A statement
 /// blocked on a lock gives up after `lock_timeout` and any statement after
 /// `statement_timeout`, so the database itself stops work whose request is being answered 503.
-fn limits(t: &DbTimeouts) -> [(&'static str, String); 3] {
+fn limits(t: &DbSettings) -> [(&'static str, String); 3] {
     let ms = |d: std::time::Duration| d.as_millis().to_string();
     [
         ("statement_timeout", ms(t.statement)),
@@ -106,7 +106,7 @@ fn pool_options(opts: &StoreOptions) -> PgPoolOptions {
         // dropped by the pool.
         .test_before_acquire(false)
         .min_connections(1)
-        .acquire_timeout(opts.timeouts.acquire)
+        .acquire_timeout(opts.db.acquire)
 }
 
 /// How long start-up waits for the server before giving up.

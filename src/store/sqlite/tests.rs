@@ -24,7 +24,7 @@ async fn open_at(url: String) -> SqliteStore {
     let opts = StoreOptions {
         url,
         pool_size: 4,
-        timeouts: Default::default(),
+        db: Default::default(),
     };
     SqliteStore::open(&opts).await.expect("open")
 }

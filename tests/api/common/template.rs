@@ -65,7 +65,7 @@ async fn build(admin: &mut PgConnection, base: &str, template: &str) {
     let store = carebook::store::open(&StoreOptions {
         url: format!("{base}/{scratch}"),
         pool_size: 1,
-        timeouts: Default::default(),
+        db: Default::default(),
     })
     .await
     .expect("migrate the template");
