@@ -37,9 +37,10 @@ pub const DB_RETRIES: &str = "carebook_db_retries_total";
 /// Transactions by final `outcome`: `committed`, `committed_after_retry`, `refused` (a domain
 /// answer such as a full slot), `retries_exhausted`, `failed`.
 pub const DB_TRANSACTIONS: &str = "carebook_db_transactions_total";
-/// 503 answers by `cause`: `database`, `retries_exhausted`, `pool_timeout`, `timeout`.
+/// 503 answers by `cause`: `database`, `retries_exhausted`, `pool_timeout`, `lock_timeout`,
+/// `statement_timeout`, `timeout` (the request timeout), `overloaded` (`MAX_IN_FLIGHT`).
 pub const UNAVAILABLE: &str = "carebook_unavailable_total";
-/// Booking requests by `outcome` (`booked`, `replayed`, `refused`) and error `code`.
+/// Booking requests by `outcome` (`booked`, `replayed`, `refused`, `error`) and error `code`.
 pub const BOOKINGS: &str = "carebook_bookings_total";
 /// Holds by `event`: `created`, `confirmed`, `expired`.
 pub const HOLDS: &str = "carebook_holds_total";
@@ -195,14 +196,10 @@ pub fn sweep(ok: bool, expired: u64) {
     holds("expired", expired);
 }
 
-/// A retried transaction attempt.
-pub fn retried(sqlstate: &str) {
-    // SQLSTATEs are a closed set of five characters; anything else is folded.
-    let code = match sqlstate {
-        "40001" | "40P01" | "5" | "6" | "261" | "262" | "517" => sqlstate.to_owned(),
-        _ => "other".to_owned(),
-    };
-    counter!(DB_RETRIES, "sqlstate" => code).increment(1);
+/// A retried transaction attempt. Only errors `store::retry` deems retryable are retried, so
+/// the label takes the few codes that list names (40001, 40P01 and SQLite's busy codes).
+pub fn retried(sqlstate: String) {
+    counter!(DB_RETRIES, "sqlstate" => sqlstate).increment(1);
 }
 
 /// A transaction's final outcome.

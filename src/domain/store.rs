@@ -98,10 +98,8 @@ pub trait Store: AccountStore + Send + Sync + 'static {
     async fn ping(&self) -> DomainResult<()>;
     /// Closes every connection; later calls fail with `Unavailable`.
     async fn close(&self);
-    /// The state of each connection pool, for metrics (none by default).
-    async fn pool_stats(&self) -> Vec<PoolStats> {
-        Vec::new()
-    }
+    /// The state of each connection pool, for metrics.
+    async fn pool_stats(&self) -> Vec<PoolStats>;
 
     /// Errors: `Duplicate` (e-mail or licence number taken).
     async fn create_doctor(&self, new: NewDoctor) -> DomainResult<Doctor>;

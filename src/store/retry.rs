@@ -81,11 +81,14 @@ fn sqlstate(e: &sqlx::Error) -> String {
 /// failures or a busy database to the last try), `pool_timeout`, `lock_timeout`,
 /// `statement_timeout`, else `database`.
 pub fn unavailable_cause(e: &(dyn std::error::Error + 'static)) -> &'static str {
-    match e.downcast_ref::<sqlx::Error>() {
-        Some(sqlx::Error::PoolTimedOut) => "pool_timeout",
-        Some(e) if sqlstate(e) == "55P03" => "lock_timeout",
-        Some(e) if sqlstate(e) == "57014" => "statement_timeout",
-        Some(e) if is_retryable(e) => "retries_exhausted",
+    let Some(e) = e.downcast_ref::<sqlx::Error>() else {
+        return "database";
+    };
+    match (e, sqlstate(e).as_str()) {
+        (sqlx::Error::PoolTimedOut, _) => "pool_timeout",
+        (_, "55P03") => "lock_timeout",
+        (_, "57014") => "statement_timeout",
+        (e, _) if is_retryable(e) => "retries_exhausted",
         _ => "database",
     }
 }
@@ -119,7 +122,7 @@ where
                 return Err(e);
             }
             Err(TxError::Db(e)) if is_retryable(&e) && n < MAX_ATTEMPTS => {
-                metrics::retried(&sqlstate(&e));
+                metrics::retried(sqlstate(&e));
                 tokio::time::sleep(backoff(n)).await;
             }
             Err(TxError::Db(e)) => {

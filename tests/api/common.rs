@@ -59,7 +59,8 @@ pub struct TestApp {
     db_url: String,
     pg_db: Option<String>,
     _dir: Option<TempDir>,
-    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    /// The running server; stopped first when the app is dropped.
+    server: Option<Instance>,
 }
 
 /// A directory removed on drop.
@@ -113,9 +114,38 @@ pub fn settings(url: &str) -> Settings {
 /// pools, signing-key cache and revocation list. Stops when dropped.
 pub struct Instance {
     pub base: String,
+    /// `GET /metrics` on the instance's private metrics listener.
+    pub metrics: String,
     pub store: Arc<dyn Store>,
     pub auth: Arc<carebook::auth::Auth>,
     stop: Option<tokio::sync::oneshot::Sender<()>>,
+}
+
+impl Instance {
+    /// Opens the store named by `s`, binds and serves until dropped.
+    async fn start(s: Settings) -> Self {
+        let store = open_store(&s).await.expect("open the test store");
+        let app = Application::with_store(s, store.clone())
+            .await
+            .expect("bind");
+        let base = format!("http://127.0.0.1:{}/api", app.port());
+        let metrics = format!(
+            "http://127.0.0.1:{}/metrics",
+            app.metrics_port().expect("metrics listener")
+        );
+        let auth = app.auth();
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        tokio::spawn(app.run_until_stopped(async move {
+            let _ = rx.await;
+        }));
+        Self {
+            base,
+            metrics,
+            store,
+            auth,
+            stop: Some(tx),
+        }
+    }
 }
 
 impl Drop for Instance {
@@ -157,35 +187,23 @@ impl TestApp {
         };
         let mut s = settings(&url);
         tweak(&mut s);
-        let store = open_store(&s).await.expect("open test store");
-        let app = Application::with_store(s, store.clone())
-            .await
-            .expect("bind");
-        let base = format!("http://127.0.0.1:{}/api", app.port());
-        let metrics = format!(
-            "http://127.0.0.1:{}/metrics",
-            app.metrics_port().expect("metrics listener")
-        );
-        let (tx, rx) = tokio::sync::oneshot::channel();
-        tokio::spawn(app.run_until_stopped(async move {
-            let _ = rx.await;
-        }));
+        let server = Instance::start(s).await;
         let anon = reqwest::Client::builder()
             .pool_max_idle_per_host(64)
             .build()
             .unwrap();
         let mut app = Self {
-            base,
+            base: server.base.clone(),
             client: anon.clone(),
             anon,
-            store,
+            store: server.store.clone(),
             backend,
             token: String::new(),
-            metrics,
+            metrics: server.metrics.clone(),
             db_url: url,
             pg_db,
             _dir: dir,
-            stop: Some(tx),
+            server: Some(server),
         };
         app.token = app.login(ADMIN_EMAIL, ADMIN_PASSWORD).await["access_token"]
             .as_str()
@@ -207,23 +225,7 @@ impl TestApp {
 
     /// Starts another instance on this app's database (with the same test settings).
     pub async fn another_instance(&self) -> Instance {
-        let s = settings(&self.db_url);
-        let store = open_store(&s).await.expect("open the shared store");
-        let app = Application::with_store(s, store.clone())
-            .await
-            .expect("bind");
-        let base = format!("http://127.0.0.1:{}/api", app.port());
-        let auth = app.auth();
-        let (tx, rx) = tokio::sync::oneshot::channel();
-        tokio::spawn(app.run_until_stopped(async move {
-            let _ = rx.await;
-        }));
-        Instance {
-            base,
-            store,
-            auth,
-            stop: Some(tx),
-        }
+        Instance::start(settings(&self.db_url)).await
     }
 
     /// Logs in and returns the token pair (`data` of the answer); panics unless 200.
@@ -396,9 +398,8 @@ pub fn error_fields(body: &Value) -> Vec<String> {
 
 impl Drop for TestApp {
     fn drop(&mut self) {
-        if let Some(stop) = self.stop.take() {
-            let _ = stop.send(());
-        }
+        // Stop the server before its database goes.
+        drop(self.server.take());
         if let Some(db) = self.pg_db.take() {
             // Drop the test database from a separate thread and runtime: Drop cannot await.
             let url = format!("{}/postgres", pg_base());
