@@ -1,4 +1,5 @@
-//! The `carebook` binary: `serve` (default), `migrate`, `user create|disable`, `keys rotate`.
+//! The `carebook` binary: `serve` (default), `migrate`, `user create|disable`, `keys rotate`,
+//! `export`, `import`.
 
 use std::process::ExitCode;
 
@@ -7,7 +8,7 @@ use clap::{Parser, Subcommand};
 use carebook::admin;
 use carebook::config::RawSettings;
 use carebook::startup::{open_store, shutdown_signal, Application};
-use carebook::telemetry;
+use carebook::{telemetry, transfer};
 
 /// carebook — doctor appointment booking service.
 #[derive(Parser)]
@@ -31,6 +32,22 @@ enum Command {
     /// Manage the keys that sign access tokens.
     #[command(subcommand)]
     Keys(KeysCommand),
+    /// Write every row of the database to a JSON-lines file (one consistent snapshot).
+    Export {
+        /// The file to write (replaced if it exists; readable by its owner only).
+        #[arg(long)]
+        output: std::path::PathBuf,
+    },
+    /// Read a file written by `export` into this database (created and migrated if needed).
+    Import {
+        /// The file to read.
+        #[arg(long)]
+        input: std::path::PathBuf,
+        /// Add the rows to a database that already holds data (refused otherwise); any
+        /// clash of ids or unique values aborts the whole import.
+        #[arg(long)]
+        allow_non_empty: bool,
+    },
 }
 
 #[derive(Subcommand)]
@@ -132,6 +149,35 @@ async fn main() -> ExitCode {
                     ExitCode::SUCCESS
                 }
                 Err(e) => fail(&e),
+            }
+        }
+        Command::Export { output } => match transfer::export(&settings, &output).await {
+            Ok(s) => {
+                eprintln!(
+                    "carebook: exported {} to {}",
+                    s.describe(),
+                    output.display()
+                );
+                ExitCode::SUCCESS
+            }
+            Err(e) => fail(&e.to_string()),
+        },
+        Command::Import {
+            input,
+            allow_non_empty,
+        } => {
+            let opts = transfer::ImportOptions { allow_non_empty };
+            match transfer::import(&settings, &input, opts).await {
+                Ok(s) => {
+                    eprintln!(
+                        "carebook: imported {} (exported from {} at {})",
+                        s.describe(),
+                        s.source_backend,
+                        s.exported_at
+                    );
+                    ExitCode::SUCCESS
+                }
+                Err(e) => fail(&e.to_string()),
             }
         }
         Command::Serve => {

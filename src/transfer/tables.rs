@@ -1,0 +1,250 @@
+//! The tables an export carries, their columns and how each column's value is represented, in
+//! foreign-key order (a table comes after every table it references), and the tables it
+//! deliberately leaves out.
+
+/// How a column's value is typed; each backend stores it in its own way (see [`super::cell`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    /// PostgreSQL `uuid`, SQLite 16-byte BLOB; in the file a hyphenated lower-case string.
+    Uuid,
+    Text,
+    /// PostgreSQL `boolean`, SQLite INTEGER 0/1.
+    Bool,
+    /// PostgreSQL `integer`.
+    Int32,
+    /// PostgreSQL `bigserial`, SQLite INTEGER PRIMARY KEY.
+    Int64,
+    /// PostgreSQL `timestamptz`, SQLite TEXT `YYYY-MM-DDTHH:MM:SS.SSSZ`.
+    Instant,
+    /// PostgreSQL `date`, SQLite TEXT `YYYY-MM-DD`.
+    Date,
+    /// PostgreSQL `time`, SQLite TEXT `HH:MM:SS`.
+    Time,
+}
+
+/// One exported table.
+#[derive(Debug, PartialEq, Eq)]
+pub struct Table {
+    pub name: &'static str,
+    pub columns: &'static [(&'static str, Kind)],
+    /// `ORDER BY` on PostgreSQL and on SQLite: lists whose ties fall back on the insertion order
+    /// (SQLite's rowid) keep it through an export and import.
+    pub order: (&'static str, &'static str),
+    /// A `bigserial` id whose sequence import moves past the imported rows (PostgreSQL).
+    pub serial: bool,
+}
+
+use Kind::*;
+
+const STAMPS: [(&str, Kind); 2] = [("created_at", Instant), ("updated_at", Instant)];
+
+macro_rules! cols {
+    ($($c:expr),* $(,)?) => { &[$($c),*] };
+}
+
+/// Every exported table, in foreign-key order.
+pub const TABLES: &[Table] = &[
+    Table {
+        name: "doctors",
+        columns: cols![
+            ("id", Uuid),
+            ("name", Text),
+            ("specialization", Text),
+            ("email", Text),
+            ("phone", Text),
+            ("license_number", Text),
+            ("clinic_name", Text),
+            ("address", Text),
+            ("bio", Text),
+            ("timezone", Text),
+            ("is_active", Bool),
+            STAMPS[0],
+            STAMPS[1],
+        ],
+        order: ("id", "id"),
+        serial: false,
+    },
+    Table {
+        name: "patients",
+        columns: cols![
+            ("id", Uuid),
+            ("name", Text),
+            ("email", Text),
+            ("phone", Text),
+            ("date_of_birth", Date),
+            ("gender", Text),
+            ("blood_group", Text),
+            ("allergies", Text),
+            ("medical_history", Text),
+            ("emergency_contact_name", Text),
+            ("emergency_contact_phone", Text),
+            STAMPS[0],
+            STAMPS[1],
+        ],
+        // The patient list is ordered by created_at, then id (PostgreSQL) or rowid (SQLite).
+        order: ("created_at, id", "created_at, rowid"),
+        serial: false,
+    },
+    Table {
+        name: "users",
+        columns: cols![
+            ("id", Uuid),
+            ("email", Text),
+            ("password_hash", Text),
+            ("role", Text),
+            ("doctor_id", Uuid),
+            ("patient_id", Uuid),
+            ("disabled", Bool),
+            ("totp_secret", Text),
+            ("totp_enabled", Bool),
+            STAMPS[0],
+            STAMPS[1],
+        ],
+        order: ("created_at, id", "created_at, id"),
+        serial: false,
+    },
+    Table {
+        name: "time_slots",
+        columns: cols![
+            ("id", Uuid),
+            ("doctor_id", Uuid),
+            ("slot_date", Date),
+            ("slot_time", Time),
+            ("starts_at", Instant),
+            ("duration_minutes", Int32),
+            ("max_capacity", Int32),
+            ("current_bookings", Int32),
+            ("status", Text),
+            STAMPS[0],
+            STAMPS[1],
+        ],
+        order: ("id", "id"),
+        serial: false,
+    },
+    Table {
+        name: "appointments",
+        columns: cols![
+            ("id", Uuid),
+            ("patient_id", Uuid),
+            ("doctor_id", Uuid),
+            ("time_slot_id", Uuid),
+            ("appointment_date", Date),
+            ("appointment_time", Time),
+            ("starts_at", Instant),
+            ("status", Text),
+            ("consultation_type", Text),
+            ("reason_for_visit", Text),
+            ("expires_at", Instant),
+            ("confirmed_at", Instant),
+            ("cancelled_at", Instant),
+            ("cancellation_reason", Text),
+            ("completed_at", Instant),
+            STAMPS[0],
+            STAMPS[1],
+        ],
+        order: ("id", "id"),
+        serial: false,
+    },
+    Table {
+        name: "appointment_audit_log",
+        columns: cols![
+            ("id", Int64),
+            ("appointment_id", Uuid),
+            ("action", Text),
+            ("old_status", Text),
+            ("new_status", Text),
+            ("reason", Text),
+            ("actor", Text),
+            ("actor_role", Text),
+            ("at", Instant),
+        ],
+        order: ("id", "id"),
+        serial: true,
+    },
+    Table {
+        name: "idempotency_keys",
+        columns: cols![
+            ("key", Text),
+            ("fingerprint", Text),
+            ("appointment_id", Uuid),
+            ("created_at", Instant),
+        ],
+        order: ("key", "key"),
+        serial: false,
+    },
+    Table {
+        name: "access_log",
+        columns: cols![
+            ("id", Int64),
+            ("at", Instant),
+            ("actor_id", Uuid),
+            ("actor_role", Text),
+            ("patient_id", Uuid),
+            ("action", Text),
+            ("route", Text),
+            ("request_id", Text),
+            ("outcome", Int32),
+            ("break_glass_reason", Text),
+        ],
+        order: ("id", "id"),
+        serial: true,
+    },
+];
+
+/// Tables an export leaves out on purpose, with the reason (also in the README).
+pub const NOT_EXPORTED: &[(&str, &str)] = &[
+    (
+        "signing_keys",
+        "token signing secrets stay with the database they were made for: the target makes its \
+         own key at first start, so no token issued before the move verifies after it",
+    ),
+    (
+        "sessions",
+        "refresh sessions belong to the old signing keys; everyone signs in again (passwords \
+         and TOTP secrets are carried over)",
+    ),
+    (
+        "login_failures",
+        "a 15-minute throttling window, meaningless after a move",
+    ),
+    (
+        "_sqlx_migrations",
+        "the target runs its own backend's migrations",
+    ),
+];
+
+/// The exported table named `name`.
+pub fn table(name: &str) -> Option<&'static Table> {
+    TABLES.iter().find(|t| t.name == name)
+}
+
+impl Table {
+    /// The comma-separated column list.
+    pub fn column_list(&self) -> String {
+        let names: Vec<&str> = self.columns.iter().map(|(c, _)| *c).collect();
+        names.join(", ")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_are_unique_and_excluded_tables_are_not_exported() {
+        let mut names: Vec<&str> = TABLES.iter().map(|t| t.name).collect();
+        names.sort_unstable();
+        names.dedup();
+        assert_eq!(names.len(), TABLES.len());
+        for (name, _) in NOT_EXPORTED {
+            assert!(table(name).is_none(), "{name}");
+        }
+    }
+
+    #[test]
+    fn serial_tables_start_with_an_integer_id() {
+        for t in TABLES.iter().filter(|t| t.serial) {
+            assert_eq!(t.columns[0], ("id", Int64), "{}", t.name);
+        }
+    }
+}
