@@ -45,6 +45,10 @@ pub struct RawSettings {
     /// DB_HOST and the other DB_* variables name a PostgreSQL server; with neither, ./data/carebook.db.
     #[arg(long, env = "DATABASE_URL", hide_env_values = true)]
     pub database_url: Option<Secret>,
+    /// PostgreSQL read replica (postgres://…) for pure reads: availability, lists, gets. Its
+    /// answers lag the primary by the replication delay. Needs a PostgreSQL DATABASE_URL.
+    #[arg(long, env = "DATABASE_READ_URL", hide_env_values = true)]
+    pub database_read_url: Option<Secret>,
     /// PostgreSQL host, used when DATABASE_URL is absent.
     #[arg(long, env = "DB_HOST")]
     pub db_host: Option<String>,
@@ -147,6 +151,8 @@ pub struct Settings {
     pub host: String,
     pub port: u16,
     pub database_url: Secret,
+    /// The read replica serving pure reads (PostgreSQL only); `None` reads from the primary.
+    pub database_read_url: Option<Secret>,
     pub pool_size: u32,
     pub clinic_timezone: Tz,
     pub cors_origins: Vec<String>,
@@ -223,6 +229,7 @@ impl RawSettings {
             (_, Some(host)) if !host.trim().is_empty() => Secret(postgres_url(&self)),
             _ => Secret(DEFAULT_DATABASE_URL.into()),
         };
+        let database_read_url = read_url(self.database_read_url.as_ref(), &database_url)?;
         let ms = |v: u32| Duration::from_millis(u64::from(v));
         let db = DbSettings {
             statement: ms(self.db_statement_timeout_ms),
@@ -260,6 +267,7 @@ impl RawSettings {
             host: self.host,
             port: self.port,
             database_url,
+            database_read_url,
             pool_size: self.db_pool_size,
             clinic_timezone,
             cors_origins: self
@@ -286,6 +294,26 @@ impl RawSettings {
             },
         })
     }
+}
+
+/// The replica's URL when one is set: PostgreSQL on both sides, or an error. SQLite has no
+/// replicas, so a read URL next to it is a mistake to report, not a setting to ignore.
+fn read_url(read: Option<&Secret>, primary: &Secret) -> Result<Option<Secret>, String> {
+    let Some(read) = read.filter(|r| !r.0.trim().is_empty()) else {
+        return Ok(None);
+    };
+    let postgres = |url: &str| {
+        crate::store::Backend::from_url(url).ok() == Some(crate::store::Backend::Postgres)
+    };
+    if !postgres(&primary.0) {
+        return Err(
+            "DATABASE_READ_URL needs a PostgreSQL DATABASE_URL (SQLite has no replicas)".into(),
+        );
+    }
+    if !postgres(&read.0) {
+        return Err("DATABASE_READ_URL must be a postgres:// or postgresql:// URL".into());
+    }
+    Ok(Some(read.clone()))
 }
 
 /// Builds a PostgreSQL URL from the `DB_*` variables, percent-encoding the user and password.
@@ -371,6 +399,19 @@ mod tests {
         );
         assert!(format!("{s:?}").contains("[redacted]"));
         assert!(!format!("{s:?}").contains("p@ss"));
+    }
+
+    #[test]
+    fn read_url_needs_postgres_on_both_sides() {
+        let pg = "postgres://p@primary/carebook";
+        let replica = "postgres://p@replica/carebook";
+        let s = parse(&["--database-url", pg, "--database-read-url", replica]).unwrap();
+        assert_eq!(s.database_read_url.map(|r| r.0).as_deref(), Some(replica));
+        assert!(format!("{:?}", parse(&["--database-read-url", replica])).contains("SQLite"));
+        assert!(parse(&["--database-url", pg, "--database-read-url", "sqlite:x.db"]).is_err());
+        let blank = parse(&["--database-url", pg, "--database-read-url", " "]).unwrap();
+        assert!(blank.database_read_url.is_none());
+        assert!(parse(&[]).unwrap().database_read_url.is_none());
     }
 
     #[test]

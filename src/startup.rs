@@ -41,6 +41,7 @@ pub enum StartError {
 pub async fn open_store(settings: &Settings) -> Result<Arc<dyn Store>, OpenError> {
     store::open(&StoreOptions {
         url: settings.database_url.0.clone(),
+        read_url: settings.database_read_url.as_ref().map(|r| r.0.clone()),
         pool_size: settings.pool_size,
         db: settings.db,
     })

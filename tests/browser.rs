@@ -234,6 +234,7 @@ impl App {
             host: "127.0.0.1".into(),
             port: 0,
             database_url: Secret(format!("sqlite:{}", dir.0.join("test.db").display())),
+            database_read_url: None,
             pool_size: 4,
             clinic_timezone: chrono_tz::UTC,
             cors_origins: Vec::new(),

@@ -4,6 +4,12 @@
 //! retried by the adapter on serialization failures. The errors each method MUST return are
 //! listed on it; anything else is `Unavailable` (database down, contention outlasted retries)
 //! or `Internal`.
+//!
+//! Pure reads (the `get_*` and `list_*` of the catalogue and appointments, availability,
+//! history, the user list and the access log) may be served by a read replica and then lag the
+//! latest commit by the replication delay. Every read that decides who someone is or what they
+//! may do (credentials, sessions, revocations, login throttling, `has_appointment_with`) reads
+//! the primary, and a caller that must see its own write reads through [`Store::primary`].
 
 use async_trait::async_trait;
 use chrono::NaiveDate;
@@ -94,8 +100,15 @@ pub struct PoolStats {
 /// The use cases carebook needs from a database.
 #[async_trait]
 pub trait Store: AccountStore + Send + Sync + 'static {
-    /// Answers when the database does. Errors: `Unavailable`.
+    /// Answers when the (primary) database does. Errors: `Unavailable`.
     async fn ping(&self) -> DomainResult<()>;
+    /// Whether the read replica answers; `None` when there is none. Errors: `Unavailable`.
+    async fn ping_replica(&self) -> Option<DomainResult<()>> {
+        None
+    }
+    /// This store with every read on the primary, for a read that decides a write or must see
+    /// a write just made; `self` when there is no replica.
+    fn primary(&self) -> &dyn Store;
     /// Closes every connection; later calls fail with `Unavailable`.
     async fn close(&self);
     /// The state of each connection pool, for metrics.

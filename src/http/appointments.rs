@@ -16,7 +16,7 @@ use super::views::{AppointmentDetailView, AppointmentView, AuditEntryView};
 use super::{input, required, AppState};
 use crate::domain::appointment::{AppointmentStatus, ConsultationType, NewAppointment, REASON_MAX};
 use crate::domain::calendar::{Day, TimeOfDay};
-use crate::domain::store::{AppointmentFilter, Booked, IdempotencyKey};
+use crate::domain::store::{AppointmentFilter, Booked, IdempotencyKey, Store};
 use crate::domain::text::{self, Blank, Text};
 use crate::domain::user::{AccessAction, Role};
 use crate::domain::{AppointmentId, DoctorId, PatientId, SlotId};
@@ -25,9 +25,13 @@ use crate::observability;
 const IDEMPOTENCY_KEY: &str = "idempotency-key";
 
 /// 404 unless the appointment is the caller's (or the caller is front desk / admin); the
-/// appointment's patient, for the access log.
-async fn owned(app: &AppState, caller: &Caller, id: AppointmentId) -> Result<PatientId, ApiError> {
-    let d = app.store.get_appointment(id).await?;
+/// appointment's patient, for the access log. Read from `store`: the primary before a change.
+async fn owned(
+    store: &dyn Store,
+    caller: &Caller,
+    id: AppointmentId,
+) -> Result<PatientId, ApiError> {
+    let d = store.get_appointment(id).await?;
     let a = &d.appointment;
     caller.must_own_appointment(a.patient_id, a.doctor_id)?;
     Ok(a.patient_id)
@@ -39,7 +43,8 @@ async fn owned(app: &AppState, caller: &Caller, id: AppointmentId) -> Result<Pat
 async fn may_change(app: &AppState, caller: &Caller, id: AppointmentId) -> Result<(), ApiError> {
     match caller.role() {
         Role::Admin | Role::Scheduler => Ok(()),
-        Role::Patient | Role::Doctor => owned(app, caller, id).await.map(drop),
+        // From the primary: the appointment may have been booked a moment ago.
+        Role::Patient | Role::Doctor => owned(app.store.primary(), caller, id).await.map(drop),
     }
 }
 
@@ -320,7 +325,7 @@ pub async fn history(
     caller: Caller,
     ValidPath(p): ValidPath<AppointmentPath>,
 ) -> Result<Reply<Vec<AuditEntryView>>, ApiError> {
-    let patient = owned(&app, &caller, p.id).await?;
+    let patient = owned(&*app.store, &caller, p.id).await?;
     let entries = app.store.history(p.id).await?;
     record_reads(&app, &caller, AccessAction::Read, [patient]).await?;
     Ok(response::ok(

@@ -22,9 +22,15 @@ pub struct Ready {
     /// Always `ready`.
     #[schema(example = "ready")]
     status: &'static str,
-    /// Always `up`.
+    /// Always `up`: the primary, which every write and every fresh read needs.
     #[schema(example = "up")]
     database: &'static str,
+    /// The read replica (`DATABASE_READ_URL`), when set: `up`, or `down` while pure reads
+    /// answer 503. A dead replica does not make the instance unready: every instance shares
+    /// it, and writes still work.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(example = "up")]
+    replica: Option<&'static str>,
 }
 
 /// Liveness
@@ -38,7 +44,8 @@ pub async fn live() -> Reply<Live> {
 
 /// Readiness
 ///
-/// 200 when the database answers, else 503.
+/// 200 when the (primary) database answers, else 503. With a read replica, `replica` says
+/// whether it answers.
 #[utoipa::path(get, path = "/health/ready", tag = "operations", operation_id = "readiness",
     responses(
         (status = 200, description = "Ready", body = Envelope<Ready>),
@@ -46,11 +53,19 @@ pub async fn live() -> Reply<Live> {
     ))]
 pub async fn ready(State(app): State<AppState>) -> Result<Reply<Ready>, ApiError> {
     app.store.ping().await?;
+    let replica = app.store.ping_replica().await.map(|r| match r {
+        Ok(()) => "up",
+        Err(e) => {
+            tracing::warn!(error = %e, "the read replica does not answer");
+            "down"
+        }
+    });
     Ok(response::ok(
         "carebook is ready",
         Ready {
             status: "ready",
             database: "up",
+            replica,
         },
     ))
 }

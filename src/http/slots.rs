@@ -138,7 +138,8 @@ pub async fn create(
 ) -> Result<Reply<SlotView>, ApiError> {
     // The doctor first: an unknown doctor is a 404 whatever the body says.
     caller.must_run_calendar_of(p.id)?;
-    let doctor = app.store.get_doctor(p.id).await?;
+    // From the primary: a doctor registered a moment ago may not be on the replica yet.
+    let doctor = app.store.primary().get_doctor(p.id).await?;
     let new = input::body::<CreateSlot>(body, &())?
         .into_new((doctor.timezone.0, Utc::now()), "")
         .map_err(|e| DomainError::Validation(vec![e]))?;
@@ -168,7 +169,7 @@ pub async fn create_bulk(
     JsonBody(body): JsonBody,
 ) -> Result<Reply<BulkOutcomeView>, ApiError> {
     caller.must_run_calendar_of(p.id)?;
-    let doctor = app.store.get_doctor(p.id).await?;
+    let doctor = app.store.primary().get_doctor(p.id).await?;
     let tz = doctor.timezone.0;
     let items = required(input::body::<CreateSlots>(body, &())?.slots, "slots")?;
     let (now, mut new, mut errors) = (Utc::now(), Vec::with_capacity(items.len()), Vec::new());
@@ -269,7 +270,7 @@ pub async fn set_status(
 ) -> Result<Reply<SlotView>, ApiError> {
     caller.must_run_calendar_of(p.id)?;
     let status = required(input::body::<SetSlotStatus>(body, &())?.status, "status")?;
-    app.store.get_doctor(p.id).await?;
+    app.store.primary().get_doctor(p.id).await?;
     let slot = app.store.set_slot_status(p.id, p.slot_id, status).await?;
     tracing::info!(doctor_id = %p.id, slot_id = %p.slot_id, status = status.as_str(), "time slot status set");
     Ok(response::ok("Time slot updated successfully", slot.into()))

@@ -676,10 +676,12 @@ pub mod lite {
     );
 }
 
-/// `impl AccountStore` for an adapter: `$m` its query module, `$w`/`$r` its write and read pools,
+/// `impl AccountStore` for an adapter: `$m` its query module, `$w` its write pool, `$f` its
+/// read pool on the primary (for reads that decide who someone is and what they may do, which
+/// must see the latest commit), `$r` its pool for pure reads (perhaps a lagging replica),
 /// `$instant` how a filter instant is bound.
 macro_rules! impl_account_store {
-    ($store:ty, $m:path, $w:ident, $r:ident, $instant:expr) => {
+    ($store:ty, $m:path, $w:ident, $f:ident, $r:ident, $instant:expr) => {
         #[async_trait::async_trait]
         impl crate::domain::store::AccountStore for $store {
             async fn create_user(
@@ -707,14 +709,14 @@ macro_rules! impl_account_store {
                 email: &str,
             ) -> crate::domain::DomainResult<Option<crate::domain::user::Credentials>> {
                 use $m as m;
-                m::credentials(&self.$r, email).await
+                m::credentials(&self.$f, email).await
             }
             async fn credentials_by_id(
                 &self,
                 id: crate::domain::UserId,
             ) -> crate::domain::DomainResult<crate::domain::user::Credentials> {
                 use $m as m;
-                m::credentials_by_id(&self.$r, id).await
+                m::credentials_by_id(&self.$f, id).await
             }
             async fn list_users(
                 &self,
@@ -752,7 +754,7 @@ macro_rules! impl_account_store {
             }
             async fn any_user(&self) -> crate::domain::DomainResult<bool> {
                 use $m as m;
-                m::any_user(&self.$r).await
+                m::any_user(&self.$f).await
             }
             async fn create_session(
                 &self,
@@ -793,7 +795,7 @@ macro_rules! impl_account_store {
                 within_secs: i64,
             ) -> crate::domain::DomainResult<Vec<crate::domain::SessionId>> {
                 use $m as m;
-                m::revoked_sessions(&self.$r, within_secs).await
+                m::revoked_sessions(&self.$f, within_secs).await
             }
             async fn signing_keys(
                 &self,
@@ -860,7 +862,7 @@ macro_rules! impl_account_store {
                 patient: crate::domain::PatientId,
             ) -> crate::domain::DomainResult<bool> {
                 use $m as m;
-                m::has_appointment_with(&self.$r, doctor, patient).await
+                m::has_appointment_with(&self.$f, doctor, patient).await
             }
         }
     };

@@ -81,6 +81,8 @@ pub enum OpenError {
 #[derive(Debug, Clone)]
 pub struct StoreOptions {
     pub url: String,
+    /// A PostgreSQL read replica for pure reads (`DATABASE_READ_URL`); `None` for the primary.
+    pub read_url: Option<String>,
     pub pool_size: u32,
     /// Statement, lock, idle-in-transaction and pool-acquire limits.
     pub db: crate::config::DbSettings,

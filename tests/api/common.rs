@@ -11,6 +11,7 @@ use serde_json::{json, Value};
 
 mod accounts;
 mod clock;
+pub mod cluster;
 mod db;
 mod template;
 
@@ -57,7 +58,8 @@ pub struct TestApp {
     pub metrics: String,
     /// The test database's URL, for the helpers that move time in it behind the app's back.
     db_url: String,
-    pg_db: Option<String>,
+    /// The test database on PostgreSQL, and the server (`postgres://user@host:port`) it is on.
+    pg_db: Option<(String, String)>,
     _dir: Option<TempDir>,
     /// The running server; stopped first when the app is dropped.
     server: Option<Instance>,
@@ -85,6 +87,7 @@ pub fn settings(url: &str) -> Settings {
         host: "127.0.0.1".into(),
         port: 0,
         database_url: Secret(url.into()),
+        database_read_url: None,
         pool_size: 10,
         clinic_timezone: chrono_tz::UTC,
         cors_origins: vec!["https://clinic.example".into()],
@@ -168,11 +171,22 @@ impl TestApp {
 
     /// Starts the app after `tweak` has adjusted the settings.
     pub async fn spawn_with(backend: Backend, tweak: impl FnOnce(&mut Settings)) -> Self {
+        Self::spawn_in(backend, &pg_base(), tweak).await
+    }
+
+    /// Starts the app on a fresh database of the PostgreSQL server at `server`
+    /// (`postgres://user@host:port`), after `tweak` has adjusted the settings.
+    pub async fn spawn_on(server: &str, tweak: impl FnOnce(&mut Settings)) -> Self {
+        Self::spawn_in(Backend::Postgres, server, tweak).await
+    }
+
+    async fn spawn_in(backend: Backend, server: &str, tweak: impl FnOnce(&mut Settings)) -> Self {
         let (url, pg_db, dir) = match backend {
             Backend::Postgres => {
                 let name = format!("carebook_test_{}", uuid::Uuid::new_v4().simple());
-                template::create_from_template(&pg_base(), &name).await;
-                (format!("{}/{name}", pg_base()), Some(name), None)
+                template::create_from_template(server, &name).await;
+                let url = format!("{server}/{name}");
+                (url, Some((name, server.to_owned())), None)
             }
             Backend::Sqlite => {
                 let dir = std::env::temp_dir()
@@ -400,9 +414,9 @@ impl Drop for TestApp {
     fn drop(&mut self) {
         // Stop the server before its database goes.
         drop(self.server.take());
-        if let Some(db) = self.pg_db.take() {
+        if let Some((db, server)) = self.pg_db.take() {
             // Drop the test database from a separate thread and runtime: Drop cannot await.
-            let url = format!("{}/postgres", pg_base());
+            let url = format!("{server}/postgres");
             let _ = std::thread::spawn(move || {
                 let rt = tokio::runtime::Builder::new_current_thread()
                     .enable_all()

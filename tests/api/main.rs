@@ -19,6 +19,7 @@ mod metrics;
 mod operations;
 mod patients;
 mod privacy;
+mod replica;
 mod second_factor;
 mod serialization;
 mod slots;

@@ -7,9 +7,11 @@
 
 mod appointments;
 mod people;
+mod replica;
 mod slots;
 
 use std::str::FromStr;
+use std::sync::Arc;
 
 use async_trait::async_trait;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
@@ -38,13 +40,26 @@ use crate::store;
 pub struct PgStore {
     /// SERIALIZABLE connections for every use case that writes.
     pool: PgPool,
-    /// READ COMMITTED, read-only connections for pure reads.
+    /// READ COMMITTED, read-only connections for pure reads: on the replica when
+    /// `DATABASE_READ_URL` is set, else on the primary (then the same pool as `fresh`).
     reader: PgPool,
+    /// READ COMMITTED, read-only connections on the primary, for reads that must see the latest
+    /// commit: who someone is, what they may do, what a write is about to change.
+    fresh: PgPool,
+    /// This store with its pure reads on the primary too; `None` when they already are.
+    on_primary: Option<Arc<PgStore>>,
 }
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
 
-super::accounts::impl_account_store!(PgStore, crate::store::accounts::pg, pool, reader, |t| t);
+super::accounts::impl_account_store!(
+    PgStore,
+    crate::store::accounts::pg,
+    pool,
+    fresh,
+    reader,
+    |t| t
+);
 
 impl PgStore {
     /// Connects (creating the database when it does not exist) and applies migrations.
@@ -58,29 +73,64 @@ impl PgStore {
         let mut migrating = connect(&base).await.map_err(OpenError::Connect)?;
         MIGRATOR.run(&mut migrating).await?;
         migrating.close().await.map_err(OpenError::Connect)?;
-        let limits = limits(&opts.db);
-        let base = base.options(limits.iter().map(|(k, v)| (*k, v.as_str())));
+        let base = with_limits(base, &opts.db);
         let writes = base
             .clone()
-            .options([("default_transaction_isolation", "serializable")]);
+            .options([("default_transaction_isolation", "serializable")])
+            .application_name("carebook-write");
         let pool = pool_options(opts)
             .connect_with(writes)
             .await
             .map_err(OpenError::Connect)?;
-        // Pure reads are single statements, each consistent in its own snapshot at READ
-        // COMMITTED. Running them SERIALIZABLE would only add predicate locks, which cost CPU
-        // and make concurrent bookings fail serialization checks against readers.
-        let reads = base.options([
-            // PostgreSQL splits `options` on spaces unless escaped.
-            ("default_transaction_isolation", "read\\ committed"),
-            ("default_transaction_read_only", "on"),
-        ]);
-        let reader = pool_options(opts)
-            .connect_with(reads)
+        let replica = replica::pool(opts)?;
+        let name = match replica {
+            Some(_) => replica::READ_PRIMARY_APP,
+            None => replica::READ_APP,
+        };
+        let fresh = pool_options(opts)
+            .connect_with(read_only(base).application_name(name))
             .await
             .map_err(OpenError::Connect)?;
-        Ok(Self { pool, reader })
+        let Some(reader) = replica else {
+            let reader = fresh.clone();
+            return Ok(Self {
+                pool,
+                reader,
+                fresh,
+                on_primary: None,
+            });
+        };
+        let on_primary = Self {
+            pool: pool.clone(),
+            reader: fresh.clone(),
+            fresh: fresh.clone(),
+            on_primary: None,
+        };
+        Ok(Self {
+            pool,
+            reader,
+            fresh,
+            on_primary: Some(Arc::new(on_primary)),
+        })
     }
+}
+
+/// `base` with the server-side limits every pooled connection runs with.
+fn with_limits(base: PgConnectOptions, db: &DbSettings) -> PgConnectOptions {
+    let limits = limits(db);
+    base.options(limits.iter().map(|(k, v)| (*k, v.as_str())))
+}
+
+/// `base` for pure reads. They are single statements, each consistent in its own snapshot at
+/// READ COMMITTED. Running them SERIALIZABLE would only add predicate locks, which cost CPU and
+/// make concurrent bookings fail serialization checks against readers (and a hot standby
+/// refuses SERIALIZABLE).
+fn read_only(base: PgConnectOptions) -> PgConnectOptions {
+    base.options([
+        // PostgreSQL splits `options` on spaces unless escaped.
+        ("default_transaction_isolation", "read\\ committed"),
+        ("default_transaction_read_only", "on"),
+    ])
 }
 
 /// The server-side limits every pooled connection runs with, in milliseconds. A statement
@@ -185,19 +235,38 @@ fn on_unique(e: sqlx::Error, messages: &[(&str, &str)]) -> TxError {
 #[async_trait]
 impl Store for PgStore {
     async fn ping(&self) -> DomainResult<()> {
-        let ping = sqlx::query("SELECT 1").execute(&self.reader).await;
+        let ping = sqlx::query("SELECT 1").execute(&self.fresh).await;
         ping.map(drop)
             .map_err(|e| DomainError::Unavailable(Box::new(e)))
+    }
+    async fn ping_replica(&self) -> Option<DomainResult<()>> {
+        self.on_primary.as_ref()?;
+        let ping = match self.reader.acquire().await {
+            Ok(mut conn) => conn.ping().await,
+            Err(e) => Err(e),
+        };
+        Some(ping.map_err(|e| DomainError::Unavailable(Box::new(e))))
+    }
+    fn primary(&self) -> &dyn Store {
+        match &self.on_primary {
+            Some(store) => store.as_ref(),
+            None => self,
+        }
     }
     async fn close(&self) {
         self.pool.close().await;
         self.reader.close().await;
+        self.fresh.close().await;
     }
     async fn pool_stats(&self) -> Vec<PoolStats> {
-        vec![
+        let mut stats = vec![
             store::pool_stats("write", &self.pool).await,
             store::pool_stats("read", &self.reader).await,
-        ]
+        ];
+        if self.on_primary.is_some() {
+            stats.push(store::pool_stats("read_primary", &self.fresh).await);
+        }
+        stats
     }
 
     async fn create_doctor(&self, new: NewDoctor) -> DomainResult<Doctor> {

@@ -73,6 +73,7 @@ super::accounts::impl_account_store!(
     crate::store::accounts::lite,
     writer,
     reader,
+    reader,
     |t| {
         instant(t).unwrap_or_else(|| {
             if t.year() < 0 {
@@ -217,6 +218,10 @@ impl Store for SqliteStore {
         let ping = sqlx::query("SELECT 1").execute(&self.reader).await;
         ping.map(drop)
             .map_err(|e| DomainError::Unavailable(Box::new(e)))
+    }
+    fn primary(&self) -> &dyn Store {
+        // One file: every read sees every commit.
+        self
     }
     async fn close(&self) {
         self.reader.close().await;

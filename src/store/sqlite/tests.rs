@@ -23,6 +23,7 @@ impl Drop for TempDir {
 async fn open_at(url: String) -> SqliteStore {
     let opts = StoreOptions {
         url,
+        read_url: None,
         pool_size: 4,
         db: Default::default(),
     };

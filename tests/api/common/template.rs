@@ -64,6 +64,7 @@ async fn build(admin: &mut PgConnection, base: &str, template: &str) {
     let scratch = format!("{template}_build_{}", uuid::Uuid::new_v4().simple());
     let store = carebook::store::open(&StoreOptions {
         url: format!("{base}/{scratch}"),
+        read_url: None,
         pool_size: 1,
         db: Default::default(),
     })
