@@ -225,13 +225,16 @@ fn bind_sqlite<'q>(q: LiteQuery<'q>, _kind: Kind, cell: &Cell) -> Result<LiteQue
     })
 }
 
+/// Rows of one table, inserted by one statement.
+type Batch = (&'static Table, Vec<Vec<Cell>>);
+
 /// The export file, read line by line.
 struct Reader {
     path: PathBuf,
     lines: Lines<BufReader<File>>,
     number: usize,
     /// The first row of the next batch, read while finishing the previous one.
-    pending: Option<(&'static Table, Vec<Vec<Cell>>)>,
+    pending: Option<Batch>,
     counted: BTreeMap<&'static str, u64>,
     /// The end line's counts, once read.
     end: Option<BTreeMap<String, u64>>,
@@ -275,8 +278,8 @@ impl Reader {
     }
 
     /// The next batch of rows of one table (at most [`BATCH`]), or `None` after the end line.
-    fn next_batch(&mut self) -> Result<Option<(&'static Table, Vec<Vec<Cell>>)>, TransferError> {
-        let mut batch: Option<(&'static Table, Vec<Vec<Cell>>)> = self.pending.take();
+    fn next_batch(&mut self) -> Result<Option<Batch>, TransferError> {
+        let mut batch: Option<Batch> = self.pending.take();
         while self.end.is_none() {
             let Some(line) = self.next_line()? else {
                 return Err(self.bad("the file ends without its \"end\" line (truncated?)"));
