@@ -191,6 +191,8 @@ async fn pure_reads_come_from_the_replica_and_lag_it_while_writes_see_their_own(
     })
     .await;
     assert_eq!(appointments_on(&mut replica, &slot).await, 1);
+    // A paged list (its page and total in one REPEATABLE READ snapshot) on the replica.
+    assert_eq!(app.live_on_slot(&doctor, &slot).await, 1);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
