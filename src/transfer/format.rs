@@ -3,7 +3,7 @@
 use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
-use serde_json::{Map, Value};
+use serde_json::Value;
 
 use super::tables::{self, Table};
 
@@ -80,24 +80,63 @@ pub enum Line {
     End(BTreeMap<String, u64>),
 }
 
-/// The line for one row.
-pub fn row_line(table: &Table, values: Vec<Value>) -> Value {
-    let row: Map<String, Value> = table
-        .columns
-        .iter()
-        .map(|(c, _)| (*c).to_owned())
-        .zip(values)
-        .collect();
-    serde_json::json!({"table": table.name, "row": row})
+/// The line for one row: `{"table": …, "row": {…}}`, columns in the table's order.
+pub fn row_line(table: &Table, values: Vec<Value>) -> RowLine<'_> {
+    RowLine { table, values }
 }
 
-/// The closing line.
-pub fn end_line(counts: &[(&'static str, u64)]) -> Value {
-    let counts: Map<String, Value> = counts
-        .iter()
-        .map(|(t, n)| ((*t).to_owned(), Value::from(*n)))
-        .collect();
-    serde_json::json!({ "end": counts })
+/// A row as written: the table first, then the columns in the schema's order (serde_json's
+/// own map would sort them), so the file reads like the table.
+pub struct RowLine<'a> {
+    table: &'a Table,
+    values: Vec<Value>,
+}
+
+impl Serialize for RowLine<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        struct Row<'r>(&'r Table, &'r [Value]);
+        impl Serialize for Row<'_> {
+            fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                let mut m = s.serialize_map(Some(self.1.len()))?;
+                for ((c, _), v) in self.0.columns.iter().zip(self.1) {
+                    m.serialize_entry(c, v)?;
+                }
+                m.end()
+            }
+        }
+        let mut m = s.serialize_map(Some(2))?;
+        m.serialize_entry("table", self.table.name)?;
+        m.serialize_entry("row", &Row(self.table, &self.values))?;
+        m.end()
+    }
+}
+
+/// The closing line, `{"end": {table: rows, …}}`, tables in file order.
+pub fn end_line<'a>(counts: &'a [(&'static str, u64)]) -> EndLine<'a> {
+    EndLine(counts)
+}
+
+/// The closing line as written.
+pub struct EndLine<'a>(&'a [(&'static str, u64)]);
+
+impl Serialize for EndLine<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        struct Counts<'c>(&'c [(&'static str, u64)]);
+        impl Serialize for Counts<'_> {
+            fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                let mut m = s.serialize_map(Some(self.0.len()))?;
+                for (t, n) in self.0 {
+                    m.serialize_entry(t, n)?;
+                }
+                m.end()
+            }
+        }
+        let mut m = s.serialize_map(Some(1))?;
+        m.serialize_entry("end", &Counts(self.0))?;
+        m.end()
+    }
 }
 
 /// Reads a line after the header: a row of a known table with exactly its columns, or the end.
@@ -166,8 +205,16 @@ mod tests {
     #[test]
     fn rows_need_exactly_their_columns() {
         let t = tables::table("idempotency_keys").unwrap();
-        let line = row_line(t, vec![json!("k"), json!("f"), json!("a"), json!("c")]);
-        let parsed = parse_line(&line.to_string()).unwrap();
+        let line = serde_json::to_string(&row_line(
+            t,
+            vec![json!("k"), json!("f"), json!("a"), json!("c")],
+        ))
+        .unwrap();
+        assert_eq!(
+            line,
+            r#"{"table":"idempotency_keys","row":{"key":"k","fingerprint":"f","appointment_id":"a","created_at":"c"}}"#
+        );
+        let parsed = parse_line(&line).unwrap();
         assert_eq!(
             parsed,
             Line::Row {
@@ -179,7 +226,7 @@ mod tests {
         assert!(parse_line(&missing.to_string())
             .unwrap_err()
             .contains("no column \"fingerprint\""));
-        let mut extra = line.clone();
+        let mut extra: Value = serde_json::from_str(&line).unwrap();
         extra["row"]["surprise"] = json!(1);
         assert!(parse_line(&extra.to_string())
             .unwrap_err()
@@ -192,8 +239,9 @@ mod tests {
 
     #[test]
     fn the_end_line_counts_rows() {
-        let line = end_line(&[("doctors", 2), ("patients", 0)]);
-        let Line::End(counts) = parse_line(&line.to_string()).unwrap() else {
+        let line = serde_json::to_string(&end_line(&[("doctors", 2), ("patients", 0)])).unwrap();
+        assert_eq!(line, r#"{"end":{"doctors":2,"patients":0}}"#);
+        let Line::End(counts) = parse_line(&line).unwrap() else {
             panic!("not an end line");
         };
         assert_eq!(counts["doctors"], 2);

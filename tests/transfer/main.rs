@@ -3,6 +3,7 @@
 //! read of the copy with the original.
 
 mod backup;
+mod coverage;
 mod harness;
 mod populate;
 mod reads;
