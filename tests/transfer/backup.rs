@@ -2,7 +2,7 @@
 //! the restored copy checked to serve the same data. A tool that is not installed fails the
 //! test (see `run_tool`).
 
-use super::harness::{exists, pg_base, run_tool, Db, Scratch, Server};
+use super::harness::{carebook_with, exists, pg_base, run_tool, Db, Scratch, Server};
 use super::populate::populate;
 use super::reads::{assert_same, snapshot};
 
@@ -89,9 +89,23 @@ async fn sqlite_vacuum_into_and_file_restore_as_in_the_readme() {
 
     // README, with carebook stopped: rm -f data/carebook.db-wal data/carebook.db-shm
     //                                 cp backup/carebook.db data/carebook.db
-    // Restored over a database that has been in use (and holds other data).
+    // Restored over a database that has been in use (and holds other data), by a carebook
+    // process that has exited, as the README says.
     let target = Db::fresh_sqlite();
-    Server::start(target.url()).await.stop().await;
+    let (ok, err) = carebook_with(
+        target.url(),
+        &[
+            "user",
+            "create",
+            "--email",
+            "old@clinic.test",
+            "--role",
+            "admin",
+        ],
+        &files.0,
+        &[("CAREBOOK_PASSWORD", "an older admin passphrase")],
+    );
+    assert!(ok, "{err}");
     let file = target.sqlite_file();
     for suffix in ["-wal", "-shm"] {
         let companion = format!("{}{suffix}", file.display());

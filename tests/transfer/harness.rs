@@ -296,3 +296,26 @@ pub fn run_tool(program: &str, args: &[&str], package: &str) -> String {
 pub fn exists(path: &Path) -> bool {
     path.try_exists().unwrap_or(false)
 }
+
+/// Runs `carebook <args>` on the database at `url`, in an empty folder (no `.env`); the exit
+/// success and stderr.
+pub fn carebook(url: &str, args: &[&str], cwd: &Path) -> (bool, String) {
+    carebook_with(url, args, cwd, &[])
+}
+
+/// [`carebook`] with more environment variables.
+pub fn carebook_with(url: &str, args: &[&str], cwd: &Path, env: &[(&str, &str)]) -> (bool, String) {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_carebook"))
+        .args(args)
+        .current_dir(cwd)
+        .env("DATABASE_URL", url)
+        .env_remove("DB_HOST")
+        .env("METRICS_ADDR", "off")
+        .envs(env.iter().copied())
+        .output()
+        .expect("run carebook");
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}

@@ -1,29 +1,9 @@
 //! What import refuses, through the binary as an operator runs it: a non-empty database, a file
 //! that is not a carebook export or of a version it does not know, a truncated file.
 
-use std::path::Path;
-use std::process::Command;
-
 use carebook::transfer::{export, import, ImportOptions, TransferError};
 
-use super::harness::{settings, Db, Scratch, Server};
-
-/// Runs `carebook <args>` on the database at `url`, in an empty folder (no `.env`); the exit
-/// success and stderr.
-fn carebook(url: &str, args: &[&str], cwd: &Path) -> (bool, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_carebook"))
-        .args(args)
-        .current_dir(cwd)
-        .env("DATABASE_URL", url)
-        .env_remove("DB_HOST")
-        .env("METRICS_ADDR", "off")
-        .output()
-        .expect("run carebook");
-    (
-        out.status.success(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
-}
+use super::harness::{carebook, settings, Db, Scratch, Server};
 
 async fn users(s: &Server) -> usize {
     let (_, b) = s.get("/users?limit=100").await;
