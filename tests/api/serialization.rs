@@ -2,9 +2,9 @@
 //! shipped hold cap, book one-seat slots of their own (each booking for a patient of its own,
 //! every other one with an `Idempotency-Key`), then confirm three holds in four and cancel the
 //! fourth, and get no 5xx. Bookings of distinct slots no longer conflict through the seat and
-//! hold counts or the idempotency key (migrations 0005 and 0006), so their retries stay well
-//! below the three per booking measured before; transitions still conflict (see BENCHMARKS.md),
-//! and their retries are printed, not bounded.
+//! hold counts or the audit and idempotency foreign keys (migrations 0005-0007), so their
+//! retries stay far below the three per booking measured before; transitions still conflict
+//! (see BENCHMARKS.md), and their retries are printed, not bounded.
 
 use futures::future::join_all;
 use reqwest::StatusCode;
@@ -148,10 +148,10 @@ async fn distinct_slots_never_exhaust_serialization_retries_on_a_pool_of_64() {
         &wrong[..wrong.len().min(5)]
     );
     assert_eq!(end.1 - start.1, 0.0, "retries exhausted");
-    // Bookings of distinct slots by distinct patients share no row. Before migration 0005 each
-    // booking was retried about three times (6,774 retries here); with 0005 and with the audit
-    // foreign key's check gone (0004) none is, with 0005 alone up to one in two (measured 871
-    // and 1,286: that check reads the appointments primary key's page the booking inserts into).
+    // Bookings of distinct slots by distinct patients share no row. Before migrations 0005-0007
+    // each booking was retried about three times (6,774 retries here); after them none is (0 in
+    // every run but those beside a long SERIALIZABLE transaction elsewhere on the cluster: see
+    // BENCHMARKS.md). The bound is loose so that it speaks of the cause, not of the machine.
     assert!(
         booking_retries < BOOKINGS as f64,
         "{booking_retries} retries"

@@ -1,0 +1,12 @@
+-- Bookings failed each other's serialization checks through the audit log's foreign key, as
+-- through the idempotency key's (0006). The audit row is inserted by the statement that writes
+-- the appointment (the same data-modifying CTE, from its RETURNING row) and appointments are
+-- never deleted, so the key could never fire; but under SERIALIZABLE its check, a lookup
+-- through `appointments_pkey`, took a predicate lock on the leaf page holding the new
+-- appointment, the page concurrent bookings insert theirs into, and two bookings on one page
+-- failed one of them: 64 clients booking distinct slots over HTTP were retried 700 to 1,900
+-- times per 2,560 bookings with it, never without it (BENCHMARKS.md, issue 11). Audit rows
+-- stay append-only (the triggers of 0002) and indexed by appointment.
+--
+-- IF EXISTS: a migration written for the check's cost alone may have dropped it already.
+ALTER TABLE appointment_audit_log DROP CONSTRAINT IF EXISTS appointment_audit_log_appointment_id_fkey;
