@@ -125,6 +125,11 @@ pub struct RawSettings {
     /// Milliseconds a request waits for a pooled connection before it is answered 503.
     #[arg(long, env = "DB_ACQUIRE_TIMEOUT_MS", default_value_t = 2000)]
     pub db_acquire_timeout_ms: u32,
+    /// `on`: PostgreSQL statements stay prepared on their connection and the isolation level
+    /// and time limits are set once per connection. `off`, for a transaction-pooling PgBouncer:
+    /// statements are sent unnamed and every transaction sets them itself.
+    #[arg(long, env = "DB_STATEMENT_CACHE", default_value = "on", value_parser = on_off, action = clap::ArgAction::Set)]
+    pub db_statement_cache: bool,
     /// Requests answered at once; one more is answered 503 at once (load shedding).
     #[arg(long, env = "MAX_IN_FLIGHT", default_value_t = 512)]
     pub max_in_flight: u32,
@@ -183,6 +188,9 @@ pub struct DbSettings {
     pub idle_in_transaction: Duration,
     /// Waiting for a pooled connection (PostgreSQL).
     pub acquire: Duration,
+    /// Prepared statements and per-connection settings (`DB_STATEMENT_CACHE`); off behind a
+    /// transaction pooler.
+    pub statement_cache: bool,
 }
 
 impl Default for DbSettings {
@@ -192,6 +200,7 @@ impl Default for DbSettings {
             lock: Duration::from_secs(2),
             idle_in_transaction: Duration::from_secs(10),
             acquire: Duration::from_secs(2),
+            statement_cache: true,
         }
     }
 }
@@ -236,6 +245,7 @@ impl RawSettings {
             lock: ms(self.db_lock_timeout_ms),
             idle_in_transaction: ms(self.db_idle_in_transaction_timeout_ms),
             acquire: ms(self.db_acquire_timeout_ms),
+            statement_cache: self.db_statement_cache,
         };
         let request_ms = u64::from(self.request_timeout_seconds.max(1)) * 1000;
         for (name, t) in [
@@ -314,6 +324,15 @@ fn read_url(read: Option<&Secret>, primary: &Secret) -> Result<Option<Secret>, S
         return Err("DATABASE_READ_URL must be a postgres:// or postgresql:// URL".into());
     }
     Ok(Some(read.clone()))
+}
+
+/// `on`/`off` (also `true`/`false`, `1`/`0`), for switches an operator writes in an env file.
+fn on_off(v: &str) -> Result<bool, String> {
+    match v.trim().to_ascii_lowercase().as_str() {
+        "on" | "true" | "1" | "yes" => Ok(true),
+        "off" | "false" | "0" | "no" => Ok(false),
+        other => Err(format!("expected on or off, got {other:?}")),
+    }
 }
 
 /// Builds a PostgreSQL URL from the `DB_*` variables, percent-encoding the user and password.
@@ -412,6 +431,14 @@ mod tests {
         let blank = parse(&["--database-url", pg, "--database-read-url", " "]).unwrap();
         assert!(blank.database_read_url.is_none());
         assert!(parse(&[]).unwrap().database_read_url.is_none());
+    }
+
+    #[test]
+    fn statement_cache_is_on_unless_switched_off() {
+        assert!(parse(&[]).unwrap().db.statement_cache);
+        let off = parse(&["--db-statement-cache", "off"]).unwrap();
+        assert!(!off.db.statement_cache);
+        assert!(parse(&["--db-statement-cache", "sometimes"]).is_err());
     }
 
     #[test]

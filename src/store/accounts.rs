@@ -4,12 +4,13 @@
 //! `RETURNING`); only the clock differs. One macro writes the functions once per backend, with
 //! that backend's "now" and "n seconds ago" spelled in.
 
-/// The functions of this module for one backend: `$db` the sqlx database, `$now` its SQL for the
+/// The functions of this module for one backend: `$db` the sqlx database, `$pool` its pool type
+/// (PostgreSQL's sets each transaction's isolation level itself behind a pooler), `$now` its SQL for the
 /// current instant, `$ago_open`/`$ago_close` wrapped around a placeholder of seconds to make
 /// "that many seconds before now".
 macro_rules! account_queries {
-    ($db:ty, $now:literal, $ago_open:literal, $ago_close:literal) => {
-        use sqlx::{Executor, Pool};
+    ($db:ty, $pool:ty, $now:literal, $ago_open:literal, $ago_close:literal) => {
+        use sqlx::Executor;
 
         use crate::domain::page::{Page, Paged};
         use crate::domain::patient::{NewPatient, Patient};
@@ -44,7 +45,7 @@ macro_rules! account_queries {
             sql: &'static str,
             id: uuid::Uuid,
         ) -> Result<bool, sqlx::Error> {
-            let n: i64 = sqlx::query_scalar(sql).bind(id).fetch_one(conn).await?;
+            let n: i64 = crate::store::statements::query_scalar(sql).bind(id).fetch_one(conn).await?;
             Ok(n > 0)
         }
 
@@ -53,7 +54,7 @@ macro_rules! account_queries {
             email: &str,
         ) -> Result<bool, sqlx::Error> {
             let n: i64 =
-                sqlx::query_scalar("SELECT count(*) FROM users WHERE lower(email) = lower($1)")
+                crate::store::statements::query_scalar("SELECT count(*) FROM users WHERE lower(email) = lower($1)")
                     .bind(email)
                     .fetch_one(conn)
                     .await?;
@@ -67,7 +68,7 @@ macro_rules! account_queries {
             records: &[NewAccess],
         ) -> Result<(), sqlx::Error> {
             for r in records {
-                sqlx::query(
+                crate::store::statements::query(
                     "INSERT INTO access_log (actor_id, actor_role, patient_id, action, route, request_id,
                                              outcome, break_glass_reason)
                      VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
@@ -106,7 +107,7 @@ macro_rules! account_queries {
             insert_access(conn, by, &[record]).await
         }
 
-        pub async fn create_user(pool: &Pool<$db>, new: &NewUser) -> DomainResult<User> {
+        pub async fn create_user(pool: &$pool, new: &NewUser) -> DomainResult<User> {
             let id = UserId::random();
             let row: UserRow = retry(|| async move {
                 let mut tx = pool.begin().await?;
@@ -126,7 +127,7 @@ macro_rules! account_queries {
                         return Err(dup("This patient already has an account"));
                     }
                 }
-                let row = sqlx::query_as(
+                let row = crate::store::statements::query_as(
                     "INSERT INTO users (id, email, password_hash, role, doctor_id, patient_id)
                      VALUES ($1, $2, $3, $4, $5, $6) RETURNING *",
                 )
@@ -147,7 +148,7 @@ macro_rules! account_queries {
         }
 
         pub async fn register_patient(
-            pool: &Pool<$db>,
+            pool: &$pool,
             p: &NewPatient,
             password_hash: &str,
             route: &str,
@@ -157,14 +158,14 @@ macro_rules! account_queries {
             let (patient, user): (PatientRow, UserRow) = retry(|| async move {
                 let mut tx = pool.begin().await?;
                 let taken: i64 =
-                    sqlx::query_scalar("SELECT count(*) FROM patients WHERE lower(email) = lower($1)")
+                    crate::store::statements::query_scalar("SELECT count(*) FROM patients WHERE lower(email) = lower($1)")
                         .bind(p.email.as_str())
                         .fetch_one(&mut *tx)
                         .await?;
                 if taken > 0 || email_taken(&mut *tx, p.email.as_str()).await? {
                     return Err(dup(SIGNED_UP));
                 }
-                let patient: PatientRow = bind_patient!(sqlx::query_as(
+                let patient: PatientRow = bind_patient!(crate::store::statements::query_as(
                     "INSERT INTO patients (id, name, email, phone, date_of_birth, gender, blood_group, allergies,
                                            medical_history, emergency_contact_name, emergency_contact_phone)
                      VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING *",
@@ -173,7 +174,7 @@ macro_rules! account_queries {
                 .fetch_one(&mut *tx)
                 .await
                 .map_err(on_unique(SIGNED_UP))?;
-                let user: UserRow = sqlx::query_as(
+                let user: UserRow = crate::store::statements::query_as(
                     "INSERT INTO users (id, email, password_hash, role, patient_id)
                      VALUES ($1, $2, $3, 'patient', $4) RETURNING *",
                 )
@@ -200,11 +201,11 @@ macro_rules! account_queries {
         }
 
         pub async fn credentials(
-            pool: &Pool<$db>,
+            pool: &$pool,
             email: &str,
         ) -> DomainResult<Option<Credentials>> {
             let row: Option<UserRow> = retry(|| async move {
-                Ok(sqlx::query_as("SELECT * FROM users WHERE lower(email) = lower($1)")
+                Ok(crate::store::statements::query_as("SELECT * FROM users WHERE lower(email) = lower($1)")
                     .bind(email)
                     .fetch_optional(pool)
                     .await?)
@@ -213,9 +214,9 @@ macro_rules! account_queries {
             rows::one(row)
         }
 
-        pub async fn credentials_by_id(pool: &Pool<$db>, id: UserId) -> DomainResult<Credentials> {
+        pub async fn credentials_by_id(pool: &$pool, id: UserId) -> DomainResult<Credentials> {
             let row: Option<UserRow> = retry(|| async move {
-                Ok(sqlx::query_as("SELECT * FROM users WHERE id = $1")
+                Ok(crate::store::statements::query_as("SELECT * FROM users WHERE id = $1")
                     .bind(id)
                     .fetch_optional(pool)
                     .await?)
@@ -224,13 +225,13 @@ macro_rules! account_queries {
             rows::one(row)?.ok_or(DomainError::NotFound("user"))
         }
 
-        pub async fn list_users(pool: &Pool<$db>, page: Page) -> DomainResult<Paged<User>> {
+        pub async fn list_users(pool: &$pool, page: Page) -> DomainResult<Paged<User>> {
             let (total, items): (i64, Vec<UserRow>) = retry(|| async move {
                 let mut tx = pool.begin().await?;
-                let total = sqlx::query_scalar("SELECT count(*) FROM users")
+                let total = crate::store::statements::query_scalar("SELECT count(*) FROM users")
                     .fetch_one(&mut *tx)
                     .await?;
-                let items = sqlx::query_as(
+                let items = crate::store::statements::query_as(
                     "SELECT * FROM users ORDER BY created_at, id LIMIT $1 OFFSET $2",
                 )
                 .bind(page.limit)
@@ -245,13 +246,13 @@ macro_rules! account_queries {
         }
 
         pub async fn update_user(
-            pool: &Pool<$db>,
+            pool: &$pool,
             id: UserId,
             patch: &UserPatch,
         ) -> DomainResult<User> {
             let row: UserRow = retry(|| async move {
                 let mut tx = pool.begin().await?;
-                let current: Option<UserRow> = sqlx::query_as("SELECT * FROM users WHERE id = $1")
+                let current: Option<UserRow> = crate::store::statements::query_as("SELECT * FROM users WHERE id = $1")
                     .bind(id)
                     .fetch_optional(&mut *tx)
                     .await?;
@@ -271,7 +272,7 @@ macro_rules! account_queries {
                     .into());
                 }
                 let disabled = patch.disabled.unwrap_or(current.disabled);
-                let row = sqlx::query_as(concat!(
+                let row = crate::store::statements::query_as(concat!(
                     "UPDATE users SET role = $2, disabled = $3, updated_at = ",
                     $now,
                     " WHERE id = $1 RETURNING *"
@@ -297,7 +298,7 @@ macro_rules! account_queries {
             keep: Option<SessionId>,
             reason: &str,
         ) -> Result<(), sqlx::Error> {
-            sqlx::query(concat!(
+            crate::store::statements::query(concat!(
                 "UPDATE sessions SET revoked_at = ",
                 $now,
                 ", revoked_reason = $3
@@ -312,14 +313,14 @@ macro_rules! account_queries {
         }
 
         pub async fn set_password(
-            pool: &Pool<$db>,
+            pool: &$pool,
             id: UserId,
             hash: &str,
             keep: Option<SessionId>,
         ) -> DomainResult<()> {
             retry(|| async move {
                 let mut tx = pool.begin().await?;
-                sqlx::query(concat!(
+                crate::store::statements::query(concat!(
                     "UPDATE users SET password_hash = $2, updated_at = ",
                     $now,
                     " WHERE id = $1"
@@ -336,13 +337,13 @@ macro_rules! account_queries {
         }
 
         pub async fn set_totp(
-            pool: &Pool<$db>,
+            pool: &$pool,
             id: UserId,
             secret: Option<&str>,
             enabled: bool,
         ) -> DomainResult<()> {
             retry(|| async move {
-                sqlx::query(concat!(
+                crate::store::statements::query(concat!(
                     "UPDATE users SET totp_secret = $2, totp_enabled = $3, updated_at = ",
                     $now,
                     " WHERE id = $1"
@@ -357,9 +358,9 @@ macro_rules! account_queries {
             .await
         }
 
-        pub async fn any_user(pool: &Pool<$db>) -> DomainResult<bool> {
+        pub async fn any_user(pool: &$pool) -> DomainResult<bool> {
             retry(|| async move {
-                let n: i64 = sqlx::query_scalar("SELECT count(*) FROM (SELECT 1 FROM users LIMIT 1) u")
+                let n: i64 = crate::store::statements::query_scalar("SELECT count(*) FROM (SELECT 1 FROM users LIMIT 1) u")
                     .fetch_one(pool)
                     .await?;
                 Ok(n > 0)
@@ -368,13 +369,13 @@ macro_rules! account_queries {
         }
 
         pub async fn create_session(
-            pool: &Pool<$db>,
+            pool: &$pool,
             id: SessionId,
             user: UserId,
             hash: &str,
         ) -> DomainResult<()> {
             retry(|| async move {
-                sqlx::query("INSERT INTO sessions (id, user_id, refresh_hash) VALUES ($1, $2, $3)")
+                crate::store::statements::query("INSERT INTO sessions (id, user_id, refresh_hash) VALUES ($1, $2, $3)")
                     .bind(id)
                     .bind(user)
                     .bind(hash)
@@ -385,9 +386,9 @@ macro_rules! account_queries {
             .await
         }
 
-        pub async fn session(pool: &Pool<$db>, id: SessionId) -> DomainResult<Option<Session>> {
+        pub async fn session(pool: &$pool, id: SessionId) -> DomainResult<Option<Session>> {
             let row: Option<SessionRow> = retry(|| async move {
-                Ok(sqlx::query_as(concat!(
+                Ok(crate::store::statements::query_as(concat!(
                     "SELECT id, user_id, refresh_hash, created_at, last_refresh_at,
                             revoked_at IS NOT NULL AS revoked, ",
                     $now,
@@ -402,13 +403,13 @@ macro_rules! account_queries {
         }
 
         pub async fn rotate_session(
-            pool: &Pool<$db>,
+            pool: &$pool,
             id: SessionId,
             old: &str,
             new: &str,
         ) -> DomainResult<bool> {
             retry(|| async move {
-                let done = sqlx::query(concat!(
+                let done = crate::store::statements::query(concat!(
                     "UPDATE sessions SET refresh_hash = $3, last_refresh_at = ",
                     $now,
                     " WHERE id = $1 AND refresh_hash = $2 AND revoked_at IS NULL"
@@ -424,12 +425,12 @@ macro_rules! account_queries {
         }
 
         pub async fn revoke_session(
-            pool: &Pool<$db>,
+            pool: &$pool,
             id: SessionId,
             reason: &str,
         ) -> DomainResult<()> {
             retry(|| async move {
-                sqlx::query(concat!(
+                crate::store::statements::query(concat!(
                     "UPDATE sessions SET revoked_at = ",
                     $now,
                     ", revoked_reason = $2 WHERE id = $1 AND revoked_at IS NULL"
@@ -444,11 +445,11 @@ macro_rules! account_queries {
         }
 
         pub async fn revoked_sessions(
-            pool: &Pool<$db>,
+            pool: &$pool,
             within_secs: i64,
         ) -> DomainResult<Vec<SessionId>> {
             retry(|| async move {
-                Ok(sqlx::query_scalar(concat!(
+                Ok(crate::store::statements::query_scalar(concat!(
                     "SELECT id FROM sessions WHERE revoked_at IS NOT NULL AND revoked_at > ",
                     $ago_open,
                     "$1",
@@ -461,9 +462,9 @@ macro_rules! account_queries {
             .await
         }
 
-        pub async fn signing_keys(pool: &Pool<$db>) -> DomainResult<Vec<SigningKey>> {
+        pub async fn signing_keys(pool: &$pool) -> DomainResult<Vec<SigningKey>> {
             let rows: Vec<KeyRow> = retry(|| async move {
-                Ok(sqlx::query_as(
+                Ok(crate::store::statements::query_as(
                     "SELECT kid, secret, created_at FROM signing_keys WHERE retired_at IS NULL
                      ORDER BY created_at DESC, kid DESC",
                 )
@@ -475,13 +476,13 @@ macro_rules! account_queries {
         }
 
         pub async fn add_signing_key(
-            pool: &Pool<$db>,
+            pool: &$pool,
             kid: &str,
             secret: &str,
             only_if_none: bool,
         ) -> DomainResult<()> {
             retry(|| async move {
-                sqlx::query(
+                crate::store::statements::query(
                     "INSERT INTO signing_keys (kid, secret) SELECT $1, $2
                      WHERE NOT $3 OR NOT EXISTS (SELECT 1 FROM signing_keys)
                      ON CONFLICT (kid) DO NOTHING",
@@ -496,9 +497,9 @@ macro_rules! account_queries {
             .await
         }
 
-        pub async fn retire_signing_keys(pool: &Pool<$db>, older_than_secs: i64) -> DomainResult<u64> {
+        pub async fn retire_signing_keys(pool: &$pool, older_than_secs: i64) -> DomainResult<u64> {
             retry(|| async move {
-                let done = sqlx::query(concat!(
+                let done = crate::store::statements::query(concat!(
                     "UPDATE signing_keys SET retired_at = ",
                     $now,
                     " WHERE retired_at IS NULL AND created_at < ",
@@ -516,9 +517,9 @@ macro_rules! account_queries {
             .await
         }
 
-        pub async fn record_login_failure(pool: &Pool<$db>, email: &str, ip: &str) -> DomainResult<()> {
+        pub async fn record_login_failure(pool: &$pool, email: &str, ip: &str) -> DomainResult<()> {
             retry(|| async move {
-                sqlx::query("INSERT INTO login_failures (email, ip) VALUES (lower($1), $2)")
+                crate::store::statements::query("INSERT INTO login_failures (email, ip) VALUES (lower($1), $2)")
                     .bind(email)
                     .bind(ip)
                     .execute(pool)
@@ -531,7 +532,7 @@ macro_rules! account_queries {
         /// How many failures fall within the window, and the seconds until the oldest of them
         /// leaves it.
         async fn window(
-            pool: &Pool<$db>,
+            pool: &$pool,
             column: &'static str,
             value: &str,
             secs: i64,
@@ -547,15 +548,15 @@ macro_rules! account_queries {
                 ),
             };
             let (n, oldest): (i64, Option<chrono::DateTime<chrono::Utc>>) =
-                sqlx::query_as(sql).bind(value).bind(secs).fetch_one(pool).await?;
+                crate::store::statements::query_as(sql).bind(value).bind(secs).fetch_one(pool).await?;
             let now: chrono::DateTime<chrono::Utc> =
-                sqlx::query_scalar(concat!("SELECT ", $now)).fetch_one(pool).await?;
+                crate::store::statements::query_scalar(concat!("SELECT ", $now)).fetch_one(pool).await?;
             let wait = oldest.map_or(0, |t| secs - (now - t).num_seconds()).max(1);
             Ok((n, wait))
         }
 
         pub async fn login_failures(
-            pool: &Pool<$db>,
+            pool: &$pool,
             email: &str,
             ip: &str,
             account_secs: i64,
@@ -571,7 +572,7 @@ macro_rules! account_queries {
         }
 
         pub async fn record_access(
-            pool: &Pool<$db>,
+            pool: &$pool,
             by: &Accessor,
             records: &[NewAccess],
         ) -> DomainResult<()> {
@@ -585,12 +586,12 @@ macro_rules! account_queries {
         }
 
         pub async fn has_appointment_with(
-            pool: &Pool<$db>,
+            pool: &$pool,
             doctor: DoctorId,
             patient: PatientId,
         ) -> DomainResult<bool> {
             retry(|| async move {
-                let n: i64 = sqlx::query_scalar(
+                let n: i64 = crate::store::statements::query_scalar(
                     "SELECT count(*) FROM (SELECT 1 FROM appointments
                      WHERE doctor_id = $1 AND patient_id = $2 LIMIT 1) a",
                 )
@@ -613,7 +614,7 @@ macro_rules! account_queries {
         }
 
         pub async fn access_log<T>(
-            pool: &Pool<$db>,
+            pool: &$pool,
             f: &AccessFilter,
             from: Option<T>,
             to: Option<T>,
@@ -625,7 +626,7 @@ macro_rules! account_queries {
             let (from, to) = (&from, &to);
             let (total, items): (i64, Vec<AccessRow>) = retry(|| async move {
                 let mut tx = pool.begin().await?;
-                let total = sqlx::query_scalar(concat!("SELECT count(*) ", access_filter!()))
+                let total = crate::store::statements::query_scalar(concat!("SELECT count(*) ", access_filter!()))
                     .bind(f.patient_id)
                     .bind(f.actor_id)
                     .bind(from.clone())
@@ -633,7 +634,7 @@ macro_rules! account_queries {
                     .bind(f.break_glass)
                     .fetch_one(&mut *tx)
                     .await?;
-                let items = sqlx::query_as(concat!(
+                let items = crate::store::statements::query_as(concat!(
                     "SELECT * ",
                     access_filter!(),
                     " ORDER BY at DESC, id DESC LIMIT $6 OFFSET $7"
@@ -660,6 +661,7 @@ macro_rules! account_queries {
 pub mod pg {
     account_queries!(
         sqlx::Postgres,
+        crate::store::postgres::TxPool,
         "now()",
         "(now() - make_interval(secs => ",
         "::float8))"
@@ -670,6 +672,7 @@ pub mod pg {
 pub mod lite {
     account_queries!(
         sqlx::Sqlite,
+        sqlx::Pool<sqlx::Sqlite>,
         "strftime('%Y-%m-%dT%H:%M:%fZ', 'now')",
         "strftime('%Y-%m-%dT%H:%M:%fZ', 'now', '-' || ",
         " || ' seconds')"

@@ -7,6 +7,7 @@ pub mod postgres;
 mod retry;
 mod rows;
 pub mod sqlite;
+pub(crate) mod statements;
 
 use std::sync::Arc;
 

@@ -13,11 +13,13 @@ mod accounts;
 mod clock;
 pub mod cluster;
 mod db;
+pub mod pgbouncer;
 mod template;
 
 pub use accounts::{unique_email, Account, PASSWORD};
 pub use clock::{next_clock_change, ClockChange};
 pub use db::SessionInstant;
+pub use pgbouncer::PgBouncer;
 
 /// The database a test runs against.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -63,6 +65,8 @@ pub struct TestApp {
     _dir: Option<TempDir>,
     /// The running server; stopped first when the app is dropped.
     server: Option<Instance>,
+    /// The PgBouncer the app reaches PostgreSQL through (`TEST_PGBOUNCER=1`); stopped last.
+    pooler: Option<PgBouncer>,
 }
 
 /// A directory removed on drop.
@@ -71,6 +75,26 @@ pub struct TempDir(pub std::path::PathBuf);
 impl Drop for TempDir {
     fn drop(&mut self) {
         let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// Whether test apps on the default server reach PostgreSQL through a private PgBouncer in
+/// transaction pooling mode, with `DB_STATEMENT_CACHE=off` (`TEST_PGBOUNCER=1`: the second
+/// pass of `.ci/run`). Helpers that read or move the database behind the app's back still
+/// connect directly.
+fn through_pgbouncer() -> bool {
+    std::env::var("TEST_PGBOUNCER").is_ok_and(|v| v == "1")
+}
+
+/// Settings for an app on database `name` of `server`, through `pooler` when there is one.
+fn app_settings(server: &str, name: &str, pooler: Option<&PgBouncer>) -> Settings {
+    match pooler {
+        Some(p) => {
+            let mut s = settings(&format!("{}/{name}", p.server));
+            s.db.statement_cache = false;
+            s
+        }
+        None => settings(&format!("{server}/{name}")),
     }
 }
 
@@ -199,7 +223,53 @@ impl TestApp {
                 )
             }
         };
-        let mut s = settings(&url);
+        let pooler = match &pg_db {
+            // Fewer server connections than the app's twenty client ones, so transactions
+            // hop between them, and the parallel tests stay inside max_connections.
+            Some(_) if through_pgbouncer() && server == pg_base() => Some(PgBouncer::start(
+                server,
+                &[("default_pool_size", "8".into())],
+            )),
+            _ => None,
+        };
+        Self::spawn_with_pooler(backend, url, pg_db, dir, pooler, tweak).await
+    }
+
+    /// Starts the app on a fresh PostgreSQL database reached through a private PgBouncer in
+    /// transaction pooling mode (the shipped configuration with `overrides`), with
+    /// `DB_STATEMENT_CACHE=off`, after `tweak` has adjusted the settings.
+    pub async fn spawn_through_pgbouncer(
+        overrides: &[(&str, String)],
+        tweak: impl FnOnce(&mut Settings),
+    ) -> Self {
+        let server = pg_base();
+        let name = format!("carebook_test_{}", uuid::Uuid::new_v4().simple());
+        template::create_from_template(&server, &name).await;
+        let url = format!("{server}/{name}");
+        let pooler = Some(PgBouncer::start(&server, overrides));
+        Self::spawn_with_pooler(
+            Backend::Postgres,
+            url,
+            Some((name, server)),
+            None,
+            pooler,
+            tweak,
+        )
+        .await
+    }
+
+    async fn spawn_with_pooler(
+        backend: Backend,
+        url: String,
+        pg_db: Option<(String, String)>,
+        dir: Option<TempDir>,
+        pooler: Option<PgBouncer>,
+        tweak: impl FnOnce(&mut Settings),
+    ) -> Self {
+        let mut s = match &pg_db {
+            Some((name, server)) => app_settings(server, name, pooler.as_ref()),
+            None => settings(&url),
+        };
         tweak(&mut s);
         let server = Instance::start(s).await;
         let anon = reqwest::Client::builder()
@@ -218,6 +288,7 @@ impl TestApp {
             pg_db,
             _dir: dir,
             server: Some(server),
+            pooler,
         };
         app.token = app.login(ADMIN_EMAIL, ADMIN_PASSWORD).await["access_token"]
             .as_str()
@@ -237,9 +308,24 @@ impl TestApp {
         app
     }
 
+    /// The PgBouncer (`postgres://user@host:port`) the app reaches PostgreSQL through, if any.
+    pub fn pooler_server(&self) -> Option<&str> {
+        self.pooler.as_ref().map(|p| p.server.as_str())
+    }
+
+    /// The name of the app's PostgreSQL database (panics on SQLite).
+    pub fn database_name(&self) -> &str {
+        &self.pg_db.as_ref().expect("a PostgreSQL app").0
+    }
+
     /// Starts another instance on this app's database (with the same test settings).
     pub async fn another_instance(&self) -> Instance {
-        Instance::start(settings(&self.db_url)).await
+        match &self.pg_db {
+            Some((name, server)) => {
+                Instance::start(app_settings(server, name, self.pooler.as_ref())).await
+            }
+            None => Instance::start(settings(&self.db_url)).await,
+        }
     }
 
     /// Logs in and returns the token pair (`data` of the answer); panics unless 200.

@@ -18,6 +18,7 @@ mod lock_hold;
 mod metrics;
 mod operations;
 mod patients;
+mod pgbouncer;
 mod privacy;
 mod replica;
 mod second_factor;

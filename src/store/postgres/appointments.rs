@@ -1,7 +1,7 @@
 //! Appointments on PostgreSQL: each write is one statement (a data-modifying CTE) that changes
 //! the appointment, the slot's seat count and the audit log together, or nothing at all.
 
-use sqlx::PgPool;
+use super::TxPool;
 
 use crate::domain::appointment::{Action, AppointmentStatus, AuditEntry, NewAppointment, Verdict};
 use crate::domain::booking::{booking_refusal, SlotFacts};
@@ -192,7 +192,7 @@ fn classify_book_error(e: sqlx::Error) -> Result<Attempt, TxError> {
 }
 
 pub async fn book(
-    pool: &PgPool,
+    pool: &TxPool,
     new: &NewAppointment,
     hold_secs: i64,
     max_holds: Option<i64>,
@@ -212,7 +212,7 @@ pub async fn book(
             } else {
                 BOOK
             };
-            let row = sqlx::query_as(sql)
+            let row = crate::store::statements::query_as(sql)
                 .bind(new.patient_id)
                 .bind(new.doctor_id)
                 .bind(new.time_slot_id)
@@ -280,9 +280,9 @@ pub async fn book(
 }
 
 /// The earlier answer for an idempotency key, if the key was used before.
-async fn replay(pool: &PgPool, key: &IdempotencyKey) -> DomainResult<Option<Booked>> {
+async fn replay(pool: &TxPool, key: &IdempotencyKey) -> DomainResult<Option<Booked>> {
     let found: Option<(String, AppointmentId)> = retry(|| async move {
-        Ok(sqlx::query_as(
+        Ok(crate::store::statements::query_as(
             "SELECT fingerprint, appointment_id FROM idempotency_keys WHERE key = $1",
         )
         .bind(&key.key)
@@ -306,7 +306,7 @@ async fn replay(pool: &PgPool, key: &IdempotencyKey) -> DomainResult<Option<Book
 /// Why a booking found no seat, in the order a client should hear it; `None` if the slot looks
 /// bookable after all (the state changed under us: try again).
 async fn diagnose(
-    pool: &PgPool,
+    pool: &TxPool,
     new: &NewAppointment,
     max_holds: Option<i64>,
 ) -> DomainResult<Option<DomainError>> {
@@ -323,7 +323,7 @@ async fn diagnose(
         i64,
     );
     let row: Row = retry(|| async move {
-        Ok(sqlx::query_as(
+        Ok(crate::store::statements::query_as(
             "SELECT EXISTS (SELECT 1 FROM patients WHERE id = $1),
                     EXISTS (SELECT 1 FROM doctors WHERE id = $2),
                     s.doctor_id, s.slot_date, s.slot_time, s.status, s.starts_at > now(),
@@ -368,9 +368,9 @@ async fn diagnose(
     }))
 }
 
-async fn expire(pool: &PgPool, sql: &'static str, scope: uuid::Uuid) -> DomainResult<i64> {
+async fn expire(pool: &TxPool, sql: &'static str, scope: uuid::Uuid) -> DomainResult<i64> {
     retry(|| async move {
-        Ok(sqlx::query_scalar(sql)
+        Ok(crate::store::statements::query_scalar(sql)
             .bind(1000_i64)
             .bind(scope)
             .fetch_one(pool)
@@ -379,9 +379,9 @@ async fn expire(pool: &PgPool, sql: &'static str, scope: uuid::Uuid) -> DomainRe
     .await
 }
 
-async fn load(pool: &PgPool, id: AppointmentId) -> DomainResult<Appointment> {
+async fn load(pool: &TxPool, id: AppointmentId) -> DomainResult<Appointment> {
     let found: Option<AppointmentRow> = retry(|| async move {
-        Ok(sqlx::query_as(concat!(
+        Ok(crate::store::statements::query_as(concat!(
             "SELECT ",
             appt_cols!(),
             "FROM appointments a WHERE a.id = $1"
@@ -395,7 +395,7 @@ async fn load(pool: &PgPool, id: AppointmentId) -> DomainResult<Appointment> {
 }
 
 pub async fn transition(
-    pool: &PgPool,
+    pool: &TxPool,
     id: AppointmentId,
     action: Action,
     reason: Option<&str>,
@@ -404,9 +404,9 @@ pub async fn transition(
     for _ in 0..4 {
         let done: Option<AppointmentRow> = retry(|| async move {
             let q = match action {
-                Action::Confirm => sqlx::query_as(CONFIRM),
-                Action::Cancel => sqlx::query_as(CANCEL),
-                Action::Complete => sqlx::query_as(COMPLETE),
+                Action::Confirm => crate::store::statements::query_as(CONFIRM),
+                Action::Cancel => crate::store::statements::query_as(CANCEL),
+                Action::Complete => crate::store::statements::query_as(COMPLETE),
             };
             let access = actor.access.as_ref();
             Ok(q.bind(id)
@@ -454,9 +454,9 @@ pub async fn transition(
     ))
 }
 
-pub async fn detail(pool: &PgPool, id: AppointmentId) -> DomainResult<AppointmentDetail> {
+pub async fn detail(pool: &TxPool, id: AppointmentId) -> DomainResult<AppointmentDetail> {
     let row: Option<DetailRow> = retry(|| async move {
-        Ok(sqlx::query_as(concat!(
+        Ok(crate::store::statements::query_as(concat!(
             "SELECT ",
             appt_cols!(),
             ", d.name AS doctor_name, d.specialization AS doctor_specialization, d.clinic_name AS doctor_clinic_name,
@@ -475,9 +475,9 @@ pub async fn detail(pool: &PgPool, id: AppointmentId) -> DomainResult<Appointmen
     rows::one(row)?.ok_or(DomainError::NotFound("appointment"))
 }
 
-pub async fn history(pool: &PgPool, id: AppointmentId) -> DomainResult<Vec<AuditEntry>> {
+pub async fn history(pool: &TxPool, id: AppointmentId) -> DomainResult<Vec<AuditEntry>> {
     let entries: Vec<AuditRow> = retry(|| async move {
-        Ok(sqlx::query_as(
+        Ok(crate::store::statements::query_as(
             "SELECT action, old_status, new_status, reason, at, actor, actor_role FROM appointment_audit_log
              WHERE appointment_id = $1 ORDER BY id",
         )
@@ -540,7 +540,7 @@ const DOCTOR_LIST: ListSql = ListSql {
 
 /// One page of an owner's appointments by slot start; `NotFound(owner)` when they do not exist.
 async fn list(
-    pool: &PgPool,
+    pool: &TxPool,
     sql: &ListSql,
     owner: uuid::Uuid,
     filter: AppointmentFilter,
@@ -548,20 +548,20 @@ async fn list(
 ) -> DomainResult<Paged<Appointment>> {
     let status = filter.status.map(AppointmentStatus::as_str);
     let (total, items): (i64, Vec<AppointmentRow>) = super::snapshot(pool, |mut tx| async move {
-        let exists: bool = sqlx::query_scalar(sql.exists)
+        let exists: bool = crate::store::statements::query_scalar(sql.exists)
             .bind(owner)
             .fetch_one(&mut *tx)
             .await?;
         if !exists {
             return Err(DomainError::NotFound(sql.owner).into());
         }
-        let total = sqlx::query_scalar(sql.count)
+        let total = crate::store::statements::query_scalar(sql.count)
             .bind(owner)
             .bind(status)
             .bind(filter.date)
             .fetch_one(&mut *tx)
             .await?;
-        let items = sqlx::query_as(sql.page)
+        let items = crate::store::statements::query_as(sql.page)
             .bind(owner)
             .bind(status)
             .bind(filter.date)
@@ -576,7 +576,7 @@ async fn list(
 }
 
 pub async fn for_patient(
-    pool: &PgPool,
+    pool: &TxPool,
     patient: PatientId,
     status: Option<AppointmentStatus>,
     page: Page,
@@ -586,7 +586,7 @@ pub async fn for_patient(
 }
 
 pub async fn for_doctor(
-    pool: &PgPool,
+    pool: &TxPool,
     doctor: DoctorId,
     filter: AppointmentFilter,
     page: Page,
@@ -594,9 +594,9 @@ pub async fn for_doctor(
     list(pool, &DOCTOR_LIST, doctor.0, filter, page).await
 }
 
-pub async fn expire_due(pool: &PgPool, batch: i64) -> DomainResult<u64> {
+pub async fn expire_due(pool: &TxPool, batch: i64) -> DomainResult<u64> {
     let n: i64 = retry(|| async move {
-        Ok(sqlx::query_scalar(EXPIRE_DUE)
+        Ok(crate::store::statements::query_scalar(EXPIRE_DUE)
             .bind(batch)
             .fetch_one(pool)
             .await?)
@@ -605,9 +605,9 @@ pub async fn expire_due(pool: &PgPool, batch: i64) -> DomainResult<u64> {
     Ok(n as u64)
 }
 
-pub async fn purge_keys(pool: &PgPool, max_age_secs: i64) -> DomainResult<u64> {
+pub async fn purge_keys(pool: &TxPool, max_age_secs: i64) -> DomainResult<u64> {
     retry(|| async move {
-        let done = sqlx::query(
+        let done = crate::store::statements::query(
             "DELETE FROM idempotency_keys WHERE created_at < now() - make_interval(secs => $1)",
         )
         .bind(max_age_secs as f64)

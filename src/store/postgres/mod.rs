@@ -9,6 +9,7 @@ mod appointments;
 mod people;
 mod replica;
 mod slots;
+mod tx_pool;
 
 use std::str::FromStr;
 use std::sync::Arc;
@@ -34,18 +35,19 @@ use crate::domain::{
     SlotId,
 };
 use crate::store;
+pub use tx_pool::TxPool;
 
 /// The PostgreSQL store.
 #[derive(Clone)]
 pub struct PgStore {
     /// SERIALIZABLE connections for every use case that writes.
-    pool: PgPool,
+    pool: TxPool,
     /// READ COMMITTED, read-only connections for pure reads: on the replica when
     /// `DATABASE_READ_URL` is set, else on the primary (then the same pool as `fresh`).
-    reader: PgPool,
+    reader: TxPool,
     /// READ COMMITTED, read-only connections on the primary, for reads that must see the latest
     /// commit: who someone is, what they may do, what a write is about to change.
-    fresh: PgPool,
+    fresh: TxPool,
     /// This store with its pure reads on the primary too; `None` when they already are.
     on_primary: Option<Arc<PgStore>>,
 }
@@ -71,26 +73,36 @@ impl PgStore {
         // Migrations run on a connection of their own, without the statement timeout: building
         // an index on a large table may take longer than any request should.
         let mut migrating = connect(&base).await.map_err(OpenError::Connect)?;
-        MIGRATOR.run(&mut migrating).await?;
+        if opts.db.statement_cache {
+            MIGRATOR.run(&mut migrating).await?;
+        } else {
+            migrate_behind_pooler(&mut migrating).await?;
+        }
         migrating.close().await.map_err(OpenError::Connect)?;
-        let base = with_limits(base, &opts.db);
-        let writes = base
-            .clone()
-            .options([("default_transaction_isolation", "serializable")])
-            .application_name("carebook-write");
+        let writes = startup(
+            base.clone(),
+            &opts.db,
+            &[("default_transaction_isolation", "serializable")],
+        )
+        .application_name("carebook-write");
         let pool = pool_options(opts)
             .connect_with(writes)
             .await
             .map_err(OpenError::Connect)?;
-        let replica = replica::pool(opts)?;
+        if !opts.db.statement_cache {
+            store::statements::send_unnamed();
+        }
+        let pool = tx_pool(opts, pool, WRITES);
+        let replica = replica::pool(opts)?.map(|r| tx_pool(opts, r, READS));
         let name = match replica {
             Some(_) => replica::READ_PRIMARY_APP,
             None => replica::READ_APP,
         };
         let fresh = pool_options(opts)
-            .connect_with(read_only(base).application_name(name))
+            .connect_with(read_only(base, &opts.db).application_name(name))
             .await
             .map_err(OpenError::Connect)?;
+        let fresh = tx_pool(opts, fresh, READS);
         let Some(reader) = replica else {
             let reader = fresh.clone();
             return Ok(Self {
@@ -115,22 +127,64 @@ impl PgStore {
     }
 }
 
-/// `base` with the server-side limits every pooled connection runs with.
-fn with_limits(base: PgConnectOptions, db: &DbSettings) -> PgConnectOptions {
+/// Applies the migrations through a transaction-pooling PgBouncer. sqlx's migrator takes a
+/// session advisory lock and prepares named statements; outside a transaction each of its
+/// statements could land on another server connection (the unlock not where the lock is, a
+/// name left behind for the next client of that server connection to collide with). So it
+/// runs inside one transaction, pinned to one server connection, which forgets its prepared
+/// statements before it is handed back. Each migration then runs in a savepoint.
+async fn migrate_behind_pooler(conn: &mut sqlx::PgConnection) -> Result<(), OpenError> {
+    let mut tx = conn.begin().await.map_err(OpenError::Connect)?;
+    MIGRATOR.run(&mut tx).await?;
+    tx.execute("DEALLOCATE ALL")
+        .await
+        .map_err(OpenError::Connect)?;
+    tx.commit().await.map_err(OpenError::Connect)
+}
+
+/// How the write pool's transactions begin behind a transaction pooler.
+const WRITES: &str = "ISOLATION LEVEL SERIALIZABLE";
+/// How the read pools' transactions begin behind a transaction pooler.
+const READS: &str = "ISOLATION LEVEL READ COMMITTED READ ONLY";
+
+/// `pool` as a [`TxPool`]: straight to PostgreSQL with the statement cache on; otherwise
+/// behind a pooler, each transaction opening with `BEGIN mode` and the limits.
+fn tx_pool(opts: &StoreOptions, pool: PgPool, mode: &str) -> TxPool {
+    if opts.db.statement_cache {
+        TxPool::direct(pool)
+    } else {
+        TxPool::pooled(pool, mode, &limits(&opts.db))
+    }
+}
+
+/// `base` with the server-side limits and `session` settings every pooled connection runs
+/// with, sent as startup options. With the statement cache off (behind a transaction-pooling
+/// PgBouncer, which refuses startup options and would not keep them on the server connection a
+/// transaction lands on) nothing is sent: every transaction sets the isolation level and the limits itself
+/// ([`TxPool`]).
+fn startup(base: PgConnectOptions, db: &DbSettings, session: &[(&str, &str)]) -> PgConnectOptions {
+    if !db.statement_cache {
+        return base.statement_cache_capacity(0);
+    }
     let limits = limits(db);
     base.options(limits.iter().map(|(k, v)| (*k, v.as_str())))
+        .options(session.iter().copied())
 }
 
 /// `base` for pure reads. They are single statements, each consistent in its own snapshot at
 /// READ COMMITTED. Running them SERIALIZABLE would only add predicate locks, which cost CPU and
 /// make concurrent bookings fail serialization checks against readers (and a hot standby
 /// refuses SERIALIZABLE).
-fn read_only(base: PgConnectOptions) -> PgConnectOptions {
-    base.options([
-        // PostgreSQL splits `options` on spaces unless escaped.
-        ("default_transaction_isolation", "read\\ committed"),
-        ("default_transaction_read_only", "on"),
-    ])
+fn read_only(base: PgConnectOptions, db: &DbSettings) -> PgConnectOptions {
+    startup(
+        base,
+        db,
+        &[
+            // PostgreSQL splits `options` on spaces unless escaped.
+            ("default_transaction_isolation", "read\\ committed"),
+            ("default_transaction_read_only", "on"),
+        ],
+    )
 }
 
 /// The server-side limits every pooled connection runs with, in milliseconds. A statement
@@ -202,14 +256,14 @@ type ReadTx = sqlx::Transaction<'static, sqlx::Postgres>;
 /// Runs `read` in one REPEATABLE READ, read-only transaction, so that a list's total and its
 /// page (and any existence check before them) come from the same snapshot. `read` hands the
 /// transaction back so it can be committed; the whole of it is retried like any transaction.
-async fn snapshot<T, F, Fut>(pool: &PgPool, read: F) -> DomainResult<T>
+async fn snapshot<T, F, Fut>(pool: &TxPool, read: F) -> DomainResult<T>
 where
     F: Fn(ReadTx) -> Fut,
     Fut: std::future::Future<Output = Result<(T, ReadTx), TxError>>,
 {
     retry(|| async {
         let tx = pool
-            .begin_with("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
+            .begin_with("ISOLATION LEVEL REPEATABLE READ READ ONLY")
             .await?;
         let (value, tx) = read(tx).await?;
         tx.commit().await?;
@@ -235,7 +289,9 @@ fn on_unique(e: sqlx::Error, messages: &[(&str, &str)]) -> TxError {
 #[async_trait]
 impl Store for PgStore {
     async fn ping(&self) -> DomainResult<()> {
-        let ping = sqlx::query("SELECT 1").execute(&self.fresh).await;
+        let ping = crate::store::statements::query("SELECT 1")
+            .execute(&self.fresh)
+            .await;
         ping.map(drop)
             .map_err(|e| DomainError::Unavailable(Box::new(e)))
     }

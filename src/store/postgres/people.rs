@@ -1,6 +1,6 @@
 //! Doctors and patients on PostgreSQL.
 
-use sqlx::PgPool;
+use super::TxPool;
 
 use super::on_unique;
 use crate::domain::doctor::{Doctor, DoctorPatch, NewDoctor};
@@ -28,10 +28,10 @@ const PATIENT_DUPES: &[(&str, &str)] = &[(
     "A patient with this e-mail already exists",
 )];
 
-pub async fn create_doctor(pool: &PgPool, d: NewDoctor) -> DomainResult<Doctor> {
+pub async fn create_doctor(pool: &TxPool, d: NewDoctor) -> DomainResult<Doctor> {
     let (id, d) = (DoctorId::random(), &d);
     let row: DoctorRow = retry(|| async move {
-        bind_new_doctor!(sqlx::query_as(
+        bind_new_doctor!(crate::store::statements::query_as(
             "INSERT INTO doctors (id, name, specialization, email, phone, license_number, clinic_name, address, bio, timezone)
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING *",
         )
@@ -52,16 +52,17 @@ macro_rules! doctor_filter {
 }
 
 pub async fn list_doctors(
-    pool: &PgPool,
+    pool: &TxPool,
     specialization: Option<&str>,
     page: Page,
 ) -> DomainResult<Paged<Doctor>> {
     let (total, rows): (i64, Vec<DoctorRow>) = super::snapshot(pool, |mut tx| async move {
-        let total = sqlx::query_scalar(concat!("SELECT count(*) ", doctor_filter!()))
-            .bind(specialization)
-            .fetch_one(&mut *tx)
-            .await?;
-        let items = sqlx::query_as(concat!(
+        let total =
+            crate::store::statements::query_scalar(concat!("SELECT count(*) ", doctor_filter!()))
+                .bind(specialization)
+                .fetch_one(&mut *tx)
+                .await?;
+        let items = crate::store::statements::query_as(concat!(
             "SELECT * ",
             doctor_filter!(),
             " ORDER BY name, id LIMIT $2 OFFSET $3"
@@ -77,32 +78,34 @@ pub async fn list_doctors(
     rows::paged(total, rows)
 }
 
-pub async fn get_doctor(pool: &PgPool, id: DoctorId) -> DomainResult<Doctor> {
+pub async fn get_doctor(pool: &TxPool, id: DoctorId) -> DomainResult<Doctor> {
     let row: Option<DoctorRow> = retry(|| async move {
-        Ok(sqlx::query_as("SELECT * FROM doctors WHERE id = $1")
-            .bind(id)
-            .fetch_optional(pool)
-            .await?)
+        Ok(
+            crate::store::statements::query_as("SELECT * FROM doctors WHERE id = $1")
+                .bind(id)
+                .fetch_optional(pool)
+                .await?,
+        )
     })
     .await?;
     rows::one(row)?.ok_or(DomainError::NotFound("doctor"))
 }
 
 pub async fn update_doctor(
-    pool: &PgPool,
+    pool: &TxPool,
     id: DoctorId,
     patch: DoctorPatch,
 ) -> DomainResult<Doctor> {
     let patch = &patch;
     let row: DoctorRow = retry(|| async move {
         let mut tx = pool.begin().await?;
-        let current: Option<DoctorRow> = sqlx::query_as("SELECT * FROM doctors WHERE id = $1 FOR UPDATE")
+        let current: Option<DoctorRow> = crate::store::statements::query_as("SELECT * FROM doctors WHERE id = $1 FOR UPDATE")
             .bind(id)
             .fetch_optional(&mut *tx)
             .await?;
         let current: Doctor = rows::one(current)?.ok_or(DomainError::NotFound("doctor"))?;
         let d = patch.clone().apply(current);
-        let updated = bind_doctor_changes!(sqlx::query_as(
+        let updated = bind_doctor_changes!(crate::store::statements::query_as(
             "UPDATE doctors SET name = $2, specialization = $3, phone = $4, clinic_name = $5, address = $6,
                     bio = $7, timezone = $8, updated_at = now()
              WHERE id = $1 RETURNING *",
@@ -118,7 +121,7 @@ pub async fn update_doctor(
 }
 
 pub async fn create_patient(
-    pool: &PgPool,
+    pool: &TxPool,
     p: NewPatient,
     by: Option<Accessor>,
 ) -> DomainResult<Patient> {
@@ -126,7 +129,7 @@ pub async fn create_patient(
     let (id, p) = (PatientId::random(), &p);
     let row: PatientRow = retry(|| async move {
         let mut tx = pool.begin().await?;
-        let row = bind_patient!(sqlx::query_as(
+        let row = bind_patient!(crate::store::statements::query_as(
             "INSERT INTO patients (id, name, email, phone, date_of_birth, gender, blood_group, allergies,
                                    medical_history, emergency_contact_name, emergency_contact_phone)
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING *",
@@ -143,36 +146,39 @@ pub async fn create_patient(
     row.try_into()
 }
 
-pub async fn list_patients(pool: &PgPool, page: Page) -> DomainResult<Paged<Patient>> {
+pub async fn list_patients(pool: &TxPool, page: Page) -> DomainResult<Paged<Patient>> {
     let (total, rows): (i64, Vec<PatientRow>) = super::snapshot(pool, |mut tx| async move {
-        let total = sqlx::query_scalar("SELECT count(*) FROM patients")
+        let total = crate::store::statements::query_scalar("SELECT count(*) FROM patients")
             .fetch_one(&mut *tx)
             .await?;
-        let items =
-            sqlx::query_as("SELECT * FROM patients ORDER BY created_at, id LIMIT $1 OFFSET $2")
-                .bind(page.limit)
-                .bind(page.offset)
-                .fetch_all(&mut *tx)
-                .await?;
+        let items = crate::store::statements::query_as(
+            "SELECT * FROM patients ORDER BY created_at, id LIMIT $1 OFFSET $2",
+        )
+        .bind(page.limit)
+        .bind(page.offset)
+        .fetch_all(&mut *tx)
+        .await?;
         Ok(((total, items), tx))
     })
     .await?;
     rows::paged(total, rows)
 }
 
-pub async fn get_patient(pool: &PgPool, id: PatientId) -> DomainResult<Patient> {
+pub async fn get_patient(pool: &TxPool, id: PatientId) -> DomainResult<Patient> {
     let row: Option<PatientRow> = retry(|| async move {
-        Ok(sqlx::query_as("SELECT * FROM patients WHERE id = $1")
-            .bind(id)
-            .fetch_optional(pool)
-            .await?)
+        Ok(
+            crate::store::statements::query_as("SELECT * FROM patients WHERE id = $1")
+                .bind(id)
+                .fetch_optional(pool)
+                .await?,
+        )
     })
     .await?;
     rows::one(row)?.ok_or(DomainError::NotFound("patient"))
 }
 
 pub async fn update_patient(
-    pool: &PgPool,
+    pool: &TxPool,
     id: PatientId,
     patch: PatientPatch,
     by: Option<Accessor>,
@@ -180,13 +186,13 @@ pub async fn update_patient(
     let (patch, by) = (&patch, &by);
     let row: PatientRow = retry(|| async move {
         let mut tx = pool.begin().await?;
-        let current: Option<PatientRow> = sqlx::query_as("SELECT * FROM patients WHERE id = $1 FOR UPDATE")
+        let current: Option<PatientRow> = crate::store::statements::query_as("SELECT * FROM patients WHERE id = $1 FOR UPDATE")
             .bind(id)
             .fetch_optional(&mut *tx)
             .await?;
         let current: Patient = rows::one(current)?.ok_or(DomainError::NotFound("patient"))?;
         let p = patch.clone().apply(current);
-        let updated = bind_patient!(sqlx::query_as(
+        let updated = bind_patient!(crate::store::statements::query_as(
             "UPDATE patients SET name = $2, email = $3, phone = $4, date_of_birth = $5, gender = $6,
                     blood_group = $7, allergies = $8, medical_history = $9, emergency_contact_name = $10,
                     emergency_contact_phone = $11, updated_at = now()

@@ -12,7 +12,7 @@ use std::str::FromStr;
 use sqlx::postgres::PgConnectOptions;
 use sqlx::{ConnectOptions, PgPool};
 
-use super::{pool_options, read_only, with_limits};
+use super::{pool_options, read_only};
 use crate::store::{OpenError, StoreOptions};
 
 /// `application_name` of the pool serving pure reads (on the replica when there is one).
@@ -28,6 +28,6 @@ pub fn pool(opts: &StoreOptions) -> Result<Option<PgPool>, OpenError> {
     let server = PgConnectOptions::from_str(url)
         .map_err(|e| OpenError::Config(format!("invalid DATABASE_READ_URL: {e}")))?
         .log_statements(tracing::log::LevelFilter::Trace);
-    let reads = read_only(with_limits(server, &opts.db)).application_name(READ_APP);
+    let reads = read_only(server, &opts.db).application_name(READ_APP);
     Ok(Some(pool_options(opts).connect_lazy_with(reads)))
 }

@@ -1,7 +1,8 @@
 //! Time slots on PostgreSQL. Reads report effective seats: overdue PENDING holds do not count.
 
 use chrono::NaiveDate;
-use sqlx::PgPool;
+
+use super::TxPool;
 
 use super::on_unique;
 use crate::domain::slot::{
@@ -58,10 +59,10 @@ const CREATE: &str = concat!(
     slot_select!("ins")
 );
 
-pub async fn create_slot(pool: &PgPool, doctor: DoctorId, s: NewSlot) -> DomainResult<Slot> {
+pub async fn create_slot(pool: &TxPool, doctor: DoctorId, s: NewSlot) -> DomainResult<Slot> {
     let (id, s) = (SlotId::random(), &s);
     let row: SlotRow = retry(|| async move {
-        sqlx::query_as(CREATE)
+        crate::store::statements::query_as(CREATE)
             .bind(id)
             .bind(doctor)
             .bind(s.slot_date)
@@ -92,7 +93,7 @@ const CREATE_MANY: &str = concat!(
 );
 
 pub async fn create_slots(
-    pool: &PgPool,
+    pool: &TxPool,
     doctor: DoctorId,
     new: Vec<NewSlot>,
 ) -> DomainResult<BulkOutcome> {
@@ -106,7 +107,7 @@ pub async fn create_slots(
     let (ids_ref, dates, times, starts, durations, capacities) =
         (&ids, &dates, &times, &starts, &durations, &capacities);
     let created: Vec<SlotRow> = retry(|| async move {
-        sqlx::query_as(CREATE_MANY)
+        crate::store::statements::query_as(CREATE_MANY)
             .bind(ids_ref)
             .bind(doctor)
             .bind(dates)
@@ -136,7 +137,7 @@ pub async fn create_slots(
 }
 
 pub async fn list_slots(
-    pool: &PgPool,
+    pool: &TxPool,
     doctor: DoctorId,
     from: NaiveDate,
     to: NaiveDate,
@@ -157,7 +158,7 @@ pub async fn list_slots(
                 "WHERE s.doctor_id = $1 AND s.slot_date BETWEEN $2 AND $3 ORDER BY s.starts_at, s.id"
             )
         };
-        Ok(sqlx::query_as(sql)
+        Ok(crate::store::statements::query_as(sql)
             .bind(doctor)
             .bind(from)
             .bind(to)
@@ -177,13 +178,13 @@ const SET_STATUS: &str = concat!(
 );
 
 pub async fn set_slot_status(
-    pool: &PgPool,
+    pool: &TxPool,
     doctor: DoctorId,
     slot: SlotId,
     status: SlotAdminStatus,
 ) -> DomainResult<Slot> {
     let row: Option<SlotRow> = retry(|| async move {
-        Ok(sqlx::query_as(SET_STATUS)
+        Ok(crate::store::statements::query_as(SET_STATUS)
             .bind(slot)
             .bind(doctor)
             .bind(status.as_str())
