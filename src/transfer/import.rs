@@ -321,12 +321,26 @@ impl Reader {
         if self.next_line()?.is_some_and(|l| !l.trim().is_empty()) {
             return Err(self.bad("content after the \"end\" line"));
         }
+        // The end line's counts; a table it leaves out had no rows.
         let end = self.end.take().unwrap_or_default();
-        let expected: BTreeMap<&str, u64> = end.iter().map(|(k, v)| (k.as_str(), *v)).collect();
-        if expected != self.counted {
+        if let Some(unknown) = end.keys().find(|t| !self.counted.contains_key(t.as_str())) {
             return Err(self.bad(format!(
-                "the file holds {:?} rows but its end line says {expected:?} (damaged?)",
-                self.counted
+                "the end line counts an unknown table \"{unknown}\""
+            )));
+        }
+        let wrong: Vec<String> = (self.counted.iter())
+            .filter(|(t, n)| end.get(**t).copied().unwrap_or(0) != **n)
+            .map(|(t, n)| {
+                format!(
+                    "{t}: {n} rows, the end line says {}",
+                    end.get(*t).copied().unwrap_or(0)
+                )
+            })
+            .collect();
+        if !wrong.is_empty() {
+            return Err(self.bad(format!(
+                "the row counts do not match ({}): damaged?",
+                wrong.join("; ")
             )));
         }
         Ok(TABLES

@@ -82,6 +82,11 @@ async fn files_of_another_format_or_version_or_truncated_are_refused() {
             "ends without its \"end\" line",
         ),
         (
+            "miscounted",
+            text.replacen("\"users\":1,", "\"users\":2,", 1),
+            "users: 1 rows, the end line says 2",
+        ),
+        (
             "unknown-table",
             format!("{header}\n{{\"table\":\"sessions\",\"row\":{{}}}}\n{rest}"),
             "unknown table \"sessions\"",
