@@ -98,7 +98,7 @@ fn app_settings(server: &str, name: &str, pooler: Option<&PgBouncer>) -> Setting
     }
 }
 
-fn pg_base() -> String {
+pub fn pg_base() -> String {
     std::env::var("TEST_DATABASE_URL")
         .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432".into())
         .trim_end_matches('/')

@@ -9,7 +9,7 @@ use futures::future::join_all;
 use reqwest::StatusCode;
 use serde_json::json;
 
-use crate::common::TestApp;
+use crate::common::{PgBouncer, TestApp};
 
 /// Records, from inside each write, the isolation level and limits it ran with.
 const SPY: &str = "
@@ -144,4 +144,42 @@ async fn the_last_seats_race_holds_through_pgbouncer() {
         .await;
     assert_eq!(live, 4);
     assert_eq!(app.slot_view(&d, &slot).await["current_bookings"], 4);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_missing_database_is_created_and_migrated_through_pgbouncer() {
+    let server = crate::common::pg_base();
+    let pooler = PgBouncer::start(&server, &[]);
+    let name = format!("carebook_test_{}", uuid::Uuid::new_v4().simple());
+    let mut s = crate::common::settings(&format!("{}/{name}", pooler.server));
+    s.db.statement_cache = false;
+    let store = carebook::startup::open_store(&s)
+        .await
+        .expect("create, migrate and open through pgbouncer");
+    // Opening again (a second instance) finds it migrated.
+    let again = carebook::startup::open_store(&s).await.expect("reopen");
+    again.close().await;
+    store.close().await;
+    drop(pooler);
+    let direct = format!("{server}/{name}");
+    let mut db = <sqlx::PgConnection as sqlx::Connection>::connect(&direct)
+        .await
+        .expect("the database exists");
+    let applied: i64 = sqlx::query_scalar("SELECT count(*) FROM _sqlx_migrations WHERE success")
+        .fetch_one(&mut db)
+        .await
+        .expect("migrations table");
+    let shipped = std::fs::read_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/migrations/postgres"))
+        .expect("migrations")
+        .count();
+    assert_eq!(applied, shipped as i64);
+    drop(db);
+    let mut admin =
+        <sqlx::PgConnection as sqlx::Connection>::connect(&format!("{server}/postgres"))
+            .await
+            .expect("connect");
+    sqlx::raw_sql(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+        .execute(&mut admin)
+        .await
+        .expect("drop the test database");
 }

@@ -222,13 +222,29 @@ async fn connect(opts: &PgConnectOptions) -> Result<sqlx::PgConnection, sqlx::Er
         .unwrap_or(Err(sqlx::Error::PoolTimedOut))
 }
 
+/// Whether connecting failed because the database does not exist: 3D000 from PostgreSQL; from
+/// PgBouncer, which relays the server's refusal of its login under its own code (08P01), the
+/// server's message.
+fn database_missing(e: &sqlx::Error) -> bool {
+    let Some(db) = e.as_database_error() else {
+        return false;
+    };
+    match db.code().as_deref() {
+        Some("3D000") => true,
+        Some("08P01") => {
+            db.message().contains("does not exist") && db.message().contains("database")
+        }
+        _ => false,
+    }
+}
+
 /// Creates the target database when connecting to it fails with "does not exist" (3D000).
 /// Connecting first means a user without access to the `postgres` database can still start
 /// against an existing one.
 async fn create_database_if_missing(target: &PgConnectOptions) -> Result<(), OpenError> {
     let missing = match connect(target).await {
         Ok(conn) => return conn.close().await.map_err(OpenError::Connect),
-        Err(e) if e.as_database_error().and_then(|d| d.code()).as_deref() == Some("3D000") => e,
+        Err(e) if database_missing(&e) => e,
         Err(e) => return Err(OpenError::Connect(e)),
     };
     let Some(name) = target.get_database().map(str::to_owned) else {
