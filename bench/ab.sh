@@ -7,6 +7,8 @@
 #
 #   BENCH_BASELINE_REV=3634b41 bash bench/ab.sh
 #   ROUNDS=8 SCENARIOS=book-distinct,book-confirm BACKEND=sqlite bash bench/ab.sh
+#   VARIANT=pgbouncer bash bench/ab.sh   # the current build straight to PostgreSQL (baseline)
+#                                        # against itself through PgBouncer, DB_STATEMENT_CACHE=off
 #
 # Env: BENCH_BASELINE_REV (required; a revision before authentication is driven with
 # --no-login), ROUNDS (6), SCENARIOS (book-distinct,hot-slot,book-confirm,availability-week), BACKEND
@@ -15,7 +17,14 @@
 # cached in the same place).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-REV=${BENCH_BASELINE_REV:?set BENCH_BASELINE_REV}
+VARIANT=${VARIANT:-}
+if [ "$VARIANT" = pgbouncer ]; then
+    REV=HEAD
+    REV_LABEL="itself straight to PostgreSQL; current: through PgBouncer with DB_STATEMENT_CACHE=off"
+    OUT=${OUT:-bench/results/pgbouncer}
+else
+    REV=${BENCH_BASELINE_REV:?set BENCH_BASELINE_REV}
+fi
 ROUNDS=${ROUNDS:-6}
 SCENARIOS=${SCENARIOS:-book-distinct,hot-slot,book-confirm,availability-week}
 BACKEND=${BACKEND:-postgres}
@@ -43,6 +52,7 @@ stop() {
 }
 cleanup() {
     stop
+    [ -z "${PGB_PID:-}" ] || kill "$PGB_PID" 2>/dev/null || true
     psql "$PG/postgres" -qXc "DROP DATABASE IF EXISTS $DB WITH (FORCE)" >/dev/null 2>&1 || true
     rm -rf "$WORK"
 }
@@ -52,7 +62,19 @@ trap 'exit 130' INT TERM
 cargo build --release --workspace --bins
 SHA=$(git rev-parse --verify "$REV^{commit}")
 BASE_BIN=$CACHE/carebook-$SHA
-if [ ! -x "$BASE_BIN" ]; then
+if [ "$VARIANT" = pgbouncer ]; then
+    BASE_BIN=target/release/carebook
+    # deploy/pgbouncer.ini with local trust auth, on a free port.
+    PGB_PORT=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+    chmod 755 "$WORK"
+    printf '"postgres" ""\n' >"$WORK/users.txt"
+    sed -e "s/^listen_port = .*/listen_port = $PGB_PORT/" -e 's/^auth_type = .*/auth_type = trust/' \
+        -e "s#^auth_file = .*#auth_file = $WORK/users.txt#" deploy/pgbouncer.ini >"$WORK/pgbouncer.ini"
+    printf 'logfile =\npidfile =\nunix_socket_dir =\n' >>"$WORK/pgbouncer.ini"
+    if [ "$(id -u)" = 0 ]; then as=(-u postgres); else as=(); fi
+    pgbouncer "${as[@]}" "$WORK/pgbouncer.ini" >"$WORK/pgbouncer.log" 2>&1 &
+    PGB_PID=$!
+elif [ ! -x "$BASE_BIN" ]; then
     log "building the baseline $REV"
     mkdir -p "$CACHE"
     git worktree add --detach "$WORK/src" "$SHA" >/dev/null
@@ -66,19 +88,26 @@ BASE_LOGIN=()
 git cat-file -e "$SHA:src/auth" 2>/dev/null || BASE_LOGIN=(--no-login)
 
 run() { # label, binary, login args...
-    local label=$1 bin=$2 url port
+    local label=$1 bin=$2 url port cache=on
     shift 2
     case $BACKEND in
         postgres)
             psql "$PG/postgres" -qXc "DROP DATABASE IF EXISTS $DB WITH (FORCE)" >/dev/null
-            url=$PG/$DB ;;
+            # Created here, not by carebook: PgBouncer holds back logins to a database it was
+            # just refused (server_login_retry), which would only time the retry.
+            psql "$PG/postgres" -qXc "CREATE DATABASE $DB" >/dev/null
+            url=$PG/$DB
+            if [ "$VARIANT" = pgbouncer ] && [[ $label == head-* ]]; then
+                url=postgres://postgres@127.0.0.1:$PGB_PORT/$DB
+                cache=off
+            fi ;;
         sqlite) rm -f "$WORK"/ab.db*; url=sqlite:$WORK/ab.db ;;
         *) log "unknown BACKEND $BACKEND"; exit 1 ;;
     esac
     port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
     DATABASE_URL=$url HOST=127.0.0.1 PORT=$port DB_POOL_SIZE=$POOL LOG_FORMAT=json \
         APPOINTMENT_EXPIRY_MINUTES=60 RATE_LIMIT_PER_MINUTE=0 MAX_PENDING_HOLDS_PER_PATIENT=0 \
-        ACCESS_TOKEN_MINUTES=120 "$bin" serve >"$WORK/server.log" 2>&1 &
+        ACCESS_TOKEN_MINUTES=120 DB_STATEMENT_CACHE=$cache "$bin" serve >"$WORK/server.log" 2>&1 &
     PID=$!
     for _ in $(seq 1 150); do
         curl -fsS -m 2 "http://127.0.0.1:$port/health" >/dev/null 2>&1 && break
@@ -106,7 +135,7 @@ for r in $(seq 1 "$ROUNDS"); do
     fi
 done
 
-python3 - "$OUT" "$ROUNDS" "$REV" "$(git rev-parse --short HEAD)" "$BACKEND" <<'PY' | tee "$OUT/report.md"
+python3 - "$OUT" "$ROUNDS" "${REV_LABEL:-$REV}" "$(git rev-parse --short HEAD)" "$BACKEND" <<'PY' | tee "$OUT/report.md"
 import json, statistics, sys
 out, rounds, rev, head, backend = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4], sys.argv[5]
 def figures(path):

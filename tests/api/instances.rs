@@ -66,7 +66,7 @@ async fn three_instances_never_overbook_a_slot() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn three_sweepers_at_once_expire_each_hold_once() {
+async fn three_sweepers_at_once_expire_each_hold_once_and_purge_old_keys() {
     let app = TestApp::spawn(Backend::Postgres).await;
     let others = three(&app).await;
     let doctor = app.doctor().await;
@@ -79,6 +79,22 @@ async fn three_sweepers_at_once_expire_each_hold_once() {
             holds.push(b["data"]["id"].as_str().unwrap().to_owned());
         }
     }
+    // The sweep's other duty: idempotency keys past their retention, purged once.
+    for n in 0..5 {
+        let slot = app.slot(&doctor, 2, &format!("1{n}:30"), 1).await;
+        let res = app
+            .client
+            .post(format!("{}/appointments", app.base))
+            .header("Idempotency-Key", format!("old-key-{n}"))
+            .json(&serde_json::json!({"patient_id": app.patient().await, "doctor_id": doctor, "time_slot_id": slot}))
+            .send()
+            .await
+            .expect("keyed booking");
+        assert_eq!(res.status(), StatusCode::CREATED);
+    }
+    app.execute_raw("UPDATE idempotency_keys SET created_at = now() - interval '2 days'")
+        .await
+        .expect("age the keys");
     app.expire_holds(&holds).await;
     let stores = std::iter::once(app.store.clone()).chain(others.iter().map(|i| i.store.clone()));
     let swept =
@@ -92,6 +108,7 @@ async fn three_sweepers_at_once_expire_each_hold_once() {
     for slot in list["data"].as_array().unwrap() {
         assert_eq!(slot["current_bookings"], 0, "{slot}");
     }
+    assert_eq!(app.count_rows("idempotency_keys").await, 0, "old keys left");
     // Nothing is left for any of them.
     for i in &others {
         assert_eq!(sweep_once(&*i.store).await.unwrap(), 0);
