@@ -79,14 +79,16 @@ async fn three_sweepers_at_once_expire_each_hold_once_and_purge_old_keys() {
             holds.push(b["data"]["id"].as_str().unwrap().to_owned());
         }
     }
-    // The sweep's other duty: idempotency keys past their retention, purged once.
+    // The sweep's other duty: idempotency keys past their retention, purged once (their
+    // bookings, of another doctor, stay live).
+    let keyed = app.doctor().await;
     for n in 0..5 {
-        let slot = app.slot(&doctor, 2, &format!("1{n}:30"), 1).await;
+        let slot = app.slot(&keyed, 2, &format!("1{n}:30"), 1).await;
         let res = app
             .client
             .post(format!("{}/appointments", app.base))
             .header("Idempotency-Key", format!("old-key-{n}"))
-            .json(&serde_json::json!({"patient_id": app.patient().await, "doctor_id": doctor, "time_slot_id": slot}))
+            .json(&serde_json::json!({"patient_id": app.patient().await, "doctor_id": keyed, "time_slot_id": slot}))
             .send()
             .await
             .expect("keyed booking");
