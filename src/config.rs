@@ -136,6 +136,16 @@ pub struct RawSettings {
     /// Address of the private listener serving GET /metrics (Prometheus); `off` for none.
     #[arg(long, env = "METRICS_ADDR", default_value = "127.0.0.1:9464")]
     pub metrics_addr: String,
+    /// Days ahead weekly schedules lay out slots (1-3650).
+    #[arg(long, env = "SCHEDULE_HORIZON_DAYS", default_value_t = 60)]
+    pub schedule_horizon_days: u32,
+    /// Minutes between runs of the schedule generator (at least 1; daily by default).
+    #[arg(
+        long,
+        env = "SCHEDULE_GENERATION_INTERVAL_MINUTES",
+        default_value_t = 1440
+    )]
+    pub schedule_generation_interval_minutes: u32,
 }
 
 /// Accounts, sessions and abuse limits.
@@ -172,6 +182,10 @@ pub struct Settings {
     pub db: DbSettings,
     /// Requests answered at once before more are shed with 503.
     pub max_in_flight: usize,
+    /// Days ahead weekly schedules lay out slots.
+    pub schedule_horizon_days: i64,
+    /// Time between runs of the schedule generator.
+    pub schedule_interval: Duration,
 }
 
 /// Database time limits: how long the database may take before a request gives up with 503.
@@ -270,7 +284,14 @@ impl RawSettings {
         if self.max_in_flight == 0 {
             return Err("MAX_IN_FLIGHT must be at least 1".into());
         }
+        if !(1..=3650).contains(&self.schedule_horizon_days) {
+            return Err("SCHEDULE_HORIZON_DAYS must be between 1 and 3650".into());
+        }
         Ok(Settings {
+            schedule_horizon_days: i64::from(self.schedule_horizon_days),
+            schedule_interval: Duration::from_secs(
+                u64::from(self.schedule_generation_interval_minutes.max(1)) * 60,
+            ),
             max_in_flight: self.max_in_flight as usize,
             metrics_addr,
             db,

@@ -125,6 +125,12 @@ impl Application {
         let revocations = tokio::spawn(crate::jobs::revocations::run(
             self.state.store.clone(),
             self.state.auth.clone(),
+            stop_rx.clone(),
+        ));
+        let generator = tokio::spawn(crate::jobs::generation::run(
+            self.state.store.clone(),
+            self.state.settings.schedule_horizon_days,
+            self.state.settings.schedule_interval,
             stop_rx,
         ));
         let store = self.state.store.clone();
@@ -154,6 +160,7 @@ impl Application {
         let _ = stop_tx.send(true);
         let _ = sweeper.await;
         let _ = revocations.await;
+        let _ = generator.await;
         if let Some(m) = metrics {
             let _ = m.await;
         }

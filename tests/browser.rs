@@ -254,6 +254,8 @@ impl App {
             metrics_addr: None,
             db: Default::default(),
             max_in_flight: 512,
+            schedule_horizon_days: 60,
+            schedule_interval: Duration::from_secs(24 * 3600),
         };
         let store = open_store(&settings).await.expect("open store");
         let app = Application::with_store(settings, store)

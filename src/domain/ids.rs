@@ -72,6 +72,10 @@ typed_id!(
     UserId,
     /// Identifies a login session.
     SessionId,
+    /// Identifies a weekly schedule rule.
+    ScheduleId,
+    /// Identifies a time-off entry.
+    TimeOffId,
 );
 
 #[cfg(test)]

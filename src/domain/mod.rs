@@ -10,6 +10,7 @@ mod ids;
 pub mod page;
 pub mod patch;
 pub mod patient;
+pub mod schedule;
 pub mod slot;
 pub mod store;
 pub mod text;
@@ -20,3 +21,4 @@ pub use error::{DomainError, DomainResult, FieldError};
 pub use ids::{
     parse_uuid, AppointmentId, DoctorId, PatientId, SessionId, SlotId, UserId, BAD_UUID,
 };
+pub use ids::{ScheduleId, TimeOffId};

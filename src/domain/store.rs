@@ -218,6 +218,60 @@ pub trait Store: AccountStore + Send + Sync + 'static {
     async fn expire_due(&self, batch: i64) -> DomainResult<u64>;
     /// Deletes idempotency keys older than `max_age_secs`. Returns how many.
     async fn purge_idempotency_keys(&self, max_age_secs: i64) -> DomainResult<u64>;
+
+    /// Stores a weekly rule (slots are laid out by [`Store::generate_schedule`]).
+    /// Errors: `NotFound("doctor")`.
+    async fn create_schedule(
+        &self,
+        doctor: DoctorId,
+        rule: super::schedule::Rule,
+    ) -> DomainResult<super::schedule::Schedule>;
+    /// The doctor's rules, oldest first.
+    async fn list_schedules(
+        &self,
+        doctor: DoctorId,
+    ) -> DomainResult<Vec<super::schedule::Schedule>>;
+    /// Replaces a rule and, in the same transaction, deletes its future slots that hold no
+    /// appointment; those with live appointments stay and are returned.
+    /// Errors: `NotFound("schedule")` (unknown, or not this doctor's).
+    async fn update_schedule(
+        &self,
+        doctor: DoctorId,
+        id: super::ScheduleId,
+        rule: super::schedule::Rule,
+    ) -> DomainResult<(super::schedule::Schedule, super::schedule::Removal)>;
+    /// Deletes a rule and its future slots that hold no appointment; future slots with only
+    /// past appointments are blocked, and those with live ones kept (and returned); all that
+    /// stay are detached from the rule. Errors: `NotFound("schedule")`.
+    async fn end_schedule(
+        &self,
+        doctor: DoctorId,
+        id: super::ScheduleId,
+    ) -> DomainResult<super::schedule::Removal>;
+    /// Lays out a rule's slots from today to `horizon_days` ahead in the doctor's zone, skipping
+    /// (and reporting) times in a DST gap, overlapping any slot, or inside time off. Idempotent,
+    /// and safe from several instances at once: each slot is created once.
+    /// Errors: `NotFound("schedule")`.
+    async fn generate_schedule(
+        &self,
+        id: super::ScheduleId,
+        horizon_days: i64,
+    ) -> DomainResult<super::schedule::Generation>;
+    /// Rules open-ended or valid on `today` or later.
+    async fn current_schedules(&self, today: NaiveDate) -> DomainResult<Vec<super::ScheduleId>>;
+    /// Records time off and blocks the slots inside it that are AVAILABLE (or blocked by other
+    /// time off), remembering which; slots inside with live appointments are returned.
+    /// Errors: `NotFound("doctor")`.
+    async fn create_time_off(
+        &self,
+        doctor: DoctorId,
+        new: super::schedule::NewTimeOff,
+    ) -> DomainResult<super::schedule::TimeOffOutcome>;
+    /// The doctor's time off, by start.
+    async fn list_time_off(&self, doctor: DoctorId) -> DomainResult<Vec<super::schedule::TimeOff>>;
+    /// Deletes time off and unblocks the slots it blocked that no other time off covers.
+    /// Returns how many. Errors: `NotFound("time off")` (unknown, or not this doctor's).
+    async fn delete_time_off(&self, doctor: DoctorId, id: super::TimeOffId) -> DomainResult<u64>;
 }
 
 /// Accounts, sessions, signing keys, login throttling and the PHI access log.

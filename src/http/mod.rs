@@ -20,8 +20,10 @@ mod params;
 mod patients;
 pub mod policy;
 mod response;
+mod schedules;
 mod schema;
 mod slots;
+mod time_off;
 mod views;
 
 use std::sync::Arc;
@@ -86,6 +88,10 @@ fn api_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(slots::create_bulk))
         .routes(routes!(slots::set_status))
         .routes(routes!(slots::available))
+        .routes(routes!(schedules::create, schedules::list))
+        .routes(routes!(schedules::update, schedules::delete))
+        .routes(routes!(time_off::create, time_off::list))
+        .routes(routes!(time_off::delete))
         .routes(routes!(patients::create, patients::list))
         .routes(routes!(patients::get, patients::update))
         .routes(routes!(appointments::book))

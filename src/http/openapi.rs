@@ -27,6 +27,7 @@ one envelope: `{\"success\": true, \"message\", \"data\"[, \"pagination\"]}` or 
         (name = "doctors", description = "Doctors and their specializations"),
         (name = "patients", description = "Patients (protected health information)"),
         (name = "time slots", description = "A doctor's bookable times, in the doctor's time zone"),
+        (name = "schedules", description = "A doctor's weekly availability rules (generating slots) and time off"),
         (name = "appointments", description = "Bookings: PENDING → CONFIRMED → COMPLETED, with cancellation and expiry"),
         (name = "operations", description = "Health checks and this contract"),
     ),

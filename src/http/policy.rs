@@ -94,6 +94,41 @@ pub const RULES: &[(Method, &str, Rule)] = &[
     ),
     (
         Method::POST,
+        "/api/doctors/{id}/schedules",
+        Rule::Roles(&[Doctor, Scheduler, Admin]),
+    ),
+    (
+        Method::GET,
+        "/api/doctors/{id}/schedules",
+        Rule::Roles(&[Doctor, Scheduler, Admin]),
+    ),
+    (
+        Method::PATCH,
+        "/api/doctors/{id}/schedules/{ruleId}",
+        Rule::Roles(&[Doctor, Scheduler, Admin]),
+    ),
+    (
+        Method::DELETE,
+        "/api/doctors/{id}/schedules/{ruleId}",
+        Rule::Roles(&[Doctor, Scheduler, Admin]),
+    ),
+    (
+        Method::POST,
+        "/api/doctors/{id}/time-off",
+        Rule::Roles(&[Doctor, Scheduler, Admin]),
+    ),
+    (
+        Method::GET,
+        "/api/doctors/{id}/time-off",
+        Rule::Roles(&[Doctor, Scheduler, Admin]),
+    ),
+    (
+        Method::DELETE,
+        "/api/doctors/{id}/time-off/{timeOffId}",
+        Rule::Roles(&[Doctor, Scheduler, Admin]),
+    ),
+    (
+        Method::POST,
         "/api/patients",
         Rule::Roles(&[Scheduler, Admin]),
     ),

@@ -14,6 +14,7 @@ use crate::domain::contact::{Email, Phone};
 use crate::domain::patient::BloodGroup;
 use crate::domain::slot::{SlotAdminStatus, SlotStatus};
 use crate::domain::user::{AccessAction, Role};
+use crate::domain::{schedule::DayOfWeek, ScheduleId, TimeOffId};
 use crate::domain::{AppointmentId, DoctorId, PatientId, SlotId, UserId};
 
 /// The canonical hyphenated UUID, the only form carebook reads.
@@ -61,7 +62,18 @@ id_schema! {
     SlotId: "SlotId", "a time slot";
     AppointmentId: "AppointmentId", "an appointment";
     UserId: "UserId", "an account";
+    ScheduleId: "ScheduleId", "a weekly schedule rule";
+    TimeOffId: "TimeOffId", "a time-off entry";
 }
+
+named_schema!(
+    DayOfWeek,
+    "DayOfWeek",
+    one_of(
+        "A day of the week (case-insensitive on input).",
+        DayOfWeek::ALL.map(|d| d.as_str())
+    )
+);
 
 named_schema!(
     Email,

@@ -1,4 +1,5 @@
 //! Background jobs.
 
 pub mod expiry;
+pub mod generation;
 pub mod revocations;

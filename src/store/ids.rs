@@ -1,6 +1,8 @@
 //! The domain's typed ids as SQL values: each is stored, bound and read as its UUID.
 
-use crate::domain::{AppointmentId, DoctorId, PatientId, SessionId, SlotId, UserId};
+use crate::domain::{
+    AppointmentId, DoctorId, PatientId, ScheduleId, SessionId, SlotId, TimeOffId, UserId,
+};
 
 macro_rules! sqlx_id {
     ($($t:ty),*) => {$(
@@ -53,5 +55,7 @@ sqlx_id!(
     SlotId,
     AppointmentId,
     UserId,
-    SessionId
+    SessionId,
+    ScheduleId,
+    TimeOffId
 );

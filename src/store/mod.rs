@@ -6,6 +6,7 @@ mod ids;
 pub mod postgres;
 mod retry;
 mod rows;
+mod schedule_rows;
 pub mod sqlite;
 pub(crate) mod statements;
 

@@ -104,6 +104,37 @@ pub const TABLES: &[Table] = &[
         serial: false,
     },
     Table {
+        name: "schedules",
+        columns: cols![
+            ("id", Uuid),
+            ("doctor_id", Uuid),
+            ("weekdays", Text),
+            ("start_time", Time),
+            ("end_time", Time),
+            ("slot_minutes", Int32),
+            ("capacity", Int32),
+            ("valid_from", Date),
+            ("valid_until", Date),
+            STAMPS[0],
+            STAMPS[1],
+        ],
+        order: ("id", "id"),
+        serial: false,
+    },
+    Table {
+        name: "time_off",
+        columns: cols![
+            ("id", Uuid),
+            ("doctor_id", Uuid),
+            ("starts_at", Instant),
+            ("ends_at", Instant),
+            ("reason", Text),
+            ("created_at", Instant),
+        ],
+        order: ("id", "id"),
+        serial: false,
+    },
+    Table {
         name: "time_slots",
         columns: cols![
             ("id", Uuid),
@@ -117,8 +148,15 @@ pub const TABLES: &[Table] = &[
             ("status", Text),
             STAMPS[0],
             STAMPS[1],
+            ("schedule_id", Uuid),
         ],
         order: ("id", "id"),
+        serial: false,
+    },
+    Table {
+        name: "time_off_slots",
+        columns: cols![("time_off_id", Uuid), ("slot_id", Uuid)],
+        order: ("time_off_id, slot_id", "time_off_id, slot_id"),
         serial: false,
     },
     Table {

@@ -64,6 +64,41 @@ const TABLE: &[(&str, &str, &str)] = &[
         "/api/doctors/{id}/time-slots/{slotId}",
         "doctor scheduler admin",
     ),
+    (
+        "POST",
+        "/api/doctors/{id}/schedules",
+        "doctor scheduler admin",
+    ),
+    (
+        "GET",
+        "/api/doctors/{id}/schedules",
+        "doctor scheduler admin",
+    ),
+    (
+        "PATCH",
+        "/api/doctors/{id}/schedules/{ruleId}",
+        "doctor scheduler admin",
+    ),
+    (
+        "DELETE",
+        "/api/doctors/{id}/schedules/{ruleId}",
+        "doctor scheduler admin",
+    ),
+    (
+        "POST",
+        "/api/doctors/{id}/time-off",
+        "doctor scheduler admin",
+    ),
+    (
+        "GET",
+        "/api/doctors/{id}/time-off",
+        "doctor scheduler admin",
+    ),
+    (
+        "DELETE",
+        "/api/doctors/{id}/time-off/{timeOffId}",
+        "doctor scheduler admin",
+    ),
     ("POST", "/api/patients", "scheduler admin"),
     ("GET", "/api/patients", "scheduler admin"),
     (
@@ -259,6 +294,10 @@ fn fill(app: &TestApp, route: &str, w: &World) -> String {
                 ("patients", "{id}") | ("patient", "{patientId}") => w.patient.as_str(),
                 ("appointments", "{id}") => w.appointment.as_str(),
                 ("time-slots", "{slotId}") => w.slot.as_str(),
+                // No such rule or time off: an allowed caller gets 404, past the role check.
+                ("schedules", "{ruleId}") | ("time-off", "{timeOffId}") => {
+                    "00000000-0000-4000-8000-000000000000"
+                }
                 ("users", "{id}") => w.spare_user.as_str(),
                 ("specialization", _) => "Cardiology",
                 ("docs", "{file}") => "init.js",

@@ -134,6 +134,9 @@ pub fn settings(url: &str) -> Settings {
         metrics_addr: Some("127.0.0.1:0".into()),
         db: DbSettings::default(),
         max_in_flight: 512,
+        schedule_horizon_days: 60,
+        // Tests drive the generator themselves through `generate_once`.
+        schedule_interval: Duration::from_secs(24 * 3600),
     }
 }
 

@@ -8,6 +8,7 @@
 mod appointments;
 mod people;
 mod replica;
+mod schedules;
 mod slots;
 mod tx_pool;
 
@@ -27,6 +28,9 @@ use crate::domain::appointment::{Action, AppointmentStatus, AuditEntry, NewAppoi
 use crate::domain::doctor::{Doctor, DoctorPatch, NewDoctor};
 use crate::domain::page::{Page, Paged};
 use crate::domain::patient::{NewPatient, Patient, PatientPatch};
+use crate::domain::schedule::{
+    Generation, NewTimeOff, Removal, Rule, Schedule, TimeOff, TimeOffOutcome,
+};
 use crate::domain::slot::{BulkOutcome, NewSlot, Slot, SlotAdminStatus};
 use crate::domain::store::{Actor, AppointmentFilter, Booked, IdempotencyKey, PoolStats, Store};
 use crate::domain::user::Accessor;
@@ -34,6 +38,7 @@ use crate::domain::{
     Appointment, AppointmentDetail, AppointmentId, DoctorId, DomainError, DomainResult, PatientId,
     SlotId,
 };
+use crate::domain::{ScheduleId, TimeOffId};
 use crate::store;
 pub use tx_pool::TxPool;
 
@@ -457,5 +462,45 @@ impl Store for PgStore {
     }
     async fn purge_idempotency_keys(&self, max_age_secs: i64) -> DomainResult<u64> {
         appointments::purge_keys(&self.pool, max_age_secs).await
+    }
+    async fn create_schedule(&self, doctor: DoctorId, rule: Rule) -> DomainResult<Schedule> {
+        schedules::create(&self.pool, doctor, rule).await
+    }
+    async fn list_schedules(&self, doctor: DoctorId) -> DomainResult<Vec<Schedule>> {
+        schedules::list(&self.reader, doctor).await
+    }
+    async fn update_schedule(
+        &self,
+        doctor: DoctorId,
+        id: ScheduleId,
+        rule: Rule,
+    ) -> DomainResult<(Schedule, Removal)> {
+        schedules::update(&self.pool, doctor, id, rule).await
+    }
+    async fn end_schedule(&self, doctor: DoctorId, id: ScheduleId) -> DomainResult<Removal> {
+        schedules::end(&self.pool, doctor, id).await
+    }
+    async fn generate_schedule(
+        &self,
+        id: ScheduleId,
+        horizon_days: i64,
+    ) -> DomainResult<Generation> {
+        schedules::generate(&self.pool, id, horizon_days).await
+    }
+    async fn current_schedules(&self, today: NaiveDate) -> DomainResult<Vec<ScheduleId>> {
+        schedules::current(&self.fresh, today).await
+    }
+    async fn create_time_off(
+        &self,
+        doctor: DoctorId,
+        new: NewTimeOff,
+    ) -> DomainResult<TimeOffOutcome> {
+        schedules::create_time_off(&self.pool, doctor, new).await
+    }
+    async fn list_time_off(&self, doctor: DoctorId) -> DomainResult<Vec<TimeOff>> {
+        schedules::list_time_off(&self.reader, doctor).await
+    }
+    async fn delete_time_off(&self, doctor: DoctorId, id: TimeOffId) -> DomainResult<u64> {
+        schedules::delete_time_off(&self.pool, doctor, id).await
     }
 }

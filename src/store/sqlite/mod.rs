@@ -20,6 +20,7 @@ macro_rules! now_sql {
 
 mod appointments;
 mod people;
+mod schedules;
 mod slots;
 #[cfg(test)]
 mod tests;
@@ -40,6 +41,9 @@ use crate::domain::appointment::{Action, AppointmentStatus, AuditEntry, NewAppoi
 use crate::domain::doctor::{Doctor, DoctorPatch, NewDoctor};
 use crate::domain::page::{Page, Paged};
 use crate::domain::patient::{NewPatient, Patient, PatientPatch};
+use crate::domain::schedule::{
+    Generation, NewTimeOff, Removal, Rule, Schedule, TimeOff, TimeOffOutcome,
+};
 use crate::domain::slot::{BulkOutcome, NewSlot, Slot, SlotAdminStatus};
 use crate::domain::store::{Actor, AppointmentFilter, Booked, IdempotencyKey, PoolStats, Store};
 use crate::domain::user::Accessor;
@@ -47,6 +51,7 @@ use crate::domain::{
     Appointment, AppointmentDetail, AppointmentId, DoctorId, DomainError, DomainResult, PatientId,
     SlotId,
 };
+use crate::domain::{ScheduleId, TimeOffId};
 use crate::store;
 
 /// How long a connection waits for another process's lock before SQLite gives up.
@@ -358,5 +363,45 @@ impl Store for SqliteStore {
     }
     async fn purge_idempotency_keys(&self, max_age_secs: i64) -> DomainResult<u64> {
         appointments::purge_keys(&self.writer, max_age_secs).await
+    }
+    async fn create_schedule(&self, doctor: DoctorId, rule: Rule) -> DomainResult<Schedule> {
+        schedules::create(&self.writer, doctor, rule).await
+    }
+    async fn list_schedules(&self, doctor: DoctorId) -> DomainResult<Vec<Schedule>> {
+        schedules::list(&self.reader, doctor).await
+    }
+    async fn update_schedule(
+        &self,
+        doctor: DoctorId,
+        id: ScheduleId,
+        rule: Rule,
+    ) -> DomainResult<(Schedule, Removal)> {
+        schedules::update(&self.writer, doctor, id, rule).await
+    }
+    async fn end_schedule(&self, doctor: DoctorId, id: ScheduleId) -> DomainResult<Removal> {
+        schedules::end(&self.writer, doctor, id).await
+    }
+    async fn generate_schedule(
+        &self,
+        id: ScheduleId,
+        horizon_days: i64,
+    ) -> DomainResult<Generation> {
+        schedules::generate(&self.writer, id, horizon_days).await
+    }
+    async fn current_schedules(&self, today: NaiveDate) -> DomainResult<Vec<ScheduleId>> {
+        schedules::current(&self.reader, today).await
+    }
+    async fn create_time_off(
+        &self,
+        doctor: DoctorId,
+        new: NewTimeOff,
+    ) -> DomainResult<TimeOffOutcome> {
+        schedules::create_time_off(&self.writer, doctor, new).await
+    }
+    async fn list_time_off(&self, doctor: DoctorId) -> DomainResult<Vec<TimeOff>> {
+        schedules::list_time_off(&self.reader, doctor).await
+    }
+    async fn delete_time_off(&self, doctor: DoctorId, id: TimeOffId) -> DomainResult<u64> {
+        schedules::delete_time_off(&self.writer, doctor, id).await
     }
 }
