@@ -146,6 +146,13 @@ pub struct RawSettings {
         default_value_t = 1440
     )]
     pub schedule_generation_interval_minutes: u32,
+    /// Minutes ahead a patient may book a slot (or reschedule into one) at the latest; 0 is off.
+    #[arg(long, env = "MIN_NOTICE_MINUTES", default_value_t = 0)]
+    pub min_notice_minutes: u32,
+    /// Minutes before an appointment's start after which a patient may no longer cancel or
+    /// reschedule it; 0 is off.
+    #[arg(long, env = "CANCEL_NOTICE_MINUTES", default_value_t = 0)]
+    pub cancel_notice_minutes: u32,
 }
 
 /// Accounts, sessions and abuse limits.
@@ -186,6 +193,8 @@ pub struct Settings {
     pub schedule_horizon_days: i64,
     /// Time between runs of the schedule generator.
     pub schedule_interval: Duration,
+    /// The notice windows binding patients (`MIN_NOTICE_MINUTES`, `CANCEL_NOTICE_MINUTES`).
+    pub notice: crate::domain::reschedule::Notice,
 }
 
 /// Database time limits: how long the database may take before a request gives up with 503.
@@ -292,6 +301,10 @@ impl RawSettings {
             schedule_interval: Duration::from_secs(
                 u64::from(self.schedule_generation_interval_minutes.max(1)) * 60,
             ),
+            notice: crate::domain::reschedule::Notice {
+                book_secs: i64::from(self.min_notice_minutes) * 60,
+                cancel_secs: i64::from(self.cancel_notice_minutes) * 60,
+            },
             max_in_flight: self.max_in_flight as usize,
             metrics_addr,
             db,
@@ -472,5 +485,14 @@ mod tests {
         assert_eq!(one.hold_description(), "1 second");
         let minute = parse(&["--appointment-expiry-minutes", "1"]).unwrap();
         assert_eq!(minute.hold_description(), "1 minute");
+    }
+
+    #[test]
+    fn notice_windows_default_off_and_read_minutes() {
+        assert_eq!(parse(&[]).unwrap().notice, Default::default());
+        let s = parse(&["--min-notice-minutes", "90"]).unwrap();
+        assert_eq!((s.notice.book_secs, s.notice.cancel_secs), (5400, 0));
+        let s = parse(&["--cancel-notice-minutes", "1440"]).unwrap();
+        assert_eq!((s.notice.book_secs, s.notice.cancel_secs), (0, 86400));
     }
 }

@@ -256,6 +256,7 @@ impl App {
             max_in_flight: 512,
             schedule_horizon_days: 60,
             schedule_interval: Duration::from_secs(24 * 3600),
+            notice: Default::default(),
         };
         let store = open_store(&settings).await.expect("open store");
         let app = Application::with_store(settings, store)

@@ -16,16 +16,20 @@ pub enum AppointmentStatus {
     Cancelled,
     Completed,
     Expired,
+    /// The patient did not come: a CONFIRMED appointment whose slot started. The seat stays
+    /// used.
+    NoShow,
 }
 
 impl AppointmentStatus {
     /// Every status, in workflow order.
-    pub const ALL: [Self; 5] = [
+    pub const ALL: [Self; 6] = [
         Self::Pending,
         Self::Confirmed,
         Self::Cancelled,
         Self::Completed,
         Self::Expired,
+        Self::NoShow,
     ];
 
     /// The wire and stored spelling.
@@ -36,6 +40,7 @@ impl AppointmentStatus {
             Self::Cancelled => "CANCELLED",
             Self::Completed => "COMPLETED",
             Self::Expired => "EXPIRED",
+            Self::NoShow => "NO_SHOW",
         }
     }
 
@@ -46,7 +51,7 @@ impl AppointmentStatus {
             .into_iter()
             .find(|s| s.as_str() == up)
             .ok_or_else(|| {
-                "must be one of PENDING, CONFIRMED, CANCELLED, COMPLETED, EXPIRED".into()
+                "must be one of PENDING, CONFIRMED, CANCELLED, COMPLETED, EXPIRED, NO_SHOW".into()
             })
     }
 }
@@ -125,6 +130,8 @@ pub enum Refusal {
     HoldExpired,
     /// Any other impossible transition, from this status.
     Invalid(AppointmentStatus),
+    /// Marking a no-show before the appointment's slot has started.
+    NotStarted,
 }
 
 impl Action {
@@ -173,11 +180,20 @@ impl Action {
 impl Refusal {
     /// The domain error for this refusal of `action`.
     pub fn into_error(self, action: Action) -> DomainError {
+        self.error(action.as_str())
+    }
+
+    /// The domain error for this refusal of the action named `verb`.
+    pub fn error(self, verb: &'static str) -> DomainError {
         match self {
             Self::HoldExpired => DomainError::HoldExpired,
             Self::Invalid(from) => DomainError::InvalidTransition {
-                action: action.as_str(),
+                action: verb,
                 from: from.as_str(),
+            },
+            Self::NotStarted => DomainError::InvalidTransition {
+                action: verb,
+                from: "CONFIRMED and its slot has not started yet",
             },
         }
     }
@@ -248,16 +264,21 @@ pub enum AuditAction {
     Cancel,
     Complete,
     Expire,
+    /// Moved to another slot; the entry's reason names both slots.
+    Reschedule,
+    NoShow,
 }
 
 impl AuditAction {
     /// Every action.
-    pub const ALL: [Self; 5] = [
+    pub const ALL: [Self; 7] = [
         Self::Book,
         Self::Confirm,
         Self::Cancel,
         Self::Complete,
         Self::Expire,
+        Self::Reschedule,
+        Self::NoShow,
     ];
 
     /// The stored spelling.
@@ -268,6 +289,8 @@ impl AuditAction {
             Self::Cancel => "CANCEL",
             Self::Complete => "COMPLETE",
             Self::Expire => "EXPIRE",
+            Self::Reschedule => "RESCHEDULED",
+            Self::NoShow => "NO_SHOW",
         }
     }
 

@@ -54,6 +54,10 @@ pub enum DomainError {
     /// The idempotency key was used before with a different request body.
     #[error("idempotency key reused with a different request")]
     IdempotencyKeyReused,
+    /// A patient's booking, cancel or reschedule inside a notice window
+    /// (`MIN_NOTICE_MINUTES`, `CANCEL_NOTICE_MINUTES`).
+    #[error("{0}")]
+    TooLate(String),
     /// The database is down, or contention outlasted every retry.
     #[error("service temporarily unavailable")]
     Unavailable(#[source] Box<dyn std::error::Error + Send + Sync>),

@@ -10,6 +10,7 @@ mod ids;
 pub mod page;
 pub mod patch;
 pub mod patient;
+pub mod reschedule;
 pub mod schedule;
 pub mod slot;
 pub mod store;

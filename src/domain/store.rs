@@ -272,6 +272,27 @@ pub trait Store: AccountStore + Send + Sync + 'static {
     /// Deletes time off and unblocks the slots it blocked that no other time off covers.
     /// Returns how many. Errors: `NotFound("time off")` (unknown, or not this doctor's).
     async fn delete_time_off(&self, doctor: DoctorId, id: super::TimeOffId) -> DomainResult<u64>;
+
+    /// Moves a live appointment (PENDING and unexpired, or CONFIRMED) to another slot of its
+    /// doctor in one transaction: the new seat is taken and the old one released together, or
+    /// nothing changes. Id, status and expiry stay; a RESCHEDULED audit entry names both slots.
+    /// The slot it is on already answers the appointment unchanged. Errors:
+    /// `NotFound("appointment" | "time slot")`, `Validation` on `time_slot_id` (another
+    /// doctor's slot), `InvalidTransition`, `AlreadyBooked` (the patient holds the target slot),
+    /// `SlotUnavailable` (blocked, full or started).
+    async fn reschedule(
+        &self,
+        id: AppointmentId,
+        slot: SlotId,
+        actor: Actor,
+    ) -> DomainResult<Appointment>;
+    /// CONFIRMED → NO_SHOW once the slot has started; the seat stays used; a second call answers
+    /// the appointment unchanged. Errors: `NotFound("appointment")`, `InvalidTransition` (not
+    /// CONFIRMED, or its slot has not started).
+    async fn mark_no_show(&self, id: AppointmentId, actor: Actor) -> DomainResult<Appointment>;
+    /// Seconds from the database clock's now to the slot's start (negative once started), for
+    /// the notice windows; `None` for an unknown slot. Reads the primary.
+    async fn slot_starts_in(&self, slot: SlotId) -> DomainResult<Option<f64>>;
 }
 
 /// Accounts, sessions, signing keys, login throttling and the PHI access log.

@@ -40,7 +40,11 @@ async fn owned(
 /// 404 unless the caller may change the appointment. Front desk and admin may change any, and
 /// the transition itself answers 404 for an unknown id, so only patients and doctors pay for
 /// reading the appointment first.
-async fn may_change(app: &AppState, caller: &Caller, id: AppointmentId) -> Result<(), ApiError> {
+pub(super) async fn may_change(
+    app: &AppState,
+    caller: &Caller,
+    id: AppointmentId,
+) -> Result<(), ApiError> {
     match caller.role() {
         Role::Admin | Role::Scheduler => Ok(()),
         // From the primary: the appointment may have been booked a moment ago.
@@ -158,7 +162,7 @@ fn canonical(v: &Value) -> Value {
     responses(
         (status = 201, description = "Held; confirm before `expires_at`", body = Envelope<AppointmentView>),
         (status = 404, description = "`NOT_FOUND`: no such patient, doctor or slot", body = ErrorBody),
-        (status = 409, description = "`SLOT_UNAVAILABLE` (blocked, full or started), `ALREADY_BOOKED` (the patient holds this slot) or `HOLD_LIMIT` (the patient holds `MAX_PENDING_HOLDS_PER_PATIENT` pending appointments)", body = ErrorBody),
+        (status = 409, description = "`SLOT_UNAVAILABLE` (blocked, full or started), `ALREADY_BOOKED` (the patient holds this slot) or `HOLD_LIMIT` (the patient holds `MAX_PENDING_HOLDS_PER_PATIENT` pending appointments) or `TOO_LATE` (a patient booking a slot that starts within `MIN_NOTICE_MINUTES`)", body = ErrorBody),
         (status = 422, description = "`IDEMPOTENCY_KEY_REUSED`: the key came with another body", body = ErrorBody),
     ))]
 pub async fn book(
@@ -208,6 +212,7 @@ async fn take_seat(
         // A patient books for themself only.
         return Err(ApiError::forbidden());
     }
+    super::moves::book_notice(app, caller, new.time_slot_id).await?;
     // Keys are scoped per user: another user's key never replays someone else's booking.
     let key = key?.map(|k| IdempotencyKey {
         key: format!("{}:{}", caller.who.user_id, k.key),
@@ -252,7 +257,7 @@ pub async fn confirm(
     responses(
         (status = 200, description = "CANCELLED (also when it already was); the seat is released", body = Envelope<AppointmentView>),
         (status = 404, description = "`NOT_FOUND`: no such appointment, or not the caller's", body = ErrorBody),
-        (status = 409, description = "`INVALID_TRANSITION`: COMPLETED or EXPIRED", body = ErrorBody),
+        (status = 409, description = "`INVALID_TRANSITION`: COMPLETED, EXPIRED or NO_SHOW; `TOO_LATE`: a patient inside `CANCEL_NOTICE_MINUTES` of the start", body = ErrorBody),
     ))]
 pub async fn cancel(
     State(app): State<AppState>,
@@ -261,6 +266,7 @@ pub async fn cancel(
     ValidJson(body): ValidJson<Cancel>,
 ) -> Result<Reply<AppointmentView>, ApiError> {
     may_change(&app, &caller, p.id).await?;
+    super::moves::cancel_notice(&app, &caller, p.id).await?;
     let a = app
         .store
         .cancel(p.id, text::optional(body.reason), caller.actor())

@@ -15,6 +15,7 @@ mod input;
 mod limits;
 pub mod linger;
 mod middleware;
+mod moves;
 mod openapi;
 mod params;
 mod patients;
@@ -100,6 +101,8 @@ fn api_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(appointments::confirm))
         .routes(routes!(appointments::cancel))
         .routes(routes!(appointments::complete))
+        .routes(routes!(moves::reschedule))
+        .routes(routes!(moves::no_show))
         .routes(routes!(appointments::for_patient))
         .routes(routes!(appointments::for_doctor))
         .routes(routes!(accounts::register))

@@ -28,7 +28,7 @@ one envelope: `{\"success\": true, \"message\", \"data\"[, \"pagination\"]}` or 
         (name = "patients", description = "Patients (protected health information)"),
         (name = "time slots", description = "A doctor's bookable times, in the doctor's time zone"),
         (name = "schedules", description = "A doctor's weekly availability rules (generating slots) and time off"),
-        (name = "appointments", description = "Bookings: PENDING → CONFIRMED → COMPLETED, with cancellation and expiry"),
+        (name = "appointments", description = "Bookings: PENDING → CONFIRMED → COMPLETED, with cancellation, expiry, rescheduling and no-shows"),
         (name = "operations", description = "Health checks and this contract"),
     ),
     components(schemas(ErrorBody))
@@ -225,6 +225,11 @@ const LINKS: &[(&str, &str, &[LinkSpec])] = &[
         &[
             ("confirmAppointment", "confirmAppointment", &[("id", ID)]),
             ("cancelAppointment", "cancelAppointment", &[("id", ID)]),
+            (
+                "rescheduleAppointment",
+                "rescheduleAppointment",
+                &[("id", ID)],
+            ),
             ("getAppointment", "getAppointment", &[("id", ID)]),
             (
                 "getAppointmentHistory",
@@ -239,6 +244,11 @@ const LINKS: &[(&str, &str, &[LinkSpec])] = &[
         &[
             ("completeAppointment", "completeAppointment", &[("id", ID)]),
             ("cancelAppointment", "cancelAppointment", &[("id", ID)]),
+            (
+                "markAppointmentNoShow",
+                "markAppointmentNoShow",
+                &[("id", ID)],
+            ),
         ],
     ),
 ];

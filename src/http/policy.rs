@@ -175,6 +175,16 @@ pub const RULES: &[(Method, &str, Rule)] = &[
         Rule::Roles(&[Doctor, Admin]),
     ),
     (
+        Method::POST,
+        "/api/appointments/{id}/reschedule",
+        Rule::Roles(ALL),
+    ),
+    (
+        Method::POST,
+        "/api/appointments/{id}/no-show",
+        Rule::Roles(&[Doctor, Scheduler, Admin]),
+    ),
+    (
         Method::GET,
         "/api/appointments/patient/{patientId}",
         Rule::Roles(&[Patient, Scheduler, Admin]),

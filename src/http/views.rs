@@ -15,6 +15,7 @@ use crate::domain::calendar::TimeZone;
 use crate::domain::contact::{Email, Phone};
 use crate::domain::doctor::Doctor;
 use crate::domain::patient::{BloodGroup, Patient};
+use crate::domain::reschedule::moved_slots;
 use crate::domain::slot::{BulkOutcome, SkippedSlot, Slot, SlotStatus};
 use crate::domain::{Appointment, AppointmentDetail, AppointmentId, DoctorId, PatientId, SlotId};
 
@@ -275,5 +276,28 @@ pub struct AuditEntryView {
     pub actor: String,
     /// That user's role then (`admin`, `scheduler`, `doctor`, `patient`), or `system`.
     pub actor_role: String,
+    /// For `RESCHEDULED`: the slot the appointment left (also named in `reason`); else null.
+    pub from_slot_id: Option<SlotId>,
+    /// For `RESCHEDULED`: the slot the appointment moved to; else null.
+    pub to_slot_id: Option<SlotId>,
 }
-view_from!(AuditEntry => AuditEntryView { action, old_status, new_status, reason, at, actor, actor_role });
+
+impl From<AuditEntry> for AuditEntryView {
+    fn from(e: AuditEntry) -> Self {
+        let moved = match e.action {
+            AuditAction::Reschedule => e.reason.as_deref().and_then(moved_slots),
+            _ => None,
+        };
+        Self {
+            action: e.action,
+            old_status: e.old_status,
+            new_status: e.new_status,
+            reason: e.reason,
+            at: e.at,
+            actor: e.actor,
+            actor_role: e.actor_role,
+            from_slot_id: moved.map(|m| m.0),
+            to_slot_id: moved.map(|m| m.1),
+        }
+    }
+}

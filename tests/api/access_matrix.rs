@@ -131,6 +131,16 @@ const TABLE: &[(&str, &str, &str)] = &[
     ),
     ("POST", "/api/appointments/{id}/complete", "doctor admin"),
     (
+        "POST",
+        "/api/appointments/{id}/reschedule",
+        "patient doctor scheduler admin",
+    ),
+    (
+        "POST",
+        "/api/appointments/{id}/no-show",
+        "doctor scheduler admin",
+    ),
+    (
         "GET",
         "/api/appointments/patient/{patientId}",
         "patient scheduler admin",

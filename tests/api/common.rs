@@ -137,6 +137,7 @@ pub fn settings(url: &str) -> Settings {
         schedule_horizon_days: 60,
         // Tests drive the generator themselves through `generate_once`.
         schedule_interval: Duration::from_secs(24 * 3600),
+        notice: Default::default(),
     }
 }
 

@@ -617,3 +617,6 @@ pub async fn purge_keys(pool: &TxPool, max_age_secs: i64) -> DomainResult<u64> {
     })
     .await
 }
+
+mod moves;
+pub use moves::{no_show, reschedule, slot_starts_in};

@@ -463,6 +463,7 @@ impl Store for PgStore {
     async fn purge_idempotency_keys(&self, max_age_secs: i64) -> DomainResult<u64> {
         appointments::purge_keys(&self.pool, max_age_secs).await
     }
+
     async fn create_schedule(&self, doctor: DoctorId, rule: Rule) -> DomainResult<Schedule> {
         schedules::create(&self.pool, doctor, rule).await
     }
@@ -502,5 +503,19 @@ impl Store for PgStore {
     }
     async fn delete_time_off(&self, doctor: DoctorId, id: TimeOffId) -> DomainResult<u64> {
         schedules::delete_time_off(&self.pool, doctor, id).await
+    }
+    async fn reschedule(
+        &self,
+        id: AppointmentId,
+        slot: SlotId,
+        actor: Actor,
+    ) -> DomainResult<Appointment> {
+        appointments::reschedule(&self.pool, id, slot, &actor).await
+    }
+    async fn mark_no_show(&self, id: AppointmentId, actor: Actor) -> DomainResult<Appointment> {
+        appointments::no_show(&self.pool, id, &actor).await
+    }
+    async fn slot_starts_in(&self, slot: SlotId) -> DomainResult<Option<f64>> {
+        appointments::slot_starts_in(&self.fresh, slot).await
     }
 }

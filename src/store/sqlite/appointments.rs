@@ -596,3 +596,6 @@ pub async fn purge_keys(pool: &SqlitePool, max_age_secs: i64) -> DomainResult<u6
     })
     .await
 }
+
+mod moves;
+pub use moves::{no_show, reschedule, slot_starts_in};

@@ -364,6 +364,7 @@ impl Store for SqliteStore {
     async fn purge_idempotency_keys(&self, max_age_secs: i64) -> DomainResult<u64> {
         appointments::purge_keys(&self.writer, max_age_secs).await
     }
+
     async fn create_schedule(&self, doctor: DoctorId, rule: Rule) -> DomainResult<Schedule> {
         schedules::create(&self.writer, doctor, rule).await
     }
@@ -403,5 +404,19 @@ impl Store for SqliteStore {
     }
     async fn delete_time_off(&self, doctor: DoctorId, id: TimeOffId) -> DomainResult<u64> {
         schedules::delete_time_off(&self.writer, doctor, id).await
+    }
+    async fn reschedule(
+        &self,
+        id: AppointmentId,
+        slot: SlotId,
+        actor: Actor,
+    ) -> DomainResult<Appointment> {
+        appointments::reschedule(&self.writer, id, slot, &actor).await
+    }
+    async fn mark_no_show(&self, id: AppointmentId, actor: Actor) -> DomainResult<Appointment> {
+        appointments::no_show(&self.writer, id, &actor).await
+    }
+    async fn slot_starts_in(&self, slot: SlotId) -> DomainResult<Option<f64>> {
+        appointments::slot_starts_in(&self.reader, slot).await
     }
 }

@@ -1,0 +1,174 @@
+//! Rescheduling, no-shows and notice rules: the pure decisions both adapters and the HTTP layer
+//! share.
+
+use super::appointment::{AppointmentStatus, Refusal, Verdict};
+use super::booking::SlotFacts;
+use super::user::Role;
+use super::{DoctorId, DomainError, SlotId};
+
+/// The verb in refusals of a reschedule.
+pub const RESCHEDULE: &str = "reschedule";
+/// The verb in refusals of a no-show.
+pub const NO_SHOW: &str = "mark as a no-show";
+
+/// Whether a reschedule may go ahead. `current` is the effective status (an overdue hold is
+/// `Expired`); `same_slot` says the target is the slot the appointment is on already, which
+/// changes nothing (a retried request answers as the first did).
+pub fn reschedule_verdict(current: AppointmentStatus, same_slot: bool) -> Verdict {
+    use AppointmentStatus::*;
+    match current {
+        Pending | Confirmed if same_slot => Verdict::AlreadyDone,
+        Pending | Confirmed => Verdict::Proceed,
+        s => Verdict::Refuse(Refusal::Invalid(s)),
+    }
+}
+
+/// Whether a no-show may be recorded: only on a CONFIRMED appointment whose slot has started.
+/// A second request answers as the first did.
+pub fn no_show_verdict(current: AppointmentStatus, started: bool) -> Verdict {
+    use AppointmentStatus::*;
+    match current {
+        NoShow => Verdict::AlreadyDone,
+        Confirmed if started => Verdict::Proceed,
+        Confirmed => Verdict::Refuse(Refusal::NotStarted),
+        s => Verdict::Refuse(Refusal::Invalid(s)),
+    }
+}
+
+/// Why a reschedule of an appointment of `doctor` found no seat on the target slot, most
+/// fundamental first; `None` when nothing stands in the way (the slot changed meanwhile: try
+/// again). `patient_exists`, `doctor_exists`, `date` and `time` of the facts are not used.
+pub fn reschedule_refusal(doctor: DoctorId, f: &SlotFacts) -> Option<DomainError> {
+    let Some(owner) = f.owner else {
+        return Some(DomainError::NotFound("time slot"));
+    };
+    if owner != doctor {
+        return Some(DomainError::field(
+            "time_slot_id",
+            "must be a slot of the appointment's doctor",
+        ));
+    }
+    if f.already_held {
+        return Some(DomainError::AlreadyBooked);
+    }
+    if f.blocked {
+        return Some(DomainError::SlotUnavailable("This time slot is blocked"));
+    }
+    if !f.future {
+        return Some(DomainError::SlotUnavailable(
+            "This time slot has already started",
+        ));
+    }
+    if f.full {
+        return Some(DomainError::SlotUnavailable(
+            "This time slot is fully booked",
+        ));
+    }
+    None
+}
+
+/// The reason a RESCHEDULED audit entry carries: both slots. PostgreSQL builds the same text in
+/// SQL (`'from slot ' || old || ' to slot ' || new`), so the two must stay in step.
+pub fn moved_reason(from: SlotId, to: SlotId) -> String {
+    format!("from slot {from} to slot {to}")
+}
+
+/// The (old, new) slots named by a RESCHEDULED entry's reason.
+pub fn moved_slots(reason: &str) -> Option<(SlotId, SlotId)> {
+    let rest = reason.strip_prefix("from slot ")?;
+    let (from, to) = rest.split_once(" to slot ")?;
+    Some((SlotId(from.parse().ok()?), SlotId(to.parse().ok()?)))
+}
+
+/// The notice windows (`MIN_NOTICE_MINUTES`, `CANCEL_NOTICE_MINUTES`), in seconds; 0 is off.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Notice {
+    /// A booking (or the slot a reschedule moves to) must start at least this far ahead.
+    pub book_secs: i64,
+    /// A cancel or reschedule must come at least this long before the appointment's start.
+    pub cancel_secs: i64,
+}
+
+impl Notice {
+    /// Whether the windows bind a caller with this role: only patients. The front desk, admins
+    /// and the doctor (whose own calendar it is) may change an appointment at any time.
+    pub fn binds(role: Role) -> bool {
+        role == Role::Patient
+    }
+}
+
+/// The refusal of a change inside a notice window.
+pub fn too_late(what: &str, minutes: i64) -> DomainError {
+    DomainError::TooLate(format!(
+        "Too late to {what}: changes need at least {minutes} minutes' notice; please contact the clinic"
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::AppointmentStatus::*;
+    use super::*;
+
+    #[test]
+    fn reschedule_moves_live_appointments_only() {
+        assert_eq!(reschedule_verdict(Pending, false), Verdict::Proceed);
+        assert_eq!(reschedule_verdict(Confirmed, false), Verdict::Proceed);
+        assert_eq!(reschedule_verdict(Confirmed, true), Verdict::AlreadyDone);
+        for s in [Cancelled, Completed, Expired, NoShow] {
+            assert_eq!(
+                reschedule_verdict(s, false),
+                Verdict::Refuse(Refusal::Invalid(s))
+            );
+        }
+    }
+
+    #[test]
+    fn no_show_needs_a_started_confirmed_appointment() {
+        assert_eq!(no_show_verdict(Confirmed, true), Verdict::Proceed);
+        assert_eq!(
+            no_show_verdict(Confirmed, false),
+            Verdict::Refuse(Refusal::NotStarted)
+        );
+        assert_eq!(no_show_verdict(NoShow, false), Verdict::AlreadyDone);
+        for s in [Pending, Cancelled, Completed, Expired] {
+            assert_eq!(
+                no_show_verdict(s, true),
+                Verdict::Refuse(Refusal::Invalid(s))
+            );
+        }
+    }
+
+    #[test]
+    fn moved_reason_round_trips() {
+        let (a, b) = (SlotId::random(), SlotId::random());
+        assert_eq!(moved_slots(&moved_reason(a, b)), Some((a, b)));
+        assert_eq!(moved_slots("hold not confirmed in time"), None);
+    }
+
+    #[test]
+    fn refusals_in_order() {
+        let doctor = DoctorId::random();
+        let facts = SlotFacts {
+            owner: Some(doctor),
+            future: true,
+            ..SlotFacts::default()
+        };
+        assert!(reschedule_refusal(doctor, &facts).is_none());
+        let other = reschedule_refusal(DoctorId::random(), &facts);
+        assert!(matches!(other, Some(DomainError::Validation(_))));
+        let full = SlotFacts {
+            full: true,
+            ..facts
+        };
+        assert!(matches!(
+            reschedule_refusal(doctor, &full),
+            Some(DomainError::SlotUnavailable(_))
+        ));
+        let none = SlotFacts::default();
+        assert!(matches!(
+            reschedule_refusal(doctor, &none),
+            Some(DomainError::NotFound("time slot"))
+        ));
+        assert!(Notice::binds(Role::Patient) && !Notice::binds(Role::Scheduler));
+    }
+}
