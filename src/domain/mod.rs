@@ -12,6 +12,7 @@ pub mod patch;
 pub mod patient;
 pub mod reschedule;
 pub mod schedule;
+pub mod search;
 pub mod slot;
 pub mod store;
 pub mod text;

@@ -273,6 +273,14 @@ pub trait Store: AccountStore + Send + Sync + 'static {
     /// Returns how many. Errors: `NotFound("time off")` (unknown, or not this doctor's).
     async fn delete_time_off(&self, doctor: DoctorId, id: super::TimeOffId) -> DomainResult<u64>;
 
+    /// The earliest free slots (AVAILABLE, a seat left, not started) of active doctors between
+    /// the dates, by start then id, each with its doctor; at most `search.limit`, after
+    /// `search.after` when given. A pure read.
+    async fn find_free_slots(
+        &self,
+        search: &super::search::SlotSearch,
+    ) -> DomainResult<Vec<super::search::FoundSlot>>;
+
     /// Moves a live appointment (PENDING and unexpired, or CONFIRMED) to another slot of its
     /// doctor in one transaction: the new seat is taken and the old one released together, or
     /// nothing changes. Id, status and expiry stay; a RESCHEDULED audit entry names both slots.

@@ -23,6 +23,7 @@ pub mod policy;
 mod response;
 mod schedules;
 mod schema;
+mod search;
 mod slots;
 mod time_off;
 mod views;
@@ -121,6 +122,7 @@ fn api_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(health::ready))
         .routes(routes!(openapi::serve))
         .routes(routes!(openapi::serve_yaml))
+        .routes(routes!(search::find))
 }
 
 /// Every route with its OpenAPI description.

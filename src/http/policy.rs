@@ -198,6 +198,7 @@ pub const RULES: &[(Method, &str, Rule)] = &[
     (Method::GET, "/api/users", Rule::Roles(&[Admin])),
     (Method::PATCH, "/api/users/{id}", Rule::Roles(&[Admin])),
     (Method::GET, "/api/audit/access", Rule::Roles(&[Admin])),
+    (Method::GET, "/api/available-slots", Rule::Public),
 ];
 
 /// The rule of a route; HEAD is answered by the GET handler, so it has GET's rule.

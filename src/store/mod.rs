@@ -7,6 +7,7 @@ pub mod postgres;
 mod retry;
 mod rows;
 mod schedule_rows;
+mod search;
 pub mod sqlite;
 pub(crate) mod statements;
 

@@ -154,6 +154,7 @@ const TABLE: &[(&str, &str, &str)] = &[
     ("GET", "/api/users", "admin"),
     ("PATCH", "/api/users/{id}", "admin"),
     ("GET", "/api/audit/access", "admin"),
+    ("GET", "/api/available-slots", "public"),
 ];
 
 /// A rule as the table spells it.

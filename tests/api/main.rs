@@ -24,6 +24,7 @@ mod privacy;
 mod replica;
 mod reschedule;
 mod schedules;
+mod search;
 mod second_factor;
 mod serialization;
 mod slots;

@@ -9,6 +9,7 @@ mod appointments;
 mod people;
 mod replica;
 mod schedules;
+mod search;
 mod slots;
 mod tx_pool;
 
@@ -503,6 +504,12 @@ impl Store for PgStore {
     }
     async fn delete_time_off(&self, doctor: DoctorId, id: TimeOffId) -> DomainResult<u64> {
         schedules::delete_time_off(&self.pool, doctor, id).await
+    }
+    async fn find_free_slots(
+        &self,
+        search: &crate::domain::search::SlotSearch,
+    ) -> DomainResult<Vec<crate::domain::search::FoundSlot>> {
+        search::find_free_slots(&self.reader, search).await
     }
     async fn reschedule(
         &self,

@@ -21,6 +21,7 @@ macro_rules! now_sql {
 mod appointments;
 mod people;
 mod schedules;
+mod search;
 mod slots;
 #[cfg(test)]
 mod tests;
@@ -404,6 +405,12 @@ impl Store for SqliteStore {
     }
     async fn delete_time_off(&self, doctor: DoctorId, id: TimeOffId) -> DomainResult<u64> {
         schedules::delete_time_off(&self.writer, doctor, id).await
+    }
+    async fn find_free_slots(
+        &self,
+        search: &crate::domain::search::SlotSearch,
+    ) -> DomainResult<Vec<crate::domain::search::FoundSlot>> {
+        search::find_free_slots(&self.reader, search).await
     }
     async fn reschedule(
         &self,
