@@ -179,6 +179,8 @@ type LinkSpec = (
 );
 
 const ID: &str = "$response.body#/data/id";
+/// The doctor an answer's object belongs to.
+const DOCTOR: &str = "$response.body#/data/doctor_id";
 const LINKS: &[(&str, &str, &[LinkSpec])] = &[
     (
         "createDoctor",
@@ -190,6 +192,10 @@ const LINKS: &[(&str, &str, &[LinkSpec])] = &[
             ("createSlots", "createSlots", &[("id", ID)]),
             ("listSlots", "listSlots", &[("id", ID)]),
             ("listAvailableSlots", "listAvailableSlots", &[("id", ID)]),
+            ("createSchedule", "createSchedule", &[("id", ID)]),
+            ("listSchedules", "listSchedules", &[("id", ID)]),
+            ("createTimeOff", "createTimeOff", &[("id", ID)]),
+            ("listTimeOff", "listTimeOff", &[("id", ID)]),
             (
                 "listDoctorAppointments",
                 "listDoctorAppointments",
@@ -209,6 +215,31 @@ const LINKS: &[(&str, &str, &[LinkSpec])] = &[
                 &[("patientId", ID)],
             ),
         ],
+    ),
+    (
+        "createSchedule",
+        "201",
+        &[
+            (
+                "updateSchedule",
+                "updateSchedule",
+                &[("id", DOCTOR), ("ruleId", ID)],
+            ),
+            (
+                "deleteSchedule",
+                "deleteSchedule",
+                &[("id", DOCTOR), ("ruleId", ID)],
+            ),
+        ],
+    ),
+    (
+        "createTimeOff",
+        "201",
+        &[(
+            "deleteTimeOff",
+            "deleteTimeOff",
+            &[("id", DOCTOR), ("timeOffId", ID)],
+        )],
     ),
     (
         "createSlot",
