@@ -29,12 +29,22 @@ impl Cluster {
     /// Creates and starts the primary, then a replica streaming from it; blocks until both
     /// accept connections.
     pub async fn start() -> Self {
-        tokio::task::spawn_blocking(Self::start_blocking)
+        tokio::task::spawn_blocking(|| Self::start_blocking(60, true))
             .await
             .expect("start the cluster")
     }
 
-    fn start_blocking() -> Self {
+    /// Creates and starts a primary of its own, without a replica, accepting
+    /// `max_connections`: for tests whose outcome depends on the whole server's state (SSI's
+    /// bookkeeping is cluster-wide, so a long transaction of a parallel test elsewhere on the
+    /// shared server can fail their serialization checks).
+    pub async fn primary_only(max_connections: u32) -> Self {
+        tokio::task::spawn_blocking(move || Self::start_blocking(max_connections, false))
+            .await
+            .expect("start the primary")
+    }
+
+    fn start_blocking(max_connections: u32, replica: bool) -> Self {
         let dir = std::env::temp_dir().join(format!(
             "carebook-cluster-{}",
             uuid::Uuid::new_v4().simple()
@@ -54,8 +64,10 @@ impl Cluster {
             chown.args(["postgres:", &cluster.path("")]);
             run(chown);
         }
-        cluster.start_primary();
-        cluster.start_replica();
+        cluster.start_primary(max_connections);
+        if replica {
+            cluster.start_replica();
+        }
         cluster
     }
 
@@ -78,7 +90,7 @@ impl Cluster {
             .expect("stop the replica");
     }
 
-    fn start_primary(&mut self) {
+    fn start_primary(&mut self, max_connections: u32) {
         let data = self.path("primary");
         self.run_pg(
             "initdb",
@@ -98,10 +110,11 @@ impl Cluster {
             &format!(
                 "listen_addresses = '127.0.0.1'\nport = {}\nunix_socket_directories = '{}'\n\
                  fsync = off\nsynchronous_commit = off\nfull_page_writes = off\n\
-                 shared_buffers = 16MB\nmax_connections = 60\nwal_level = replica\n\
+                 shared_buffers = 16MB\nmax_connections = {}\nwal_level = replica\n\
                  max_wal_senders = 4\nhot_standby = on\n",
                 self.primary_port,
                 self.path(""),
+                max_connections,
             ),
         );
         self.pg_start("primary");
