@@ -23,6 +23,30 @@ pub struct SlotFacts {
     pub already_held: bool,
 }
 
+impl SlotFacts {
+    /// Why the slot itself has no seat for this patient (held already, blocked, started, full),
+    /// in that order; the shared tail of booking's and rescheduling's refusals.
+    pub fn seat_refusal(&self) -> Option<DomainError> {
+        if self.already_held {
+            return Some(DomainError::AlreadyBooked);
+        }
+        if self.blocked {
+            return Some(DomainError::SlotUnavailable("This time slot is blocked"));
+        }
+        if !self.future {
+            return Some(DomainError::SlotUnavailable(
+                "This time slot has already started",
+            ));
+        }
+        if self.full {
+            return Some(DomainError::SlotUnavailable(
+                "This time slot is fully booked",
+            ));
+        }
+        None
+    }
+}
+
 /// The refusal a client should hear for a booking that found no seat, most fundamental first;
 /// `None` when nothing stands in the way (the slot changed meanwhile: try again).
 pub fn booking_refusal(new: &NewAppointment, f: SlotFacts) -> Option<DomainError> {
@@ -46,23 +70,7 @@ pub fn booking_refusal(new: &NewAppointment, f: SlotFacts) -> Option<DomainError
             return Some(e);
         }
     }
-    if f.already_held {
-        return Some(DomainError::AlreadyBooked);
-    }
-    if f.blocked {
-        return Some(DomainError::SlotUnavailable("This time slot is blocked"));
-    }
-    if !f.future {
-        return Some(DomainError::SlotUnavailable(
-            "This time slot has already started",
-        ));
-    }
-    if f.full {
-        return Some(DomainError::SlotUnavailable(
-            "This time slot is fully booked",
-        ));
-    }
-    None
+    f.seat_refusal()
 }
 
 #[cfg(test)]

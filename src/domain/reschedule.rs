@@ -48,23 +48,7 @@ pub fn reschedule_refusal(doctor: DoctorId, f: &SlotFacts) -> Option<DomainError
             "must be a slot of the appointment's doctor",
         ));
     }
-    if f.already_held {
-        return Some(DomainError::AlreadyBooked);
-    }
-    if f.blocked {
-        return Some(DomainError::SlotUnavailable("This time slot is blocked"));
-    }
-    if !f.future {
-        return Some(DomainError::SlotUnavailable(
-            "This time slot has already started",
-        ));
-    }
-    if f.full {
-        return Some(DomainError::SlotUnavailable(
-            "This time slot is fully booked",
-        ));
-    }
-    None
+    f.seat_refusal()
 }
 
 /// The reason a RESCHEDULED audit entry carries: both slots. PostgreSQL builds the same text in
