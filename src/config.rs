@@ -153,6 +153,29 @@ pub struct RawSettings {
     /// reschedule it; 0 is off.
     #[arg(long, env = "CANCEL_NOTICE_MINUTES", default_value_t = 0)]
     pub cancel_notice_minutes: u32,
+    /// SMTP server for patient e-mail: smtp://host:port, smtps://user:pass@host (TLS) or
+    /// smtp://…?tls=required (STARTTLS). Unset: e-mail is off and e-mail events are skipped.
+    #[arg(long, env = "SMTP_URL", hide_env_values = true)]
+    pub smtp_url: Option<Secret>,
+    /// Sender address of patient e-mail.
+    #[arg(long, env = "SMTP_FROM", default_value = "carebook@localhost")]
+    pub smtp_from: String,
+    /// Hours before a confirmed appointment's start at which the patient is reminded,
+    /// comma-separated; empty for none.
+    #[arg(long, env = "REMINDER_HOURS", default_value = "24,2")]
+    pub reminder_hours: String,
+    /// Allow webhook URLs that resolve to loopback, private or link-local addresses.
+    #[arg(long, env = "WEBHOOK_ALLOW_PRIVATE", default_value = "false", value_parser = clap::builder::BoolishValueParser::new(), action = clap::ArgAction::Set)]
+    pub webhook_allow_private: bool,
+    /// Milliseconds between polls of the outbox for due deliveries.
+    #[arg(long, env = "OUTBOX_POLL_INTERVAL_MS", default_value_t = 1000)]
+    pub outbox_poll_interval_ms: u32,
+    /// Delivery attempts before an outbox row is dead (retried only by an admin).
+    #[arg(long, env = "OUTBOX_MAX_ATTEMPTS", default_value_t = 10)]
+    pub outbox_max_attempts: u32,
+    /// Seconds before the first retry of a failed delivery; doubled per attempt, at most an hour.
+    #[arg(long, env = "OUTBOX_RETRY_BASE_SECONDS", default_value_t = 10)]
+    pub outbox_retry_base_seconds: u32,
 }
 
 /// Accounts, sessions and abuse limits.
@@ -195,6 +218,50 @@ pub struct Settings {
     pub schedule_interval: Duration,
     /// The notice windows binding patients (`MIN_NOTICE_MINUTES`, `CANCEL_NOTICE_MINUTES`).
     pub notice: crate::domain::reschedule::Notice,
+    /// E-mail, webhooks, reminders and the outbox worker.
+    pub notify: NotifySettings,
+}
+
+/// Settings of the outbox worker and its channels.
+#[derive(Debug, Clone)]
+pub struct NotifySettings {
+    /// `SMTP_URL`; `None` turns e-mail off.
+    pub smtp_url: Option<Secret>,
+    pub smtp_from: String,
+    /// Reminder lead times in hours, largest first.
+    pub reminder_hours: Vec<u32>,
+    pub webhook_allow_private: bool,
+    pub poll_interval: Duration,
+    pub max_attempts: u32,
+    pub retry_base: Duration,
+}
+
+impl Default for NotifySettings {
+    fn default() -> Self {
+        Self {
+            smtp_url: None,
+            smtp_from: "carebook@localhost".into(),
+            reminder_hours: vec![24, 2],
+            webhook_allow_private: false,
+            poll_interval: Duration::from_secs(1),
+            max_attempts: 10,
+            retry_base: Duration::from_secs(10),
+        }
+    }
+}
+
+/// Parses `REMINDER_HOURS`: distinct whole hours from 1 to 720, largest first.
+fn reminder_hours(raw: &str) -> Result<Vec<u32>, String> {
+    let mut hours = Vec::new();
+    for part in raw.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+        match part.parse::<u32>() {
+            Ok(h @ 1..=720) => hours.push(h),
+            _ => return Err(format!("REMINDER_HOURS: '{part}' is not a whole number of hours from 1 to 720")),
+        }
+    }
+    hours.sort_unstable_by(|a, b| b.cmp(a));
+    hours.dedup();
+    Ok(hours)
 }
 
 /// Database time limits: how long the database may take before a request gives up with 503.
@@ -296,7 +363,20 @@ impl RawSettings {
         if !(1..=3650).contains(&self.schedule_horizon_days) {
             return Err("SCHEDULE_HORIZON_DAYS must be between 1 and 3650".into());
         }
+        if self.outbox_max_attempts == 0 || self.outbox_poll_interval_ms == 0 {
+            return Err("OUTBOX_MAX_ATTEMPTS and OUTBOX_POLL_INTERVAL_MS must be at least 1".into());
+        }
+        let notify = NotifySettings {
+            smtp_url: self.smtp_url.clone().filter(|u| !u.0.trim().is_empty()),
+            smtp_from: self.smtp_from.clone(),
+            reminder_hours: reminder_hours(&self.reminder_hours)?,
+            webhook_allow_private: self.webhook_allow_private,
+            poll_interval: ms(self.outbox_poll_interval_ms),
+            max_attempts: self.outbox_max_attempts,
+            retry_base: Duration::from_secs(u64::from(self.outbox_retry_base_seconds.max(1))),
+        };
         Ok(Settings {
+            notify,
             schedule_horizon_days: i64::from(self.schedule_horizon_days),
             schedule_interval: Duration::from_secs(
                 u64::from(self.schedule_generation_interval_minutes.max(1)) * 60,

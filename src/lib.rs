@@ -11,6 +11,7 @@ pub mod config;
 pub mod domain;
 pub mod http;
 pub mod jobs;
+pub mod notify;
 pub mod observability;
 pub mod startup;
 pub mod store;

@@ -22,6 +22,8 @@ pub struct Application {
     /// The private `/metrics` listener, when `METRICS_ADDR` is set and could be bound.
     metrics: Option<TcpListener>,
     state: AppState,
+    /// E-mail and webhook delivery for the outbox worker.
+    channels: Arc<crate::notify::Channels>,
 }
 
 /// Why the application could not start.
@@ -35,6 +37,8 @@ pub enum StartError {
     Admin(#[from] BootstrapError),
     #[error("cannot load the signing keys: {0}")]
     Keys(#[from] crate::domain::DomainError),
+    #[error("cannot set up notifications: {0}")]
+    Notify(String),
 }
 
 /// Opens the store named by the settings (creating the database, applying migrations).
@@ -68,6 +72,12 @@ impl Application {
             Bootstrap::Created => tracing::info!("admin account created from ADMIN_EMAIL"),
             Bootstrap::Nothing => {}
         }
+        let channels = crate::notify::Channels::from_settings(&settings.notify)
+            .map_err(StartError::Notify)?;
+        store.set_offer_terms(crate::domain::waitlist::OfferTerms {
+            hold_secs: settings.hold_secs(),
+            max_holds: settings.auth.max_pending_holds,
+        });
         let auth = Auth::load(store.clone(), settings.auth.clone()).await?;
         let addr = format!("{}:{}", settings.host, settings.port);
         let listener = TcpListener::bind(&addr)
@@ -87,6 +97,7 @@ impl Application {
             listener,
             metrics,
             state,
+            channels: Arc::new(channels),
         })
     }
 
@@ -131,6 +142,12 @@ impl Application {
             self.state.store.clone(),
             self.state.settings.schedule_horizon_days,
             self.state.settings.schedule_interval,
+            stop_rx.clone(),
+        ));
+        let outbox = tokio::spawn(crate::notify::worker::run(
+            self.state.store.clone(),
+            self.channels,
+            self.state.settings.notify.clone(),
             stop_rx,
         ));
         let store = self.state.store.clone();
@@ -161,6 +178,7 @@ impl Application {
         let _ = sweeper.await;
         let _ = revocations.await;
         let _ = generator.await;
+        let _ = outbox.await;
         if let Some(m) = metrics {
             let _ = m.await;
         }

@@ -257,6 +257,7 @@ impl App {
             schedule_horizon_days: 60,
             schedule_interval: Duration::from_secs(24 * 3600),
             notice: Default::default(),
+            notify: Default::default(),
         };
         let store = open_store(&settings).await.expect("open store");
         let app = Application::with_store(settings, store)

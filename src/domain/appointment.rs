@@ -267,11 +267,14 @@ pub enum AuditAction {
     /// Moved to another slot; the entry's reason names both slots.
     Reschedule,
     NoShow,
+    /// A PENDING hold given automatically to the first patient waiting for a freed seat
+    /// (old status none, actor `system`).
+    OfferedFromWaitlist,
 }
 
 impl AuditAction {
     /// Every action.
-    pub const ALL: [Self; 7] = [
+    pub const ALL: [Self; 8] = [
         Self::Book,
         Self::Confirm,
         Self::Cancel,
@@ -279,6 +282,7 @@ impl AuditAction {
         Self::Expire,
         Self::Reschedule,
         Self::NoShow,
+        Self::OfferedFromWaitlist,
     ];
 
     /// The stored spelling.
@@ -291,6 +295,7 @@ impl AuditAction {
             Self::Expire => "EXPIRE",
             Self::Reschedule => "RESCHEDULED",
             Self::NoShow => "NO_SHOW",
+            Self::OfferedFromWaitlist => "OFFERED_FROM_WAITLIST",
         }
     }
 

@@ -5,6 +5,7 @@ use chrono::{DateTime, Utc};
 use super::calendar::TimeZone;
 use super::contact::{Email, Phone};
 use super::patch::Patch;
+use super::review::RatingSummary;
 use super::DoctorId;
 
 /// Longest name.
@@ -35,6 +36,8 @@ pub struct Doctor {
     pub is_active: bool,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+    /// From the doctor's reviews; kept by the database, never patched.
+    pub rating: RatingSummary,
 }
 
 /// A request to register a doctor, every field already valid.

@@ -54,6 +54,9 @@ pub enum DomainError {
     /// The idempotency key was used before with a different request body.
     #[error("idempotency key reused with a different request")]
     IdempotencyKeyReused,
+    /// The appointment has been reviewed already (one review per appointment).
+    #[error("this appointment has already been reviewed")]
+    AlreadyReviewed,
     /// A patient's booking, cancel or reschedule inside a notice window
     /// (`MIN_NOTICE_MINUTES`, `CANCEL_NOTICE_MINUTES`).
     #[error("{0}")]

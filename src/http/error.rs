@@ -26,7 +26,7 @@ pub struct ErrorInfo {
     /// SLOT_UNAVAILABLE, ALREADY_BOOKED, HOLD_EXPIRED, INVALID_TRANSITION, PAYLOAD_TOO_LARGE,
     /// URI_TOO_LONG, HEADERS_TOO_LARGE, UNSUPPORTED_MEDIA_TYPE, IDEMPOTENCY_KEY_REUSED,
     /// SERVICE_UNAVAILABLE, INTERNAL_ERROR, UNAUTHORIZED, INVALID_CREDENTIALS, FORBIDDEN,
-    /// RATE_LIMITED, HOLD_LIMIT, TOO_LATE.
+    /// RATE_LIMITED, HOLD_LIMIT, TOO_LATE, ALREADY_REVIEWED.
     pub code: &'static str,
     /// Every field at fault, for VALIDATION_ERROR.
     #[serde(skip_serializing_if = "Vec::is_empty")]
@@ -189,6 +189,11 @@ impl From<DomainError> for ApiError {
                 format!("This patient already holds {max} pending appointments; confirm or cancel one first"),
             ),
             DomainError::TooLate(m) => Self::new(S::CONFLICT, "TOO_LATE", m),
+            DomainError::AlreadyReviewed => Self::new(
+                S::CONFLICT,
+                "ALREADY_REVIEWED",
+                "This appointment has already been reviewed",
+            ),
             DomainError::IdempotencyKeyReused => Self::new(
                 S::UNPROCESSABLE_ENTITY,
                 "IDEMPOTENCY_KEY_REUSED",

@@ -17,16 +17,20 @@ pub mod linger;
 mod middleware;
 mod moves;
 mod openapi;
+mod outbox;
 mod params;
 mod patients;
 pub mod policy;
 mod response;
+mod reviews;
 mod schedules;
 mod schema;
 mod search;
 mod slots;
 mod time_off;
 mod views;
+mod waitlist;
+mod webhooks;
 
 use std::sync::Arc;
 
@@ -104,6 +108,8 @@ fn api_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(appointments::complete))
         .routes(routes!(moves::reschedule))
         .routes(routes!(moves::no_show))
+        .routes(routes!(reviews::create))
+        .routes(routes!(reviews::list))
         .routes(routes!(appointments::for_patient))
         .routes(routes!(appointments::for_doctor))
         .routes(routes!(accounts::register))
@@ -123,6 +129,12 @@ fn api_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(openapi::serve))
         .routes(routes!(openapi::serve_yaml))
         .routes(routes!(search::find))
+        .routes(routes!(waitlist::join, waitlist::list))
+        .routes(routes!(waitlist::leave))
+        .routes(routes!(outbox::list))
+        .routes(routes!(outbox::retry))
+        .routes(routes!(webhooks::create, webhooks::list))
+        .routes(routes!(webhooks::delete))
 }
 
 /// Every route with its OpenAPI description.

@@ -29,6 +29,10 @@ one envelope: `{\"success\": true, \"message\", \"data\"[, \"pagination\"]}` or 
         (name = "time slots", description = "A doctor's bookable times, in the doctor's time zone"),
         (name = "schedules", description = "A doctor's weekly availability rules (generating slots) and time off"),
         (name = "appointments", description = "Bookings: PENDING → CONFIRMED → COMPLETED, with cancellation, expiry, rescheduling and no-shows"),
+        (name = "reviews", description = "Patients' ratings of their completed appointments, and each doctor's public reviews"),
+        (name = "outbox", description = "Deliveries of e-mail and webhooks after each change commits (admin)"),
+        (name = "webhooks", description = "Signed JSON POSTs to other systems about appointment changes (admin)"),
+        (name = "waitlist", description = "Patients waiting for a seat with a doctor: a freed seat is offered to the first in line as a PENDING hold"),
         (name = "operations", description = "Health checks and this contract"),
     ),
     components(schemas(ErrorBody))
@@ -196,6 +200,7 @@ const LINKS: &[(&str, &str, &[LinkSpec])] = &[
             ("listSchedules", "listSchedules", &[("id", ID)]),
             ("createTimeOff", "createTimeOff", &[("id", ID)]),
             ("listTimeOff", "listTimeOff", &[("id", ID)]),
+            ("listDoctorReviews", "listDoctorReviews", &[("id", ID)]),
             (
                 "listDoctorAppointments",
                 "listDoctorAppointments",
@@ -281,6 +286,11 @@ const LINKS: &[(&str, &str, &[LinkSpec])] = &[
                 &[("id", ID)],
             ),
         ],
+    ),
+    (
+        "completeAppointment",
+        "200",
+        &[("reviewAppointment", "reviewAppointment", &[("id", ID)])],
     ),
 ];
 

@@ -185,6 +185,12 @@ pub const RULES: &[(Method, &str, Rule)] = &[
         Rule::Roles(&[Doctor, Scheduler, Admin]),
     ),
     (
+        Method::POST,
+        "/api/appointments/{id}/review",
+        Rule::Roles(&[Patient]),
+    ),
+    (Method::GET, "/api/doctors/{id}/reviews", Rule::Public),
+    (
         Method::GET,
         "/api/appointments/patient/{patientId}",
         Rule::Roles(&[Patient, Scheduler, Admin]),
@@ -198,7 +204,27 @@ pub const RULES: &[(Method, &str, Rule)] = &[
     (Method::GET, "/api/users", Rule::Roles(&[Admin])),
     (Method::PATCH, "/api/users/{id}", Rule::Roles(&[Admin])),
     (Method::GET, "/api/audit/access", Rule::Roles(&[Admin])),
+    (Method::GET, "/api/outbox", Rule::Roles(&[Admin])),
+    (Method::POST, "/api/outbox/{id}/retry", Rule::Roles(&[Admin])),
+    (Method::POST, "/api/webhooks", Rule::Roles(&[Admin])),
+    (Method::GET, "/api/webhooks", Rule::Roles(&[Admin])),
+    (Method::DELETE, "/api/webhooks/{id}", Rule::Roles(&[Admin])),
     (Method::GET, "/api/available-slots", Rule::Public),
+    (
+        Method::POST,
+        "/api/waitlist",
+        Rule::Roles(&[Patient, Scheduler, Admin]),
+    ),
+    (
+        Method::GET,
+        "/api/waitlist",
+        Rule::Roles(&[Patient, Scheduler, Admin]),
+    ),
+    (
+        Method::DELETE,
+        "/api/waitlist/{id}",
+        Rule::Roles(&[Patient, Scheduler, Admin]),
+    ),
 ];
 
 /// The rule of a route; HEAD is answered by the GET handler, so it has GET's rule.

@@ -36,7 +36,8 @@ macro_rules! view_from {
     "specialization": "Cardiology", "email": "sarah@clinic.com", "phone": "+1 234 567 890",
     "license_number": "MD12345", "clinic_name": "City Heart Clinic", "address": "123 Medical Plaza",
     "bio": "20 years in cardiac care", "timezone": "Europe/Paris", "is_active": true,
-    "created_at": "2026-11-25T09:00:00Z", "updated_at": "2026-11-25T09:00:00Z"}))]
+    "created_at": "2026-11-25T09:00:00Z", "updated_at": "2026-11-25T09:00:00Z",
+    "rating_average": 4.67, "rating_count": 3}))]
 pub struct DoctorView {
     pub id: DoctorId,
     pub name: String,
@@ -52,9 +53,36 @@ pub struct DoctorView {
     pub is_active: bool,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+    /// The mean rating of the doctor's reviews (1-5 stars), rounded to two decimals (half away
+    /// from zero); `null` while the doctor has no review.
+    #[schema(minimum = 1, maximum = 5, example = 4.67)]
+    pub rating_average: Option<f64>,
+    /// How many reviews the doctor has.
+    #[schema(minimum = 0)]
+    pub rating_count: i64,
 }
-view_from!(Doctor => DoctorView { id, name, specialization, email, phone, license_number,
-    clinic_name, address, bio, timezone, is_active, created_at, updated_at });
+
+impl From<Doctor> for DoctorView {
+    fn from(d: Doctor) -> Self {
+        Self {
+            rating_average: d.rating.average(),
+            rating_count: d.rating.count,
+            id: d.id,
+            name: d.name,
+            specialization: d.specialization,
+            email: d.email,
+            phone: d.phone,
+            license_number: d.license_number,
+            clinic_name: d.clinic_name,
+            address: d.address,
+            bio: d.bio,
+            timezone: d.timezone,
+            is_active: d.is_active,
+            created_at: d.created_at,
+            updated_at: d.updated_at,
+        }
+    }
+}
 
 /// A patient. Every field but the id is protected health information.
 #[derive(Serialize, ToSchema)]

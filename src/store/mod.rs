@@ -5,11 +5,15 @@ mod binds;
 mod ids;
 pub mod postgres;
 mod retry;
+mod review_rows;
+mod outbox_rows;
 mod rows;
 mod schedule_rows;
 mod search;
 pub mod sqlite;
 pub(crate) mod statements;
+mod waitlist_rows;
+mod webhook_rows;
 
 use std::sync::Arc;
 

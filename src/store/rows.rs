@@ -14,6 +14,7 @@ use crate::domain::calendar::TimeZone;
 use crate::domain::contact::{Email, Phone};
 use crate::domain::doctor::Doctor;
 use crate::domain::patient::{BloodGroup, Patient};
+use crate::domain::review::RatingSummary;
 use crate::domain::slot::{Slot, SlotStatus};
 use crate::domain::user::{
     AccessAction, AccessRecord, Credentials, Role, Session, SigningKey, User,
@@ -44,6 +45,8 @@ pub struct DoctorRow {
     is_active: bool,
     created_at: DateTime<Utc>,
     updated_at: DateTime<Utc>,
+    rating_count: i64,
+    rating_sum: i64,
 }
 
 impl TryFrom<DoctorRow> for Doctor {
@@ -63,6 +66,10 @@ impl TryFrom<DoctorRow> for Doctor {
             is_active: r.is_active,
             created_at: r.created_at,
             updated_at: r.updated_at,
+            rating: RatingSummary {
+                count: r.rating_count,
+                sum: r.rating_sum,
+            },
         })
     }
 }

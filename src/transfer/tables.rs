@@ -184,6 +184,19 @@ pub const TABLES: &[Table] = &[
         serial: false,
     },
     Table {
+        name: "reviews",
+        columns: cols![
+            ("id", Uuid),
+            ("appointment_id", Uuid),
+            ("doctor_id", Uuid),
+            ("rating", Int32),
+            ("comment", Text),
+            ("created_at", Instant),
+        ],
+        order: ("id", "id"),
+        serial: false,
+    },
+    Table {
         name: "appointment_audit_log",
         columns: cols![
             ("id", Int64),
@@ -253,11 +266,23 @@ pub const NOT_EXPORTED: &[(&str, &str)] = &[
 
 /// Columns of exported tables that an export leaves out because the database derives them
 /// (table, column, how).
-pub const DERIVED: &[(&str, &str, &str)] = &[(
-    "patients",
-    "pending_holds",
-    "PostgreSQL: kept by a trigger on appointments, so importing the appointments recounts it",
-)];
+pub const DERIVED: &[(&str, &str, &str)] = &[
+    (
+        "patients",
+        "pending_holds",
+        "PostgreSQL: kept by a trigger on appointments, so importing the appointments recounts it",
+    ),
+    (
+        "doctors",
+        "rating_count",
+        "kept by a trigger on reviews (both backends), so importing the reviews recounts it",
+    ),
+    (
+        "doctors",
+        "rating_sum",
+        "kept by a trigger on reviews (both backends), so importing the reviews recounts it",
+    ),
+];
 
 /// The exported table named `name`.
 pub fn table(name: &str) -> Option<&'static Table> {

@@ -3,7 +3,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use carebook::config::{AuthSettings, DbSettings, LogFormat, Secret, Settings};
+use carebook::config::{AuthSettings, DbSettings, LogFormat, NotifySettings, Secret, Settings};
 use carebook::domain::store::Store;
 use carebook::startup::{open_store, Application};
 use reqwest::{Method, StatusCode};
@@ -14,6 +14,7 @@ mod clock;
 pub mod cluster;
 mod db;
 pub mod pgbouncer;
+pub mod smtp;
 mod template;
 
 pub use accounts::{unique_email, Account, PASSWORD};
@@ -138,6 +139,11 @@ pub fn settings(url: &str) -> Settings {
         // Tests drive the generator themselves through `generate_once`.
         schedule_interval: Duration::from_secs(24 * 3600),
         notice: Default::default(),
+        // Tests drive the outbox worker themselves through `deliver_once` unless they shorten this.
+        notify: NotifySettings {
+            poll_interval: Duration::from_secs(3600),
+            ..NotifySettings::default()
+        },
     }
 }
 

@@ -12,6 +12,7 @@ mod backpressure;
 mod concurrency;
 mod contract;
 mod doctors;
+mod email;
 mod hostile;
 mod instances;
 mod lock_hold;

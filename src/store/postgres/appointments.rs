@@ -8,6 +8,7 @@ use crate::domain::booking::{booking_refusal, SlotFacts};
 use crate::domain::page::{Page, Paged};
 use crate::domain::store::{Actor, AppointmentFilter, Booked, IdempotencyKey};
 use crate::domain::user::{AccessAction, NewAccess};
+use crate::domain::waitlist::OfferTerms;
 use crate::domain::{
     Appointment, AppointmentDetail, AppointmentId, DoctorId, DomainError, DomainResult, PatientId,
 };
@@ -144,6 +145,9 @@ const COMPLETE: &str = concat!(
 /// audits each as `system`. SKIP LOCKED lets several sweepers share the work.
 macro_rules! expire_sql {
     ($filter:literal) => {
+        expire_sql!($filter, "SELECT count(*) FROM upd")
+    };
+    ($filter:literal, $select:literal) => {
         concat!(
             "WITH due AS (
                 SELECT id FROM appointments
@@ -160,11 +164,20 @@ macro_rules! expire_sql {
              audit AS (
                 INSERT INTO appointment_audit_log (appointment_id, action, old_status, new_status, reason, actor)
                 SELECT id, 'EXPIRE', 'PENDING', 'EXPIRED', 'hold not confirmed in time', 'system' FROM upd)
-             SELECT count(*) FROM upd"
+             ",
+            $select
         )
     };
 }
-const EXPIRE_DUE: &str = expire_sql!("");
+/// [`expire_sql`] for the sweeper: one row per expired hold, its slot and whether a waiting
+/// entry matches that slot (same doctor, its date within the entry's dates).
+const EXPIRE_DUE_FREED: &str = expire_sql!(
+    "",
+    "SELECT u.time_slot_id, EXISTS (SELECT 1 FROM time_slots s JOIN waitlist_entries w
+         ON w.doctor_id = s.doctor_id AND w.status = 'WAITING'
+        AND s.slot_date BETWEEN w.from_date AND w.to_date
+      WHERE s.id = u.time_slot_id) FROM upd u"
+);
 const EXPIRE_SLOT: &str = expire_sql!("AND time_slot_id = $2");
 const EXPIRE_PATIENT: &str = expire_sql!("AND patient_id = $2");
 const EXPIRE_ONE: &str = expire_sql!("AND id = $2");
@@ -394,35 +407,79 @@ async fn load(pool: &TxPool, id: AppointmentId) -> DomainResult<Appointment> {
     rows::one(found)?.ok_or(DomainError::NotFound("appointment"))
 }
 
+/// A transition statement with its parameters bound (see `access_cte!`).
+fn bound<'q>(
+    sql: &'q str,
+    id: AppointmentId,
+    reason: Option<&'q str>,
+    actor: &'q Actor,
+) -> sqlx::query::QueryAs<'q, sqlx::Postgres, AppointmentRow, sqlx::postgres::PgArguments> {
+    let access = actor.access.as_ref();
+    crate::store::statements::query_as(sql)
+        .bind(id)
+        .bind(&actor.id)
+        .bind(reason)
+        .bind(actor.role)
+        .bind(access.map(|a| a.user_id))
+        .bind(access.map(|a| &a.route))
+        .bind(access.map(|a| &a.request_id))
+        .bind(access.and_then(|a| a.break_glass.as_ref()))
+}
+
+/// Cancels and, in the same transaction, offers the freed seat to the first patient waiting
+/// for it. `None`: the cancel changed nothing.
+async fn cancel_offering(
+    pool: &TxPool,
+    id: AppointmentId,
+    reason: Option<&str>,
+    actor: &Actor,
+    terms: OfferTerms,
+) -> DomainResult<Option<Appointment>> {
+    retry(|| async move {
+        let mut tx = pool.begin().await?;
+        let Some(row) = bound(CANCEL, id, reason, actor)
+            .fetch_optional(&mut *tx)
+            .await?
+        else {
+            tx.commit().await?;
+            return Ok(None);
+        };
+        let cancelled: Appointment = row.try_into()?;
+        super::waitlist::offer_seats(&mut tx, cancelled.time_slot_id, 1, terms).await?;
+        tx.commit().await?;
+        Ok(Some(cancelled))
+    })
+    .await
+}
+
+/// Confirms, cancels or completes. A cancel with `terms` offers the freed seat to the waitlist
+/// in its own transaction.
 pub async fn transition(
     pool: &TxPool,
     id: AppointmentId,
     action: Action,
     reason: Option<&str>,
     actor: &Actor,
+    terms: Option<OfferTerms>,
 ) -> DomainResult<Appointment> {
     for _ in 0..4 {
-        let done: Option<AppointmentRow> = retry(|| async move {
-            let q = match action {
-                Action::Confirm => crate::store::statements::query_as(CONFIRM),
-                Action::Cancel => crate::store::statements::query_as(CANCEL),
-                Action::Complete => crate::store::statements::query_as(COMPLETE),
-            };
-            let access = actor.access.as_ref();
-            Ok(q.bind(id)
-                .bind(&actor.id)
-                .bind(reason)
-                .bind(actor.role)
-                .bind(access.map(|a| a.user_id))
-                .bind(access.map(|a| &a.route))
-                .bind(access.map(|a| &a.request_id))
-                .bind(access.and_then(|a| a.break_glass.as_ref()))
-                .fetch_optional(pool)
-                .await?)
-        })
-        .await?;
-        if let Some(row) = done {
-            return row.try_into();
+        if let Some(terms) = terms.filter(|_| action == Action::Cancel) {
+            if let Some(done) = cancel_offering(pool, id, reason, actor, terms).await? {
+                return Ok(done);
+            }
+        } else {
+            let done: Option<AppointmentRow> = retry(|| async move {
+                let sql = match action {
+                    Action::Confirm => CONFIRM,
+                    Action::Cancel => CANCEL,
+                    Action::Complete => COMPLETE,
+                };
+                Ok(bound(sql, id, reason, actor).fetch_optional(pool).await?)
+            })
+            .await?;
+            if let Some(row) = done {
+                return row.try_into();
+            }
         }
         let current = load(pool, id).await?;
         let status = current.status;
@@ -594,15 +651,28 @@ pub async fn for_doctor(
     list(pool, &DOCTOR_LIST, doctor.0, filter, page).await
 }
 
-pub async fn expire_due(pool: &TxPool, batch: i64) -> DomainResult<u64> {
-    let n: i64 = retry(|| async move {
-        Ok(crate::store::statements::query_scalar(EXPIRE_DUE)
-            .bind(batch)
-            .fetch_one(pool)
-            .await?)
+/// Expires up to `batch` overdue holds and, in the same transaction, offers each seat freed on a
+/// slot someone waits for to the next in line (a lapsed offer's entry stays done).
+pub async fn expire_due(pool: &TxPool, batch: i64, terms: OfferTerms) -> DomainResult<u64> {
+    retry(|| async move {
+        let mut tx = pool.begin().await?;
+        let freed: Vec<(crate::domain::SlotId, bool)> =
+            crate::store::statements::query_as(EXPIRE_DUE_FREED)
+                .bind(batch)
+                .fetch_all(&mut *tx)
+                .await?;
+        let mut waited: std::collections::BTreeMap<crate::domain::SlotId, usize> =
+            std::collections::BTreeMap::new();
+        for (slot, _) in freed.iter().filter(|(_, waiting)| *waiting) {
+            *waited.entry(*slot).or_default() += 1;
+        }
+        for (slot, seats) in waited {
+            super::waitlist::offer_seats(&mut tx, slot, seats, terms).await?;
+        }
+        tx.commit().await?;
+        Ok(freed.len() as u64)
     })
-    .await?;
-    Ok(n as u64)
+    .await
 }
 
 pub async fn purge_keys(pool: &TxPool, max_age_secs: i64) -> DomainResult<u64> {

@@ -6,12 +6,16 @@
 //! data-modifying CTE that also inserts the audit row: one round trip, atomic by construction.
 
 mod appointments;
+mod outbox;
 mod people;
 mod replica;
+mod reviews;
 mod schedules;
 mod search;
 mod slots;
 mod tx_pool;
+mod waitlist;
+mod webhooks;
 
 use std::str::FromStr;
 use std::sync::Arc;
@@ -56,6 +60,8 @@ pub struct PgStore {
     fresh: TxPool,
     /// This store with its pure reads on the primary too; `None` when they already are.
     on_primary: Option<Arc<PgStore>>,
+    /// How waitlist offers are made, shared with `on_primary`.
+    terms: Arc<crate::domain::waitlist::SharedTerms>,
 }
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
@@ -109,6 +115,7 @@ impl PgStore {
             .await
             .map_err(OpenError::Connect)?;
         let fresh = tx_pool(opts, fresh, READS);
+        let terms = Arc::new(crate::domain::waitlist::SharedTerms::default());
         let Some(reader) = replica else {
             let reader = fresh.clone();
             return Ok(Self {
@@ -116,6 +123,7 @@ impl PgStore {
                 reader,
                 fresh,
                 on_primary: None,
+                terms,
             });
         };
         let on_primary = Self {
@@ -123,12 +131,14 @@ impl PgStore {
             reader: fresh.clone(),
             fresh: fresh.clone(),
             on_primary: None,
+            terms: terms.clone(),
         };
         Ok(Self {
             pool,
             reader,
             fresh,
             on_primary: Some(Arc::new(on_primary)),
+            terms,
         })
     }
 }
@@ -309,6 +319,38 @@ fn on_unique(e: sqlx::Error, messages: &[(&str, &str)]) -> TxError {
 }
 
 #[async_trait]
+impl crate::domain::outbox::NotifyStore for PgStore {
+    async fn claim_outbox(
+        &self,
+        limit: i64,
+        lease_secs: i64,
+    ) -> DomainResult<Vec<crate::domain::outbox::Claimed>> {
+        outbox::claim(&self.pool, limit, lease_secs).await
+    }
+    async fn settle_outbox(
+        &self,
+        id: i64,
+        lease: uuid::Uuid,
+        settlement: crate::domain::outbox::Settlement,
+    ) -> DomainResult<bool> {
+        outbox::settle(&self.pool, id, lease, &settlement).await
+    }
+    async fn list_outbox(
+        &self,
+        status: Option<crate::domain::outbox::OutboxStatus>,
+        page: Page,
+    ) -> DomainResult<Paged<crate::domain::outbox::OutboxItem>> {
+        outbox::list(&self.fresh, status, page).await
+    }
+    async fn retry_outbox(&self, id: i64) -> DomainResult<crate::domain::outbox::OutboxItem> {
+        outbox::retry_row(&self.pool, id).await
+    }
+    async fn enqueue_reminders(&self, hours: &[u32]) -> DomainResult<u64> {
+        outbox::enqueue_reminders(&self.pool, hours).await
+    }
+}
+
+#[async_trait]
 impl Store for PgStore {
     async fn ping(&self) -> DomainResult<()> {
         let ping = crate::store::statements::query("SELECT 1")
@@ -423,7 +465,7 @@ impl Store for PgStore {
         appointments::book(&self.pool, &new, hold_secs, max_holds, key.as_ref(), &actor).await
     }
     async fn confirm(&self, id: AppointmentId, actor: Actor) -> DomainResult<Appointment> {
-        appointments::transition(&self.pool, id, Action::Confirm, None, &actor).await
+        appointments::transition(&self.pool, id, Action::Confirm, None, &actor, None).await
     }
     async fn cancel(
         &self,
@@ -431,10 +473,11 @@ impl Store for PgStore {
         reason: Option<String>,
         actor: Actor,
     ) -> DomainResult<Appointment> {
-        appointments::transition(&self.pool, id, Action::Cancel, reason.as_deref(), &actor).await
+        let (reason, terms) = (reason.as_deref(), Some(self.terms.get()));
+        appointments::transition(&self.pool, id, Action::Cancel, reason, &actor, terms).await
     }
     async fn complete(&self, id: AppointmentId, actor: Actor) -> DomainResult<Appointment> {
-        appointments::transition(&self.pool, id, Action::Complete, None, &actor).await
+        appointments::transition(&self.pool, id, Action::Complete, None, &actor, None).await
     }
     async fn get_appointment(&self, id: AppointmentId) -> DomainResult<AppointmentDetail> {
         appointments::detail(&self.reader, id).await
@@ -459,7 +502,7 @@ impl Store for PgStore {
         appointments::for_doctor(&self.reader, doctor, filter, page).await
     }
     async fn expire_due(&self, batch: i64) -> DomainResult<u64> {
-        appointments::expire_due(&self.pool, batch).await
+        appointments::expire_due(&self.pool, batch, self.terms.get()).await
     }
     async fn purge_idempotency_keys(&self, max_age_secs: i64) -> DomainResult<u64> {
         appointments::purge_keys(&self.pool, max_age_secs).await
@@ -503,7 +546,7 @@ impl Store for PgStore {
         schedules::list_time_off(&self.reader, doctor).await
     }
     async fn delete_time_off(&self, doctor: DoctorId, id: TimeOffId) -> DomainResult<u64> {
-        schedules::delete_time_off(&self.pool, doctor, id).await
+        schedules::delete_time_off(&self.pool, doctor, id, self.terms.get()).await
     }
     async fn find_free_slots(
         &self,
@@ -517,7 +560,7 @@ impl Store for PgStore {
         slot: SlotId,
         actor: Actor,
     ) -> DomainResult<Appointment> {
-        appointments::reschedule(&self.pool, id, slot, &actor).await
+        appointments::reschedule(&self.pool, id, slot, &actor, self.terms.get()).await
     }
     async fn mark_no_show(&self, id: AppointmentId, actor: Actor) -> DomainResult<Appointment> {
         appointments::no_show(&self.pool, id, &actor).await

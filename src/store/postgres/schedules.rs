@@ -365,7 +365,14 @@ pub async fn list_time_off(pool: &TxPool, doctor: DoctorId) -> DomainResult<Vec<
     Ok(found.into_iter().map(Into::into).collect())
 }
 
-pub async fn delete_time_off(pool: &TxPool, doctor: DoctorId, id: TimeOffId) -> DomainResult<u64> {
+/// Deletes time off, unblocks the slots it alone blocked and, in the same transaction, offers
+/// their free seats to the patients waiting for them.
+pub async fn delete_time_off(
+    pool: &TxPool,
+    doctor: DoctorId,
+    id: TimeOffId,
+    terms: crate::domain::waitlist::OfferTerms,
+) -> DomainResult<u64> {
     retry(|| async move {
         let mut tx = pool.begin().await?;
         let found: Option<i32> =
@@ -377,17 +384,22 @@ pub async fn delete_time_off(pool: &TxPool, doctor: DoctorId, id: TimeOffId) -> 
         if found.is_none() {
             return Err(DomainError::NotFound("time off").into());
         }
-        let restored = query(
+        let restored: Vec<(SlotId, i32)> = query_as(
             "UPDATE time_slots SET status = 'AVAILABLE', updated_at = now()
              WHERE id IN (SELECT slot_id FROM time_off_slots WHERE time_off_id = $1)
                AND status = 'BLOCKED'
                AND NOT EXISTS (SELECT 1 FROM time_off_slots o
-                               WHERE o.slot_id = time_slots.id AND o.time_off_id <> $1)",
+                               WHERE o.slot_id = time_slots.id AND o.time_off_id <> $1)
+             RETURNING id, max_capacity - current_bookings",
         )
         .bind(id)
-        .execute(&mut *tx)
-        .await?
-        .rows_affected();
+        .fetch_all(&mut *tx)
+        .await?;
+        for (slot, free) in &restored {
+            let seats = usize::try_from(*free).unwrap_or(0);
+            super::waitlist::offer_seats(&mut tx, *slot, seats, terms).await?;
+        }
+        let restored = restored.len() as u64;
         query("DELETE FROM time_off WHERE id = $1")
             .bind(id)
             .execute(&mut *tx)

@@ -15,6 +15,7 @@ use crate::domain::booking::{booking_refusal, SlotFacts};
 use crate::domain::page::{Page, Paged};
 use crate::domain::store::{Actor, AppointmentFilter, Booked, IdempotencyKey};
 use crate::domain::user::AccessAction;
+use crate::domain::waitlist::OfferTerms;
 use crate::domain::{
     Appointment, AppointmentDetail, AppointmentId, DoctorId, DomainError, DomainResult, PatientId,
     SlotId,
@@ -68,6 +69,15 @@ enum Due {
 /// Marks the overdue holds picked by `due` EXPIRED as of `now`, gives their seats back and audits
 /// each as `system`, inside the caller's write transaction. Returns how many.
 async fn expire(conn: &mut SqliteConnection, now: &str, due: Due) -> Result<u64, sqlx::Error> {
+    Ok(expire_freed(conn, now, due).await?.len() as u64)
+}
+
+/// [`expire`], returning the slot of each hold it expired.
+async fn expire_freed(
+    conn: &mut SqliteConnection,
+    now: &str,
+    due: Due,
+) -> Result<Vec<SlotId>, sqlx::Error> {
     let (limit, slot, one) = match due {
         Due::All(batch) => (batch, None, None),
         Due::OnSlot(slot) => (-1, Some(slot), None),
@@ -106,7 +116,7 @@ async fn expire(conn: &mut SqliteConnection, now: &str, due: Due) -> Result<u64,
         .execute(&mut *conn)
         .await?;
     }
-    Ok(rows.len() as u64)
+    Ok(rows.into_iter().map(|(_, slot)| slot).collect())
 }
 
 /// The appointment with its effective status as of `now`, inside a write transaction.
@@ -393,12 +403,15 @@ async fn apply(
     Ok(())
 }
 
+/// Confirms, cancels or completes. A cancel with `terms` offers the freed seat to the first
+/// patient waiting for it, in the same transaction.
 pub async fn transition(
     pool: &SqlitePool,
     id: AppointmentId,
     action: Action,
     reason: Option<&str>,
     actor: &Actor,
+    terms: Option<OfferTerms>,
 ) -> DomainResult<Appointment> {
     retry(|| async move {
         let mut tx = begin_write(pool).await?;
@@ -424,6 +437,10 @@ pub async fn transition(
             }
             Verdict::Proceed => {
                 apply(&mut tx, &current, action, reason, actor, now).await?;
+                if let Some(terms) = terms.filter(|_| action == Action::Cancel) {
+                    let slot = current.time_slot_id;
+                    super::waitlist::offer_seats(&mut tx, now, slot, 1, terms).await?;
+                }
                 let updated = load(&mut tx, id, now).await?;
                 tx.commit().await?;
                 Ok(updated)
@@ -569,14 +586,23 @@ pub async fn for_doctor(
     list(pool, &DOCTOR_LIST, doctor.0, filter, page).await
 }
 
-pub async fn expire_due(pool: &SqlitePool, batch: i64) -> DomainResult<u64> {
+/// Expires up to `batch` overdue holds and, in the same transaction, offers each freed seat to
+/// the next patient waiting for it (a lapsed offer's entry stays done).
+pub async fn expire_due(pool: &SqlitePool, batch: i64, terms: OfferTerms) -> DomainResult<u64> {
     retry(|| async move {
         let mut tx = begin_write(pool).await?;
         let now = db_now(&mut tx).await?;
         // A negative LIMIT means "no limit" to SQLite; a batch is never that.
-        let n = expire(&mut tx, &now, Due::All(batch.max(0))).await?;
+        let freed = expire_freed(&mut tx, &now, Due::All(batch.max(0))).await?;
+        let mut seats: BTreeMap<SlotId, usize> = BTreeMap::new();
+        for slot in &freed {
+            *seats.entry(*slot).or_default() += 1;
+        }
+        for (slot, n) in seats {
+            super::waitlist::offer_seats(&mut tx, &now, slot, n, terms).await?;
+        }
         tx.commit().await?;
-        Ok(n)
+        Ok(freed.len() as u64)
     })
     .await
 }

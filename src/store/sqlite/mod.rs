@@ -19,12 +19,16 @@ macro_rules! now_sql {
 }
 
 mod appointments;
+mod outbox;
 mod people;
+mod reviews;
 mod schedules;
 mod search;
 mod slots;
 #[cfg(test)]
 mod tests;
+mod waitlist;
+mod webhooks;
 
 use std::str::FromStr;
 use std::time::Duration;
@@ -69,6 +73,8 @@ pub struct SqliteStore {
     writer: SqlitePool,
     /// Pure reads.
     reader: SqlitePool,
+    /// How waitlist offers are made.
+    terms: std::sync::Arc<crate::domain::waitlist::SharedTerms>,
 }
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
@@ -143,7 +149,12 @@ impl SqliteStore {
                 .await
                 .map_err(OpenError::Connect)?
         };
-        Ok(Self { writer, reader })
+        let terms = Default::default();
+        Ok(Self {
+            writer,
+            reader,
+            terms,
+        })
     }
 
     /// The writer pool (one connection), for tests and tools that need raw access.
@@ -216,6 +227,38 @@ fn on_unique(e: sqlx::Error, messages: &[(&str, &str)]) -> TxError {
         }
     }
     TxError::Db(e)
+}
+
+#[async_trait]
+impl crate::domain::outbox::NotifyStore for SqliteStore {
+    async fn claim_outbox(
+        &self,
+        limit: i64,
+        lease_secs: i64,
+    ) -> DomainResult<Vec<crate::domain::outbox::Claimed>> {
+        outbox::claim(&self.writer, limit, lease_secs).await
+    }
+    async fn settle_outbox(
+        &self,
+        id: i64,
+        lease: uuid::Uuid,
+        settlement: crate::domain::outbox::Settlement,
+    ) -> DomainResult<bool> {
+        outbox::settle(&self.writer, id, lease, &settlement).await
+    }
+    async fn list_outbox(
+        &self,
+        status: Option<crate::domain::outbox::OutboxStatus>,
+        page: Page,
+    ) -> DomainResult<Paged<crate::domain::outbox::OutboxItem>> {
+        outbox::list(&self.reader, status, page).await
+    }
+    async fn retry_outbox(&self, id: i64) -> DomainResult<crate::domain::outbox::OutboxItem> {
+        outbox::retry_row(&self.writer, id).await
+    }
+    async fn enqueue_reminders(&self, hours: &[u32]) -> DomainResult<u64> {
+        outbox::enqueue_reminders(&self.writer, hours).await
+    }
 }
 
 #[async_trait]
@@ -324,7 +367,7 @@ impl Store for SqliteStore {
         .await
     }
     async fn confirm(&self, id: AppointmentId, actor: Actor) -> DomainResult<Appointment> {
-        appointments::transition(&self.writer, id, Action::Confirm, None, &actor).await
+        appointments::transition(&self.writer, id, Action::Confirm, None, &actor, None).await
     }
     async fn cancel(
         &self,
@@ -332,10 +375,11 @@ impl Store for SqliteStore {
         reason: Option<String>,
         actor: Actor,
     ) -> DomainResult<Appointment> {
-        appointments::transition(&self.writer, id, Action::Cancel, reason.as_deref(), &actor).await
+        let (reason, terms) = (reason.as_deref(), Some(self.terms.get()));
+        appointments::transition(&self.writer, id, Action::Cancel, reason, &actor, terms).await
     }
     async fn complete(&self, id: AppointmentId, actor: Actor) -> DomainResult<Appointment> {
-        appointments::transition(&self.writer, id, Action::Complete, None, &actor).await
+        appointments::transition(&self.writer, id, Action::Complete, None, &actor, None).await
     }
     async fn get_appointment(&self, id: AppointmentId) -> DomainResult<AppointmentDetail> {
         appointments::detail(&self.reader, id).await
@@ -360,7 +404,7 @@ impl Store for SqliteStore {
         appointments::for_doctor(&self.reader, doctor, filter, page).await
     }
     async fn expire_due(&self, batch: i64) -> DomainResult<u64> {
-        appointments::expire_due(&self.writer, batch).await
+        appointments::expire_due(&self.writer, batch, self.terms.get()).await
     }
     async fn purge_idempotency_keys(&self, max_age_secs: i64) -> DomainResult<u64> {
         appointments::purge_keys(&self.writer, max_age_secs).await
@@ -404,7 +448,7 @@ impl Store for SqliteStore {
         schedules::list_time_off(&self.reader, doctor).await
     }
     async fn delete_time_off(&self, doctor: DoctorId, id: TimeOffId) -> DomainResult<u64> {
-        schedules::delete_time_off(&self.writer, doctor, id).await
+        schedules::delete_time_off(&self.writer, doctor, id, self.terms.get()).await
     }
     async fn find_free_slots(
         &self,
@@ -418,7 +462,7 @@ impl Store for SqliteStore {
         slot: SlotId,
         actor: Actor,
     ) -> DomainResult<Appointment> {
-        appointments::reschedule(&self.writer, id, slot, &actor).await
+        appointments::reschedule(&self.writer, id, slot, &actor, self.terms.get()).await
     }
     async fn mark_no_show(&self, id: AppointmentId, actor: Actor) -> DomainResult<Appointment> {
         appointments::no_show(&self.writer, id, &actor).await

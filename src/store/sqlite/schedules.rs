@@ -389,10 +389,13 @@ pub async fn list_time_off(pool: &SqlitePool, doctor: DoctorId) -> DomainResult<
     Ok(found.into_iter().map(Into::into).collect())
 }
 
+/// Deletes time off, unblocks the slots it alone blocked and, in the same transaction, offers
+/// their free seats to the patients waiting for them.
 pub async fn delete_time_off(
     pool: &SqlitePool,
     doctor: DoctorId,
     id: TimeOffId,
+    terms: crate::domain::waitlist::OfferTerms,
 ) -> DomainResult<u64> {
     retry(|| async move {
         let mut tx = begin_write(pool).await?;
@@ -405,18 +408,24 @@ pub async fn delete_time_off(
         if found.is_none() {
             return Err(DomainError::NotFound("time off").into());
         }
-        let restored = sqlx::query(concat!(
-            "UPDATE time_slots SET status = 'AVAILABLE', updated_at = ",
-            now_sql!(),
-            " WHERE id IN (SELECT slot_id FROM time_off_slots WHERE time_off_id = ?1)
+        let now = super::db_now(&mut tx).await?;
+        let restored: Vec<(SlotId, i64)> = sqlx::query_as(
+            "UPDATE time_slots SET status = 'AVAILABLE', updated_at = ?2
+             WHERE id IN (SELECT slot_id FROM time_off_slots WHERE time_off_id = ?1)
                AND status = 'BLOCKED'
                AND NOT EXISTS (SELECT 1 FROM time_off_slots o
-                               WHERE o.slot_id = time_slots.id AND o.time_off_id <> ?1)"
-        ))
+                               WHERE o.slot_id = time_slots.id AND o.time_off_id <> ?1)
+             RETURNING id, max_capacity - current_bookings",
+        )
         .bind(id)
-        .execute(&mut *tx)
-        .await?
-        .rows_affected();
+        .bind(&now)
+        .fetch_all(&mut *tx)
+        .await?;
+        for (slot, free) in &restored {
+            let seats = usize::try_from(*free).unwrap_or(0);
+            super::waitlist::offer_seats(&mut tx, &now, *slot, seats, terms).await?;
+        }
+        let restored = restored.len() as u64;
         sqlx::query("DELETE FROM time_off WHERE id = ?1")
             .bind(id)
             .execute(&mut *tx)

@@ -122,6 +122,14 @@ impl TestApp {
     /// database clock's now. Moves `starts_at` and the local `slot_date` and `slot_time` (in
     /// the doctor's current zone), on the slot and on its appointments, which copy them.
     pub async fn start_slot(&self, slot: &str) {
+        self.move_slot_start(slot, -chrono::Duration::seconds(1))
+            .await;
+    }
+
+    /// Moves a slot's start to the database clock's now (truncated to the second) plus
+    /// `offset`: `starts_at` and the local `slot_date` and `slot_time` (in the doctor's current
+    /// zone), on the slot and on its appointments, which copy them.
+    pub async fn move_slot_start(&self, slot: &str, offset: chrono::Duration) {
         let id = parse_id(slot);
         let mut raw = self.raw().await;
         let (zone, now) = slot_zone_and_now(&mut raw, id).await;
@@ -129,7 +137,7 @@ impl TestApp {
         let starts = now
             .duration_trunc(chrono::Duration::seconds(1))
             .expect("truncate")
-            - chrono::Duration::seconds(1);
+            + offset;
         let local = starts.with_timezone(&tz).naive_local();
         let n = match &mut raw {
             Raw::Pg(c) => {

@@ -10,6 +10,7 @@ use crate::domain::reschedule::{
 };
 use crate::domain::store::Actor;
 use crate::domain::user::{AccessAction, NewAccess};
+use crate::domain::waitlist::OfferTerms;
 use crate::domain::{Appointment, AppointmentId, DomainError, DomainResult, PatientId, SlotId};
 use crate::store::accounts;
 use crate::store::retry::{retry, TxError};
@@ -73,6 +74,63 @@ enum Outcome {
     Nothing,
 }
 
+/// What a transition statement's execution means: a changed row, or nothing changed (also when
+/// the patient holds the target slot already: the refusal is worked out afterwards).
+fn outcome(row: Result<Option<AppointmentRow>, sqlx::Error>) -> Result<Outcome, TxError> {
+    match row {
+        Ok(Some(a)) => Ok(Outcome::Done(Box::new(a))),
+        Ok(None) => Ok(Outcome::Nothing),
+        Err(e)
+            if e.as_database_error().and_then(|d| d.constraint())
+                == Some("appointments_live_slot_patient_key") =>
+        {
+            Ok(Outcome::Nothing)
+        }
+        Err(e) => Err(TxError::from(e)),
+    }
+}
+
+/// Moves the appointment (the reschedule statement) and, when it moved, offers the seat it left
+/// to the first patient waiting for it, in one transaction.
+async fn move_offering(
+    pool: &TxPool,
+    id: AppointmentId,
+    slot: SlotId,
+    actor: &Actor,
+    terms: OfferTerms,
+) -> DomainResult<Outcome> {
+    retry(|| async move {
+        let mut tx = pool.begin().await?;
+        let from: Option<SlotId> =
+            crate::store::statements::query_scalar("SELECT time_slot_id FROM appointments WHERE id = $1")
+                .bind(id)
+                .fetch_optional(&mut *tx)
+                .await?;
+        let access = actor.access.as_ref();
+        let row = crate::store::statements::query_as(RESCHEDULE_SQL)
+            .bind(id)
+            .bind(&actor.id)
+            .bind(slot)
+            .bind(actor.role)
+            .bind(access.map(|a| a.user_id))
+            .bind(access.map(|a| &a.route))
+            .bind(access.map(|a| &a.request_id))
+            .bind(access.and_then(|a| a.break_glass.as_ref()))
+            .fetch_optional(&mut *tx)
+            .await;
+        // Nothing changed (or the statement failed and the transaction with it): roll back.
+        let Outcome::Done(row) = outcome(row)? else {
+            return Ok(Outcome::Nothing);
+        };
+        if let Some(from) = from.filter(|f| *f != slot) {
+            super::super::waitlist::offer_seats(&mut tx, from, 1, terms).await?;
+        }
+        tx.commit().await?;
+        Ok(Outcome::Done(row))
+    })
+    .await
+}
+
 /// Runs one transition statement for appointment `id` with the usual parameters.
 async fn run(
     pool: &TxPool,
@@ -95,18 +153,7 @@ async fn run(
                 .bind(access.and_then(|a| a.break_glass.as_ref()))
                 .fetch_optional(pool)
                 .await;
-        match row {
-            Ok(Some(a)) => Ok(Outcome::Done(Box::new(a))),
-            Ok(None) => Ok(Outcome::Nothing),
-            // The patient holds the target slot already: the refusal is worked out below.
-            Err(e)
-                if e.as_database_error().and_then(|d| d.constraint())
-                    == Some("appointments_live_slot_patient_key") =>
-            {
-                Ok(Outcome::Nothing)
-            }
-            Err(e) => Err(TxError::from(e)),
-        }
+        outcome(row)
     })
     .await
 }
@@ -163,9 +210,10 @@ pub async fn reschedule(
     id: AppointmentId,
     slot: SlotId,
     actor: &Actor,
+    terms: OfferTerms,
 ) -> DomainResult<Appointment> {
     for _ in 0..4 {
-        if let Outcome::Done(row) = run(pool, RESCHEDULE_SQL, id, Some(slot.0), actor).await? {
+        if let Outcome::Done(row) = move_offering(pool, id, slot, actor, terms).await? {
             return (*row).try_into();
         }
         let current = load(pool, id).await?;

@@ -10,6 +10,7 @@ use crate::domain::reschedule::{
     moved_reason, no_show_verdict, reschedule_refusal, reschedule_verdict, NO_SHOW, RESCHEDULE,
 };
 use crate::domain::store::Actor;
+use crate::domain::waitlist::OfferTerms;
 use crate::domain::user::AccessAction;
 use crate::domain::{
     Appointment, AppointmentId, DoctorId, DomainError, DomainResult, PatientId, SlotId,
@@ -115,11 +116,14 @@ async fn apply_move(
     Ok(())
 }
 
+/// Moves the appointment and, in the same transaction, offers the seat it left to the first
+/// patient waiting for it.
 pub async fn reschedule(
     pool: &SqlitePool,
     id: AppointmentId,
     slot: SlotId,
     actor: &Actor,
+    terms: OfferTerms,
 ) -> DomainResult<Appointment> {
     retry(|| async move {
         let mut tx = begin_write(pool).await?;
@@ -150,6 +154,8 @@ pub async fn reschedule(
                     return Err(refusal.into());
                 }
                 apply_move(&mut tx, &current, slot, actor, now).await?;
+                let left = current.time_slot_id;
+                super::super::waitlist::offer_seats(&mut tx, now, left, 1, terms).await?;
                 let moved = load(&mut tx, id, now).await?;
                 tx.commit().await?;
                 Ok(moved)

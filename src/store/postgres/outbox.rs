@@ -1,0 +1,197 @@
+//! The outbox on PostgreSQL.
+//!
+//! The worker's transactions run at READ COMMITTED, not SERIALIZABLE: claiming is a queue
+//! operation whose safety comes from row locks (`FOR UPDATE SKIP LOCKED`) and the lease token
+//! checked by every settle, not from a predicate over other rows. At SERIALIZABLE the claim's
+//! scan of the due index would also take predicate locks on the page every booking's trigger
+//! inserts into, and fail bookings for nothing.
+
+use uuid::Uuid;
+
+use super::TxPool;
+use crate::domain::outbox::{Claimed, OutboxItem, OutboxStatus, Settlement};
+use crate::domain::page::{Page, Paged};
+use crate::domain::DomainResult;
+use crate::store::outbox_rows::{refusal, settlement_columns, ClaimRow, OutboxRow, OUTBOX_COLUMNS};
+use crate::store::retry::{retry, TxError};
+use crate::store::statements::{query, query_as, query_scalar};
+
+const READ_COMMITTED: &str = "ISOLATION LEVEL READ COMMITTED";
+
+/// Leases the due rows (the earliest pending row of each appointment, channel and webhook)
+/// and reads what their messages need, in one statement.
+const CLAIM: &str = "
+WITH due AS (
+    SELECT o.id FROM outbox o
+    WHERE o.status = 'pending' AND o.next_attempt_at <= now()
+      AND (o.lease_until IS NULL OR o.lease_until < now())
+      AND NOT EXISTS (
+          SELECT 1 FROM outbox e
+          WHERE e.status = 'pending' AND e.appointment_id = o.appointment_id
+            AND e.channel = o.channel AND e.webhook_id IS NOT DISTINCT FROM o.webhook_id
+            AND e.id < o.id)
+    ORDER BY o.next_attempt_at, o.id
+    LIMIT $1
+    FOR UPDATE SKIP LOCKED
+), claimed AS (
+    UPDATE outbox o
+       SET lease_until = now() + make_interval(secs => $2), lease_token = $3,
+           attempts = o.attempts + 1
+      FROM due WHERE o.id = due.id
+    RETURNING o.*
+)
+SELECT o.id, o.event, o.appointment_id, o.channel, o.webhook_id, o.status, o.attempts,
+       o.next_attempt_at, o.last_error, o.created_at, o.delivered_at, o.reminder_hours,
+       a.status AS status_now, a.patient_id, a.doctor_id, a.time_slot_id AS slot_id,
+       p.name AS patient_name, p.email AS patient_email,
+       d.name AS doctor_name, d.timezone AS doctor_timezone,
+       s.starts_at, s.duration_minutes, a.expires_at, a.consultation_type,
+       (SELECT count(*) FROM appointment_audit_log l
+         WHERE l.appointment_id = o.appointment_id
+           AND (o.audit_id IS NULL OR l.id <= o.audit_id)) AS sequence,
+       w.id AS hook_id, w.url AS hook_url, w.secret AS hook_secret
+FROM claimed o
+LEFT JOIN appointments a ON a.id = o.appointment_id
+LEFT JOIN patients p ON p.id = a.patient_id
+LEFT JOIN doctors d ON d.id = a.doctor_id
+LEFT JOIN time_slots s ON s.id = a.time_slot_id
+LEFT JOIN webhooks w ON w.id = o.webhook_id
+ORDER BY o.id";
+
+pub async fn claim(pool: &TxPool, limit: i64, lease_secs: i64) -> DomainResult<Vec<Claimed>> {
+    let lease = Uuid::new_v4();
+    let rows: Vec<ClaimRow> = retry(|| async move {
+        let mut tx = pool.begin_with(READ_COMMITTED).await?;
+        let rows = query_as(CLAIM)
+            .bind(limit)
+            .bind(lease_secs as f64)
+            .bind(lease)
+            .fetch_all(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(rows)
+    })
+    .await?;
+    rows.into_iter().map(|r| r.into_claimed(lease)).collect()
+}
+
+const SETTLE: &str = "
+UPDATE outbox SET
+    status = $3,
+    last_error = $4,
+    next_attempt_at = CASE WHEN $3 = 'pending' THEN now() + make_interval(secs => $5) ELSE next_attempt_at END,
+    delivered_at = CASE WHEN $3 = 'delivered' THEN now() END,
+    lease_until = NULL, lease_token = NULL
+WHERE id = $1 AND lease_token = $2";
+
+pub async fn settle(pool: &TxPool, id: i64, lease: Uuid, s: &Settlement) -> DomainResult<bool> {
+    let (status, error, after) = settlement_columns(s);
+    retry(|| async move {
+        let mut tx = pool.begin_with(READ_COMMITTED).await?;
+        let n = query(SETTLE)
+            .bind(id)
+            .bind(lease)
+            .bind(status)
+            .bind(error)
+            .bind(after)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+        tx.commit().await?;
+        Ok(n == 1)
+    })
+    .await
+}
+
+pub async fn list(
+    pool: &TxPool,
+    status: Option<OutboxStatus>,
+    page: Page,
+) -> DomainResult<Paged<OutboxItem>> {
+    let status = status.map(OutboxStatus::as_str);
+    let sql = format!(
+        "SELECT {OUTBOX_COLUMNS} FROM outbox o WHERE $1::text IS NULL OR o.status = $1 \
+         ORDER BY o.id DESC LIMIT $2 OFFSET $3"
+    );
+    let sql = &sql;
+    let (rows, total) = retry(|| async move {
+        let mut tx = pool.begin_with("ISOLATION LEVEL REPEATABLE READ READ ONLY").await?;
+        let rows: Vec<OutboxRow> = query_as(sql)
+            .bind(status)
+            .bind(page.limit)
+            .bind(page.offset)
+            .fetch_all(&mut *tx)
+            .await?;
+        let total: i64 =
+            query_scalar("SELECT count(*) FROM outbox WHERE $1::text IS NULL OR status = $1")
+                .bind(status)
+                .fetch_one(&mut *tx)
+                .await?;
+        tx.commit().await?;
+        Ok((rows, total))
+    })
+    .await?;
+    Ok(Paged {
+        items: rows
+            .into_iter()
+            .map(OutboxItem::try_from)
+            .collect::<Result<_, _>>()?,
+        total,
+    })
+}
+
+pub async fn retry_row(pool: &TxPool, id: i64) -> DomainResult<OutboxItem> {
+    let sql = format!(
+        "WITH r AS (UPDATE outbox SET status = 'pending', attempts = 0, next_attempt_at = now(), \
+         last_error = NULL, lease_until = NULL, lease_token = NULL, delivered_at = NULL \
+         WHERE id = $1 AND status IN ('dead', 'skipped') RETURNING *) \
+         SELECT {OUTBOX_COLUMNS} FROM r o"
+    );
+    let sql = &sql;
+    let row: OutboxRow = retry(|| async move {
+        let mut tx = pool.begin_with(READ_COMMITTED).await?;
+        let row: Option<OutboxRow> = query_as(sql).bind(id).fetch_optional(&mut *tx).await?;
+        let Some(row) = row else {
+            let status: Option<String> = query_scalar("SELECT status FROM outbox WHERE id = $1")
+                .bind(id)
+                .fetch_optional(&mut *tx)
+                .await?;
+            return Err(TxError::Domain(refusal(status)));
+        };
+        tx.commit().await?;
+        Ok(row)
+    })
+    .await?;
+    row.try_into()
+}
+
+/// Queues reminders for appointments starting within `hours` but after `floor` hours.
+const REMIND: &str = "
+INSERT INTO outbox (event, appointment_id, channel, dedupe_key, reminder_hours)
+SELECT 'appointment.reminder', a.id, 'email',
+       'reminder:' || a.id || ':' || $1 || ':' || extract(epoch FROM a.starts_at)::bigint, $1
+FROM appointments a
+WHERE a.status = 'CONFIRMED'
+  AND a.starts_at > now() + make_interval(hours => $2)
+  AND a.starts_at <= now() + make_interval(hours => $1)
+ON CONFLICT (dedupe_key) DO NOTHING";
+
+pub async fn enqueue_reminders(pool: &TxPool, hours: &[u32]) -> DomainResult<u64> {
+    let mut total = 0;
+    for (i, &h) in hours.iter().enumerate() {
+        let floor = hours.get(i + 1).copied().unwrap_or(0);
+        total += retry(|| async move {
+            let mut tx = pool.begin_with(READ_COMMITTED).await?;
+            let n = query(REMIND)
+                .bind(h as i32)
+                .bind(floor as i32)
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
+            tx.commit().await?;
+            Ok(n)
+        })
+        .await?;
+    }
+    Ok(total)
+}

@@ -1,0 +1,220 @@
+//! The waitlist on PostgreSQL: its routes' use cases, and the offer every releasing use case
+//! (cancel, expiry, reschedule, time off lifted) runs inside its own transaction.
+
+use async_trait::async_trait;
+use sqlx::PgConnection;
+
+use super::{PgStore, TxPool};
+use crate::domain::page::{Page, Paged};
+use crate::domain::user::{AccessAction, Accessor};
+use crate::domain::waitlist::{
+    NewWaitlistEntry, OfferTerms, WaitlistEntry, WaitlistFilter, WaitlistId, WaitlistStore,
+};
+use crate::domain::{AppointmentId, DomainError, DomainResult, PatientId, SlotId};
+use crate::store::accounts::pg::record_write;
+use crate::store::retry::retry;
+use crate::store::rows;
+use crate::store::statements::{query_as, query_scalar};
+use crate::store::waitlist_rows::{overlapping, WaitlistRow, COLS, FILTER, OVERLAP};
+
+/// Gives one free seat of slot `$1` (AVAILABLE, a seat left, not started) to the first entry in
+/// line for it: same doctor, the slot's local date within the entry's dates, a patient with no
+/// appointment on the slot at all (held, cancelled or expired) and under the hold cap `$3`
+/// (NULL: none) — FIFO by join time. One statement: the hold `$4` (lasting `$2` seconds), its
+/// seat, the entry marked OFFERED and the `OFFERED_FROM_WAITLIST` audit row by `system`, or
+/// nothing. `ON CONFLICT` leaves a racing live booking of the same patient alone (and then
+/// takes no seat, which is counted from the inserted row).
+const OFFER: &str = "WITH slot AS (
+        SELECT id, doctor_id, slot_date, slot_time, starts_at FROM time_slots
+        WHERE id = $1 AND status = 'AVAILABLE' AND current_bookings < max_capacity AND starts_at > now()),
+     pick AS (
+        SELECT w.id, w.patient_id FROM slot
+        JOIN waitlist_entries w ON w.doctor_id = slot.doctor_id AND w.status = 'WAITING'
+             AND slot.slot_date BETWEEN w.from_date AND w.to_date
+        WHERE NOT EXISTS (SELECT 1 FROM appointments a
+                          WHERE a.time_slot_id = slot.id AND a.patient_id = w.patient_id)
+          AND ($3::bigint IS NULL
+               OR (SELECT p.pending_holds FROM patients p WHERE p.id = w.patient_id) < $3)
+        ORDER BY w.created_at, w.id LIMIT 1),
+     ins AS (
+        INSERT INTO appointments (id, patient_id, doctor_id, time_slot_id, appointment_date,
+                                  appointment_time, starts_at, consultation_type, expires_at)
+        SELECT $4, pick.patient_id, slot.doctor_id, slot.id, slot.slot_date, slot.slot_time,
+               slot.starts_at, 'in-person', now() + make_interval(secs => $2)
+        FROM slot, pick
+        ON CONFLICT (time_slot_id, patient_id) WHERE status IN ('PENDING', 'CONFIRMED') DO NOTHING
+        RETURNING id, time_slot_id),
+     seat AS (
+        UPDATE time_slots s SET current_bookings = s.current_bookings + 1, updated_at = now()
+        FROM ins WHERE s.id = ins.time_slot_id),
+     mark AS (
+        UPDATE waitlist_entries w SET status = 'OFFERED', appointment_id = ins.id, offered_at = now()
+        FROM pick, ins WHERE w.id = pick.id),
+     audit AS (
+        INSERT INTO appointment_audit_log (appointment_id, action, old_status, new_status, reason, actor, actor_role)
+        SELECT ins.id, 'OFFERED_FROM_WAITLIST', NULL, 'PENDING',
+               'offered from waitlist entry ' || pick.id::text, 'system', 'system'
+        FROM ins, pick)
+     SELECT id FROM ins";
+
+/// Offers up to `seats` freed seats of `slot` to the first patients in line, one after the
+/// other, inside the caller's transaction. Returns how many were offered.
+pub(super) async fn offer_seats(
+    conn: &mut PgConnection,
+    slot: SlotId,
+    seats: usize,
+    terms: OfferTerms,
+) -> Result<u64, sqlx::Error> {
+    let mut offered = 0;
+    for _ in 0..seats {
+        let hold: Option<AppointmentId> = query_scalar(OFFER)
+            .bind(slot)
+            .bind(terms.hold_secs as f64)
+            .bind(terms.max_holds)
+            .bind(AppointmentId::random())
+            .fetch_optional(&mut *conn)
+            .await?;
+        match hold {
+            Some(id) => {
+                tracing::info!(appointment_id = %id, slot_id = %slot, "seat offered from the waitlist");
+                offered += 1;
+            }
+            None => break,
+        }
+    }
+    Ok(offered)
+}
+
+async fn join(
+    pool: &TxPool,
+    new: &NewWaitlistEntry,
+    by: Option<&Accessor>,
+) -> DomainResult<WaitlistEntry> {
+    let id = WaitlistId::random();
+    let row: WaitlistRow = retry(|| async move {
+        let mut tx = pool.begin().await?;
+        let (patient, doctor): (bool, bool) = query_as(
+            "SELECT EXISTS (SELECT 1 FROM patients WHERE id = $1),
+                    EXISTS (SELECT 1 FROM doctors WHERE id = $2)",
+        )
+        .bind(new.patient_id)
+        .bind(new.doctor_id)
+        .fetch_one(&mut *tx)
+        .await?;
+        if !patient {
+            return Err(DomainError::NotFound("patient").into());
+        }
+        if !doctor {
+            return Err(DomainError::NotFound("doctor").into());
+        }
+        let taken: bool = query_scalar(OVERLAP)
+            .bind(new.patient_id)
+            .bind(new.doctor_id)
+            .bind(new.from_date)
+            .bind(new.to_date)
+            .fetch_one(&mut *tx)
+            .await?;
+        if taken {
+            return Err(overlapping().into());
+        }
+        let sql = format!(
+            "INSERT INTO waitlist_entries (id, patient_id, doctor_id, from_date, to_date)
+             VALUES ($1, $2, $3, $4, $5) RETURNING {COLS}"
+        );
+        let row: WaitlistRow = query_as(&sql)
+            .bind(id.0)
+            .bind(new.patient_id)
+            .bind(new.doctor_id)
+            .bind(new.from_date)
+            .bind(new.to_date)
+            .fetch_one(&mut *tx)
+            .await?;
+        record_write(&mut *tx, by, new.patient_id, AccessAction::Create).await?;
+        tx.commit().await?;
+        Ok(row)
+    })
+    .await?;
+    row.try_into()
+}
+
+async fn list(
+    pool: &TxPool,
+    filter: WaitlistFilter,
+    page: Page,
+) -> DomainResult<Paged<WaitlistEntry>> {
+    let (total, items): (i64, Vec<WaitlistRow>) = super::snapshot(pool, |mut tx| async move {
+        let total = query_scalar(&format!("SELECT count(*) {FILTER}"))
+            .bind(filter.patient)
+            .bind(filter.doctor)
+            .fetch_one(&mut *tx)
+            .await?;
+        let sql = format!("SELECT {COLS} {FILTER} ORDER BY created_at, id LIMIT $3 OFFSET $4");
+        let items = query_as(&sql)
+            .bind(filter.patient)
+            .bind(filter.doctor)
+            .bind(page.limit)
+            .bind(page.offset)
+            .fetch_all(&mut *tx)
+            .await?;
+        Ok(((total, items), tx))
+    })
+    .await?;
+    rows::paged(total, items)
+}
+
+async fn leave(
+    pool: &TxPool,
+    id: WaitlistId,
+    only_of: Option<PatientId>,
+    by: Option<&Accessor>,
+) -> DomainResult<WaitlistEntry> {
+    retry(|| async move {
+        let mut tx = pool.begin().await?;
+        let sql = format!(
+            "DELETE FROM waitlist_entries WHERE id = $1 AND ($2::uuid IS NULL OR patient_id = $2)
+             RETURNING {COLS}"
+        );
+        let row: Option<WaitlistRow> = query_as(&sql)
+            .bind(id.0)
+            .bind(only_of)
+            .fetch_optional(&mut *tx)
+            .await?;
+        let Some(row) = row else {
+            return Err(DomainError::NotFound("waitlist entry").into());
+        };
+        let entry: WaitlistEntry = row.try_into()?;
+        record_write(&mut *tx, by, entry.patient_id, AccessAction::Update).await?;
+        tx.commit().await?;
+        Ok(entry)
+    })
+    .await
+}
+
+#[async_trait]
+impl WaitlistStore for PgStore {
+    fn set_offer_terms(&self, terms: OfferTerms) {
+        self.terms.set(terms);
+    }
+    async fn join_waitlist(
+        &self,
+        new: NewWaitlistEntry,
+        by: Option<Accessor>,
+    ) -> DomainResult<WaitlistEntry> {
+        join(&self.pool, &new, by.as_ref()).await
+    }
+    async fn list_waitlist(
+        &self,
+        filter: WaitlistFilter,
+        page: Page,
+    ) -> DomainResult<Paged<WaitlistEntry>> {
+        list(&self.reader, filter, page).await
+    }
+    async fn leave_waitlist(
+        &self,
+        id: WaitlistId,
+        only_of: Option<PatientId>,
+        by: Option<Accessor>,
+    ) -> DomainResult<WaitlistEntry> {
+        leave(&self.pool, id, only_of, by.as_ref()).await
+    }
+}

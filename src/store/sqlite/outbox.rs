@@ -1,0 +1,194 @@
+//! The outbox on SQLite: claims and settles run on the single writer like every write, so two
+//! workers (or two instances on one file) never claim one row; the lease covers a worker that
+//! dies between claim and settle.
+
+use sqlx::SqlitePool;
+use uuid::Uuid;
+
+use super::{begin_write, db_now};
+use crate::domain::outbox::{Claimed, OutboxItem, OutboxStatus, Settlement};
+use crate::domain::page::{Page, Paged};
+use crate::domain::DomainResult;
+use crate::store::outbox_rows::{refusal, settlement_columns, ClaimRow, OutboxRow, OUTBOX_COLUMNS};
+use crate::store::retry::{retry, TxError};
+
+/// Leases the due rows: the earliest pending row of each appointment, channel and webhook.
+const LEASE: &str = "
+UPDATE outbox SET lease_until = strftime('%Y-%m-%dT%H:%M:%fZ', ?1, '+' || ?2 || ' seconds'),
+                  lease_token = ?3, attempts = attempts + 1
+WHERE id IN (
+    SELECT o.id FROM outbox o
+    WHERE o.status = 'pending' AND o.next_attempt_at <= ?1
+      AND (o.lease_until IS NULL OR o.lease_until < ?1)
+      AND NOT EXISTS (
+          SELECT 1 FROM outbox e
+          WHERE e.status = 'pending' AND e.appointment_id = o.appointment_id
+            AND e.channel = o.channel AND e.webhook_id IS o.webhook_id AND e.id < o.id)
+    ORDER BY o.next_attempt_at, o.id
+    LIMIT ?4)";
+
+/// What the leased rows' messages need.
+const CLAIMED: &str = "
+SELECT o.id, o.event, o.appointment_id, o.channel, o.webhook_id, o.status, o.attempts,
+       o.next_attempt_at, o.last_error, o.created_at, o.delivered_at, o.reminder_hours,
+       a.status AS status_now, a.patient_id, a.doctor_id, a.time_slot_id AS slot_id,
+       p.name AS patient_name, p.email AS patient_email,
+       d.name AS doctor_name, d.timezone AS doctor_timezone,
+       s.starts_at, s.duration_minutes, a.expires_at, a.consultation_type,
+       (SELECT count(*) FROM appointment_audit_log l
+         WHERE l.appointment_id = o.appointment_id
+           AND (o.audit_id IS NULL OR l.id <= o.audit_id)) AS sequence,
+       w.id AS hook_id, w.url AS hook_url, w.secret AS hook_secret
+FROM outbox o
+LEFT JOIN appointments a ON a.id = o.appointment_id
+LEFT JOIN patients p ON p.id = a.patient_id
+LEFT JOIN doctors d ON d.id = a.doctor_id
+LEFT JOIN time_slots s ON s.id = a.time_slot_id
+LEFT JOIN webhooks w ON w.id = o.webhook_id
+WHERE o.lease_token = ?1
+ORDER BY o.id";
+
+pub async fn claim(pool: &SqlitePool, limit: i64, lease_secs: i64) -> DomainResult<Vec<Claimed>> {
+    let lease = Uuid::new_v4();
+    let rows: Vec<ClaimRow> = retry(|| async move {
+        let mut tx = begin_write(pool).await?;
+        let now = db_now(&mut tx).await?;
+        sqlx::query(LEASE)
+            .bind(&now)
+            .bind(lease_secs)
+            .bind(lease)
+            .bind(limit)
+            .execute(&mut *tx)
+            .await?;
+        let rows = sqlx::query_as(CLAIMED).bind(lease).fetch_all(&mut *tx).await?;
+        tx.commit().await?;
+        Ok(rows)
+    })
+    .await?;
+    rows.into_iter().map(|r| r.into_claimed(lease)).collect()
+}
+
+const SETTLE: &str = "
+UPDATE outbox SET
+    status = ?3,
+    last_error = ?4,
+    next_attempt_at = CASE WHEN ?3 = 'pending'
+        THEN strftime('%Y-%m-%dT%H:%M:%fZ', 'now', '+' || ?5 || ' seconds')
+        ELSE next_attempt_at END,
+    delivered_at = CASE WHEN ?3 = 'delivered' THEN strftime('%Y-%m-%dT%H:%M:%fZ', 'now') END,
+    lease_until = NULL, lease_token = NULL
+WHERE id = ?1 AND lease_token = ?2";
+
+pub async fn settle(pool: &SqlitePool, id: i64, lease: Uuid, s: &Settlement) -> DomainResult<bool> {
+    let (status, error, after) = settlement_columns(s);
+    retry(|| async move {
+        let mut tx = begin_write(pool).await?;
+        let n = sqlx::query(SETTLE)
+            .bind(id)
+            .bind(lease)
+            .bind(status)
+            .bind(error)
+            .bind(after)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+        tx.commit().await?;
+        Ok(n == 1)
+    })
+    .await
+}
+
+pub async fn list(
+    pool: &SqlitePool,
+    status: Option<OutboxStatus>,
+    page: Page,
+) -> DomainResult<Paged<OutboxItem>> {
+    let status = status.map(OutboxStatus::as_str);
+    let sql = format!(
+        "SELECT {OUTBOX_COLUMNS} FROM outbox o WHERE ?1 IS NULL OR o.status = ?1 \
+         ORDER BY o.id DESC LIMIT ?2 OFFSET ?3"
+    );
+    let sql = &sql;
+    let (rows, total) = retry(|| async move {
+        let mut tx = pool.begin().await?;
+        let rows: Vec<OutboxRow> = sqlx::query_as(sql)
+            .bind(status)
+            .bind(page.limit)
+            .bind(page.offset)
+            .fetch_all(&mut *tx)
+            .await?;
+        let total: i64 =
+            sqlx::query_scalar("SELECT count(*) FROM outbox WHERE ?1 IS NULL OR status = ?1")
+                .bind(status)
+                .fetch_one(&mut *tx)
+                .await?;
+        tx.commit().await?;
+        Ok((rows, total))
+    })
+    .await?;
+    Ok(Paged {
+        items: rows
+            .into_iter()
+            .map(OutboxItem::try_from)
+            .collect::<Result<_, _>>()?,
+        total,
+    })
+}
+
+pub async fn retry_row(pool: &SqlitePool, id: i64) -> DomainResult<OutboxItem> {
+    let sql = format!(
+        "UPDATE outbox SET status = 'pending', attempts = 0, \
+         next_attempt_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now'), last_error = NULL, \
+         lease_until = NULL, lease_token = NULL, delivered_at = NULL \
+         WHERE id = ?1 AND status IN ('dead', 'skipped') RETURNING {}",
+        OUTBOX_COLUMNS.replace("o.", "")
+    );
+    let sql = &sql;
+    let row: OutboxRow = retry(|| async move {
+        let mut tx = begin_write(pool).await?;
+        let row: Option<OutboxRow> = sqlx::query_as(sql).bind(id).fetch_optional(&mut *tx).await?;
+        let Some(row) = row else {
+            let status: Option<String> =
+                sqlx::query_scalar("SELECT status FROM outbox WHERE id = ?1")
+                    .bind(id)
+                    .fetch_optional(&mut *tx)
+                    .await?;
+            return Err(TxError::Domain(refusal(status)));
+        };
+        tx.commit().await?;
+        Ok(row)
+    })
+    .await?;
+    row.try_into()
+}
+
+/// Queues reminders for appointments starting within ?1 hours but after ?2 hours.
+const REMIND: &str = "
+INSERT INTO outbox (event, appointment_id, channel, dedupe_key, reminder_hours)
+SELECT 'appointment.reminder', a.id, 'email',
+       'reminder:' || lower(hex(a.id)) || ':' || ?1 || ':' || a.starts_at, ?1
+FROM appointments a
+WHERE a.status = 'CONFIRMED'
+  AND a.starts_at > strftime('%Y-%m-%dT%H:%M:%fZ', 'now', '+' || ?2 || ' hours')
+  AND a.starts_at <= strftime('%Y-%m-%dT%H:%M:%fZ', 'now', '+' || ?1 || ' hours')
+ON CONFLICT (dedupe_key) DO NOTHING";
+
+pub async fn enqueue_reminders(pool: &SqlitePool, hours: &[u32]) -> DomainResult<u64> {
+    let mut total = 0;
+    for (i, &h) in hours.iter().enumerate() {
+        let floor = hours.get(i + 1).copied().unwrap_or(0);
+        total += retry(|| async move {
+            let mut tx = begin_write(pool).await?;
+            let n = sqlx::query(REMIND)
+                .bind(h)
+                .bind(floor)
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
+            tx.commit().await?;
+            Ok(n)
+        })
+        .await?;
+    }
+    Ok(total)
+}
