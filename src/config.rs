@@ -256,7 +256,11 @@ fn reminder_hours(raw: &str) -> Result<Vec<u32>, String> {
     for part in raw.split(',').map(str::trim).filter(|p| !p.is_empty()) {
         match part.parse::<u32>() {
             Ok(h @ 1..=720) => hours.push(h),
-            _ => return Err(format!("REMINDER_HOURS: '{part}' is not a whole number of hours from 1 to 720")),
+            _ => {
+                return Err(format!(
+                    "REMINDER_HOURS: '{part}' is not a whole number of hours from 1 to 720"
+                ))
+            }
         }
     }
     hours.sort_unstable_by(|a, b| b.cmp(a));
@@ -364,7 +368,9 @@ impl RawSettings {
             return Err("SCHEDULE_HORIZON_DAYS must be between 1 and 3650".into());
         }
         if self.outbox_max_attempts == 0 || self.outbox_poll_interval_ms == 0 {
-            return Err("OUTBOX_MAX_ATTEMPTS and OUTBOX_POLL_INTERVAL_MS must be at least 1".into());
+            return Err(
+                "OUTBOX_MAX_ATTEMPTS and OUTBOX_POLL_INTERVAL_MS must be at least 1".into(),
+            );
         }
         let notify = NotifySettings {
             smtp_url: self.smtp_url.clone().filter(|u| !u.0.trim().is_empty()),

@@ -72,8 +72,8 @@ impl Application {
             Bootstrap::Created => tracing::info!("admin account created from ADMIN_EMAIL"),
             Bootstrap::Nothing => {}
         }
-        let channels = crate::notify::Channels::from_settings(&settings.notify)
-            .map_err(StartError::Notify)?;
+        let channels =
+            crate::notify::Channels::from_settings(&settings.notify).map_err(StartError::Notify)?;
         store.set_offer_terms(crate::domain::waitlist::OfferTerms {
             hold_secs: settings.hold_secs(),
             max_holds: settings.auth.max_pending_holds,

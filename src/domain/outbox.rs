@@ -144,7 +144,10 @@ pub enum Settlement {
     /// Nothing to send; the reason is kept as the row's last error.
     Skipped(String),
     /// Try again after this many seconds.
-    Retry { after_secs: i64, error: String },
+    Retry {
+        after_secs: i64,
+        error: String,
+    },
     Dead(String),
 }
 

@@ -99,7 +99,16 @@ pub struct PoolStats {
 
 /// The use cases carebook needs from a database.
 #[async_trait]
-pub trait Store: AccountStore + super::outbox::NotifyStore + super::waitlist::WaitlistStore + super::webhook::WebhookStore + super::review::ReviewStore + Send + Sync + 'static {
+pub trait Store:
+    AccountStore
+    + super::outbox::NotifyStore
+    + super::waitlist::WaitlistStore
+    + super::webhook::WebhookStore
+    + super::review::ReviewStore
+    + Send
+    + Sync
+    + 'static
+{
     /// Answers when the (primary) database does. Errors: `Unavailable`.
     async fn ping(&self) -> DomainResult<()>;
     /// Whether the read replica answers; `None` when there is none. Errors: `Unavailable`.

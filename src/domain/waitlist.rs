@@ -244,10 +244,7 @@ mod tests {
             fields(check_range(yesterday, yesterday, today)),
             ["from_date"]
         );
-        assert_eq!(
-            fields(check_range(today, yesterday, today)),
-            ["to_date"]
-        );
+        assert_eq!(fields(check_range(today, yesterday, today)), ["to_date"]);
     }
 
     #[test]
@@ -260,6 +257,9 @@ mod tests {
         };
         t.set(set);
         assert_eq!(t.get(), set);
-        assert_eq!(WaitlistStatus::parse("OFFERED"), Ok(WaitlistStatus::Offered));
+        assert_eq!(
+            WaitlistStatus::parse("OFFERED"),
+            Ok(WaitlistStatus::Offered)
+        );
     }
 }

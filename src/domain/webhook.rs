@@ -177,7 +177,9 @@ pub fn signing_key(raw: &str) -> Result<Vec<u8>, String> {
             .or_else(|_| base64::engine::general_purpose::STANDARD_NO_PAD.decode(encoded))
             .map_err(|_| format!("after {WHSEC_PREFIX} must be standard base64"))?;
         if !(16..=64).contains(&key.len()) {
-            return Err(format!("after {WHSEC_PREFIX} must decode to 16 to 64 bytes"));
+            return Err(format!(
+                "after {WHSEC_PREFIX} must decode to 16 to 64 bytes"
+            ));
         }
         return Ok(key);
     }
@@ -272,7 +274,8 @@ fn is_public_v6(ip: Ipv6Addr) -> bool {
 /// NAT64 (`64:ff9b::a.b.c.d`) or 6to4 (`2002:aabb:ccdd::`) address.
 fn embedded_v4(ip: Ipv6Addr) -> Option<Ipv4Addr> {
     let s = ip.segments();
-    let tail = |hi: u16, lo: u16| Ipv4Addr::new((hi >> 8) as u8, hi as u8, (lo >> 8) as u8, lo as u8);
+    let tail =
+        |hi: u16, lo: u16| Ipv4Addr::new((hi >> 8) as u8, hi as u8, (lo >> 8) as u8, lo as u8);
     match s {
         [0, 0, 0, 0, 0, 0xffff, hi, lo] => Some(tail(hi, lo)),
         // `::` and `::1` are judged as IPv6 (unspecified, loopback).
@@ -322,7 +325,10 @@ mod tests {
     #[test]
     fn literal_hosts_are_normalised_addresses() {
         let ip = |u: &str| WebhookUrl::parse(u).unwrap().literal_ip();
-        assert_eq!(ip("http://127.0.0.1:8080/"), Some("127.0.0.1".parse().unwrap()));
+        assert_eq!(
+            ip("http://127.0.0.1:8080/"),
+            Some("127.0.0.1".parse().unwrap())
+        );
         // Spellings that hide an address are read as that address.
         assert_eq!(ip("http://0x7f.1/"), Some("127.0.0.1".parse().unwrap()));
         assert_eq!(ip("http://2130706433/"), Some("127.0.0.1".parse().unwrap()));
@@ -337,7 +343,9 @@ mod tests {
             b"0123456789abcdef".to_vec()
         );
         assert_eq!(
-            signing_key("whsec_C2FVsBQIhrscChlQIMV+b5sSYspob7oD").unwrap().len(),
+            signing_key("whsec_C2FVsBQIhrscChlQIMV+b5sSYspob7oD")
+                .unwrap()
+                .len(),
             24
         );
         assert!(signing_key("short").is_err());
@@ -345,8 +353,9 @@ mod tests {
         assert!(signing_key("0123456789abcdef\n").is_err());
         assert!(signing_key("whsec_not base64!!").is_err());
         assert!(signing_key("whsec_c2hvcnQ=").is_err());
-        assert!(!format!("{:?}", WebhookSecret::parse("0123456789abcdef").unwrap())
-            .contains("0123"));
+        assert!(
+            !format!("{:?}", WebhookSecret::parse("0123456789abcdef").unwrap()).contains("0123")
+        );
     }
 
     #[test]

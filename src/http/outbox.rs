@@ -102,7 +102,10 @@ pub async fn list(
     ValidQuery(q): ValidQuery<OutboxQuery>,
 ) -> Result<PageReply<OutboxView>, ApiError> {
     let page = q.page();
-    let rows = app.store.list_outbox(q.status.map(Into::into), page).await?;
+    let rows = app
+        .store
+        .list_outbox(q.status.map(Into::into), page)
+        .await?;
     Ok(response::paged(
         "Outbox retrieved successfully",
         rows.map(Into::into),
@@ -116,7 +119,16 @@ pub async fn list(
 pub struct OutboxPath {
     /// The row's id.
     #[garde(range(min = 1))]
+    #[serde(deserialize_with = "integer_segment")]
+    #[param(value_type = i64, minimum = 1)]
     id: i64,
+}
+
+/// A path segment holding a whole number (path parameters arrive as strings).
+fn integer_segment<'de, D: serde::Deserializer<'de>>(d: D) -> Result<i64, D::Error> {
+    let raw = String::deserialize(d)?;
+    raw.parse()
+        .map_err(|_| serde::de::Error::custom("must be a positive integer"))
 }
 
 /// Send a dead or skipped delivery again (admin)

@@ -205,7 +205,11 @@ pub const RULES: &[(Method, &str, Rule)] = &[
     (Method::PATCH, "/api/users/{id}", Rule::Roles(&[Admin])),
     (Method::GET, "/api/audit/access", Rule::Roles(&[Admin])),
     (Method::GET, "/api/outbox", Rule::Roles(&[Admin])),
-    (Method::POST, "/api/outbox/{id}/retry", Rule::Roles(&[Admin])),
+    (
+        Method::POST,
+        "/api/outbox/{id}/retry",
+        Rule::Roles(&[Admin]),
+    ),
     (Method::POST, "/api/webhooks", Rule::Roles(&[Admin])),
     (Method::GET, "/api/webhooks", Rule::Roles(&[Admin])),
     (Method::DELETE, "/api/webhooks/{id}", Rule::Roles(&[Admin])),

@@ -89,10 +89,7 @@ fn nothing_to_send(c: &Claimed, channels: &Channels) -> Option<&'static str> {
 
 /// Delivers one claimed row: `Ok(None)` when sent, `Ok(Some(reason))` when there was nothing
 /// to send.
-async fn deliver(
-    c: &Claimed,
-    channels: &Channels,
-) -> Result<Option<&'static str>, DeliveryError> {
+async fn deliver(c: &Claimed, channels: &Channels) -> Result<Option<&'static str>, DeliveryError> {
     let Some(facts) = c.facts.clone() else {
         return Ok(Some("the appointment no longer exists"));
     };
@@ -150,7 +147,10 @@ pub async fn run(
     settings: NotifySettings,
     mut stop: watch::Receiver<bool>,
 ) {
-    let mut tick = tokio::time::interval(settings.poll_interval);
+    // The first step one interval after start, not at once: an instance joining others (or a
+    // test's second instance) does not race them for rows the moment it starts.
+    let first = tokio::time::Instant::now() + settings.poll_interval;
+    let mut tick = tokio::time::interval_at(first, settings.poll_interval);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let mut reminders = super::reminders::Schedule::new(settings.reminder_hours.clone());
     loop {

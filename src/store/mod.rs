@@ -3,10 +3,10 @@
 pub(crate) mod accounts;
 mod binds;
 mod ids;
+mod outbox_rows;
 pub mod postgres;
 mod retry;
 mod review_rows;
-mod outbox_rows;
 mod rows;
 mod schedule_rows;
 mod search;

@@ -138,4 +138,3 @@ pub fn refusal(status: Option<String>) -> DomainError {
         },
     }
 }
-

@@ -19,9 +19,8 @@ pub struct ReviewRow {
 impl TryFrom<ReviewRow> for Review {
     type Error = DomainError;
     fn try_from(r: ReviewRow) -> Result<Self, DomainError> {
-        let rating = Rating::new(i64::from(r.rating)).map_err(|_| {
-            DomainError::Internal("stored rating is not a known value".into())
-        })?;
+        let rating = Rating::new(i64::from(r.rating))
+            .map_err(|_| DomainError::Internal("stored rating is not a known value".into()))?;
         Ok(Self {
             id: ReviewId(r.id),
             appointment_id: r.appointment_id,

@@ -29,7 +29,8 @@ impl TryFrom<WaitlistRow> for WaitlistEntry {
             doctor_id: r.doctor_id,
             from_date: r.from_date,
             to_date: r.to_date,
-            status: WaitlistStatus::parse(&r.status).map_err(|e| DomainError::Internal(e.into()))?,
+            status: WaitlistStatus::parse(&r.status)
+                .map_err(|e| DomainError::Internal(e.into()))?,
             appointment_id: r.appointment_id,
             offered_at: r.offered_at,
             created_at: r.created_at,

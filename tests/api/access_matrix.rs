@@ -140,6 +140,8 @@ const TABLE: &[(&str, &str, &str)] = &[
         "/api/appointments/{id}/no-show",
         "doctor scheduler admin",
     ),
+    ("POST", "/api/appointments/{id}/review", "patient"),
+    ("GET", "/api/doctors/{id}/reviews", "public"),
     (
         "GET",
         "/api/appointments/patient/{patientId}",
@@ -155,6 +157,9 @@ const TABLE: &[(&str, &str, &str)] = &[
     ("PATCH", "/api/users/{id}", "admin"),
     ("GET", "/api/audit/access", "admin"),
     ("GET", "/api/available-slots", "public"),
+    ("POST", "/api/waitlist", "patient scheduler admin"),
+    ("GET", "/api/waitlist", "patient scheduler admin"),
+    ("DELETE", "/api/waitlist/{id}", "patient scheduler admin"),
 ];
 
 /// A rule as the table spells it.
@@ -306,7 +311,7 @@ fn fill(app: &TestApp, route: &str, w: &World) -> String {
                 ("appointments", "{id}") => w.appointment.as_str(),
                 ("time-slots", "{slotId}") => w.slot.as_str(),
                 // No such rule or time off: an allowed caller gets 404, past the role check.
-                ("schedules", "{ruleId}") | ("time-off", "{timeOffId}") => {
+                ("schedules", "{ruleId}") | ("time-off", "{timeOffId}") | ("waitlist", "{id}") => {
                     "00000000-0000-4000-8000-000000000000"
                 }
                 ("users", "{id}") => w.spare_user.as_str(),

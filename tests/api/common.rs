@@ -338,6 +338,11 @@ impl TestApp {
         }
     }
 
+    /// The test database's URL, for a carebook process of the test's own.
+    pub fn db_url(&self) -> &str {
+        &self.db_url
+    }
+
     /// Logs in and returns the token pair (`data` of the answer); panics unless 200.
     pub async fn login(&self, email: &str, password: &str) -> Value {
         let (s, b) = self

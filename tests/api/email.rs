@@ -253,7 +253,11 @@ async fn booking_confirm_reschedule_cancel_send_four_mails_with_one_calendar_ent
     let rescheduled = read(&room.deliver_one().await);
     act(app, &appointment, "cancel", json!({})).await;
     let cancelled = read(&room.deliver_one().await);
-    assert_eq!(room.deliver().await, Step::default(), "nothing more to send");
+    assert_eq!(
+        room.deliver().await,
+        Step::default(),
+        "nothing more to send"
+    );
 
     let at = |day: chrono::NaiveDate, time: &str| format!("Dr Test on {day} at {time}");
     let mails = [&booked, &confirmed, &rescheduled, &cancelled];
@@ -268,7 +272,7 @@ async fn booking_confirm_reschedule_cancel_send_four_mails_with_one_calendar_ent
         ]
     );
     for m in mails {
-        assert_eq!(m.to, [address.clone()]);
+        assert_eq!(m.to, std::slice::from_ref(&address));
         assert_eq!(m.from, SENDER);
         assert!(m.text.starts_with("Hello Pat Mail,"), "{}", m.text);
         assert!(m.text.contains("(America/New_York)"), "{}", m.text);
@@ -294,15 +298,22 @@ async fn booking_confirm_reschedule_cancel_send_four_mails_with_one_calendar_ent
             format!("{}T{time}", day.format("%Y%m%d"))
         );
         assert_eq!(prop(lines, "TZID"), "America/New_York");
-        assert!(prop(lines, "ATTENDEE;CN=\"Pat Mail\";ROLE=REQ-PARTICIPANT;PARTSTAT=ACCEPTED;RSVP=FALSE")
-            .eq_ignore_ascii_case(&format!("mailto:{address}")));
+        assert!(prop(
+            lines,
+            "ATTENDEE;CN=\"Pat Mail\";ROLE=REQ-PARTICIPANT;PARTSTAT=ACCEPTED;RSVP=FALSE"
+        )
+        .eq_ignore_ascii_case(&format!("mailto:{address}")));
         assert_eq!(
             prop(lines, "ORGANIZER;CN=carebook"),
             format!("mailto:{SENDER}")
         );
         assert_eq!(
             prop(lines, "STATUS"),
-            if method == "CANCEL" { "CANCELLED" } else { "CONFIRMED" }
+            if method == "CANCEL" {
+                "CANCELLED"
+            } else {
+                "CONFIRMED"
+            }
         );
         sequences.push(prop(lines, "SEQUENCE").parse::<i64>().expect("a number"));
     }
@@ -352,23 +363,43 @@ async fn a_reminder_arrives_once_at_each_lead_time(backend: Backend) {
     assert_eq!(room.remind().await, 1, "the 24-hour reminder is due");
     assert_eq!(room.remind().await, 0, "and queued once");
     let first = read(&room.deliver_one().await);
-    assert_eq!(first.subject, format!("Reminder: Dr Test on {date} at {time}"));
-    assert_eq!(first.to, [address.clone()]);
-    assert!(first.text.contains("starts in less than 24 hours"), "{}", first.text);
+    assert_eq!(
+        first.subject,
+        format!("Reminder: Dr Test on {date} at {time}")
+    );
+    assert_eq!(first.to, std::slice::from_ref(&address));
+    assert!(
+        first.text.contains("starts in less than 24 hours"),
+        "{}",
+        first.text
+    );
     assert!(first.invite.is_none());
     assert_eq!(room.remind().await, 0);
     assert_eq!(room.deliver().await, Step::default());
 
     // An hour before the start: the 2-hour reminder, once.
-    app.move_slot_start(&slot_id, chrono::Duration::hours(1)).await;
+    app.move_slot_start(&slot_id, chrono::Duration::hours(1))
+        .await;
     assert_eq!(room.remind().await, 1, "the 2-hour reminder is due");
     assert_eq!(room.remind().await, 0);
     let second = read(&room.deliver_one().await);
-    assert!(second.subject.starts_with("Reminder: Dr Test on "), "{}", second.subject);
-    assert!(second.text.contains("starts in less than 2 hours"), "{}", second.text);
+    assert!(
+        second.subject.starts_with("Reminder: Dr Test on "),
+        "{}",
+        second.subject
+    );
+    assert!(
+        second.text.contains("starts in less than 2 hours"),
+        "{}",
+        second.text
+    );
     assert_eq!(room.remind().await, 0);
     assert_eq!(room.deliver().await, Step::default());
-    assert_eq!(room.sink.received().len(), 4, "booked, confirmed, two reminders");
+    assert_eq!(
+        room.sink.received().len(),
+        4,
+        "booked, confirmed, two reminders"
+    );
 }
 
 async fn without_smtp_url_email_rows_are_skipped(backend: Backend) {
@@ -393,11 +424,18 @@ async fn without_smtp_url_email_rows_are_skipped(backend: Backend) {
         skipped += step.skipped;
     }
     assert_eq!(skipped, 3);
-    assert!(email_rows(&app, Some(OutboxStatus::Pending)).await.is_empty());
+    assert!(email_rows(&app, Some(OutboxStatus::Pending))
+        .await
+        .is_empty());
     let rows = email_rows(&app, Some(OutboxStatus::Skipped)).await;
     assert_eq!(rows.len(), 3);
     for r in rows {
-        assert!(r.last_error.as_deref().is_some_and(|e| e.contains("SMTP_URL")), "{r:?}");
+        assert!(
+            r.last_error
+                .as_deref()
+                .is_some_and(|e| e.contains("SMTP_URL")),
+            "{r:?}"
+        );
     }
 }
 
@@ -410,14 +448,23 @@ async fn a_deferring_or_refusing_server_is_retried_then_dead(backend: Backend) {
 
     // 451: retried after a wait, then delivered.
     room.sink.refuse_next(&[451]);
-    let first = book(app, &patient, &doctor, &slot(app, &doctor, &day, "09:00").await).await;
+    let first = book(
+        app,
+        &patient,
+        &doctor,
+        &slot(app, &doctor, &day, "09:00").await,
+    )
+    .await;
     let step = room.deliver().await;
     assert_eq!((step.retried, step.delivered), (1, 0), "{step:?}");
     let rows = email_rows(app, Some(OutboxStatus::Pending)).await;
     assert_eq!(rows.len(), 1);
     assert_eq!(rows[0].attempts, 1);
     let error = rows[0].last_error.clone().unwrap_or_default();
-    assert!(error.contains("451") && !error.contains(&address), "{error}");
+    assert!(
+        error.contains("451") && !error.contains(&address),
+        "{error}"
+    );
     assert!(rows[0].next_attempt_at > Utc::now());
     assert_eq!(room.deliver().await, Step::default(), "not due yet");
     retry_waits_over(app).await;
@@ -433,14 +480,23 @@ async fn a_deferring_or_refusing_server_is_retried_then_dead(backend: Backend) {
     assert_eq!(dead.len(), 1);
     assert_eq!(dead[0].event, "appointment.confirmed");
     let error = dead[0].last_error.clone().unwrap_or_default();
-    assert!(error.contains("550") && !error.contains(&address), "{error}");
+    assert!(
+        error.contains("550") && !error.contains(&address),
+        "{error}"
+    );
     act(app, &first, "cancel", json!({})).await;
     let m = read(&room.deliver_one().await);
     assert!(m.subject.starts_with("Appointment cancelled: "));
 
     // Deferred at every attempt: dead after OUTBOX_MAX_ATTEMPTS (3).
     room.sink.refuse_next(&[451, 451, 451]);
-    book(app, &patient, &doctor, &slot(app, &doctor, &day, "11:00").await).await;
+    book(
+        app,
+        &patient,
+        &doctor,
+        &slot(app, &doctor, &day, "11:00").await,
+    )
+    .await;
     for _ in 0..2 {
         assert_eq!(room.deliver().await.retried, 1);
         retry_waits_over(app).await;
@@ -449,7 +505,11 @@ async fn a_deferring_or_refusing_server_is_retried_then_dead(backend: Backend) {
     let dead = email_rows(app, Some(OutboxStatus::Dead)).await;
     assert_eq!(dead.len(), 2);
     assert_eq!(dead[1].attempts, 3);
-    assert_eq!(room.sink.received().len(), 2, "the booking and the cancellation");
+    assert_eq!(
+        room.sink.received().len(),
+        2,
+        "the booking and the cancellation"
+    );
 
     // An admin's retry sends the dead confirmation after all.
     app.store.retry_outbox(dead[0].id).await.expect("retry");
@@ -472,7 +532,13 @@ async fn an_unreachable_server_is_a_transient_failure(backend: Backend) {
     let doctor = app.doctor().await;
     let (patient, _) = patient(app).await;
     let day = local_date(chrono_tz::UTC, 4).to_string();
-    book(app, &patient, &doctor, &slot(app, &doctor, &day, "09:00").await).await;
+    book(
+        app,
+        &patient,
+        &doctor,
+        &slot(app, &doctor, &day, "09:00").await,
+    )
+    .await;
     let step = deliver_once(&*app.store, &channels, &notify).await.unwrap();
     assert_eq!(step.retried, 1, "{step:?}");
     let rows = email_rows(app, Some(OutboxStatus::Pending)).await;

@@ -218,10 +218,7 @@ fn vtimezone(zone: Tz, starts_at: DateTime<Utc>, ends_at: DateTime<Utc>) -> Vec<
     );
     let last_before = around.iter().rposition(|t| t.at <= starts_at);
     let first_after = around.iter().position(|t| t.at > ends_at);
-    let mut lines = vec![
-        "BEGIN:VTIMEZONE".into(),
-        format!("TZID:{}", zone.name()),
-    ];
+    let mut lines = vec!["BEGIN:VTIMEZONE".into(), format!("TZID:{}", zone.name())];
     let keep = match (last_before, first_after) {
         (Some(b), Some(a)) => &around[b..=a],
         (Some(b), None) => &around[b..],

@@ -7,8 +7,8 @@ pub mod templates;
 
 use std::time::Duration;
 
-use lettre::message::header::{ContentType, HeaderName, HeaderValue};
-use lettre::message::{Attachment, Mailbox, MultiPart};
+use lettre::message::header::{ContentTransferEncoding, ContentType, HeaderName, HeaderValue};
+use lettre::message::{Attachment, Body, Mailbox, MultiPart};
 use lettre::transport::smtp::Error as SmtpError;
 use lettre::{Address, AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 
@@ -62,17 +62,20 @@ impl Mailer {
     /// invite when there is one.
     pub fn message(&self, notice: &Notice) -> Result<Message, DeliveryError> {
         let facts = &notice.facts;
-        let rendered = templates::render(notice, &self.from.email.to_string())?;
-        let address: Address = facts.patient_email.trim().parse().map_err(|_| {
-            DeliveryError::permanent("the patient's e-mail address cannot be used")
-        })?;
+        let rendered = templates::render(notice, self.from.email.as_ref())?;
+        let address: Address =
+            facts.patient_email.trim().parse().map_err(|_| {
+                DeliveryError::permanent("the patient's e-mail address cannot be used")
+            })?;
         let to = Mailbox::new(Some(facts.patient_name.clone()), address);
         let alternative = MultiPart::alternative_plain_html(rendered.text, rendered.html);
         let body = match &rendered.invite {
             None => alternative,
             Some(invite) => MultiPart::mixed().multipart(alternative).singlepart(
                 Attachment::new("invite.ics".into()).body(
-                    invite.render(),
+                    // Base64 keeps the CRLF line ends and folding exactly as RFC 5545 wants.
+                    Body::new_with_encoding(invite.render(), ContentTransferEncoding::Base64)
+                        .map_err(|_| DeliveryError::permanent("the invite cannot be encoded"))?,
                     calendar_type(invite.method).map_err(DeliveryError::permanent)?,
                 ),
             ),

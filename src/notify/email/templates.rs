@@ -73,9 +73,10 @@ pub fn render(notice: &Notice, organizer: &str) -> Result<Rendered, DeliveryErro
         DeliveryError::permanent(format!("no e-mail template for {}", notice.event))
     })?;
     let facts = &notice.facts;
-    let zone: Tz = facts.doctor_timezone.parse().map_err(|_| {
-        DeliveryError::permanent("the doctor's time zone is not a known IANA zone")
-    })?;
+    let zone: Tz = facts
+        .doctor_timezone
+        .parse()
+        .map_err(|_| DeliveryError::permanent("the doctor's time zone is not a known IANA zone"))?;
     let values = values(notice, zone);
     let (subject, text) = split_subject(t.text);
     let subject = substitute(subject, &values, one_line);
@@ -89,7 +90,9 @@ pub fn render(notice: &Notice, organizer: &str) -> Result<Rendered, DeliveryErro
     Ok(Rendered {
         text: substitute(text, &values, str::to_owned),
         html,
-        invite: t.invite.map(|method| invite(facts, zone, method, organizer)),
+        invite: t
+            .invite
+            .map(|method| invite(facts, zone, method, organizer)),
         subject,
     })
 }
@@ -133,7 +136,10 @@ fn values(notice: &Notice, zone: Tz) -> Vec<(&'static str, String)> {
             f.ends_at.with_timezone(&zone).format("%H:%M").to_string(),
         ),
         ("zone", zone.name().to_owned()),
-        ("consultation", consultation(&f.consultation_type).to_owned()),
+        (
+            "consultation",
+            consultation(&f.consultation_type).to_owned(),
+        ),
         ("deadline", deadline(f.expires_at, zone)),
         (
             "hours",

@@ -44,7 +44,12 @@ fn unset_url_is_off_and_bad_settings_are_one_line_errors() {
     assert!(Mailer::from_settings(&settings(None, "a@b.test"))
         .unwrap()
         .is_none());
-    for url in ["http://mail.test", "smtp://", "not a url", "smtp://h?tls=maybe"] {
+    for url in [
+        "http://mail.test",
+        "smtp://",
+        "not a url",
+        "smtp://h?tls=maybe",
+    ] {
         let e = Mailer::from_settings(&settings(Some(url), "a@b.test"))
             .err()
             .unwrap_or_else(|| panic!("{url} accepted"));
@@ -87,7 +92,10 @@ fn a_confirmation_is_text_html_and_a_calendar_request() {
     let raw = String::from_utf8(mailer().message(&n).unwrap().formatted()).unwrap();
     assert!(raw.contains("To: \"Pat Test\" <pat@mail.test>"), "{raw}");
     assert!(raw.contains("From: Clinic <clinic@mail.test>"), "{raw}");
-    assert!(raw.contains("Subject: Appointment confirmed: Dr Test on "), "{raw}");
+    assert!(
+        raw.contains("Subject: Appointment confirmed: Dr Test on "),
+        "{raw}"
+    );
     assert!(raw.contains(&format!(
         "Message-ID: <{}.41@mail.test>",
         n.facts.appointment_id
@@ -97,7 +105,10 @@ fn a_confirmation_is_text_html_and_a_calendar_request() {
     assert!(raw.contains("multipart/alternative"));
     assert!(raw.contains("text/plain"));
     assert!(raw.contains("text/html"));
-    assert!(raw.contains("text/calendar; charset=utf-8; method=REQUEST"), "{raw}");
+    assert!(
+        raw.contains("text/calendar; charset=utf-8; method=REQUEST"),
+        "{raw}"
+    );
     assert!(raw.contains("filename=\"invite.ics\""), "{raw}");
 }
 

@@ -29,7 +29,11 @@ pub async fn check_destination(url: &WebhookUrl, allow_private: bool) -> Result<
             .to_owned()
     };
     if let Some(ip) = url.literal_ip() {
-        return if is_public(ip) { Ok(()) } else { Err(refused()) };
+        return if is_public(ip) {
+            Ok(())
+        } else {
+            Err(refused())
+        };
     }
     let host = url.url().host_str().unwrap_or_default();
     let unresolved = || "its host could not be resolved".to_owned();
@@ -112,7 +116,9 @@ mod tests {
     #[tokio::test]
     async fn public_literals_pass_and_unknown_hosts_are_refused() {
         assert_eq!(check("https://93.184.216.34/hook", false).await, Ok(()));
-        let err = check("https://carebook-test.invalid/", false).await.unwrap_err();
+        let err = check("https://carebook-test.invalid/", false)
+            .await
+            .unwrap_err();
         assert!(err.contains("resolved"), "{err}");
     }
 }

@@ -60,7 +60,12 @@ fn answers_settle_as_delivered_permanent_or_retried() {
     assert!(outcome(S::OK).is_ok());
     assert!(outcome(S::NO_CONTENT).is_ok());
     assert!(outcome(S::GONE).unwrap_err().permanent);
-    for s in [S::MOVED_PERMANENTLY, S::BAD_REQUEST, S::TOO_MANY_REQUESTS, S::BAD_GATEWAY] {
+    for s in [
+        S::MOVED_PERMANENTLY,
+        S::BAD_REQUEST,
+        S::TOO_MANY_REQUESTS,
+        S::BAD_GATEWAY,
+    ] {
         let e = outcome(s).unwrap_err();
         assert!(!e.permanent, "{s}");
         assert!(e.message.contains(s.as_str()), "{}", e.message);
@@ -71,7 +76,11 @@ fn answers_settle_as_delivered_permanent_or_retried() {
 async fn private_hosts_fail_for_good_at_delivery() {
     let sender = Sender::new(false);
     // A literal address is refused before connecting; a name by the resolver.
-    for url in ["http://127.0.0.1:9/hook", "http://[::1]:9/", "http://localhost:9/hook"] {
+    for url in [
+        "http://127.0.0.1:9/hook",
+        "http://[::1]:9/",
+        "http://localhost:9/hook",
+    ] {
         let e = sender.send(&target(url), &notice()).await.unwrap_err();
         assert!(e.permanent, "{url}: {e:?}");
         assert!(e.message.contains("non-public"), "{url}: {}", e.message);

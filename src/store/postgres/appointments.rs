@@ -3,6 +3,7 @@
 
 use super::TxPool;
 
+use super::waitlist::{anyone_waiting, lock_line, offer_seats, two_pass, Pass};
 use crate::domain::appointment::{Action, AppointmentStatus, AuditEntry, NewAppointment, Verdict};
 use crate::domain::booking::{booking_refusal, SlotFacts};
 use crate::domain::page::{Page, Paged};
@@ -435,19 +436,30 @@ async fn cancel_offering(
     actor: &Actor,
     terms: OfferTerms,
 ) -> DomainResult<Option<Appointment>> {
-    retry(|| async move {
-        let mut tx = pool.begin().await?;
-        let Some(row) = bound(CANCEL, id, reason, actor)
-            .fetch_optional(&mut *tx)
-            .await?
-        else {
+    retry(|| {
+        two_pass(|locked| async move {
+            let mut tx = pool.begin().await?;
+            if locked {
+                lock_line(&mut tx).await?;
+            }
+            let Some(row) = bound(CANCEL, id, reason, actor)
+                .fetch_optional(&mut *tx)
+                .await?
+            else {
+                tx.commit().await?;
+                return Ok(Pass::Done(None));
+            };
+            let cancelled: Appointment = row.try_into()?;
+            let slot = cancelled.time_slot_id;
+            if !locked && anyone_waiting(&mut tx, &[slot]).await? {
+                return Ok(Pass::NeedsLock);
+            }
+            if locked {
+                offer_seats(&mut tx, slot, 1, terms).await?;
+            }
             tx.commit().await?;
-            return Ok(None);
-        };
-        let cancelled: Appointment = row.try_into()?;
-        super::waitlist::offer_seats(&mut tx, cancelled.time_slot_id, 1, terms).await?;
-        tx.commit().await?;
-        Ok(Some(cancelled))
+            Ok(Pass::Done(Some(cancelled)))
+        })
     })
     .await
 }
@@ -654,23 +666,31 @@ pub async fn for_doctor(
 /// Expires up to `batch` overdue holds and, in the same transaction, offers each seat freed on a
 /// slot someone waits for to the next in line (a lapsed offer's entry stays done).
 pub async fn expire_due(pool: &TxPool, batch: i64, terms: OfferTerms) -> DomainResult<u64> {
-    retry(|| async move {
-        let mut tx = pool.begin().await?;
-        let freed: Vec<(crate::domain::SlotId, bool)> =
-            crate::store::statements::query_as(EXPIRE_DUE_FREED)
-                .bind(batch)
-                .fetch_all(&mut *tx)
-                .await?;
-        let mut waited: std::collections::BTreeMap<crate::domain::SlotId, usize> =
-            std::collections::BTreeMap::new();
-        for (slot, _) in freed.iter().filter(|(_, waiting)| *waiting) {
-            *waited.entry(*slot).or_default() += 1;
-        }
-        for (slot, seats) in waited {
-            super::waitlist::offer_seats(&mut tx, slot, seats, terms).await?;
-        }
-        tx.commit().await?;
-        Ok(freed.len() as u64)
+    retry(|| {
+        two_pass(|locked| async move {
+            let mut tx = pool.begin().await?;
+            if locked {
+                lock_line(&mut tx).await?;
+            }
+            let freed: Vec<(crate::domain::SlotId, bool)> =
+                crate::store::statements::query_as(EXPIRE_DUE_FREED)
+                    .bind(batch)
+                    .fetch_all(&mut *tx)
+                    .await?;
+            let mut waited: std::collections::BTreeMap<crate::domain::SlotId, usize> =
+                std::collections::BTreeMap::new();
+            for (slot, _) in freed.iter().filter(|(_, waiting)| *waiting) {
+                *waited.entry(*slot).or_default() += 1;
+            }
+            if !locked && !waited.is_empty() {
+                return Ok(Pass::NeedsLock);
+            }
+            for (slot, seats) in waited {
+                offer_seats(&mut tx, slot, seats, terms).await?;
+            }
+            tx.commit().await?;
+            Ok(Pass::Done(freed.len() as u64))
+        })
     })
     .await
 }

@@ -115,7 +115,9 @@ pub async fn list(
     );
     let sql = &sql;
     let (rows, total) = retry(|| async move {
-        let mut tx = pool.begin_with("ISOLATION LEVEL REPEATABLE READ READ ONLY").await?;
+        let mut tx = pool
+            .begin_with("ISOLATION LEVEL REPEATABLE READ READ ONLY")
+            .await?;
         let rows: Vec<OutboxRow> = query_as(sql)
             .bind(status)
             .bind(page.limit)

@@ -6,10 +6,10 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
 use super::{PgStore, TxPool};
+use crate::domain::appointment::AppointmentStatus;
 use crate::domain::page::{Page, Paged};
 use crate::domain::review::{may_review, NewReview, Review, ReviewId, ReviewStore};
 use crate::domain::user::Accessor;
-use crate::domain::appointment::AppointmentStatus;
 use crate::domain::{DoctorId, DomainError, DomainResult};
 use crate::store::retry::{retry, TxError};
 use crate::store::review_rows::{is_second_review, ReviewRow};

@@ -373,39 +373,49 @@ pub async fn delete_time_off(
     id: TimeOffId,
     terms: crate::domain::waitlist::OfferTerms,
 ) -> DomainResult<u64> {
-    retry(|| async move {
-        let mut tx = pool.begin().await?;
-        let found: Option<i32> =
-            query_scalar("SELECT 1 FROM time_off WHERE id = $1 AND doctor_id = $2 FOR UPDATE")
-                .bind(id)
-                .bind(doctor)
-                .fetch_optional(&mut *tx)
-                .await?;
-        if found.is_none() {
-            return Err(DomainError::NotFound("time off").into());
-        }
-        let restored: Vec<(SlotId, i32)> = query_as(
-            "UPDATE time_slots SET status = 'AVAILABLE', updated_at = now()
+    use super::waitlist::{anyone_waiting, lock_line, offer_seats, two_pass, Pass};
+    retry(|| {
+        two_pass(|locked| async move {
+            let mut tx = pool.begin().await?;
+            if locked {
+                lock_line(&mut tx).await?;
+            }
+            let found: Option<i32> =
+                query_scalar("SELECT 1 FROM time_off WHERE id = $1 AND doctor_id = $2 FOR UPDATE")
+                    .bind(id)
+                    .bind(doctor)
+                    .fetch_optional(&mut *tx)
+                    .await?;
+            if found.is_none() {
+                return Err(DomainError::NotFound("time off").into());
+            }
+            let restored: Vec<(SlotId, i32)> = query_as(
+                "UPDATE time_slots SET status = 'AVAILABLE', updated_at = now()
              WHERE id IN (SELECT slot_id FROM time_off_slots WHERE time_off_id = $1)
                AND status = 'BLOCKED'
                AND NOT EXISTS (SELECT 1 FROM time_off_slots o
                                WHERE o.slot_id = time_slots.id AND o.time_off_id <> $1)
              RETURNING id, max_capacity - current_bookings",
-        )
-        .bind(id)
-        .fetch_all(&mut *tx)
-        .await?;
-        for (slot, free) in &restored {
-            let seats = usize::try_from(*free).unwrap_or(0);
-            super::waitlist::offer_seats(&mut tx, *slot, seats, terms).await?;
-        }
-        let restored = restored.len() as u64;
-        query("DELETE FROM time_off WHERE id = $1")
+            )
             .bind(id)
-            .execute(&mut *tx)
+            .fetch_all(&mut *tx)
             .await?;
-        tx.commit().await?;
-        Ok(restored)
+            let slots: Vec<SlotId> = restored.iter().map(|(s, _)| *s).collect();
+            if !locked && anyone_waiting(&mut tx, &slots).await? {
+                return Ok(Pass::NeedsLock);
+            }
+            for (slot, free) in restored.iter().filter(|_| locked) {
+                let seats = usize::try_from(*free).unwrap_or(0);
+                offer_seats(&mut tx, *slot, seats, terms).await?;
+            }
+            let restored = restored.len() as u64;
+            query("DELETE FROM time_off WHERE id = $1")
+                .bind(id)
+                .execute(&mut *tx)
+                .await?;
+            tx.commit().await?;
+            Ok(Pass::Done(restored))
+        })
     })
     .await
 }

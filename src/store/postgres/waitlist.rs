@@ -12,9 +12,9 @@ use crate::domain::waitlist::{
 };
 use crate::domain::{AppointmentId, DomainError, DomainResult, PatientId, SlotId};
 use crate::store::accounts::pg::record_write;
-use crate::store::retry::retry;
+use crate::store::retry::{retry, TxError};
 use crate::store::rows;
-use crate::store::statements::{query_as, query_scalar};
+use crate::store::statements::{query, query_as, query_scalar};
 use crate::store::waitlist_rows::{overlapping, WaitlistRow, COLS, FILTER, OVERLAP};
 
 /// Gives one free seat of slot `$1` (AVAILABLE, a seat left, not started) to the first entry in
@@ -56,6 +56,67 @@ const OFFER: &str = "WITH slot AS (
                'offered from waitlist entry ' || pick.id::text, 'system', 'system'
         FROM ins, pick)
      SELECT id FROM ins";
+
+/// One pass of a releasing transaction (see [`two_pass`]).
+pub(super) enum Pass<T> {
+    /// Committed (or nothing to do): the answer.
+    Done(T),
+    /// A freed seat has someone waiting: run again holding the waitlist lock.
+    NeedsLock,
+}
+
+/// Runs a releasing transaction: first without the waitlist lock; when it frees a seat someone
+/// waits for, it rolls back and runs again (`locked`) with the lock taken before anything
+/// else, offering the seats.
+///
+/// Why: two offers for one doctor both read the line and both want its first entry. Under
+/// SERIALIZABLE one of them fails, and with twenty cancels at once the chain of failures
+/// outlasts the retries. `LOCK TABLE` takes no snapshot, so taken first it queues offer-making
+/// releases one after the other, each seeing the offers committed before it; releases with no
+/// one waiting (and bookings, which never touch the waitlist) never take it.
+pub(super) async fn two_pass<T, F, Fut>(pass: F) -> Result<T, TxError>
+where
+    F: Fn(bool) -> Fut,
+    Fut: std::future::Future<Output = Result<Pass<T>, TxError>>,
+{
+    if let Pass::Done(v) = pass(false).await? {
+        return Ok(v);
+    }
+    match pass(true).await? {
+        Pass::Done(v) => Ok(v),
+        Pass::NeedsLock => {
+            Err(DomainError::Internal("a locked pass asked for the lock".into()).into())
+        }
+    }
+}
+
+/// Takes the waitlist lock until the transaction ends. Must be the transaction's first
+/// statement, before its snapshot. Waiting for it is bounded by `lock_timeout`.
+pub(super) async fn lock_line(conn: &mut PgConnection) -> Result<(), sqlx::Error> {
+    query("LOCK TABLE waitlist_entries IN SHARE ROW EXCLUSIVE MODE")
+        .execute(conn)
+        .await
+        .map(drop)
+}
+
+/// Whether anyone waits for a seat of one of `slots` (same doctor, its date in their dates).
+pub(super) async fn anyone_waiting(
+    conn: &mut PgConnection,
+    slots: &[SlotId],
+) -> Result<bool, sqlx::Error> {
+    if slots.is_empty() {
+        return Ok(false);
+    }
+    query_scalar(
+        "SELECT EXISTS (SELECT 1 FROM time_slots s JOIN waitlist_entries w
+             ON w.doctor_id = s.doctor_id AND w.status = 'WAITING'
+            AND s.slot_date BETWEEN w.from_date AND w.to_date
+          WHERE s.id = ANY($1))",
+    )
+    .bind(slots)
+    .fetch_one(conn)
+    .await
+}
 
 /// Offers up to `seats` freed seats of `slot` to the first patients in line, one after the
 /// other, inside the caller's transaction. Returns how many were offered.

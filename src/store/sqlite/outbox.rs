@@ -60,7 +60,10 @@ pub async fn claim(pool: &SqlitePool, limit: i64, lease_secs: i64) -> DomainResu
             .bind(limit)
             .execute(&mut *tx)
             .await?;
-        let rows = sqlx::query_as(CLAIMED).bind(lease).fetch_all(&mut *tx).await?;
+        let rows = sqlx::query_as(CLAIMED)
+            .bind(lease)
+            .fetch_all(&mut *tx)
+            .await?;
         tx.commit().await?;
         Ok(rows)
     })
@@ -146,7 +149,10 @@ pub async fn retry_row(pool: &SqlitePool, id: i64) -> DomainResult<OutboxItem> {
     let sql = &sql;
     let row: OutboxRow = retry(|| async move {
         let mut tx = begin_write(pool).await?;
-        let row: Option<OutboxRow> = sqlx::query_as(sql).bind(id).fetch_optional(&mut *tx).await?;
+        let row: Option<OutboxRow> = sqlx::query_as(sql)
+            .bind(id)
+            .fetch_optional(&mut *tx)
+            .await?;
         let Some(row) = row else {
             let status: Option<String> =
                 sqlx::query_scalar("SELECT status FROM outbox WHERE id = ?1")

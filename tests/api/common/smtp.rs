@@ -51,7 +51,9 @@ pub struct SmtpSink {
 impl SmtpSink {
     /// Listens on 127.0.0.1 on a free port.
     pub async fn start() -> Self {
-        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind the sink");
+        let listener = TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind the sink");
         let port = listener.local_addr().expect("sink address").port();
         let state = Arc::new(Mutex::new(State::default()));
         let arrived = Arc::new(Notify::new());
@@ -152,7 +154,11 @@ async fn session(socket: TcpStream, state: Arc<Mutex<State>>, arrived: Arc<Notif
                     let Some(data) = read_data(&mut lines).await else {
                         return;
                     };
-                    state.lock().unwrap().received.push(Received { from, to, data });
+                    state
+                        .lock()
+                        .unwrap()
+                        .received
+                        .push(Received { from, to, data });
                     arrived.notify_waiters();
                     "250 2.0.0 queued".into()
                 }

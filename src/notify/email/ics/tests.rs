@@ -89,8 +89,10 @@ fn text_escapes_commas_semicolons_backslashes_and_newlines() {
         value(&lines, "DESCRIPTION"),
         ["Line one\\nLine two\\, with a \\\\ backslash"]
     );
-    assert!(lines.iter().any(|l| l.starts_with("ATTENDEE;CN=\"Pat Quoted Test\";")
-        && l.ends_with(":mailto:pat@mail.test")));
+    assert!(lines
+        .iter()
+        .any(|l| l.starts_with("ATTENDEE;CN=\"Pat Quoted Test\";")
+            && l.ends_with(":mailto:pat@mail.test")));
 }
 
 #[test]

@@ -75,7 +75,11 @@ fn subjects_name_the_doctor_and_the_local_date_and_time() {
             format!("{prefix}: Dr Ana Smith on {date} at 09:00"),
             "{event}"
         );
-        assert!(r.text.contains("09:00 to 09:30 (Europe/Berlin)"), "{}", r.text);
+        assert!(
+            r.text.contains("09:00 to 09:30 (Europe/Berlin)"),
+            "{}",
+            r.text
+        );
         assert!(r.text.contains("Video"), "{}", r.text);
         assert!(r.html.contains("09:00 to 09:30 (Europe/Berlin)"));
     }
@@ -84,8 +88,14 @@ fn subjects_name_the_doctor_and_the_local_date_and_time() {
 #[test]
 fn values_are_escaped_in_html_only() {
     let r = render(&notice("appointment.booked"), "carebook@clinic.test").unwrap();
-    assert!(r.text.starts_with("Hello Pat <b>Bold</b> & Co,"), "{}", r.text);
-    assert!(r.html.contains("Hello Pat &lt;b&gt;Bold&lt;/b&gt; &amp; Co,"));
+    assert!(
+        r.text.starts_with("Hello Pat <b>Bold</b> & Co,"),
+        "{}",
+        r.text
+    );
+    assert!(r
+        .html
+        .contains("Hello Pat &lt;b&gt;Bold&lt;/b&gt; &amp; Co,"));
     assert!(!r.html.contains("<b>Bold"));
     assert!(r.html.starts_with("<!DOCTYPE html>"));
 }

@@ -13,6 +13,7 @@ use crate::domain::user::{AccessAction, NewAccess};
 use crate::domain::waitlist::OfferTerms;
 use crate::domain::{Appointment, AppointmentId, DomainError, DomainResult, PatientId, SlotId};
 use crate::store::accounts;
+use crate::store::postgres::waitlist::{anyone_waiting, lock_line, offer_seats, two_pass, Pass};
 use crate::store::retry::{retry, TxError};
 use crate::store::rows::AppointmentRow;
 
@@ -99,34 +100,44 @@ async fn move_offering(
     actor: &Actor,
     terms: OfferTerms,
 ) -> DomainResult<Outcome> {
-    retry(|| async move {
-        let mut tx = pool.begin().await?;
-        let from: Option<SlotId> =
-            crate::store::statements::query_scalar("SELECT time_slot_id FROM appointments WHERE id = $1")
-                .bind(id)
-                .fetch_optional(&mut *tx)
-                .await?;
-        let access = actor.access.as_ref();
-        let row = crate::store::statements::query_as(RESCHEDULE_SQL)
+    retry(|| {
+        two_pass(|locked| async move {
+            let mut tx = pool.begin().await?;
+            if locked {
+                lock_line(&mut tx).await?;
+            }
+            let from: Option<SlotId> = crate::store::statements::query_scalar(
+                "SELECT time_slot_id FROM appointments WHERE id = $1",
+            )
             .bind(id)
-            .bind(&actor.id)
-            .bind(slot)
-            .bind(actor.role)
-            .bind(access.map(|a| a.user_id))
-            .bind(access.map(|a| &a.route))
-            .bind(access.map(|a| &a.request_id))
-            .bind(access.and_then(|a| a.break_glass.as_ref()))
             .fetch_optional(&mut *tx)
-            .await;
-        // Nothing changed (or the statement failed and the transaction with it): roll back.
-        let Outcome::Done(row) = outcome(row)? else {
-            return Ok(Outcome::Nothing);
-        };
-        if let Some(from) = from.filter(|f| *f != slot) {
-            super::super::waitlist::offer_seats(&mut tx, from, 1, terms).await?;
-        }
-        tx.commit().await?;
-        Ok(Outcome::Done(row))
+            .await?;
+            let access = actor.access.as_ref();
+            let row = crate::store::statements::query_as(RESCHEDULE_SQL)
+                .bind(id)
+                .bind(&actor.id)
+                .bind(slot)
+                .bind(actor.role)
+                .bind(access.map(|a| a.user_id))
+                .bind(access.map(|a| &a.route))
+                .bind(access.map(|a| &a.request_id))
+                .bind(access.and_then(|a| a.break_glass.as_ref()))
+                .fetch_optional(&mut *tx)
+                .await;
+            // Nothing changed (or the statement failed and the transaction with it): roll back.
+            let Outcome::Done(row) = outcome(row)? else {
+                return Ok(Pass::Done(Outcome::Nothing));
+            };
+            let left: Vec<SlotId> = from.into_iter().filter(|f| *f != slot).collect();
+            if !locked && anyone_waiting(&mut tx, &left).await? {
+                return Ok(Pass::NeedsLock);
+            }
+            if let Some(from) = left.first().filter(|_| locked) {
+                offer_seats(&mut tx, *from, 1, terms).await?;
+            }
+            tx.commit().await?;
+            Ok(Pass::Done(Outcome::Done(row)))
+        })
     })
     .await
 }

@@ -10,8 +10,8 @@ use crate::domain::reschedule::{
     moved_reason, no_show_verdict, reschedule_refusal, reschedule_verdict, NO_SHOW, RESCHEDULE,
 };
 use crate::domain::store::Actor;
-use crate::domain::waitlist::OfferTerms;
 use crate::domain::user::AccessAction;
+use crate::domain::waitlist::OfferTerms;
 use crate::domain::{
     Appointment, AppointmentId, DoctorId, DomainError, DomainResult, PatientId, SlotId,
 };
