@@ -156,6 +156,9 @@ const TABLE: &[(&str, &str, &str)] = &[
     ("GET", "/api/users", "admin"),
     ("PATCH", "/api/users/{id}", "admin"),
     ("GET", "/api/audit/access", "admin"),
+    ("POST", "/api/webhooks", "admin"),
+    ("GET", "/api/webhooks", "admin"),
+    ("DELETE", "/api/webhooks/{id}", "admin"),
     ("GET", "/api/available-slots", "public"),
     ("POST", "/api/waitlist", "patient scheduler admin"),
     ("GET", "/api/waitlist", "patient scheduler admin"),
@@ -315,6 +318,8 @@ fn fill(app: &TestApp, route: &str, w: &World) -> String {
                     "00000000-0000-4000-8000-000000000000"
                 }
                 ("users", "{id}") => w.spare_user.as_str(),
+                // No such webhook: an admin gets 404, past the role check.
+                ("webhooks", "{id}") => "00000000-0000-4000-8000-000000000000",
                 ("specialization", _) => "Cardiology",
                 ("docs", "{file}") => "init.js",
                 _ => panic!("no value for {seg} in {route}: add one"),
