@@ -26,6 +26,11 @@ pub struct ImportOptions {
     pub allow_non_empty: bool,
 }
 
+/// The newest outbox row before the import. The audit rows an import inserts fire the
+/// outbox trigger like any change; the rows it wrote are deleted before commit, so a moved
+/// clinic's history is not told to its patients and receivers a second time.
+const OUTBOX_MAX: &str = "SELECT COALESCE(max(id), 0) FROM outbox";
+
 /// Rows per INSERT statement (at most 17 columns: well under both backends' parameter limits).
 const BATCH: usize = 500;
 
@@ -52,12 +57,17 @@ pub async fn import(
             );
             sqlx::query(&lock).execute(&mut *tx).await?;
             check_empty(&mut Conn2::Pg(&mut tx), opts).await?;
+            let before: i64 = sqlx::query_scalar(OUTBOX_MAX).fetch_one(&mut *tx).await?;
             while let Some((table, rows)) = reader.next_batch()? {
                 insert_pg(&mut tx, table, rows)
                     .await
                     .map_err(|e| reader.bad(e))?;
             }
             let counts = reader.finish()?;
+            sqlx::query("DELETE FROM outbox WHERE id > $1")
+                .bind(before)
+                .execute(&mut *tx)
+                .await?;
             fix_sequences(&mut tx).await?;
             tx.commit().await?;
             counts
@@ -65,12 +75,17 @@ pub async fn import(
         Conn::Sqlite(c) => {
             let mut tx = c.begin_with("BEGIN IMMEDIATE").await?;
             check_empty(&mut Conn2::Sqlite(&mut tx), opts).await?;
+            let before: i64 = sqlx::query_scalar(OUTBOX_MAX).fetch_one(&mut *tx).await?;
             while let Some((table, rows)) = reader.next_batch()? {
                 insert_sqlite(&mut tx, table, rows)
                     .await
                     .map_err(|e| reader.bad(e))?;
             }
             let counts = reader.finish()?;
+            sqlx::query("DELETE FROM outbox WHERE id > ?1")
+                .bind(before)
+                .execute(&mut *tx)
+                .await?;
             tx.commit().await?;
             counts
         }

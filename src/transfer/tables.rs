@@ -240,6 +240,23 @@ pub const TABLES: &[Table] = &[
         order: ("id", "id"),
         serial: true,
     },
+    Table {
+        name: "webhooks",
+        columns: cols![
+            ("id", Uuid),
+            ("url", Text),
+            ("secret", Text),
+            ("created_at", Instant),
+        ],
+        order: ("id", "id"),
+        serial: false,
+    },
+    Table {
+        name: "webhook_events",
+        columns: cols![("webhook_id", Uuid), ("event", Text)],
+        order: ("webhook_id, event", "webhook_id, event"),
+        serial: false,
+    },
 ];
 
 /// Tables an export leaves out on purpose, with the reason (also in the README).
@@ -257,6 +274,15 @@ pub const NOT_EXPORTED: &[(&str, &str)] = &[
     (
         "login_failures",
         "a 15-minute throttling window, meaningless after a move",
+    ),
+    (
+        "outbox",
+        "deliveries belong to the source: drain it first (GET /api/outbox?status=pending empty); \
+         importing writes no deliveries, so moving a clinic never e-mails its patients again",
+    ),
+    (
+        "outbox_actions",
+        "reference data the migrations write (which audit actions are events)",
     ),
     (
         "_sqlx_migrations",

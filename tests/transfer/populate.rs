@@ -1,7 +1,7 @@
 //! Data of every kind, made through the HTTP API: doctors (one patched), patients (one with
 //! every field), slots (bulk, blocked), appointments in every state (one booked with an
 //! idempotency key, two expired by the sweeper), accounts of every
-//! role (one disabled, one signed up), and access records (one break-glass).
+//! role (one disabled, one signed up), access records (one break-glass) and a review.
 
 use std::str::FromStr;
 
@@ -183,7 +183,31 @@ pub async fn populate(s: &Server, url: &str) -> Ids {
     ids.appointments = vec![completed, confirmed, cancelled, pending, expired, overdue];
 
     accounts(s, &ada, &p).await;
+    review(s, &ids.appointments[0]).await;
+    // A subscription last, so nothing is queued for it (a public address that is never reached).
+    s.send(
+        Method::POST,
+        "/webhooks",
+        json!({"url": "https://93.184.216.34/carebook?clinic=north", "events": ["appointment.no_show", "waitlist.offered"], "secret": "the clinic's webhook secret"}),
+        201,
+    )
+    .await;
     ids
+}
+
+/// John reviews his completed visit: a review, Ada's rating and an access record.
+async fn review(s: &Server, completed: &str) {
+    let john = s.login("john.account@people.test", PASSWORD).await;
+    let (st, b) = s
+        .call_as(
+            Some(&john),
+            Method::POST,
+            &format!("/appointments/{completed}/review"),
+            json!({"rating": 4, "comment": "Kind and thorough.\nWould come back."}),
+            &[],
+        )
+        .await;
+    assert_eq!(st.as_u16(), 201, "{b}");
 }
 
 /// Accounts of every role, one disabled, one signed up (a fifth patient), and their reads.

@@ -38,11 +38,13 @@ pub async fn snapshot(s: &Server, ids: &Ids) -> Vec<Read> {
         pages(s, &format!("/patients/{p}/access-log"), &mut out).await;
     }
     pages(s, "/users", &mut out).await;
+    pages(s, "/webhooks", &mut out).await;
     one(s, "/auth/me", &mut out).await;
     pages(s, "/doctors", &mut out).await;
     pages(s, "/doctors/specialization/cardiology", &mut out).await;
     for d in &ids.doctors {
         one(s, &format!("/doctors/{d}"), &mut out).await;
+        pages(s, &format!("/doctors/{d}/reviews"), &mut out).await;
         one(s, &format!("/doctors/{d}/time-slots"), &mut out).await;
         one(s, &format!("/doctors/{d}/available-slots"), &mut out).await;
         pages(s, &format!("/appointments/doctor/{d}"), &mut out).await;
