@@ -452,6 +452,9 @@ async fn cancel_offering(
             let cancelled: Appointment = row.try_into()?;
             let slot = cancelled.time_slot_id;
             if !locked && anyone_waiting(&mut tx, &[slot]).await? {
+                // Rolled back before the locked pass, whose statements would wait on (or
+                // skip) this transaction's row locks otherwise.
+                tx.rollback().await?;
                 return Ok(Pass::NeedsLock);
             }
             if locked {
@@ -683,6 +686,9 @@ pub async fn expire_due(pool: &TxPool, batch: i64, terms: OfferTerms) -> DomainR
                 *waited.entry(*slot).or_default() += 1;
             }
             if !locked && !waited.is_empty() {
+                // Rolled back before the locked pass, whose statements would wait on (or
+                // skip) this transaction's row locks otherwise.
+                tx.rollback().await?;
                 return Ok(Pass::NeedsLock);
             }
             for (slot, seats) in waited {

@@ -402,6 +402,9 @@ pub async fn delete_time_off(
             .await?;
             let slots: Vec<SlotId> = restored.iter().map(|(s, _)| *s).collect();
             if !locked && anyone_waiting(&mut tx, &slots).await? {
+                // Rolled back before the locked pass, whose statements would wait on (or
+                // skip) this transaction's row locks otherwise.
+                tx.rollback().await?;
                 return Ok(Pass::NeedsLock);
             }
             for (slot, free) in restored.iter().filter(|_| locked) {

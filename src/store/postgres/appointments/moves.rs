@@ -126,10 +126,14 @@ async fn move_offering(
                 .await;
             // Nothing changed (or the statement failed and the transaction with it): roll back.
             let Outcome::Done(row) = outcome(row)? else {
+                tx.rollback().await?;
                 return Ok(Pass::Done(Outcome::Nothing));
             };
             let left: Vec<SlotId> = from.into_iter().filter(|f| *f != slot).collect();
             if !locked && anyone_waiting(&mut tx, &left).await? {
+                // Rolled back before the locked pass, whose statements would wait on (or
+                // skip) this transaction's row locks otherwise.
+                tx.rollback().await?;
                 return Ok(Pass::NeedsLock);
             }
             if let Some(from) = left.first().filter(|_| locked) {
