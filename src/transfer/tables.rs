@@ -184,6 +184,22 @@ pub const TABLES: &[Table] = &[
         serial: false,
     },
     Table {
+        name: "waitlist_entries",
+        columns: cols![
+            ("id", Uuid),
+            ("patient_id", Uuid),
+            ("doctor_id", Uuid),
+            ("from_date", Date),
+            ("to_date", Date),
+            ("status", Text),
+            ("appointment_id", Uuid),
+            ("offered_at", Instant),
+            ("created_at", Instant),
+        ],
+        order: ("created_at, id", "created_at, id"),
+        serial: false,
+    },
+    Table {
         name: "reviews",
         columns: cols![
             ("id", Uuid),
