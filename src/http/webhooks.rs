@@ -34,7 +34,7 @@ pub struct CreateWebhook {
     url: Option<WebhookUrl>,
     /// The events to receive: at least one, each at most once.
     #[garde(required, length(min = 1))]
-    #[schema(value_type = Vec<WebhookEvent>, min_items = 1, max_items = 8)]
+    #[schema(value_type = BTreeSet<WebhookEvent>, min_items = 1, max_items = 8)]
     events: Option<Vec<WebhookEvent>>,
     /// The signing secret, never shown again: `whsec_` and the base64 of 16-64 random bytes
     /// (a Standard Webhooks secret: the key is the decoded bytes), or any other 16-256
@@ -56,7 +56,7 @@ pub struct WebhookView {
     /// The URL, normalised.
     pub url: String,
     /// The subscribed events, in the documented order.
-    #[schema(value_type = Vec<WebhookEvent>)]
+    #[schema(value_type = BTreeSet<WebhookEvent>)]
     pub events: Vec<WebhookEvent>,
     pub created_at: DateTime<Utc>,
 }
@@ -205,5 +205,21 @@ mod tests {
         assert_eq!(repeated(&[Booked, Cancelled, Booked]), Some(Booked));
         // The URL limit the schema states is the domain's.
         assert_eq!(crate::domain::webhook::MAX_URL_LEN, 2048);
+    }
+
+    #[test]
+    fn the_spec_lists_events_once_each() {
+        let spec = serde_json::to_value(crate::http::spec()).unwrap();
+        let schemas = &spec["components"]["schemas"];
+        for (schema, field) in [("CreateWebhook", "events"), ("WebhookView", "events")] {
+            let events = &schemas[schema]["properties"][field];
+            assert_eq!(events["uniqueItems"], true, "{schema}: {events}");
+        }
+        let names = schemas["WebhookEvent"]["enum"].as_array().unwrap().len();
+        assert_eq!(names, WebhookEvent::ALL.len());
+        assert_eq!(
+            schemas["CreateWebhook"]["properties"]["secret"]["writeOnly"],
+            true
+        );
     }
 }
