@@ -547,10 +547,116 @@ async fn an_unreachable_server_is_a_transient_failure(backend: Backend) {
     assert_eq!(room.sink.sessions(), 0);
 }
 
+async fn a_seat_offered_from_the_waitlist_is_mailed_with_its_deadline(backend: Backend) {
+    let room = Mailroom::open(backend, |_| {}).await;
+    let app = &room.app;
+    let doctor = app.doctor().await;
+    let (holder, holder_address) = patient(app).await;
+    let (waiter, waiter_address) = patient(app).await;
+    let day = local_date(chrono_tz::UTC, 3);
+    let seat = slot(app, &doctor, &day.to_string(), "10:00").await;
+    let held = book(app, &holder, &doctor, &seat).await;
+    room.deliver_one().await;
+    let (from, to) = (local_date(chrono_tz::UTC, 1), local_date(chrono_tz::UTC, 5));
+    let (s, b) = app
+        .post(
+            "/waitlist",
+            json!({"patient_id": waiter, "doctor_id": doctor,
+                   "from_date": from.to_string(), "to_date": to.to_string()}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{b}");
+
+    act(app, &held, "cancel", json!({})).await;
+    let step = room.deliver().await;
+    assert_eq!(
+        step.delivered, 2,
+        "the cancellation and the offer: {step:?}"
+    );
+    let got = room.sink.wait_for(3, WAIT).await;
+    let mails: Vec<Mail> = got[1..].iter().map(read).collect();
+    let offer = mails
+        .iter()
+        .find(|m| m.to == [waiter_address.clone()])
+        .expect("a message to the waiting patient");
+    assert_eq!(
+        offer.subject,
+        format!("Seat offered: Dr Test on {day} at 10:00")
+    );
+    assert!(
+        offer.text.contains("Please confirm it by "),
+        "{}",
+        offer.text
+    );
+    assert!(offer.text.contains("(UTC)"), "{}", offer.text);
+    assert!(offer.invite.is_none());
+    let cancelled = mails
+        .iter()
+        .find(|m| m.to == [holder_address.clone()])
+        .expect("a message to the patient who cancelled");
+    assert!(cancelled.subject.starts_with("Appointment cancelled: "));
+}
+
+/// Changes made while the worker was away are mailed one by one, in the order they happened.
+async fn a_backlog_is_mailed_in_order(backend: Backend) {
+    let room = Mailroom::open(backend, |_| {}).await;
+    let app = &room.app;
+    let doctor = app.doctor().await;
+    let (patient, _) = patient(app).await;
+    let day = local_date(chrono_tz::UTC, 3).to_string();
+    let appointment = book(
+        app,
+        &patient,
+        &doctor,
+        &slot(app, &doctor, &day, "08:00").await,
+    )
+    .await;
+    act(app, &appointment, "confirm", json!({})).await;
+    act(app, &appointment, "cancel", json!({})).await;
+    for _ in 0..3 {
+        room.deliver_one().await;
+    }
+    assert_eq!(room.deliver().await, Step::default());
+    let subjects: Vec<String> = room
+        .sink
+        .received()
+        .iter()
+        .map(|m| read(m).subject.split(':').next().unwrap_or("").to_owned())
+        .collect();
+    assert_eq!(
+        subjects,
+        [
+            "Booking received",
+            "Appointment confirmed",
+            "Appointment cancelled"
+        ]
+    );
+}
+
+/// A malformed `SMTP_URL` stops carebook at start, with one line that keeps the password out.
+#[tokio::test]
+async fn a_bad_smtp_url_stops_startup() {
+    let dir = std::env::temp_dir().join(format!("carebook-test-{}", uuid::Uuid::new_v4().simple()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let _cleanup = crate::common::TempDir(dir.clone());
+    let mut s = crate::common::settings(&format!("sqlite:{}", dir.join("test.db").display()));
+    s.notify.smtp_url = Some(Secret("smtps://user:hunter2@/".into()));
+    let store = carebook::startup::open_store(&s).await.expect("the store");
+    let e = carebook::startup::Application::with_store(s, store)
+        .await
+        .err()
+        .expect("startup refused")
+        .to_string();
+    assert!(e.contains("SMTP_URL"), "{e}");
+    assert!(!e.contains('\n') && !e.contains("hunter2"), "{e}");
+}
+
 on_both_backends!(
     booking_confirm_reschedule_cancel_send_four_mails_with_one_calendar_entry,
     a_reminder_arrives_once_at_each_lead_time,
     without_smtp_url_email_rows_are_skipped,
     a_deferring_or_refusing_server_is_retried_then_dead,
     an_unreachable_server_is_a_transient_failure,
+    a_seat_offered_from_the_waitlist_is_mailed_with_its_deadline,
+    a_backlog_is_mailed_in_order,
 );
