@@ -68,22 +68,12 @@ impl Mailer {
                 DeliveryError::permanent("the patient's e-mail address cannot be used")
             })?;
         let to = Mailbox::new(Some(facts.patient_name.clone()), address);
-        let alternative = MultiPart::alternative_plain_html(rendered.text, rendered.html);
-        let body = match &rendered.invite {
-            None => alternative,
-            Some(invite) => MultiPart::mixed().multipart(alternative).singlepart(
-                Attachment::new("invite.ics".into()).body(
-                    // Base64 keeps the CRLF line ends and folding exactly as RFC 5545 wants.
-                    Body::new_with_encoding(invite.render(), ContentTransferEncoding::Base64)
-                        .map_err(|_| DeliveryError::permanent("the invite cannot be encoded"))?,
-                    calendar_type(invite.method).map_err(DeliveryError::permanent)?,
-                ),
-            ),
-        };
+        let subject = rendered.subject.clone();
+        let body = body(rendered)?;
         Message::builder()
             .from(self.from.clone())
             .to(to)
-            .subject(rendered.subject)
+            .subject(subject)
             .message_id(Some(format!(
                 "<{}.{}@{}>",
                 facts.appointment_id,
@@ -97,6 +87,21 @@ impl Mailer {
             .multipart(body)
             .map_err(|e| DeliveryError::permanent(format!("the message cannot be built: {e}")))
     }
+}
+
+/// Text and HTML as alternatives, in multipart/mixed beside `invite.ics` when there is one.
+fn body(rendered: templates::Rendered) -> Result<MultiPart, DeliveryError> {
+    let alternative = MultiPart::alternative_plain_html(rendered.text, rendered.html);
+    let Some(invite) = rendered.invite else {
+        return Ok(alternative);
+    };
+    // Base64 keeps the CRLF line ends and folding exactly as RFC 5545 wants.
+    let ics = Body::new_with_encoding(invite.render(), ContentTransferEncoding::Base64)
+        .map_err(|_| DeliveryError::permanent("the invite cannot be encoded"))?;
+    let content_type = calendar_type(invite.method).map_err(DeliveryError::permanent)?;
+    Ok(MultiPart::mixed()
+        .multipart(alternative)
+        .singlepart(Attachment::new("invite.ics".into()).body(ics, content_type)))
 }
 
 /// `text/calendar` with the iTIP method, as calendar clients expect an invite.
