@@ -292,6 +292,11 @@ const LINKS: &[(&str, &str, &[LinkSpec])] = &[
         "200",
         &[("reviewAppointment", "reviewAppointment", &[("id", ID)])],
     ),
+    (
+        "createWebhook",
+        "201",
+        &[("deleteWebhook", "deleteWebhook", &[("id", ID)])],
+    ),
 ];
 
 /// Adds [`LINKS`] to the responses they start from.
