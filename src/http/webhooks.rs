@@ -97,7 +97,7 @@ fn canonical_uuid<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Uuid, D::Err
     request_body = CreateWebhook,
     responses(
         (status = 201, description = "Subscribed", body = Envelope<WebhookView>),
-        (status = 400, description = "`VALIDATION_ERROR`: a malformed field, an event listed twice, or a `url` whose host is or resolves to a non-public address (or does not resolve)", body = ErrorBody),
+        (status = 400, description = "`VALIDATION_ERROR`: a malformed field, an event listed twice, or a `url` whose host is or resolves to a non-public address", body = ErrorBody),
     ))]
 pub async fn create(
     State(app): State<AppState>,

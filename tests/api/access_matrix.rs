@@ -159,6 +159,8 @@ const TABLE: &[(&str, &str, &str)] = &[
     ("POST", "/api/webhooks", "admin"),
     ("GET", "/api/webhooks", "admin"),
     ("DELETE", "/api/webhooks/{id}", "admin"),
+    ("GET", "/api/outbox", "admin"),
+    ("POST", "/api/outbox/{id}/retry", "admin"),
     ("GET", "/api/available-slots", "public"),
     ("POST", "/api/waitlist", "patient scheduler admin"),
     ("GET", "/api/waitlist", "patient scheduler admin"),
@@ -320,6 +322,8 @@ fn fill(app: &TestApp, route: &str, w: &World) -> String {
                 ("users", "{id}") => w.spare_user.as_str(),
                 // No such webhook: an admin gets 404, past the role check.
                 ("webhooks", "{id}") => "00000000-0000-4000-8000-000000000000",
+                // No such outbox row: an admin gets 404, past the role check.
+                ("outbox", "{id}") => "987654321",
                 ("specialization", _) => "Cardiology",
                 ("docs", "{file}") => "init.js",
                 _ => panic!("no value for {seg} in {route}: add one"),
