@@ -215,9 +215,14 @@ async fn a_lapsed_offer_passes_to_the_next_in_line(app: TestApp) {
     let doctor = app.doctor().await;
     let slot = app.slot(&doctor, 2, "11:00", 1).await;
     let held = booked(&app, &app.patient().await, &doctor, &slot).await;
-    let (first, second) = (app.patient().await, app.patient().await);
+    let (first, second, third) = (
+        app.patient().await,
+        app.patient().await,
+        app.patient().await,
+    );
     joined(&app, &first, &doctor, 0, 5).await;
     joined(&app, &second, &doctor, 0, 5).await;
+    joined(&app, &third, &doctor, 0, 5).await;
     cancel(&app, &held).await;
     let lapsing = assert_offered(&app, &entry_of(&app, &first, &doctor).await, &slot).await;
 
@@ -231,11 +236,19 @@ async fn a_lapsed_offer_passes_to_the_next_in_line(app: TestApp) {
     assert_offered(&app, &entry_of(&app, &second, &doctor).await, &slot).await;
     assert_eq!(app.slot_view(&doctor, &slot).await["current_bookings"], 1);
     assert_seats_match_recount(&app, &doctor).await;
-    // Nobody left in line: the next lapse leaves the seat free.
-    let next = entry_of(&app, &second, &doctor).await["appointment_id"]
+    // A late confirm expires the offer on the spot: the seat goes on to the next in line too.
+    let late = entry_of(&app, &second, &doctor).await["appointment_id"]
         .as_str()
         .unwrap()
         .to_owned();
+    app.expire_hold(&late).await;
+    let (s, b) = app
+        .post(&format!("/appointments/{late}/confirm"), json!({}))
+        .await;
+    assert_error(s, &b, 409, "HOLD_EXPIRED");
+    let next = assert_offered(&app, &entry_of(&app, &third, &doctor).await, &slot).await;
+    assert_seats_match_recount(&app, &doctor).await;
+    // Nobody left in line: the next lapse leaves the seat free.
     app.expire_hold(&next).await;
     assert_eq!(sweep_once(&*app.store).await.unwrap(), 1);
     assert_eq!(app.slot_view(&doctor, &slot).await["current_bookings"], 0);
@@ -329,15 +342,15 @@ async fn cancels_race_bookings_on_waited_for_slots(app: TestApp) {
     }
     let bookers = join_all((0..20).map(|_| app.patient())).await;
 
-    let (app, doctor, slots) = (&app, &doctor, &slots);
+    let (by, doc, seats) = (&app, &doctor, &slots);
     let cancels = held.iter().map(|a| async move {
-        app.post(&format!("/appointments/{a}/cancel"), json!({}))
+        by.post(&format!("/appointments/{a}/cancel"), json!({}))
             .await
     });
     let books = bookers
         .iter()
         .enumerate()
-        .map(|(i, p)| async move { app.book(p, doctor, &slots[i % 10]).await });
+        .map(|(i, p)| async move { by.book(p, doc, &seats[i % 10]).await });
     let (cancelled, bookings) = futures::join!(join_all(cancels), join_all(books));
     for (s, b) in &cancelled {
         assert_eq!(*s, StatusCode::OK, "cancel: {b}");
@@ -366,7 +379,7 @@ async fn cancels_race_bookings_on_waited_for_slots(app: TestApp) {
     // Each cancel hands its seat to the line in its own transaction: no booking gets it.
     assert_eq!(offered.len(), 20, "every freed seat offered");
     assert_eq!(booked_now, 0, "no seat was free for a booking");
-    for slot in slots {
+    for slot in &slots {
         let view = app.slot_view(&doctor, slot).await;
         assert_eq!(view["current_bookings"], 2, "{view}");
         assert_eq!(app.live_on_slot(&doctor, slot).await, 2);

@@ -182,6 +182,8 @@ const EXPIRE_DUE_FREED: &str = expire_sql!(
 const EXPIRE_SLOT: &str = expire_sql!("AND time_slot_id = $2");
 const EXPIRE_PATIENT: &str = expire_sql!("AND patient_id = $2");
 const EXPIRE_ONE: &str = expire_sql!("AND id = $2");
+/// [`EXPIRE_ONE`] returning the slot it freed.
+const EXPIRE_ONE_FREED: &str = expire_sql!("AND id = $2", "SELECT u.time_slot_id FROM upd u");
 
 /// What one booking attempt found.
 enum Attempt {
@@ -467,8 +469,43 @@ async fn cancel_offering(
     .await
 }
 
-/// Confirms, cancels or completes. A cancel with `terms` offers the freed seat to the waitlist
-/// in its own transaction.
+/// Expires one overdue hold and, in the same transaction, offers its seat to the next patient
+/// waiting for it (a late confirm of a lapsed waitlist offer passes the seat on, as the sweeper
+/// would).
+async fn expire_one_offering(
+    pool: &TxPool,
+    id: AppointmentId,
+    terms: OfferTerms,
+) -> DomainResult<()> {
+    retry(|| {
+        two_pass(|locked| async move {
+            let mut tx = pool.begin().await?;
+            if locked {
+                lock_line(&mut tx).await?;
+            }
+            let freed: Vec<crate::domain::SlotId> =
+                crate::store::statements::query_scalar(EXPIRE_ONE_FREED)
+                    .bind(1_i64)
+                    .bind(id.0)
+                    .fetch_all(&mut *tx)
+                    .await?;
+            if !locked && anyone_waiting(&mut tx, &freed).await? {
+                tx.rollback().await?;
+                return Ok(Pass::NeedsLock);
+            }
+            for slot in freed.iter().filter(|_| locked) {
+                offer_seats(&mut tx, *slot, 1, terms).await?;
+            }
+            tx.commit().await?;
+            Ok(Pass::Done(()))
+        })
+    })
+    .await
+}
+
+/// Confirms, cancels or completes. With `terms`, a cancel offers the freed seat to the
+/// waitlist in its own transaction, and so does an overdue hold expired on the spot (a late
+/// confirm of a lapsed offer passes the seat on).
 pub async fn transition(
     pool: &TxPool,
     id: AppointmentId,
@@ -513,8 +550,14 @@ pub async fn transition(
             }
             Verdict::Refuse(refusal) => {
                 if status == AppointmentStatus::Expired {
-                    // Overdue but maybe not yet swept: mark it now so its seat comes back.
-                    expire(pool, EXPIRE_ONE, id.0).await?;
+                    // Overdue but maybe not yet swept: mark it now so its seat comes back (to
+                    // the next patient waiting for it, with `terms`).
+                    match terms {
+                        Some(terms) => expire_one_offering(pool, id, terms).await?,
+                        None => {
+                            expire(pool, EXPIRE_ONE, id.0).await?;
+                        }
+                    }
                 }
                 return Err(refusal.into_error(action));
             }

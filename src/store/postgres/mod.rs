@@ -465,7 +465,8 @@ impl Store for PgStore {
         appointments::book(&self.pool, &new, hold_secs, max_holds, key.as_ref(), &actor).await
     }
     async fn confirm(&self, id: AppointmentId, actor: Actor) -> DomainResult<Appointment> {
-        appointments::transition(&self.pool, id, Action::Confirm, None, &actor, None).await
+        let terms = Some(self.terms.get());
+        appointments::transition(&self.pool, id, Action::Confirm, None, &actor, terms).await
     }
     async fn cancel(
         &self,

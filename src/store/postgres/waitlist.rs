@@ -190,7 +190,7 @@ async fn join(
             .bind(new.to_date)
             .fetch_one(&mut *tx)
             .await?;
-        record_write(&mut *tx, by, new.patient_id, AccessAction::Create).await?;
+        record_write(&mut tx, by, new.patient_id, AccessAction::Create).await?;
         tx.commit().await?;
         Ok(row)
     })
@@ -244,7 +244,7 @@ async fn leave(
             return Err(DomainError::NotFound("waitlist entry").into());
         };
         let entry: WaitlistEntry = row.try_into()?;
-        record_write(&mut *tx, by, entry.patient_id, AccessAction::Update).await?;
+        record_write(&mut tx, by, entry.patient_id, AccessAction::Update).await?;
         tx.commit().await?;
         Ok(entry)
     })

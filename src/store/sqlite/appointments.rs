@@ -403,8 +403,9 @@ async fn apply(
     Ok(())
 }
 
-/// Confirms, cancels or completes. A cancel with `terms` offers the freed seat to the first
-/// patient waiting for it, in the same transaction.
+/// Confirms, cancels or completes. With `terms`, a cancel offers the freed seat to the first
+/// patient waiting for it in the same transaction, and so does an overdue hold expired on the
+/// spot (a late confirm of a lapsed offer passes the seat on).
 pub async fn transition(
     pool: &SqlitePool,
     id: AppointmentId,
@@ -430,7 +431,13 @@ pub async fn transition(
                 if status == AppointmentStatus::Expired {
                     // Overdue but maybe not yet swept: mark it now so its seat comes back, and
                     // commit that although the request itself is refused.
-                    expire(&mut tx, now, Due::One(id)).await?;
+                    // With `terms`, the seat goes to the next patient waiting for it.
+                    let freed = expire_freed(&mut tx, now, Due::One(id)).await?;
+                    if let Some(terms) = terms {
+                        for slot in freed {
+                            super::waitlist::offer_seats(&mut tx, now, slot, 1, terms).await?;
+                        }
+                    }
                     tx.commit().await?;
                 }
                 Err(refusal.into_error(action).into())

@@ -367,7 +367,8 @@ impl Store for SqliteStore {
         .await
     }
     async fn confirm(&self, id: AppointmentId, actor: Actor) -> DomainResult<Appointment> {
-        appointments::transition(&self.writer, id, Action::Confirm, None, &actor, None).await
+        let terms = Some(self.terms.get());
+        appointments::transition(&self.writer, id, Action::Confirm, None, &actor, terms).await
     }
     async fn cancel(
         &self,
