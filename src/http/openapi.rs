@@ -297,6 +297,11 @@ const LINKS: &[(&str, &str, &[LinkSpec])] = &[
         "201",
         &[("deleteWebhook", "deleteWebhook", &[("id", ID)])],
     ),
+    (
+        "joinWaitlist",
+        "201",
+        &[("leaveWaitlist", "leaveWaitlist", &[("id", ID)])],
+    ),
 ];
 
 /// Adds [`LINKS`] to the responses they start from.
