@@ -42,12 +42,16 @@ impl Process {
             .stderr(Stdio::null())
             .spawn()
             .expect("start carebook");
-        let base = format!("http://127.0.0.1:{port}");
+        // Owned at once, so a failed start still kills and reaps it (Drop).
+        let process = Self {
+            child,
+            base: format!("http://127.0.0.1:{port}"),
+        };
         let client = reqwest::Client::new();
         for _ in 0..600 {
-            if let Ok(r) = client.get(format!("{base}/health")).send().await {
+            if let Ok(r) = client.get(format!("{}/health", process.base)).send().await {
                 if r.status() == StatusCode::OK {
-                    return Self { child, base };
+                    return process;
                 }
             }
             tokio::time::sleep(Duration::from_millis(50)).await;
