@@ -137,7 +137,7 @@ impl<'de> serde::Deserialize<'de> for WebhookUrl {
 }
 
 /// A signing secret: either a Standard Webhooks secret `whsec_<base64>` whose decoded bytes
-/// (16 to 64) are the HMAC key, or any other string of 16 to 256 characters without control
+/// (16 to 64) are the HMAC key, or any other string of 8 to 256 characters without control
 /// characters whose UTF-8 bytes are the key.
 #[derive(Clone, PartialEq, Eq)]
 pub struct WebhookSecret(String);
@@ -184,8 +184,8 @@ pub fn signing_key(raw: &str) -> Result<Vec<u8>, String> {
         return Ok(key);
     }
     let chars = raw.chars().count();
-    if !(16..=256).contains(&chars) {
-        return Err("must be 16 to 256 characters long (or whsec_ and base64)".into());
+    if !(8..=256).contains(&chars) {
+        return Err("must be 8 to 256 characters long (or whsec_ and base64)".into());
     }
     if raw.chars().any(char::is_control) {
         return Err("must not contain control characters".into());
