@@ -14,7 +14,7 @@ use carebook::domain::patch::Patch;
 use carebook::domain::patient::{NewPatient, Patient, PatientPatch};
 use carebook::domain::slot::{NewSlot, Slot, SlotAdminStatus, SlotStatus};
 use carebook::domain::store::{Actor, AppointmentFilter, IdempotencyKey, Store};
-use carebook::domain::{DoctorId, DomainError, PatientId, SlotId};
+use carebook::domain::{AppointmentId, DoctorId, DomainError, PatientId, SlotId};
 
 use crate::backends;
 use crate::common::TestApp;
@@ -358,7 +358,87 @@ async fn overdue_holds_expire_once(app: TestApp) {
     );
 }
 
+/// Reviews on the port: only the appointment's patient, only COMPLETED, once; the doctor's
+/// rating follows; the list is newest first and unknown doctors are not found.
+async fn reviews_are_once_per_completed_appointment(app: TestApp) {
+    use carebook::domain::review::{NewReview, Rating};
+    use carebook::domain::user::{Accessor, Role};
+    use carebook::domain::UserId;
+    let store = &*app.store;
+    let (d, p) = (doctor(store).await, patient(store).await);
+    let s = slot(store, d.id, 2).await;
+    let a = store
+        .book(booking(p.id, d.id, s.id), HOLD, None, None, Actor::system())
+        .await
+        .unwrap()
+        .appointment;
+    let by = Accessor {
+        user_id: UserId::random(),
+        role: Role::Patient,
+        route: "/api/appointments/{id}/review".into(),
+        request_id: "store-contract".into(),
+        break_glass: None,
+    };
+    let new = |appointment, patient, stars| NewReview {
+        appointment_id: appointment,
+        patient_id: patient,
+        rating: Rating::new(stars).unwrap(),
+        comment: Some("Kind".into()),
+    };
+    let e = store.create_review(new(a.id, p.id, 4), by.clone()).await;
+    assert!(
+        matches!(
+            e,
+            Err(DomainError::InvalidTransition {
+                action: "review",
+                from: "PENDING"
+            })
+        ),
+        "{e:?}"
+    );
+    store.confirm(a.id, Actor::system()).await.unwrap();
+    store.complete(a.id, Actor::system()).await.unwrap();
+    let other = patient(store).await;
+    for (appointment, patient) in [(a.id, other.id), (AppointmentId::random(), p.id)] {
+        let e = store
+            .create_review(new(appointment, patient, 4), by.clone())
+            .await;
+        assert!(
+            matches!(e, Err(DomainError::NotFound("appointment"))),
+            "{e:?}"
+        );
+    }
+    let r = store
+        .create_review(new(a.id, p.id, 4), by.clone())
+        .await
+        .unwrap();
+    assert_eq!(
+        (
+            r.appointment_id,
+            r.doctor_id,
+            r.rating.stars(),
+            r.comment.as_deref()
+        ),
+        (a.id, d.id, 4, Some("Kind"))
+    );
+    let e = store.create_review(new(a.id, p.id, 5), by.clone()).await;
+    assert!(matches!(e, Err(DomainError::AlreadyReviewed)), "{e:?}");
+    let rated = store.get_doctor(d.id).await.unwrap();
+    assert_eq!((rated.rating.count, rated.rating.average()), (1, Some(4.0)));
+    let page = store
+        .list_reviews(d.id, Page::new(None, None))
+        .await
+        .unwrap();
+    assert_eq!(page.total, 1);
+    assert_eq!(page.items[0].id, r.id);
+    let e = store
+        .list_reviews(DoctorId::random(), Page::new(None, None))
+        .await;
+    assert!(matches!(e, Err(DomainError::NotFound("doctor"))), "{e:?}");
+}
+
 backends!(
+    reviews_are_once_per_completed_appointment,
     people_round_trip_and_report_duplicates,
     slots_are_unique_and_bulk_skips,
     booking_refusals_come_in_order,

@@ -58,7 +58,7 @@ async fn create(pool: &SqlitePool, new: &NewReview, by: &Accessor) -> DomainResu
                 TxError::Db(e)
             }
         })?;
-        record_write(&mut *tx, Some(by), new.patient_id, AccessAction::Create).await?;
+        record_write(&mut tx, Some(by), new.patient_id, AccessAction::Create).await?;
         let row = sqlx::query_as(
             "SELECT id, appointment_id, doctor_id, rating, comment, created_at FROM reviews
              WHERE id = ?1",
