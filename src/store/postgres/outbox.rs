@@ -176,7 +176,7 @@ FROM appointments a
 WHERE a.status = 'CONFIRMED'
   AND a.starts_at > now() + make_interval(hours => $2)
   AND a.starts_at <= now() + make_interval(hours => $1)
-ON CONFLICT (dedupe_key) DO NOTHING";
+ON CONFLICT (dedupe_key) WHERE dedupe_key IS NOT NULL DO NOTHING";
 
 pub async fn enqueue_reminders(pool: &TxPool, hours: &[u32]) -> DomainResult<u64> {
     let mut total = 0;
