@@ -7,8 +7,10 @@ use std::time::{Duration, Instant};
 use crate::domain::store::Store;
 use crate::domain::DomainResult;
 
-/// How often the worker loop queues reminders.
-pub const INTERVAL: Duration = Duration::from_secs(60);
+/// How often the worker loop queues reminders: often enough that a reminder due at once (an
+/// appointment confirmed inside its window) goes out within seconds; each run is one indexed
+/// statement per lead time (`appointments_confirmed_start_idx`).
+pub const INTERVAL: Duration = Duration::from_secs(5);
 
 /// One step: queues the reminders due now. Returns how many it queued.
 pub async fn remind_once(store: &dyn Store, hours: &[u32]) -> DomainResult<u64> {

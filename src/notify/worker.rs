@@ -140,7 +140,7 @@ pub fn backoff(base: Duration, attempts: i32) -> i64 {
     secs + fastrand::i64(0..=secs / 10)
 }
 
-/// Delivers every `poll_interval` (and queues reminders about once a minute) until `stop`.
+/// Delivers every `poll_interval` (and queues reminders every few seconds) until `stop`.
 pub async fn run(
     store: Arc<dyn Store>,
     channels: Arc<Channels>,
