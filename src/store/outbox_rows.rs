@@ -3,6 +3,7 @@
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
+use super::rows::corrupt;
 use crate::domain::outbox::{
     AppointmentFacts, Channel, Claimed, OutboxItem, OutboxStatus, Settlement, WebhookTarget,
 };
@@ -28,10 +29,6 @@ pub struct OutboxRow {
     delivered_at: Option<DateTime<Utc>>,
 }
 
-fn corrupt(what: &'static str) -> impl FnOnce(String) -> DomainError {
-    move |_| DomainError::Internal(format!("stored outbox {what} is not a known value").into())
-}
-
 impl TryFrom<OutboxRow> for OutboxItem {
     type Error = DomainError;
     fn try_from(r: OutboxRow) -> Result<Self, DomainError> {
@@ -39,9 +36,9 @@ impl TryFrom<OutboxRow> for OutboxItem {
             id: r.id,
             event: r.event,
             appointment_id: r.appointment_id,
-            channel: Channel::parse(&r.channel).map_err(corrupt("channel"))?,
+            channel: Channel::parse(&r.channel).map_err(corrupt("outbox channel"))?,
             webhook_id: r.webhook_id,
-            status: OutboxStatus::parse(&r.status).map_err(corrupt("status"))?,
+            status: OutboxStatus::parse(&r.status).map_err(corrupt("outbox status"))?,
             attempts: r.attempts,
             next_attempt_at: r.next_attempt_at,
             last_error: r.last_error,

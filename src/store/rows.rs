@@ -25,7 +25,7 @@ use crate::domain::{
 };
 
 /// The error for a stored value that does not parse.
-fn corrupt(what: &'static str) -> impl FnOnce(String) -> DomainError {
+pub(super) fn corrupt(what: &'static str) -> impl FnOnce(String) -> DomainError {
     move |_| DomainError::Internal(format!("stored {what} is not a known value").into())
 }
 
