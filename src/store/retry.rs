@@ -55,8 +55,10 @@ pub fn is_unavailable(e: &sqlx::Error) -> bool {
         .is_some_and(|c| {
             c.starts_with("08")
                 || c.starts_with("57P")
-                // too many connections; lock_timeout; statement_timeout (query canceled)
-                || matches!(c.as_ref(), "53300" | "55P03" | "57014")
+                // too many connections; out of (shared) memory, e.g. SSI's predicate-lock
+                // table full while long transactions keep it from being summarised;
+                // lock_timeout; statement_timeout (query canceled)
+                || matches!(c.as_ref(), "53300" | "53200" | "55P03" | "57014")
         })
 }
 

@@ -111,7 +111,7 @@ impl Cluster {
                 "listen_addresses = '127.0.0.1'\nport = {}\nunix_socket_directories = '{}'\n\
                  fsync = off\nsynchronous_commit = off\nfull_page_writes = off\n\
                  shared_buffers = 16MB\nmax_connections = {}\nwal_level = replica\n\
-                 max_wal_senders = 4\nhot_standby = on\n",
+                 max_wal_senders = 4\nhot_standby = on\nmax_pred_locks_per_transaction = 256\n",
                 self.primary_port,
                 self.path(""),
                 max_connections,
