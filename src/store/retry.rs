@@ -83,6 +83,9 @@ fn sqlstate(e: &sqlx::Error) -> String {
 /// failures or a busy database to the last try), `pool_timeout`, `lock_timeout`,
 /// `statement_timeout`, else `database`.
 pub fn unavailable_cause(e: &(dyn std::error::Error + 'static)) -> &'static str {
+    if e.is::<super::gate::GateTimeout>() {
+        return "lock_timeout";
+    }
     let Some(e) = e.downcast_ref::<sqlx::Error>() else {
         return "database";
     };

@@ -168,10 +168,19 @@ async fn past_max_in_flight_requests_are_shed_at_once() {
     })
     .await;
     let d = app.doctor().await;
-    let locked = app.slot(&d, 2, "10:00", 5).await;
+    // Two slots, each held by another session: bookings of one slot queue in the process
+    // (only the first waits on the row), so two in flight at once need two slots.
+    let locked = [
+        app.slot(&d, 2, "10:00", 5).await,
+        app.slot(&d, 2, "11:00", 5).await,
+    ];
     let (p1, p2) = (app.patient().await, app.patient().await);
-    let mut holder = hold_row(&app, &locked).await;
-    let blocked = join_all([&p1, &p2].map(|p| book(&app, p, &d, &locked)));
+    let mut holders = [
+        hold_row(&app, &locked[0]).await,
+        hold_row(&app, &locked[1]).await,
+    ];
+    let blocked =
+        join_all([(&p1, &locked[0]), (&p2, &locked[1])].map(|(p, s)| book(&app, p, &d, s)));
     let shed = async {
         // Wait until both bookings are queued on the row lock, then ask for anything.
         let waiting = "SELECT count(*) FROM pg_stat_activity \
@@ -201,7 +210,9 @@ async fn past_max_in_flight_requests_are_shed_at_once() {
         );
         let body: serde_json::Value = res.json().await.unwrap();
         // Release the lock: the queued bookings then go through.
-        sqlx::query("ROLLBACK").execute(&mut holder).await.unwrap();
+        for holder in &mut holders {
+            sqlx::query("ROLLBACK").execute(holder).await.unwrap();
+        }
         (answer, body)
     };
     let (booked, ((status, retry_after, took), body)) = tokio::join!(blocked, shed);

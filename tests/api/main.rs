@@ -14,6 +14,7 @@ mod contract;
 mod doctors;
 mod email;
 mod hostile;
+mod hot_slot;
 mod instances;
 mod lock_hold;
 mod metrics;

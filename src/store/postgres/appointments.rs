@@ -12,8 +12,10 @@ use crate::domain::user::{AccessAction, NewAccess};
 use crate::domain::waitlist::OfferTerms;
 use crate::domain::{
     Appointment, AppointmentDetail, AppointmentId, DoctorId, DomainError, DomainResult, PatientId,
+    SlotId,
 };
 use crate::store::accounts;
+use crate::store::gate::SlotGate;
 use crate::store::retry::{retry, TxError};
 use crate::store::rows::{self, AppointmentRow, AuditRow, DetailRow};
 use crate::store::ListSql;
@@ -207,8 +209,11 @@ fn classify_book_error(e: sqlx::Error) -> Result<Attempt, TxError> {
     Err(e.into())
 }
 
+/// Books. Only the booking statement itself runs in the slot's queue (`gate`): a refusal's
+/// diagnosis afterwards changes no seat and need not hold up the requests behind it.
 pub async fn book(
     pool: &TxPool,
+    gate: &SlotGate<SlotId>,
     new: &NewAppointment,
     hold_secs: i64,
     max_holds: Option<i64>,
@@ -222,6 +227,7 @@ pub async fn book(
     }
     let id = AppointmentId::random();
     for _ in 0..4 {
+        let turn = gate.enter(&[new.time_slot_id]).await?;
         let attempt = retry(|| async move {
             let sql = if max_holds.is_some() {
                 BOOK_CAPPED
@@ -256,6 +262,7 @@ pub async fn book(
             }
         })
         .await?;
+        drop(turn);
         match attempt {
             Attempt::Booked(row) => {
                 return Ok(Booked {
@@ -427,6 +434,17 @@ fn bound<'q>(
         .bind(access.map(|a| &a.route))
         .bind(access.map(|a| &a.request_id))
         .bind(access.and_then(|a| a.break_glass.as_ref()))
+}
+
+/// The slot an appointment holds now (none for an unknown id), to queue its write behind the
+/// others on that slot. Read at READ COMMITTED: a reschedule racing this read only makes the
+/// queueing less useful, never the write less correct.
+pub async fn slot_of(pool: &TxPool, id: AppointmentId) -> DomainResult<Vec<SlotId>> {
+    crate::store::statements::query_scalar("SELECT time_slot_id FROM appointments WHERE id = $1")
+        .bind(id.0)
+        .fetch_all(pool)
+        .await
+        .map_err(crate::store::retry::unmapped)
 }
 
 /// Cancels and, in the same transaction, offers the freed seat to the first patient waiting

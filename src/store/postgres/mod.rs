@@ -26,6 +26,7 @@ use sqlx::{ConnectOptions, Connection, Executor, PgPool};
 
 use chrono::NaiveDate;
 
+use super::gate::SlotGate;
 use super::retry::{retry, TxError};
 use super::{OpenError, StoreOptions};
 use crate::config::DbSettings;
@@ -62,6 +63,8 @@ pub struct PgStore {
     on_primary: Option<Arc<PgStore>>,
     /// How waitlist offers are made, shared with `on_primary`.
     terms: Arc<crate::domain::waitlist::SharedTerms>,
+    /// The in-process queue per slot for seat-changing writes, shared with `on_primary`.
+    gate: Arc<SlotGate<SlotId>>,
 }
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
@@ -116,6 +119,7 @@ impl PgStore {
             .map_err(OpenError::Connect)?;
         let fresh = tx_pool(opts, fresh, READS);
         let terms = Arc::new(crate::domain::waitlist::SharedTerms::default());
+        let gate = Arc::new(SlotGate::new(opts.db.lock));
         let Some(reader) = replica else {
             let reader = fresh.clone();
             return Ok(Self {
@@ -124,6 +128,7 @@ impl PgStore {
                 fresh,
                 on_primary: None,
                 terms,
+                gate,
             });
         };
         let on_primary = Self {
@@ -132,6 +137,7 @@ impl PgStore {
             fresh: fresh.clone(),
             on_primary: None,
             terms: terms.clone(),
+            gate: gate.clone(),
         };
         Ok(Self {
             pool,
@@ -139,6 +145,7 @@ impl PgStore {
             fresh,
             on_primary: Some(Arc::new(on_primary)),
             terms,
+            gate,
         })
     }
 }
@@ -462,7 +469,16 @@ impl Store for PgStore {
         key: Option<IdempotencyKey>,
         actor: Actor,
     ) -> DomainResult<Booked> {
-        appointments::book(&self.pool, &new, hold_secs, max_holds, key.as_ref(), &actor).await
+        appointments::book(
+            &self.pool,
+            &self.gate,
+            &new,
+            hold_secs,
+            max_holds,
+            key.as_ref(),
+            &actor,
+        )
+        .await
     }
     async fn confirm(&self, id: AppointmentId, actor: Actor) -> DomainResult<Appointment> {
         let terms = Some(self.terms.get());
@@ -475,6 +491,8 @@ impl Store for PgStore {
         actor: Actor,
     ) -> DomainResult<Appointment> {
         let (reason, terms) = (reason.as_deref(), Some(self.terms.get()));
+        let slot = appointments::slot_of(&self.fresh, id).await?;
+        let _turn = self.gate.enter(&slot).await?;
         appointments::transition(&self.pool, id, Action::Cancel, reason, &actor, terms).await
     }
     async fn complete(&self, id: AppointmentId, actor: Actor) -> DomainResult<Appointment> {
@@ -561,6 +579,9 @@ impl Store for PgStore {
         slot: SlotId,
         actor: Actor,
     ) -> DomainResult<Appointment> {
+        let mut slots = appointments::slot_of(&self.fresh, id).await?;
+        slots.push(slot);
+        let _turn = self.gate.enter(&slots).await?;
         appointments::reschedule(&self.pool, id, slot, &actor, self.terms.get()).await
     }
     async fn mark_no_show(&self, id: AppointmentId, actor: Actor) -> DomainResult<Appointment> {
