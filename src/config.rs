@@ -88,6 +88,9 @@ pub struct RawSettings {
     /// Seconds after which a request is answered 503.
     #[arg(long, env = "REQUEST_TIMEOUT_SECONDS", default_value_t = 30)]
     pub request_timeout_seconds: u32,
+    /// Milliseconds an availability answer may be served from memory (0: off).
+    #[arg(long, env = "AVAILABILITY_CACHE_MS", default_value_t = 1000)]
+    pub availability_cache_ms: u64,
     /// Minutes an access token lives.
     #[arg(long, env = "ACCESS_TOKEN_MINUTES", default_value_t = 15)]
     pub access_token_minutes: u32,
@@ -205,6 +208,8 @@ pub struct Settings {
     pub hold: Duration,
     pub sweep_interval: Duration,
     pub request_timeout: Duration,
+    /// How old an availability answer served from memory may be; zero when off.
+    pub availability_cache: Duration,
     pub auth: AuthSettings,
     /// Where `GET /metrics` is served; `None` when off.
     pub metrics_addr: Option<String>,
@@ -324,6 +329,9 @@ impl RawSettings {
         if self.admin_email.is_some() != self.admin_password.is_some() {
             return Err("set ADMIN_EMAIL and ADMIN_PASSWORD together, or neither".into());
         }
+        if self.availability_cache_ms > 60_000 {
+            return Err("AVAILABILITY_CACHE_MS must be at most 60000 (one minute)".into());
+        }
         if self.db_pool_size == 0 {
             return Err("DB_POOL_SIZE must be at least 1".into());
         }
@@ -412,6 +420,7 @@ impl RawSettings {
                 self.expiry_sweep_interval_seconds.max(1),
             )),
             request_timeout: Duration::from_secs(u64::from(self.request_timeout_seconds.max(1))),
+            availability_cache: Duration::from_millis(self.availability_cache_ms),
             auth: AuthSettings {
                 access_token: Duration::from_secs(u64::from(self.access_token_minutes) * 60),
                 session_idle: Duration::from_secs(u64::from(self.session_idle_minutes) * 60),

@@ -90,6 +90,9 @@ impl Application {
         let state = AppState {
             store,
             limits: Arc::new(Limits::new(settings.auth.rate_limit_per_minute)),
+            availability: Arc::new(crate::http::availability::AvailabilityCache::new(
+                settings.availability_cache,
+            )),
             settings: Arc::new(settings),
             auth: Arc::new(auth),
         };

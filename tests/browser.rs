@@ -242,6 +242,7 @@ impl App {
             hold: Duration::from_secs(300),
             sweep_interval: Duration::from_secs(3600),
             request_timeout: Duration::from_secs(30),
+            availability_cache: Duration::from_millis(1000),
             auth: carebook::config::AuthSettings {
                 access_token: Duration::from_secs(900),
                 session_idle: Duration::from_secs(1800),

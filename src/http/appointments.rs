@@ -184,6 +184,7 @@ pub async fn book(
         }
     };
     let a = &booked.appointment;
+    app.availability.touch(a.doctor_id);
     tracing::info!(appointment_id = %a.id, slot_id = %a.time_slot_id, replayed = booked.replayed, "appointment booked");
     if booked.replayed {
         observability::booking("replayed", "none");
@@ -271,6 +272,7 @@ pub async fn cancel(
         .store
         .cancel(p.id, text::optional(body.reason), caller.actor())
         .await?;
+    app.availability.touch(a.doctor_id);
     tracing::info!(appointment_id = %a.id, "appointment cancelled");
     Ok(response::ok("Appointment cancelled successfully", a.into()))
 }

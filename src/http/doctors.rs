@@ -221,6 +221,8 @@ pub async fn update(
         return Err(ApiError::forbidden());
     }
     let doctor = app.store.update_doctor(p.id, body.into()).await?;
+    // The zone decides the default range.
+    app.availability.touch(p.id);
     tracing::info!(doctor_id = %doctor.id, "doctor updated");
     Ok(response::ok("Doctor updated successfully", doctor.into()))
 }

@@ -6,6 +6,7 @@
 mod accounts;
 mod appointments;
 mod audit;
+pub mod availability;
 mod docs;
 mod doctors;
 pub mod error;
@@ -56,6 +57,8 @@ pub struct AppState {
     pub settings: Arc<Settings>,
     pub auth: Arc<Auth>,
     pub limits: Arc<Limits>,
+    /// Ready answers of `GET /doctors/{id}/available-slots`.
+    pub availability: Arc<availability::AvailabilityCache>,
 }
 
 impl AppState {

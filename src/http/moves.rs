@@ -112,6 +112,8 @@ pub async fn reschedule(
     let secs = app.settings.notice.book_secs;
     notice(&app, &caller, slot, secs, false, "move to this time slot").await?;
     let a = app.store.reschedule(p.id, slot, caller.actor()).await?;
+    // Both slots are this doctor's: a reschedule never crosses doctors.
+    app.availability.touch(a.doctor_id);
     tracing::info!(appointment_id = %a.id, slot_id = %a.time_slot_id, "appointment rescheduled");
     Ok(response::ok(
         "Appointment rescheduled successfully",

@@ -255,6 +255,7 @@ pub async fn create(
     app.store.primary().get_doctor(p.id).await?;
     let rule = input::body::<CreateSchedule>(body, &())?.into_rule()?;
     let schedule = app.store.create_schedule(p.id, rule).await?;
+    app.availability.touch(p.id);
     tracing::info!(doctor_id = %p.id, schedule_id = %schedule.id, "schedule created");
     let g = generate(&app, schedule.id).await?;
     let view = ScheduleOutcomeView::new(schedule, g, Removal::default());
@@ -310,6 +311,7 @@ pub async fn update(
         .ok_or(DomainError::NotFound("schedule"))?;
     let rule = patch.apply(current.rule)?;
     let (schedule, removal) = app.store.update_schedule(p.id, p.rule_id, rule).await?;
+    app.availability.touch(p.id);
     tracing::info!(doctor_id = %p.id, schedule_id = %p.rule_id, removed = removal.removed, "schedule changed");
     let g = generate(&app, schedule.id).await?;
     let view = ScheduleOutcomeView::new(schedule, g, removal);
@@ -333,6 +335,7 @@ pub async fn delete(
 ) -> Result<Reply<ScheduleEndView>, ApiError> {
     caller.must_run_calendar_of(p.id)?;
     let r = app.store.end_schedule(p.id, p.rule_id).await?;
+    app.availability.touch(p.id);
     tracing::info!(doctor_id = %p.id, schedule_id = %p.rule_id, removed = r.removed, kept = r.booked.len(), "schedule ended");
     let view = ScheduleEndView {
         id: p.rule_id,

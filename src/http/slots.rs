@@ -1,11 +1,14 @@
 //! `/doctors/{id}/time-slots` and `/doctors/{id}/available-slots`.
 
 use axum::extract::{RawQuery, State};
+use axum::http::HeaderMap;
+use axum::response::Response;
 use chrono::{DateTime, Duration, NaiveDate, NaiveTime, Utc};
 use chrono_tz::Tz;
 use serde::Deserialize;
 use utoipa::{IntoParams, ToSchema};
 
+use super::availability::Answer;
 use super::error::{ApiError, ErrorBody};
 use super::extract::{JsonBody, ValidPath};
 use super::params::DoctorPath;
@@ -144,6 +147,7 @@ pub async fn create(
         .into_new((doctor.timezone.0, Utc::now()), "")
         .map_err(|e| DomainError::Validation(vec![e]))?;
     let slot = app.store.create_slot(doctor.id, new).await?;
+    app.availability.touch(doctor.id);
     tracing::info!(doctor_id = %doctor.id, slot_id = %slot.id, "time slot created");
     Ok(response::created(
         "Time slot created successfully",
@@ -183,6 +187,7 @@ pub async fn create_bulk(
         return Err(DomainError::Validation(errors).into());
     }
     let outcome = app.store.create_slots(doctor.id, new).await?;
+    app.availability.touch(doctor.id);
     let (created, skipped) = (outcome.created.len(), outcome.skipped.len());
     tracing::info!(doctor_id = %doctor.id, created, skipped, "time slots created");
     let message = format!("{created} time slots created, {skipped} skipped");
@@ -223,34 +228,50 @@ pub async fn list(
 ///
 /// Future AVAILABLE slots with seats left, by start. The range defaults to today … today+30 in
 /// the doctor's zone (a `from_date` alone opens a 30-day window from it) and may span at most
-/// 92 days.
+/// 92 days. Answers carry an `ETag`: send it back in `If-None-Match` to get 304 while nothing
+/// changed. An answer may be up to `AVAILABILITY_CACHE_MS` (default 1000 ms) old; a booking is
+/// always checked against the database.
 #[utoipa::path(get, path = "/doctors/{id}/available-slots", operation_id = "listAvailableSlots", tag = "time slots",
-    params(DoctorPath, RangeQuery),
+    params(DoctorPath, RangeQuery,
+        ("If-None-Match" = Option<String>, Header, description = "An `ETag` of an earlier answer: 304 without a body if it is still the current one")),
     responses(
-        (status = 200, description = "The bookable slots", body = Envelope<Vec<SlotView>>),
+        (status = 200, description = "The bookable slots", body = Envelope<Vec<SlotView>>,
+            headers(("ETag" = String, description = "Validator of this answer, for `If-None-Match`"))),
+        (status = 304, description = "Not modified: `If-None-Match` names the current answer's `ETag`",
+            headers(("ETag" = String, description = "The current answer's validator"))),
         (status = 404, description = "`NOT_FOUND`: no such doctor", body = ErrorBody),
     ))]
 pub async fn available(
     State(app): State<AppState>,
     ValidPath(p): ValidPath<DoctorPath>,
     RawQuery(raw): RawQuery,
-) -> Result<Reply<Vec<SlotView>>, ApiError> {
-    let doctor = app.store.get_doctor(p.id).await?;
-    let tz = doctor.timezone.0;
-    let q: RangeQuery = input::query(raw.as_deref().unwrap_or_default())?;
-    let today = Utc::now().with_timezone(&tz).date_naive();
-    let (from, to) = q.resolve(today, |from| from + Duration::days(30))?;
-    if (to - from).num_days() > MAX_RANGE_DAYS {
-        return Err(ApiError::field(
-            "to_date",
-            format!("the range may span at most {MAX_RANGE_DAYS} days"),
-        ));
-    }
-    let slots = app.store.available_slots(doctor.id, from, to).await?;
-    Ok(response::ok(
-        "Available slots retrieved successfully",
-        slots.into_iter().map(Into::into).collect(),
-    ))
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    let query = raw.unwrap_or_default();
+    let fill = || async {
+        let doctor = app.store.get_doctor(p.id).await?;
+        let tz = doctor.timezone.0;
+        let q: RangeQuery = input::query(&query)?;
+        let today = Utc::now().with_timezone(&tz).date_naive();
+        let (from, to) = q.resolve(today, |from| from + Duration::days(30))?;
+        if (to - from).num_days() > MAX_RANGE_DAYS {
+            return Err(ApiError::field(
+                "to_date",
+                format!("the range may span at most {MAX_RANGE_DAYS} days"),
+            ));
+        }
+        let slots = app.store.available_slots(doctor.id, from, to).await?;
+        let body = Envelope {
+            success: true,
+            message: "Available slots retrieved successfully".to_owned(),
+            data: slots.into_iter().map(SlotView::from).collect::<Vec<_>>(),
+        };
+        let bytes = serde_json::to_vec(&body)
+            .map_err(|e| ApiError::from(DomainError::Internal(Box::new(e))))?;
+        Ok(Answer::new(bytes))
+    };
+    let answer = app.availability.get(p.id, &query, fill).await?;
+    Ok(answer.respond(&headers))
 }
 
 /// Block or unblock a time slot
@@ -272,6 +293,7 @@ pub async fn set_status(
     let status = required(input::body::<SetSlotStatus>(body, &())?.status, "status")?;
     app.store.primary().get_doctor(p.id).await?;
     let slot = app.store.set_slot_status(p.id, p.slot_id, status).await?;
+    app.availability.touch(p.id);
     tracing::info!(doctor_id = %p.id, slot_id = %p.slot_id, status = status.as_str(), "time slot status set");
     Ok(response::ok("Time slot updated successfully", slot.into()))
 }

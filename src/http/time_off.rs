@@ -207,6 +207,7 @@ pub async fn create(
     let doctor = app.store.primary().get_doctor(p.id).await?;
     let new = input::body::<CreateTimeOff>(body, &())?.into_new(doctor.timezone.0)?;
     let outcome = app.store.create_time_off(p.id, new).await?;
+    app.availability.touch(p.id);
     tracing::info!(doctor_id = %p.id, time_off_id = %outcome.time_off.id, blocked = outcome.blocked,
         booked = outcome.booked.len(), "time off entered");
     Ok(response::created(
@@ -253,6 +254,7 @@ pub async fn delete(
 ) -> Result<Reply<TimeOffDeletedView>, ApiError> {
     caller.must_run_calendar_of(p.id)?;
     let restored = app.store.delete_time_off(p.id, p.time_off_id).await?;
+    app.availability.touch(p.id);
     tracing::info!(doctor_id = %p.id, time_off_id = %p.time_off_id, restored, "time off deleted");
     Ok(response::ok(
         "Time off deleted successfully",

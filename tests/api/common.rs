@@ -121,6 +121,7 @@ pub fn settings(url: &str) -> Settings {
         // Tests drive the sweeper themselves through `sweep_once`.
         sweep_interval: Duration::from_secs(3600),
         request_timeout: Duration::from_secs(30),
+        availability_cache: Duration::from_millis(1000),
         auth: AuthSettings {
             access_token: Duration::from_secs(15 * 60),
             session_idle: Duration::from_secs(30 * 60),
@@ -330,12 +331,17 @@ impl TestApp {
 
     /// Starts another instance on this app's database (with the same test settings).
     pub async fn another_instance(&self) -> Instance {
-        match &self.pg_db {
-            Some((name, server)) => {
-                Instance::start(app_settings(server, name, self.pooler.as_ref())).await
-            }
-            None => Instance::start(settings(&self.db_url)).await,
-        }
+        self.another_instance_with(|_| {}).await
+    }
+
+    /// Starts another instance on this app's database, its settings adjusted by `tweak`.
+    pub async fn another_instance_with(&self, tweak: impl FnOnce(&mut Settings)) -> Instance {
+        let mut s = match &self.pg_db {
+            Some((name, server)) => app_settings(server, name, self.pooler.as_ref()),
+            None => settings(&self.db_url),
+        };
+        tweak(&mut s);
+        Instance::start(s).await
     }
 
     /// The test database's URL, for a carebook process of the test's own.

@@ -8,6 +8,7 @@ mod access_ownership;
 mod appointments;
 mod audit_access;
 mod audit_integrity;
+mod availability_cache;
 mod backpressure;
 mod concurrency;
 mod contract;
