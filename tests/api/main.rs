@@ -14,6 +14,7 @@ mod concurrency;
 mod contract;
 mod doctors;
 mod email;
+mod group_commit;
 mod hostile;
 mod hot_slot;
 mod instances;

@@ -1,10 +1,14 @@
-//! Appointments on SQLite. Each write is one `BEGIN IMMEDIATE` transaction on the single writer
-//! connection that reads the state, decides with the shared rules ([`Action::verdict`],
+//! Appointments on SQLite. Each write runs inside a `BEGIN IMMEDIATE` transaction on the single
+//! writer connection: it reads the state, decides with the shared rules ([`Action::verdict`],
 //! [`booking_refusal`]) and applies the change to the appointment, the slot's seat count and the
 //! audit log together. No other write can interleave, so the decision still holds when applied.
+//! Bookings and transitions are [`WriteStep`]s: they run either alone in a transaction of their
+//! own or, through the group commit (`group.rs`), several in one transaction, each in its own
+//! savepoint.
 
 use std::collections::BTreeMap;
 
+use async_trait::async_trait;
 use sqlx::{SqliteConnection, SqlitePool};
 
 use super::{begin_write, db_now};
@@ -161,13 +165,22 @@ async fn replay(
     }))
 }
 
-/// What the booking needs to know about its patient, doctor and slot. Overdue holds of the slot
-/// have been expired just before, so the stored seat count and statuses are the effective ones.
+/// What the booking needs to know: the shared rules' [`SlotFacts`], whether the slot has
+/// overdue holds not yet expired, and the patient's live holds (0 when there is no cap).
+struct BookFacts {
+    slot: SlotFacts,
+    overdue: bool,
+    holds: i64,
+}
+
+/// [`BookFacts`] in one statement. While `overdue` is true the seat count and the patient's
+/// live holds still count the overdue holds: the caller expires them and asks again.
 async fn facts(
     conn: &mut SqliteConnection,
     new: &NewAppointment,
     now: &str,
-) -> Result<SlotFacts, sqlx::Error> {
+    max_holds: Option<i64>,
+) -> Result<BookFacts, sqlx::Error> {
     type Row = (
         bool,
         bool,
@@ -178,32 +191,45 @@ async fn facts(
         Option<bool>,
         Option<bool>,
         bool,
+        bool,
+        i64,
     );
-    let (patient, doctor, owner, date, time, status, future, full, held): Row = sqlx::query_as(
-        "SELECT EXISTS (SELECT 1 FROM patients WHERE id = ?1),
+    let (patient, doctor, owner, date, time, status, future, full, held, overdue, holds): Row =
+        sqlx::query_as(
+            "SELECT EXISTS (SELECT 1 FROM patients WHERE id = ?1),
                 EXISTS (SELECT 1 FROM doctors WHERE id = ?2),
                 s.doctor_id, s.slot_date, s.slot_time, s.status, s.starts_at > ?4,
                 s.current_bookings >= s.max_capacity,
                 EXISTS (SELECT 1 FROM appointments a WHERE a.time_slot_id = s.id AND a.patient_id = ?1
-                        AND a.status IN ('PENDING', 'CONFIRMED'))
+                        AND a.status IN ('PENDING', 'CONFIRMED')),
+                EXISTS (SELECT 1 FROM appointments a WHERE a.time_slot_id = ?3
+                        AND a.status = 'PENDING' AND a.expires_at <= ?4),
+                CASE WHEN ?5 IS NULL THEN 0
+                     ELSE (SELECT count(*) FROM appointments a WHERE a.patient_id = ?1
+                           AND a.status = 'PENDING' AND a.expires_at > ?4) END
          FROM (SELECT 1) one LEFT JOIN time_slots s ON s.id = ?3",
-    )
-    .bind(new.patient_id)
-    .bind(new.doctor_id)
-    .bind(new.time_slot_id)
-    .bind(now)
-    .fetch_one(conn)
-    .await?;
-    Ok(SlotFacts {
-        patient_exists: patient,
-        doctor_exists: doctor,
-        owner,
-        date,
-        time,
-        blocked: status.as_deref() == Some("BLOCKED"),
-        future: future.unwrap_or(false),
-        full: full.unwrap_or(false),
-        already_held: held,
+        )
+        .bind(new.patient_id)
+        .bind(new.doctor_id)
+        .bind(new.time_slot_id)
+        .bind(now)
+        .bind(max_holds)
+        .fetch_one(conn)
+        .await?;
+    Ok(BookFacts {
+        slot: SlotFacts {
+            patient_exists: patient,
+            doctor_exists: doctor,
+            owner,
+            date,
+            time,
+            blocked: status.as_deref() == Some("BLOCKED"),
+            future: future.unwrap_or(false),
+            full: full.unwrap_or(false),
+            already_held: held,
+        },
+        overdue,
+        holds,
     })
 }
 
@@ -220,94 +246,222 @@ fn book_backstop(e: sqlx::Error) -> TxError {
     }
 }
 
-pub async fn book(
-    pool: &SqlitePool,
-    new: &NewAppointment,
-    hold_secs: i64,
-    max_holds: Option<i64>,
-    key: Option<&IdempotencyKey>,
-    actor: &Actor,
-) -> DomainResult<Booked> {
-    let id = AppointmentId::random();
-    let hold = &format!("{hold_secs:+} seconds");
+/// What a write use case run inside a larger transaction decided.
+///
+/// `Ok(Ok(v))`: done, keep its writes. `Ok(Err(refusal))`: refused, but keep its writes (an
+/// overdue hold expired on the way is committed even when the request is refused, as on
+/// PostgreSQL). `Err(TxError::Domain(e))`: refused, undo its writes. `Err(TxError::Db(e))`: the
+/// database failed; the enclosing transaction must not be committed.
+pub(super) type Step<T> = Result<Result<T, DomainError>, TxError>;
+
+/// A write use case that can run inside a transaction it does not own: alone, or in a group
+/// that shares one transaction and one commit (see `group.rs`).
+#[async_trait]
+pub(super) trait WriteStep: Sync {
+    /// What the use case answers.
+    type Out: Send;
+    /// Runs the use case on `conn`, inside a write transaction, as of `now`.
+    async fn step(&self, conn: &mut SqliteConnection, now: &str) -> Step<Self::Out>;
+}
+
+/// Runs `step` alone in its own write transaction, retried as a whole on a busy database: the
+/// path of a write that is not group-committed, and the fallback when a group fails.
+pub(super) async fn alone<S: WriteStep>(pool: &SqlitePool, step: &S) -> DomainResult<S::Out> {
     retry(|| async move {
         let mut tx = begin_write(pool).await?;
-        let now = &db_now(&mut tx).await?;
-        if let Some(k) = key {
-            if let Some(b) = replay(&mut tx, k, now).await? {
-                return Ok(b);
-            }
-        }
-        // Overdue holds still count in the stored seat count until expired: expire this slot's
-        // now, so the seat count and the patient's live holds are the effective ones. This is
-        // committed even when the booking is refused, as on PostgreSQL.
-        expire(&mut tx, now, Due::OnSlot(new.time_slot_id)).await?;
-        if let Some(refusal) = booking_refusal(new, facts(&mut tx, new, now).await?) {
-            tx.commit().await?;
-            return Err(refusal.into());
-        }
-        if let Some(max) = max_holds {
-            // Writes are serialized, so the count cannot change before the insert.
-            let holds: i64 = sqlx::query_scalar(
-                "SELECT count(*) FROM appointments WHERE patient_id = ?1 AND status = 'PENDING' AND expires_at > ?2",
-            )
-            .bind(new.patient_id)
-            .bind(now)
-            .fetch_one(&mut *tx)
-            .await?;
-            if holds >= max {
-                tx.commit().await?;
-                return Err(DomainError::HoldLimit(max).into());
-            }
-        }
-        sqlx::query(
-            "UPDATE time_slots SET current_bookings = current_bookings + 1, updated_at = ?2 WHERE id = ?1",
-        )
-        .bind(new.time_slot_id)
-        .bind(now)
-        .execute(&mut *tx)
-        .await
-        .map_err(book_backstop)?;
-        sqlx::query(
-            "INSERT INTO appointments (id, patient_id, doctor_id, time_slot_id, appointment_date, appointment_time,
-                                       starts_at, consultation_type, reason_for_visit, expires_at,
-                                       created_at, updated_at)
-             SELECT ?1, ?2, s.doctor_id, s.id, s.slot_date, s.slot_time, s.starts_at, ?4, ?5,
-                    strftime('%Y-%m-%dT%H:%M:%fZ', ?6, ?7), ?6, ?6
-             FROM time_slots s WHERE s.id = ?3",
-        )
-        .bind(id)
-        .bind(new.patient_id)
-        .bind(new.time_slot_id)
-        .bind(new.consultation_type.as_str())
-        .bind(&new.reason_for_visit)
-        .bind(now)
-        .bind(hold)
-        .execute(&mut *tx)
-        .await
-        .map_err(book_backstop)?;
-        let (patient, pending) = (new.patient_id, AppointmentStatus::Pending);
-        audit(&mut tx, id, patient, AuditAction::Book, None, pending, None, actor).await?;
-        if let Some(k) = key {
-            sqlx::query(
-                "INSERT INTO idempotency_keys (key, fingerprint, appointment_id, created_at) VALUES (?1, ?2, ?3, ?4)",
-            )
-            .bind(&k.key)
-            .bind(&k.fingerprint)
-            .bind(id)
-            .bind(now)
-            .execute(&mut *tx)
-            .await?;
-        }
-        let appointment = load(&mut tx, id, now).await?;
+        let now = db_now(&mut tx).await?;
+        let decided = step.step(&mut tx, &now).await?;
         tx.commit().await?;
-        Ok(Booked {
-            appointment,
-            replayed: false,
-        })
+        decided.map_err(TxError::Domain)
     })
     .await
 }
+
+/// A booking request with everything [`book_in`] needs, owned so it can wait in the group
+/// commit queue.
+#[derive(Debug, Clone)]
+pub(super) struct BookRequest {
+    /// Chosen once, so a retried attempt writes the same appointment.
+    pub id: AppointmentId,
+    pub new: NewAppointment,
+    pub hold_secs: i64,
+    pub max_holds: Option<i64>,
+    pub key: Option<IdempotencyKey>,
+    pub actor: Actor,
+}
+
+impl BookRequest {
+    pub fn new(
+        new: NewAppointment,
+        hold_secs: i64,
+        max_holds: Option<i64>,
+        key: Option<IdempotencyKey>,
+        actor: Actor,
+    ) -> Self {
+        Self {
+            id: AppointmentId::random(),
+            new,
+            hold_secs,
+            max_holds,
+            key,
+            actor,
+        }
+    }
+}
+
+#[async_trait]
+impl WriteStep for BookRequest {
+    type Out = Booked;
+    async fn step(&self, conn: &mut SqliteConnection, now: &str) -> Step<Booked> {
+        book_in(conn, now, self).await
+    }
+}
+
+/// The booking inside the caller's write transaction as of `now` (see [`Step`]).
+async fn book_in(conn: &mut SqliteConnection, now: &str, req: &BookRequest) -> Step<Booked> {
+    let (id, new) = (req.id, &req.new);
+    if let Some(k) = &req.key {
+        if let Some(b) = replay(conn, k, now).await? {
+            return Ok(Ok(b));
+        }
+    }
+    let mut known = facts(conn, new, now, req.max_holds).await?;
+    if known.overdue {
+        // Overdue holds still count in the stored seat count until expired: expire this
+        // slot's now, so the seat count and the patient's live holds are the effective ones.
+        // This is committed even when the booking is refused, as on PostgreSQL.
+        expire(conn, now, Due::OnSlot(new.time_slot_id)).await?;
+        known = facts(conn, new, now, req.max_holds).await?;
+    }
+    if let Some(refusal) = booking_refusal(new, known.slot) {
+        return Ok(Err(refusal));
+    }
+    if let Some(max) = req.max_holds {
+        // Writes are serialized, so the count cannot change before the insert.
+        if known.holds >= max {
+            return Ok(Err(DomainError::HoldLimit(max)));
+        }
+    }
+    // The seat, the appointment, its BOOK entry, the access record and the key, in one round
+    // trip to SQLite's worker thread: on the single writer those round trips, not SQLite's
+    // work, are what a booking costs.
+    let access = req.actor.access.as_ref();
+    let sql = match (access.is_some(), req.key.is_some()) {
+        (false, false) => BOOK_WRITES,
+        (true, false) => BOOK_WRITES_ACCESS,
+        (false, true) => BOOK_WRITES_KEY,
+        (true, true) => BOOK_WRITES_ACCESS_KEY,
+    };
+    let hold = format!("{:+} seconds", req.hold_secs);
+    let (slot, patient) = (new.time_slot_id, new.patient_id);
+    // sqlx numbers the anonymous parameters of several statements in one run, so the values
+    // are bound in the order the statements name them (see `book_writes!`).
+    let mut writes = sqlx::query_as(sql)
+        .bind(now)
+        .bind(slot)
+        .bind(id)
+        .bind(patient)
+        .bind(new.consultation_type.as_str())
+        .bind(&new.reason_for_visit)
+        .bind(now)
+        .bind(&hold)
+        .bind(now)
+        .bind(now)
+        .bind(slot)
+        .bind(now)
+        .bind(id)
+        .bind(&req.actor.id)
+        .bind(req.actor.role);
+    if let Some(a) = access {
+        writes = writes
+            .bind(a.user_id)
+            .bind(a.role.as_str())
+            .bind(patient)
+            .bind(&a.route)
+            .bind(&a.request_id)
+            .bind(&a.break_glass);
+    }
+    if let Some(k) = &req.key {
+        writes = writes.bind(&k.key).bind(&k.fingerprint).bind(id).bind(now);
+    }
+    let rows: Vec<AppointmentRow> = writes
+        .fetch_all(&mut *conn)
+        .await
+        .map_err(book_writes_backstop)?;
+    let row = rows
+        .into_iter()
+        .next()
+        .ok_or_else(|| DomainError::Internal("the booked appointment was not returned".into()))?;
+    Ok(Ok(Booked {
+        appointment: row.try_into()?,
+        replayed: false,
+    }))
+}
+
+/// [`book_backstop`] for the statements of [`BOOK_WRITES`]; a clash on the idempotency key
+/// (impossible: the key was looked up in the same transaction) stays a database error.
+fn book_writes_backstop(e: sqlx::Error) -> TxError {
+    match e.as_database_error() {
+        Some(db) if db.message().contains("idempotency_keys") => TxError::Db(e),
+        _ => book_backstop(e),
+    }
+}
+
+/// The writes of a booking after its checks, as of `now`: the seat of the slot, the
+/// appointment returned with its effective status, and its BOOK entry. Then `$access` (the
+/// access record, or nothing) and `$key` (the idempotency key, or nothing).
+///
+/// The parameters are anonymous: when one query holds several statements, sqlx 0.8 binds
+/// numbered parameters wrongly as soon as a statement skips a number, while anonymous ones
+/// take the bound values in order across the statements. The order: now, slot; id, patient,
+/// consultation type, reason, now, hold length, now, now, slot, now; id, actor, actor role;
+/// then the access record's and the key's values.
+macro_rules! book_writes {
+    ($access:expr, $key:expr) => {
+        concat!(
+            "UPDATE time_slots SET current_bookings = current_bookings + 1, updated_at = ? WHERE id = ?;
+             INSERT INTO appointments (id, patient_id, doctor_id, time_slot_id, appointment_date,
+                                       appointment_time, starts_at, consultation_type, reason_for_visit,
+                                       expires_at, created_at, updated_at)
+             SELECT ?, ?, s.doctor_id, s.id, s.slot_date, s.slot_time, s.starts_at, ?, ?,
+                    strftime('%Y-%m-%dT%H:%M:%fZ', ?, ?), ?, ?
+             FROM time_slots s WHERE s.id = ?
+             RETURNING id, patient_id, doctor_id, time_slot_id, appointment_date, appointment_time,
+                       CASE WHEN status = 'PENDING' AND expires_at <= ? THEN 'EXPIRED' ELSE status END
+                           AS status,
+                       consultation_type, reason_for_visit, expires_at, confirmed_at, cancelled_at,
+                       cancellation_reason, completed_at, created_at, updated_at;
+             INSERT INTO appointment_audit_log (appointment_id, action, old_status, new_status, reason,
+                                                actor, actor_role)
+             VALUES (?, 'BOOK', NULL, 'PENDING', NULL, ?, ?);",
+            $access,
+            $key
+        )
+    };
+}
+
+/// The access record of a person's booking, as [`lite::record_write`] writes it: user, role,
+/// patient, route, request id, break-glass reason; answered 201.
+macro_rules! book_access {
+    () => {
+        "INSERT INTO access_log (actor_id, actor_role, patient_id, action, route, request_id, outcome,
+                                 break_glass_reason)
+         VALUES (?, ?, ?, 'create', ?, ?, 201, ?);"
+    };
+}
+
+/// The idempotency key: key, fingerprint, appointment id, now.
+macro_rules! book_key {
+    () => {
+        "INSERT INTO idempotency_keys (key, fingerprint, appointment_id, created_at)
+         VALUES (?, ?, ?, ?);"
+    };
+}
+
+const BOOK_WRITES: &str = book_writes!("", "");
+const BOOK_WRITES_ACCESS: &str = book_writes!(book_access!(), "");
+const BOOK_WRITES_KEY: &str = book_writes!("", book_key!());
+const BOOK_WRITES_ACCESS_KEY: &str = book_writes!(book_access!(), book_key!());
 
 /// Appends one entry to the appointment's audit trail and, for a person, the access record of
 /// the patient whose appointment it is.
@@ -403,58 +557,68 @@ async fn apply(
     Ok(())
 }
 
-/// Confirms, cancels or completes. With `terms`, a cancel offers the freed seat to the first
-/// patient waiting for it in the same transaction, and so does an overdue hold expired on the
-/// spot (a late confirm of a lapsed offer passes the seat on).
-pub async fn transition(
-    pool: &SqlitePool,
-    id: AppointmentId,
-    action: Action,
-    reason: Option<&str>,
-    actor: &Actor,
-    terms: Option<OfferTerms>,
-) -> DomainResult<Appointment> {
-    retry(|| async move {
-        let mut tx = begin_write(pool).await?;
-        let now = &db_now(&mut tx).await?;
-        let current = load(&mut tx, id, now).await?;
-        let status = current.status;
-        match action.verdict(status) {
-            // Nothing changes; the request still touched the patient's appointment.
-            Verdict::AlreadyDone => {
-                let (by, patient) = (actor.access.as_ref(), current.patient_id);
-                lite::record_write(&mut tx, by, patient, AccessAction::Update).await?;
-                tx.commit().await?;
-                Ok(current)
-            }
-            Verdict::Refuse(refusal) => {
-                if status == AppointmentStatus::Expired {
-                    // Overdue but maybe not yet swept: mark it now so its seat comes back, and
-                    // commit that although the request itself is refused.
-                    // With `terms`, the seat goes to the next patient waiting for it.
-                    let freed = expire_freed(&mut tx, now, Due::One(id)).await?;
-                    if let Some(terms) = terms {
-                        for slot in freed {
-                            super::waitlist::offer_seats(&mut tx, now, slot, 1, terms).await?;
-                        }
-                    }
-                    tx.commit().await?;
-                }
-                Err(refusal.into_error(action).into())
-            }
-            Verdict::Proceed => {
-                apply(&mut tx, &current, action, reason, actor, now).await?;
-                if let Some(terms) = terms.filter(|_| action == Action::Cancel) {
-                    let slot = current.time_slot_id;
-                    super::waitlist::offer_seats(&mut tx, now, slot, 1, terms).await?;
-                }
-                let updated = load(&mut tx, id, now).await?;
-                tx.commit().await?;
-                Ok(updated)
-            }
+/// A transition request, owned so it can wait in the group commit queue.
+#[derive(Debug, Clone)]
+pub(super) struct TransitionRequest {
+    pub id: AppointmentId,
+    pub action: Action,
+    pub reason: Option<String>,
+    pub actor: Actor,
+    pub terms: Option<OfferTerms>,
+}
+
+/// Confirms, cancels or completes inside the caller's write transaction as of `now` (see
+/// [`Step`]). With `terms`, a cancel offers the freed seat to the first patient waiting for it
+/// in the same transaction, and so does an overdue hold expired on the spot (a late confirm of
+/// a lapsed offer passes the seat on).
+async fn transition_in(
+    conn: &mut SqliteConnection,
+    now: &str,
+    req: &TransitionRequest,
+) -> Step<Appointment> {
+    let (id, action, actor) = (req.id, req.action, &req.actor);
+    let current = load(conn, id, now).await?;
+    let status = current.status;
+    match action.verdict(status) {
+        // Nothing changes; the request still touched the patient's appointment.
+        Verdict::AlreadyDone => {
+            let (by, patient) = (actor.access.as_ref(), current.patient_id);
+            lite::record_write(conn, by, patient, AccessAction::Update).await?;
+            Ok(Ok(current))
         }
-    })
-    .await
+        Verdict::Refuse(refusal) => {
+            let refusal = refusal.into_error(action);
+            if status != AppointmentStatus::Expired {
+                return Err(refusal.into());
+            }
+            // Overdue but maybe not yet swept: mark it now so its seat comes back, and commit
+            // that although the request itself is refused. With `terms`, the seat goes to the
+            // next patient waiting for it.
+            let freed = expire_freed(conn, now, Due::One(id)).await?;
+            if let Some(terms) = req.terms {
+                for slot in freed {
+                    super::waitlist::offer_seats(conn, now, slot, 1, terms).await?;
+                }
+            }
+            Ok(Err(refusal))
+        }
+        Verdict::Proceed => {
+            apply(conn, &current, action, req.reason.as_deref(), actor, now).await?;
+            if let Some(terms) = req.terms.filter(|_| action == Action::Cancel) {
+                let slot = current.time_slot_id;
+                super::waitlist::offer_seats(conn, now, slot, 1, terms).await?;
+            }
+            Ok(Ok(load(conn, id, now).await?))
+        }
+    }
+}
+
+#[async_trait]
+impl WriteStep for TransitionRequest {
+    type Out = Appointment;
+    async fn step(&self, conn: &mut SqliteConnection, now: &str) -> Step<Appointment> {
+        transition_in(conn, now, self).await
+    }
 }
 
 pub async fn detail(pool: &SqlitePool, id: AppointmentId) -> DomainResult<AppointmentDetail> {
@@ -593,14 +757,36 @@ pub async fn for_doctor(
     list(pool, &DOCTOR_LIST, doctor.0, filter, page).await
 }
 
-/// Expires up to `batch` overdue holds and, in the same transaction, offers each freed seat to
-/// the next patient waiting for it (a lapsed offer's entry stays done).
+/// Overdue holds expired per write transaction by the sweeper. Small, so a sweep of thousands
+/// holds the single writer for a few milliseconds at a time and bookings queued behind it run
+/// between its transactions instead of waiting for the whole sweep.
+const SWEEP_CHUNK: i64 = 50;
+
+/// Expires up to `batch` overdue holds, in transactions of at most [`SWEEP_CHUNK`]; each
+/// transaction offers the seats it freed to the next patients waiting for them (a lapsed
+/// offer's entry stays done). Stops early when a transaction finds fewer than it asked for.
 pub async fn expire_due(pool: &SqlitePool, batch: i64, terms: OfferTerms) -> DomainResult<u64> {
+    // A negative LIMIT means "no limit" to SQLite; a batch is never that.
+    let mut left = batch.max(0);
+    let mut total = 0;
+    while left > 0 {
+        let chunk = left.min(SWEEP_CHUNK);
+        let n = expire_chunk(pool, chunk, terms).await?;
+        total += n;
+        left -= chunk;
+        if n < u64::try_from(chunk).unwrap_or(0) {
+            break;
+        }
+    }
+    Ok(total)
+}
+
+/// One transaction of [`expire_due`]: at most `chunk` holds.
+async fn expire_chunk(pool: &SqlitePool, chunk: i64, terms: OfferTerms) -> DomainResult<u64> {
     retry(|| async move {
         let mut tx = begin_write(pool).await?;
         let now = db_now(&mut tx).await?;
-        // A negative LIMIT means "no limit" to SQLite; a batch is never that.
-        let freed = expire_freed(&mut tx, &now, Due::All(batch.max(0))).await?;
+        let freed = expire_freed(&mut tx, &now, Due::All(chunk)).await?;
         let mut seats: BTreeMap<SlotId, usize> = BTreeMap::new();
         for slot in &freed {
             *seats.entry(*slot).or_default() += 1;

@@ -6,7 +6,9 @@
 //! in-process and each runs alone. That makes read-then-write logic inside a write transaction
 //! race-free, so write use cases read the state, decide with the shared pure rules, and apply,
 //! all in one transaction; the schema's constraints remain as the backstop. Pure reads use a
-//! separate pool and, thanks to WAL, never wait for the writer.
+//! separate pool and, thanks to WAL, never wait for the writer. Bookings and transitions go
+//! through a group commit (`group.rs`): several share one transaction and one fsync, each in its
+//! own savepoint, and each is answered only after the shared commit.
 //!
 //! Instants are TEXT `YYYY-MM-DDTHH:MM:SS.SSSZ` (see the migration) taken from the database
 //! clock, so they compare correctly as text and the clock is the same for every instance.
@@ -19,6 +21,7 @@ macro_rules! now_sql {
 }
 
 mod appointments;
+mod group;
 mod outbox;
 mod people;
 mod reviews;
@@ -75,6 +78,9 @@ pub struct SqliteStore {
     reader: SqlitePool,
     /// How waitlist offers are made.
     terms: std::sync::Arc<crate::domain::waitlist::SharedTerms>,
+    /// The writer task bookings and transitions queue to, so that several share one
+    /// transaction and one fsync; `None` (each runs alone) outside a Tokio runtime.
+    group: Option<group::GroupCommit>,
 }
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
@@ -150,11 +156,35 @@ impl SqliteStore {
                 .map_err(OpenError::Connect)?
         };
         let terms = Default::default();
+        let group = group::GroupCommit::start(&writer, group::MAX_GROUP);
         Ok(Self {
             writer,
             reader,
             terms,
+            group,
         })
+    }
+
+    /// Confirms, cancels or completes through the group commit (alone without one).
+    async fn transition(
+        &self,
+        id: AppointmentId,
+        action: Action,
+        reason: Option<String>,
+        actor: Actor,
+        terms: Option<crate::domain::waitlist::OfferTerms>,
+    ) -> DomainResult<Appointment> {
+        let req = appointments::TransitionRequest {
+            id,
+            action,
+            reason,
+            actor,
+            terms,
+        };
+        match &self.group {
+            Some(group) => group.transition(req).await,
+            None => appointments::alone(&self.writer, &req).await,
+        }
     }
 
     /// The writer pool (one connection), for tests and tools that need raw access.
@@ -356,19 +386,16 @@ impl Store for SqliteStore {
         key: Option<IdempotencyKey>,
         actor: Actor,
     ) -> DomainResult<Booked> {
-        appointments::book(
-            &self.writer,
-            &new,
-            hold_secs,
-            max_holds,
-            key.as_ref(),
-            &actor,
-        )
-        .await
+        let req = appointments::BookRequest::new(new, hold_secs, max_holds, key, actor);
+        match &self.group {
+            Some(group) => group.book(req).await,
+            None => appointments::alone(&self.writer, &req).await,
+        }
     }
     async fn confirm(&self, id: AppointmentId, actor: Actor) -> DomainResult<Appointment> {
         let terms = Some(self.terms.get());
-        appointments::transition(&self.writer, id, Action::Confirm, None, &actor, terms).await
+        self.transition(id, Action::Confirm, None, actor, terms)
+            .await
     }
     async fn cancel(
         &self,
@@ -376,11 +403,13 @@ impl Store for SqliteStore {
         reason: Option<String>,
         actor: Actor,
     ) -> DomainResult<Appointment> {
-        let (reason, terms) = (reason.as_deref(), Some(self.terms.get()));
-        appointments::transition(&self.writer, id, Action::Cancel, reason, &actor, terms).await
+        let terms = Some(self.terms.get());
+        self.transition(id, Action::Cancel, reason, actor, terms)
+            .await
     }
     async fn complete(&self, id: AppointmentId, actor: Actor) -> DomainResult<Appointment> {
-        appointments::transition(&self.writer, id, Action::Complete, None, &actor, None).await
+        self.transition(id, Action::Complete, None, actor, None)
+            .await
     }
     async fn get_appointment(&self, id: AppointmentId) -> DomainResult<AppointmentDetail> {
         appointments::detail(&self.reader, id).await
