@@ -26,7 +26,8 @@
 # Knobs (environment): BENCH_PG (server URL without database, default
 # postgres://postgres@127.0.0.1:5432), BENCH_CLIENTS (64), BENCH_READ_CLIENTS (32),
 # BENCH_DURATION (seconds per window, 20), BENCH_MAX_BOOKINGS (40000), BENCH_POOL_SIZE
-# (carebook's DB_POOL_SIZE, 16), BENCH_SEED (1000000), BENCH_BACKENDS ("postgres sqlite"),
+# (carebook's DB_POOL_SIZE, 16), BENCH_HOT_POOL_SIZE (hot-slot again on PostgreSQL at this
+# DB_POOL_SIZE, 64; the same as BENCH_POOL_SIZE skips it), BENCH_SEED (1000000), BENCH_BACKENDS ("postgres sqlite"),
 # BENCH_OUT (bench/results), ADMIN_EMAIL, ADMIN_PASSWORD, BENCH_BASELINE_REV (none),
 # BENCH_BASELINE_SCENARIOS, BENCH_BASELINE_CACHE, BENCH_BASELINE_LOGIN (0).
 set -euo pipefail
@@ -41,6 +42,7 @@ READ_CLIENTS=${BENCH_READ_CLIENTS:-32}
 DURATION=${BENCH_DURATION:-20}
 MAX_BOOKINGS=${BENCH_MAX_BOOKINGS:-40000}
 POOL=${BENCH_POOL_SIZE:-16}
+HOT_POOL=${BENCH_HOT_POOL_SIZE:-64}
 SEED=${BENCH_SEED:-1000000}
 BACKENDS=${BENCH_BACKENDS:-postgres sqlite}
 OUT=${BENCH_OUT:-bench/results}
@@ -197,6 +199,22 @@ for backend in $BACKENDS; do
         --out "$WORK/$backend.json"
     stop_server
     INPUTS+=(--input "$WORK/$backend.json")
+    if [ "$backend" = postgres ] && [ "$HOT_POOL" != "$POOL" ]; then
+        # The hot slot again at the largest pool size the issue names: more connections mean
+        # more bookings of one slot in flight at once.
+        fresh_database postgres carebook
+        saved_pool=$POOL
+        POOL=$HOT_POOL
+        start_server target/release/carebook "$URL" "$WORK/server-postgres-pool$HOT_POOL.log"
+        POOL=$saved_pool
+        log "running hot-slot on postgres at DB_POOL_SIZE=$HOT_POOL"
+        "$BENCH" run --base-url "$BASE_URL" --label "postgres-pool$HOT_POOL" \
+            --server-pid "$SERVER_PID" --scenarios hot-slot --email "$ADMIN_EMAIL" \
+            --seed-database-url "$URL" "${COMMON[@]}" "${EXTRA[@]}" \
+            --out "$WORK/postgres-pool$HOT_POOL.json"
+        stop_server
+        INPUTS+=(--input "$WORK/postgres-pool$HOT_POOL.json")
+    fi
 done
 if [ -n "$BASELINE_REV" ]; then
     BASELINE_META=(--meta "baseline=carebook at $BASELINE_SHORT (BENCH_BASELINE_REV=$BASELINE_REV), same load generator$([ "$BASELINE_LOGIN" = 1 ] || echo ' without login'), measured just before the current build on each backend")
