@@ -165,6 +165,63 @@ async fn replay(
     }))
 }
 
+/// The facts of a booking (see [`facts`]): patient `?1`, doctor `?2`, slot `?3`, as of `?4`,
+/// the patient's live holds counted only when there is a cap `?5`. Every number is used, so
+/// statements without parameters may run before it in the same query.
+macro_rules! facts_sql {
+    () => {
+        "SELECT EXISTS (SELECT 1 FROM patients WHERE id = ?1),
+                EXISTS (SELECT 1 FROM doctors WHERE id = ?2),
+                s.doctor_id, s.slot_date, s.slot_time, s.status, s.starts_at > ?4,
+                s.current_bookings >= s.max_capacity,
+                EXISTS (SELECT 1 FROM appointments a WHERE a.time_slot_id = s.id AND a.patient_id = ?1
+                        AND a.status IN ('PENDING', 'CONFIRMED')),
+                EXISTS (SELECT 1 FROM appointments a WHERE a.time_slot_id = ?3
+                        AND a.status = 'PENDING' AND a.expires_at <= ?4),
+                CASE WHEN ?5 IS NULL THEN 0
+                     ELSE (SELECT count(*) FROM appointments a WHERE a.patient_id = ?1
+                           AND a.status = 'PENDING' AND a.expires_at > ?4) END
+         FROM (SELECT 1) one LEFT JOIN time_slots s ON s.id = ?3"
+    };
+}
+
+const FACTS: &str = facts_sql!();
+
+/// The savepoint statements a group runs before a request's first statement (see `group.rs`),
+/// folded into that statement's round trip where the request can: SQLite's round trips, not its
+/// work, are what the single writer spends most on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Opening {
+    /// Alone, or the savepoint is already open.
+    None,
+    /// Opens the group's first savepoint.
+    First,
+    /// Keeps the previous request's writes and opens this one's savepoint.
+    Next,
+    /// Undoes the previous request's writes and opens this one's savepoint.
+    UndoThenNext,
+}
+
+impl Opening {
+    /// The statements on their own, for a request that cannot fold them into its first one.
+    pub fn sql(self) -> Option<&'static str> {
+        match self {
+            Self::None => None,
+            Self::First => Some("SAVEPOINT job"),
+            Self::Next => Some("RELEASE job; SAVEPOINT job"),
+            Self::UndoThenNext => Some("ROLLBACK TO job; RELEASE job; SAVEPOINT job"),
+        }
+    }
+
+    /// Runs the statements on their own; afterwards there is nothing left to open.
+    pub async fn run(self, conn: &mut SqliteConnection) -> Result<Opening, sqlx::Error> {
+        if let Some(sql) = self.sql() {
+            sqlx::query(sql).execute(conn).await?;
+        }
+        Ok(Self::None)
+    }
+}
+
 /// What the booking needs to know: the shared rules' [`SlotFacts`], whether the slot has
 /// overdue holds not yet expired, and the patient's live holds (0 when there is no cap).
 struct BookFacts {
@@ -180,6 +237,7 @@ async fn facts(
     new: &NewAppointment,
     now: &str,
     max_holds: Option<i64>,
+    opening: Opening,
 ) -> Result<BookFacts, sqlx::Error> {
     type Row = (
         bool,
@@ -194,28 +252,24 @@ async fn facts(
         bool,
         i64,
     );
+    let sql = match opening {
+        Opening::None => FACTS,
+        Opening::First => concat!("SAVEPOINT job; ", facts_sql!()),
+        Opening::Next => concat!("RELEASE job; SAVEPOINT job; ", facts_sql!()),
+        Opening::UndoThenNext => concat!(
+            "ROLLBACK TO job; RELEASE job; SAVEPOINT job; ",
+            facts_sql!()
+        ),
+    };
     let (patient, doctor, owner, date, time, status, future, full, held, overdue, holds): Row =
-        sqlx::query_as(
-            "SELECT EXISTS (SELECT 1 FROM patients WHERE id = ?1),
-                EXISTS (SELECT 1 FROM doctors WHERE id = ?2),
-                s.doctor_id, s.slot_date, s.slot_time, s.status, s.starts_at > ?4,
-                s.current_bookings >= s.max_capacity,
-                EXISTS (SELECT 1 FROM appointments a WHERE a.time_slot_id = s.id AND a.patient_id = ?1
-                        AND a.status IN ('PENDING', 'CONFIRMED')),
-                EXISTS (SELECT 1 FROM appointments a WHERE a.time_slot_id = ?3
-                        AND a.status = 'PENDING' AND a.expires_at <= ?4),
-                CASE WHEN ?5 IS NULL THEN 0
-                     ELSE (SELECT count(*) FROM appointments a WHERE a.patient_id = ?1
-                           AND a.status = 'PENDING' AND a.expires_at > ?4) END
-         FROM (SELECT 1) one LEFT JOIN time_slots s ON s.id = ?3",
-        )
-        .bind(new.patient_id)
-        .bind(new.doctor_id)
-        .bind(new.time_slot_id)
-        .bind(now)
-        .bind(max_holds)
-        .fetch_one(conn)
-        .await?;
+        sqlx::query_as(sql)
+            .bind(new.patient_id)
+            .bind(new.doctor_id)
+            .bind(new.time_slot_id)
+            .bind(now)
+            .bind(max_holds)
+            .fetch_one(conn)
+            .await?;
     Ok(BookFacts {
         slot: SlotFacts {
             patient_exists: patient,
@@ -260,8 +314,14 @@ pub(super) type Step<T> = Result<Result<T, DomainError>, TxError>;
 pub(super) trait WriteStep: Sync {
     /// What the use case answers.
     type Out: Send;
-    /// Runs the use case on `conn`, inside a write transaction, as of `now`.
-    async fn step(&self, conn: &mut SqliteConnection, now: &str) -> Step<Self::Out>;
+    /// Runs the use case on `conn`, inside a write transaction, as of `now`, after the
+    /// savepoint statements `opening` (which it may fold into its first statement).
+    async fn step(
+        &self,
+        conn: &mut SqliteConnection,
+        now: &str,
+        opening: Opening,
+    ) -> Step<Self::Out>;
 }
 
 /// Runs `step` alone in its own write transaction, retried as a whole on a busy database: the
@@ -270,7 +330,7 @@ pub(super) async fn alone<S: WriteStep>(pool: &SqlitePool, step: &S) -> DomainRe
     retry(|| async move {
         let mut tx = begin_write(pool).await?;
         let now = db_now(&mut tx).await?;
-        let decided = step.step(&mut tx, &now).await?;
+        let decided = step.step(&mut tx, &now, Opening::None).await?;
         tx.commit().await?;
         decided.map_err(TxError::Domain)
     })
@@ -312,26 +372,32 @@ impl BookRequest {
 #[async_trait]
 impl WriteStep for BookRequest {
     type Out = Booked;
-    async fn step(&self, conn: &mut SqliteConnection, now: &str) -> Step<Booked> {
-        book_in(conn, now, self).await
+    async fn step(&self, conn: &mut SqliteConnection, now: &str, opening: Opening) -> Step<Booked> {
+        book_in(conn, now, self, opening).await
     }
 }
 
 /// The booking inside the caller's write transaction as of `now` (see [`Step`]).
-async fn book_in(conn: &mut SqliteConnection, now: &str, req: &BookRequest) -> Step<Booked> {
+async fn book_in(
+    conn: &mut SqliteConnection,
+    now: &str,
+    req: &BookRequest,
+    mut opening: Opening,
+) -> Step<Booked> {
     let (id, new) = (req.id, &req.new);
     if let Some(k) = &req.key {
+        opening = opening.run(conn).await?;
         if let Some(b) = replay(conn, k, now).await? {
             return Ok(Ok(b));
         }
     }
-    let mut known = facts(conn, new, now, req.max_holds).await?;
+    let mut known = facts(conn, new, now, req.max_holds, opening).await?;
     if known.overdue {
         // Overdue holds still count in the stored seat count until expired: expire this
         // slot's now, so the seat count and the patient's live holds are the effective ones.
         // This is committed even when the booking is refused, as on PostgreSQL.
         expire(conn, now, Due::OnSlot(new.time_slot_id)).await?;
-        known = facts(conn, new, now, req.max_holds).await?;
+        known = facts(conn, new, now, req.max_holds, Opening::None).await?;
     }
     if let Some(refusal) = booking_refusal(new, known.slot) {
         return Ok(Err(refusal));
@@ -616,7 +682,13 @@ async fn transition_in(
 #[async_trait]
 impl WriteStep for TransitionRequest {
     type Out = Appointment;
-    async fn step(&self, conn: &mut SqliteConnection, now: &str) -> Step<Appointment> {
+    async fn step(
+        &self,
+        conn: &mut SqliteConnection,
+        now: &str,
+        opening: Opening,
+    ) -> Step<Appointment> {
+        opening.run(conn).await?;
         transition_in(conn, now, self).await
     }
 }

@@ -19,7 +19,7 @@ use sqlx::SqlitePool;
 use tokio::runtime::Handle;
 use tokio::sync::{mpsc, oneshot};
 
-use super::appointments::{alone, BookRequest, Step, TransitionRequest, WriteStep};
+use super::appointments::{alone, BookRequest, Opening, Step, TransitionRequest, WriteStep};
 use super::{begin_write, db_now, WriteTx};
 use crate::domain::store::Booked;
 use crate::domain::{Appointment, DomainError, DomainResult};
@@ -54,12 +54,24 @@ impl Job {
         }
     }
 
-    /// Runs the request inside the group's transaction, in a savepoint of its own.
-    async fn run(&self, tx: &mut WriteTx, now: &str) -> Result<Answer, sqlx::Error> {
-        match self {
-            Self::Book(req, _) => Ok(Answer::Book(in_savepoint(tx, now, req).await?)),
-            Self::Transition(req, _) => Ok(Answer::Transition(in_savepoint(tx, now, req).await?)),
-        }
+    /// Runs the request inside the group's transaction, in a savepoint of its own opened by
+    /// `opening`; returns its answer and how to close its savepoint.
+    async fn run(
+        &self,
+        tx: &mut WriteTx,
+        now: &str,
+        opening: Opening,
+    ) -> Result<(Answer, Opening), sqlx::Error> {
+        Ok(match self {
+            Self::Book(req, _) => {
+                let (a, close) = in_savepoint(tx, now, req, opening).await?;
+                (Answer::Book(a), close)
+            }
+            Self::Transition(req, _) => {
+                let (a, close) = in_savepoint(tx, now, req, opening).await?;
+                (Answer::Transition(a), close)
+            }
+        })
     }
 
     /// Sends the answer decided in the committed group.
@@ -111,31 +123,25 @@ fn counted<T>(answer: DomainResult<T>) -> DomainResult<T> {
     answer
 }
 
-/// Runs `step` inside savepoint `job`, which the group has opened. Then closes it — released
-/// when the request is done or refused keeping its writes, rolled back first when refused
-/// undoing them — and opens the next job's in the same round trip. A database error comes back
-/// as the error of the whole group: after one, SQLite may have rolled back the transaction.
+/// Runs `step` inside savepoint `job`, after `opening` has closed the previous request's
+/// savepoint and opened this one's (folded by the step into its first round trip where it can).
+/// Returns the decision and how this request's savepoint is to be closed: released when the
+/// request is done or refused keeping its writes, rolled back first when refused undoing them.
+/// A database error comes back as the error of the whole group: after one, SQLite may have
+/// rolled back the transaction itself.
 async fn in_savepoint<S: WriteStep>(
     tx: &mut WriteTx,
     now: &str,
     step: &S,
-) -> Result<DomainResult<S::Out>, sqlx::Error> {
-    let decided: Step<S::Out> = step.step(tx, now).await;
-    let (next, decided) = match decided {
-        Ok(decided) => (NEXT_JOB, decided),
-        Err(TxError::Domain(e)) => (UNDO_THEN_NEXT_JOB, Err(e)),
-        Err(TxError::Db(e)) => return Err(e),
-    };
-    sqlx::query(next).execute(&mut **tx).await?;
-    Ok(decided)
+    opening: Opening,
+) -> Result<(DomainResult<S::Out>, Opening), sqlx::Error> {
+    let decided: Step<S::Out> = step.step(tx, now, opening).await;
+    match decided {
+        Ok(decided) => Ok((decided, Opening::Next)),
+        Err(TxError::Domain(e)) => Ok((Err(e), Opening::UndoThenNext)),
+        Err(TxError::Db(e)) => Err(e),
+    }
 }
-
-/// Opens the first job's savepoint. The last one opened is left open: `COMMIT` commits it.
-const FIRST_JOB: &str = "SAVEPOINT job";
-/// Keeps the job's writes and opens the next job's savepoint.
-const NEXT_JOB: &str = "RELEASE job; SAVEPOINT job";
-/// Undoes the job's writes and opens the next job's savepoint.
-const UNDO_THEN_NEXT_JOB: &str = "ROLLBACK TO job; RELEASE job; SAVEPOINT job";
 
 /// The handle requests are queued through; cloned with the store.
 #[derive(Clone)]
@@ -247,17 +253,23 @@ async fn run_group(
     group: Vec<Job>,
 ) {
     let mut answers = Vec::with_capacity(group.len());
-    let mut failed = sqlx::query(FIRST_JOB).execute(&mut *tx).await.err();
-    if failed.is_none() {
-        for job in &group {
-            match job.run(&mut tx, now).await {
-                Ok(answer) => answers.push(answer),
-                Err(e) => {
-                    failed = Some(e);
-                    break;
-                }
+    let mut failed = None;
+    let mut opening = Opening::First;
+    for job in &group {
+        match job.run(&mut tx, now, opening).await {
+            Ok((answer, close)) => {
+                answers.push(answer);
+                opening = close;
+            }
+            Err(e) => {
+                failed = Some(e);
+                break;
             }
         }
+    }
+    if failed.is_none() && opening == Opening::UndoThenNext {
+        // The last request's writes are undone; a released savepoint is committed with the rest.
+        failed = sqlx::query("ROLLBACK TO job").execute(&mut *tx).await.err();
     }
     let committed = match failed {
         // Dropping the transaction rolls it back.
