@@ -33,7 +33,7 @@ fn tally(results: &[(StatusCode, Value)]) -> HashMap<(u16, String), usize> {
     t
 }
 
-fn assert_no_5xx(results: &[(StatusCode, Value)]) {
+pub(crate) fn assert_no_5xx(results: &[(StatusCode, Value)]) {
     let bad: Vec<_> = results
         .iter()
         .filter(|(s, _)| s.is_server_error())

@@ -13,6 +13,7 @@ use serde_json::{json, Value};
 
 use crate::backends;
 use crate::common::{Backend, TestApp};
+use crate::concurrency::assert_no_5xx;
 
 /// One booking request of a burst, with its Idempotency-Key if any.
 struct Req {
@@ -48,14 +49,6 @@ async fn burst(app: &TestApp, requests: &[Req]) -> Vec<(StatusCode, Value)> {
 
 fn code(body: &Value) -> &str {
     body["error"]["code"].as_str().unwrap_or("")
-}
-
-fn assert_no_5xx(results: &[(StatusCode, Value)]) {
-    let bad: Vec<_> = results
-        .iter()
-        .filter(|(s, _)| s.is_server_error())
-        .collect();
-    assert!(bad.is_empty(), "server errors: {bad:?}");
 }
 
 /// Row counts of what a booking writes, to compare before and after a burst.

@@ -1,0 +1,78 @@
+#!/usr/bin/env bash
+# What each part of a booking costs PostgreSQL (issue 14's "cheaper booking" leads, measured):
+#
+#   bash bench/ablate.sh
+#
+# For each experiment: a fresh database migrated by the release `carebook serve`, then the
+# experiment's SQL (removing one part of what a booking writes), then `carebook-bench run
+# --scenarios book-distinct` (64 clients, 20 s, authentication on, the settings of
+# scripts/bench.sh), back to back with a control run on the untouched schema. Prints
+# bookings/s and PostgreSQL CPU per booking for each. The removed parts are not optional: a
+# database without them is not a valid carebook database; the point is the upper bound of what
+# each lead could save. Needs `cargo build --release --workspace --bins` first.
+#
+# Knobs: BENCH_PG (server URL without database), ABLATE_DURATION (20), ABLATE_ONLY (names).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+PG=${BENCH_PG:-postgres://postgres@127.0.0.1:5432}
+export PGSSLMODE=disable
+export ADMIN_EMAIL=${ADMIN_EMAIL:-bench@carebook.test}
+export ADMIN_PASSWORD=${ADMIN_PASSWORD:-bench admin passphrase}
+DURATION=${ABLATE_DURATION:-20}
+DB=carebook_ablate
+OUT=bench/results/ablate
+mkdir -p "$OUT"
+
+declare -A SQL=(
+    [control]=""
+    [no_outbox_trigger]="DROP TRIGGER appointment_audit_log_outbox ON appointment_audit_log;"
+    [outbox_trigger_noop]="CREATE OR REPLACE FUNCTION audit_to_outbox() RETURNS trigger LANGUAGE plpgsql AS 'BEGIN RETURN NULL; END';"
+    [outbox_trigger_email_only]="CREATE OR REPLACE FUNCTION audit_to_outbox() RETURNS trigger LANGUAGE plpgsql AS 'BEGIN INSERT INTO outbox (event, appointment_id, audit_id, channel) SELECT a.event, NEW.appointment_id, NEW.id, ''email'' FROM outbox_actions a WHERE a.action = NEW.action AND a.email; RETURN NULL; END';"
+    [no_pending_holds_trigger]="DROP TRIGGER appointments_count_pending_holds ON appointments;"
+    [no_access_log_rows]="CREATE FUNCTION skip_row() RETURNS trigger LANGUAGE plpgsql AS 'BEGIN RETURN NULL; END'; CREATE TRIGGER skip BEFORE INSERT ON access_log FOR EACH ROW EXECUTE FUNCTION skip_row();"
+    [no_foreign_keys]="DO \$\$ DECLARE r record; BEGIN FOR r IN SELECT conrelid::regclass AS t, conname FROM pg_constraint WHERE contype = 'f' AND conrelid::regclass::text IN ('appointments', 'appointment_audit_log', 'access_log', 'outbox', 'idempotency_keys') LOOP EXECUTE format('ALTER TABLE %s DROP CONSTRAINT %I', r.t, r.conname); END LOOP; END \$\$;"
+    [no_secondary_appointment_indexes]="DO \$\$ DECLARE r record; BEGIN FOR r IN SELECT i.indexrelid::regclass AS ix FROM pg_index i WHERE i.indrelid = 'appointments'::regclass AND NOT i.indisprimary AND NOT i.indisunique LOOP EXECUTE format('DROP INDEX %s', r.ix); END LOOP; END \$\$;"
+)
+ORDER=(control no_outbox_trigger no_pending_holds_trigger no_access_log_rows no_foreign_keys
+       no_secondary_appointment_indexes control)
+if [ -n "${ABLATE_ONLY:-}" ]; then read -r -a ORDER <<<"$ABLATE_ONLY"; fi
+
+SERVER_PID=
+stop_server() {
+    [ -n "$SERVER_PID" ] || return 0
+    kill -TERM "$SERVER_PID" 2>/dev/null || true
+    wait "$SERVER_PID" 2>/dev/null || true
+    SERVER_PID=
+}
+trap 'stop_server; psql "$PG/postgres" -qXc "DROP DATABASE IF EXISTS $DB WITH (FORCE)" >/dev/null 2>&1 || true' EXIT
+
+RUN=0
+for name in "${ORDER[@]}"; do
+    RUN=$((RUN + 1))
+    psql "$PG/postgres" -qXc "DROP DATABASE IF EXISTS $DB WITH (FORCE)" >/dev/null
+    port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+    DATABASE_URL=$PG/$DB HOST=127.0.0.1 PORT=$port DB_POOL_SIZE=16 LOG_FORMAT=json \
+        APPOINTMENT_EXPIRY_MINUTES=60 RATE_LIMIT_PER_MINUTE=0 MAX_PENDING_HOLDS_PER_PATIENT=0 \
+        ACCESS_TOKEN_MINUTES=120 target/release/carebook serve >"$OUT/server-$name.log" 2>&1 &
+    SERVER_PID=$!
+    for _ in $(seq 1 150); do
+        curl -fsS -m 2 "http://127.0.0.1:$port/api/health" >/dev/null 2>&1 && break
+        sleep 0.2
+    done
+    if [ -n "${SQL[$name]}" ]; then psql "$PG/$DB" -qXv ON_ERROR_STOP=1 -c "${SQL[$name]}" >/dev/null; fi
+    target/release/carebook-bench run --base-url "http://127.0.0.1:$port/api" --label postgres \
+        --server-pid "$SERVER_PID" --scenarios book-distinct --email "$ADMIN_EMAIL" \
+        --clients 64 --duration "$DURATION" --pg-stats-url "$PG/$DB" \
+        --out "$OUT/$name-$RUN.json" >"$OUT/$name-$RUN.out" 2>&1
+    stop_server
+    python3 - "$OUT/$name-$RUN.json" "$name" <<'EOF'
+import json, sys
+s = json.load(open(sys.argv[1]))["scenarios"][0]
+r = s["resources"]
+t = s["throughput"]
+print(f"{sys.argv[2]:34s} {t:7.0f} bookings/s  postgres {r['postgres_cpu_cores']:.2f} cores = "
+      f"{1e6 * r['postgres_cpu_cores'] / t:4.0f} us/booking  carebook {1e6 * r['server_cpu_cores'] / t:4.0f} us/booking  "
+      f"statuses {s['ops']['book']['statuses']}")
+EOF
+done
