@@ -30,9 +30,7 @@ macro_rules! appt_cols {
     };
 }
 
-/// Takes a seat and inserts the hold, its audit row, its outbox rows (the e-mail and one per
-/// webhook subscribed to `appointment.booked`, as the audit trigger writes them for every other
-/// action: migration 0016) and its idempotency key in one statement.
+/// Takes a seat and inserts the hold, its audit row and its idempotency key in one statement.
 /// No row back means the slot had no seat for us (or is not the doctor's, or has another time).
 macro_rules! book_sql {
     ($hold_cap:literal) => {
@@ -53,15 +51,7 @@ macro_rules! book_sql {
         FROM slot RETURNING *),
      audit AS (
         INSERT INTO appointment_audit_log (appointment_id, action, old_status, new_status, actor, actor_role)
-        SELECT id, 'BOOK', NULL, 'PENDING', $10, $13 FROM ins RETURNING id, appointment_id),
-     mail AS (
-        INSERT INTO outbox (event, appointment_id, audit_id, channel)
-        SELECT o.event, audit.appointment_id, audit.id, 'email'
-        FROM audit JOIN outbox_actions o ON o.action = 'BOOK' AND o.email),
-     hooks AS (
-        INSERT INTO outbox (event, appointment_id, audit_id, channel, webhook_id)
-        SELECT o.event, audit.appointment_id, audit.id, 'webhook', w.webhook_id
-        FROM audit JOIN outbox_actions o ON o.action = 'BOOK' JOIN webhook_events w ON w.event = o.event),
+        SELECT id, 'BOOK', NULL, 'PENDING', $10, $13 FROM ins),
      access AS (
         INSERT INTO access_log (actor_id, actor_role, patient_id, action, route, request_id, outcome, break_glass_reason)
         SELECT $14, $13, patient_id, 'create', $15, $16, 201, $17 FROM ins WHERE $14::uuid IS NOT NULL),
