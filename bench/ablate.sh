@@ -23,6 +23,8 @@ DURATION=${ABLATE_DURATION:-20}
 DB=carebook_ablate
 OUT=bench/results/ablate
 mkdir -p "$OUT"
+# Server logs (tens of MB a run) stay out of the results directory.
+LOGS=$(mktemp -d /tmp/carebook-ablate.XXXXXX)
 
 declare -A SQL=(
     [control]=""
@@ -45,7 +47,7 @@ stop_server() {
     wait "$SERVER_PID" 2>/dev/null || true
     SERVER_PID=
 }
-trap 'stop_server; psql "$PG/postgres" -qXc "DROP DATABASE IF EXISTS $DB WITH (FORCE)" >/dev/null 2>&1 || true' EXIT
+trap 'stop_server; rm -rf "$LOGS"; psql "$PG/postgres" -qXc "DROP DATABASE IF EXISTS $DB WITH (FORCE)" >/dev/null 2>&1 || true' EXIT
 
 RUN=0
 for name in "${ORDER[@]}"; do
@@ -54,7 +56,7 @@ for name in "${ORDER[@]}"; do
     port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
     DATABASE_URL=$PG/$DB HOST=127.0.0.1 PORT=$port DB_POOL_SIZE=16 LOG_FORMAT=json \
         APPOINTMENT_EXPIRY_MINUTES=60 RATE_LIMIT_PER_MINUTE=0 MAX_PENDING_HOLDS_PER_PATIENT=0 \
-        ACCESS_TOKEN_MINUTES=120 target/release/carebook serve >"$OUT/server-$name.log" 2>&1 &
+        ACCESS_TOKEN_MINUTES=120 target/release/carebook serve >"$LOGS/server-$name.log" 2>&1 &
     SERVER_PID=$!
     for _ in $(seq 1 150); do
         curl -fsS -m 2 "http://127.0.0.1:$port/api/health" >/dev/null 2>&1 && break
