@@ -531,8 +531,14 @@ pub async fn transition(
     reason: Option<&str>,
     actor: &Actor,
     terms: Option<OfferTerms>,
+    queue: Option<(&SlotGate<SlotId>, &[SlotId])>,
 ) -> DomainResult<Appointment> {
     for _ in 0..4 {
+        // Only the write waits its turn on the slot; the diagnosis after it need not.
+        let turn = match queue {
+            Some((gate, slots)) => Some(gate.enter(slots).await?),
+            None => None,
+        };
         if let Some(terms) = terms.filter(|_| action == Action::Cancel) {
             if let Some(done) = cancel_offering(pool, id, reason, actor, terms).await? {
                 return Ok(done);
@@ -551,6 +557,7 @@ pub async fn transition(
                 return row.try_into();
             }
         }
+        drop(turn);
         let current = load(pool, id).await?;
         let status = current.status;
         match action.verdict(status) {

@@ -482,7 +482,7 @@ impl Store for PgStore {
     }
     async fn confirm(&self, id: AppointmentId, actor: Actor) -> DomainResult<Appointment> {
         let terms = Some(self.terms.get());
-        appointments::transition(&self.pool, id, Action::Confirm, None, &actor, terms).await
+        appointments::transition(&self.pool, id, Action::Confirm, None, &actor, terms, None).await
     }
     async fn cancel(
         &self,
@@ -492,11 +492,11 @@ impl Store for PgStore {
     ) -> DomainResult<Appointment> {
         let (reason, terms) = (reason.as_deref(), Some(self.terms.get()));
         let slot = appointments::slot_of(&self.fresh, id).await?;
-        let _turn = self.gate.enter(&slot).await?;
-        appointments::transition(&self.pool, id, Action::Cancel, reason, &actor, terms).await
+        let queue = Some((&*self.gate, slot.as_slice()));
+        appointments::transition(&self.pool, id, Action::Cancel, reason, &actor, terms, queue).await
     }
     async fn complete(&self, id: AppointmentId, actor: Actor) -> DomainResult<Appointment> {
-        appointments::transition(&self.pool, id, Action::Complete, None, &actor, None).await
+        appointments::transition(&self.pool, id, Action::Complete, None, &actor, None, None).await
     }
     async fn get_appointment(&self, id: AppointmentId) -> DomainResult<AppointmentDetail> {
         appointments::detail(&self.reader, id).await
@@ -581,8 +581,8 @@ impl Store for PgStore {
     ) -> DomainResult<Appointment> {
         let mut slots = appointments::slot_of(&self.fresh, id).await?;
         slots.push(slot);
-        let _turn = self.gate.enter(&slots).await?;
-        appointments::reschedule(&self.pool, id, slot, &actor, self.terms.get()).await
+        let queue = (&*self.gate, slots.as_slice());
+        appointments::reschedule(&self.pool, id, slot, &actor, self.terms.get(), queue).await
     }
     async fn mark_no_show(&self, id: AppointmentId, actor: Actor) -> DomainResult<Appointment> {
         appointments::no_show(&self.pool, id, &actor).await

@@ -13,6 +13,7 @@ use crate::domain::user::{AccessAction, NewAccess};
 use crate::domain::waitlist::OfferTerms;
 use crate::domain::{Appointment, AppointmentId, DomainError, DomainResult, PatientId, SlotId};
 use crate::store::accounts;
+use crate::store::gate::SlotGate;
 use crate::store::postgres::waitlist::{anyone_waiting, lock_line, offer_seats, two_pass, Pass};
 use crate::store::retry::{retry, TxError};
 use crate::store::rows::AppointmentRow;
@@ -226,11 +227,15 @@ pub async fn reschedule(
     slot: SlotId,
     actor: &Actor,
     terms: OfferTerms,
+    queue: (&SlotGate<SlotId>, &[SlotId]),
 ) -> DomainResult<Appointment> {
     for _ in 0..4 {
+        // Only the move waits its turn on the two slots; the diagnosis after it need not.
+        let turn = queue.0.enter(queue.1).await?;
         if let Outcome::Done(row) = move_offering(pool, id, slot, actor, terms).await? {
             return (*row).try_into();
         }
+        drop(turn);
         let current = load(pool, id).await?;
         match reschedule_verdict(current.status, current.time_slot_id == slot) {
             Verdict::AlreadyDone => {
