@@ -11,7 +11,12 @@
 # database without them is not a valid carebook database; the point is the upper bound of what
 # each lead could save. Needs `cargo build --release --workspace --bins` first.
 #
-# Knobs: BENCH_PG (server URL without database), ABLATE_DURATION (20), ABLATE_ONLY (names).
+# Some experiments change the server's settings instead of the schema (ENVS below), e.g. the log
+# level or the outbox worker's poll interval; an experiment name may also be NAME@BINARY to run
+# another build of the server (e.g. `control@/tmp/carebook-before`).
+#
+# Knobs: BENCH_PG (server URL without database), ABLATE_DURATION (20), ABLATE_ONLY (names),
+# ABLATE_SQLITE=1 (run on a fresh SQLite file instead; settings and binaries only, no SQL).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -34,7 +39,15 @@ declare -A SQL=(
     [no_pending_holds_trigger]="DROP TRIGGER appointments_count_pending_holds ON appointments;"
     [no_access_log_rows]="CREATE FUNCTION skip_row() RETURNS trigger LANGUAGE plpgsql AS 'BEGIN RETURN NULL; END'; CREATE TRIGGER skip BEFORE INSERT ON access_log FOR EACH ROW EXECUTE FUNCTION skip_row();"
     [no_foreign_keys]="DO \$\$ DECLARE r record; BEGIN FOR r IN SELECT conrelid::regclass AS t, conname FROM pg_constraint WHERE contype = 'f' AND conrelid::regclass::text IN ('appointments', 'appointment_audit_log', 'access_log', 'outbox', 'idempotency_keys') LOOP EXECUTE format('ALTER TABLE %s DROP CONSTRAINT %I', r.t, r.conname); END LOOP; END \$\$;"
+    [no_check_constraints]="DO \$\$ DECLARE r record; BEGIN FOR r IN SELECT conrelid::regclass AS t, conname FROM pg_constraint WHERE contype = 'c' AND conrelid::regclass::text IN ('appointments', 'time_slots', 'appointment_audit_log', 'access_log', 'outbox', 'patients') LOOP EXECUTE format('ALTER TABLE %s DROP CONSTRAINT %I', r.t, r.conname); END LOOP; END \$\$;"
     [no_secondary_appointment_indexes]="DO \$\$ DECLARE r record; BEGIN FOR r IN SELECT i.indexrelid::regclass AS ix FROM pg_index i WHERE i.indrelid = 'appointments'::regclass AND NOT i.indisprimary AND NOT i.indisunique LOOP EXECUTE format('DROP INDEX %s', r.ix); END LOOP; END \$\$;"
+)
+# Settings an experiment runs the server with (on the untouched schema).
+declare -A ENVS=(
+    # Only warnings logged: no request or "booked" line written on the request path.
+    [quiet_logs]="RUST_LOG=warn"
+    # The outbox worker never polls in the window: rows are written but not claimed or settled.
+    [no_outbox_worker]="OUTBOX_POLL_INTERVAL_MS=4000000000"
 )
 ORDER=(control no_outbox_trigger no_pending_holds_trigger no_access_log_rows no_foreign_keys
        no_secondary_appointment_indexes control)
@@ -50,28 +63,42 @@ stop_server() {
 trap 'stop_server; rm -rf "$LOGS"; psql "$PG/postgres" -qXc "DROP DATABASE IF EXISTS $DB WITH (FORCE)" >/dev/null 2>&1 || true' EXIT
 
 RUN=0
-for name in "${ORDER[@]}"; do
+for spec in "${ORDER[@]}"; do
     RUN=$((RUN + 1))
+    name=${spec%@*}
+    bin=target/release/carebook
+    [[ $spec == *@* ]] && bin=${spec#*@}
+    label=$name
+    [[ $spec == *@* ]] && label=$name-$(basename "$bin")
     psql "$PG/postgres" -qXc "DROP DATABASE IF EXISTS $DB WITH (FORCE)" >/dev/null
+    DBURL=$PG/$DB
+    STATS=(--pg-stats-url "$PG/$DB")
+    if [ "${ABLATE_SQLITE:-0}" = 1 ]; then
+        [ -z "${SQL[$name]:-}" ] || { echo "$name: SQL experiments are PostgreSQL only" >&2; exit 2; }
+        DBURL=sqlite:$LOGS/ablate-$RUN.db
+        STATS=()
+        label=sqlite-$label
+    fi
     port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-    DATABASE_URL=$PG/$DB HOST=127.0.0.1 PORT=$port DB_POOL_SIZE=16 LOG_FORMAT=json \
+    DATABASE_URL=$DBURL HOST=127.0.0.1 PORT=$port DB_POOL_SIZE=16 LOG_FORMAT=json \
         APPOINTMENT_EXPIRY_MINUTES=60 RATE_LIMIT_PER_MINUTE=0 MAX_PENDING_HOLDS_PER_PATIENT=0 \
-        ACCESS_TOKEN_MINUTES=120 target/release/carebook serve >"$LOGS/server-$name.log" 2>&1 &
+        ACCESS_TOKEN_MINUTES=120 env ${ENVS[$name]:-} "$bin" serve >"$LOGS/server-$RUN.log" 2>&1 &
     SERVER_PID=$!
     for _ in $(seq 1 150); do
         curl -fsS -m 2 "http://127.0.0.1:$port/api/health" >/dev/null 2>&1 && break
         sleep 0.2
     done
-    if [ -n "${SQL[$name]}" ]; then psql "$PG/$DB" -qXv ON_ERROR_STOP=1 -c "${SQL[$name]}" >/dev/null; fi
+    if [ -n "${SQL[$name]:-}" ] && [ "${ABLATE_SQLITE:-0}" != 1 ]; then psql "$PG/$DB" -qXv ON_ERROR_STOP=1 -c "${SQL[$name]}" >/dev/null; fi
     target/release/carebook-bench run --base-url "http://127.0.0.1:$port/api" --label postgres \
         --server-pid "$SERVER_PID" --scenarios book-distinct --email "$ADMIN_EMAIL" \
-        --clients 64 --duration "$DURATION" --pg-stats-url "$PG/$DB" \
-        --out "$OUT/$name-$RUN.json" >"$OUT/$name-$RUN.out" 2>&1
+        --clients 64 --duration "$DURATION" "${STATS[@]}" \
+        --out "$OUT/$label-$RUN.json" >"$OUT/$label-$RUN.out" 2>&1
     stop_server
-    python3 - "$OUT/$name-$RUN.json" "$name" <<'EOF'
+    python3 - "$OUT/$label-$RUN.json" "$label" <<'EOF'
 import json, sys
 s = json.load(open(sys.argv[1]))["scenarios"][0]
 r = s["resources"]
+r["postgres_cpu_cores"] = r.get("postgres_cpu_cores") or 0
 t = s["throughput"]
 print(f"{sys.argv[2]:34s} {t:7.0f} bookings/s  postgres {r['postgres_cpu_cores']:.2f} cores = "
       f"{1e6 * r['postgres_cpu_cores'] / t:4.0f} us/booking  carebook {1e6 * r['server_cpu_cores'] / t:4.0f} us/booking  "

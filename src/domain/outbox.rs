@@ -159,13 +159,23 @@ pub trait NotifyStore: Send + Sync + 'static {
     /// pending row of the same appointment, channel and webhook exists (delivery in order).
     /// Rows leased by another worker are skipped, never waited for.
     async fn claim_outbox(&self, limit: i64, lease_secs: i64) -> DomainResult<Vec<Claimed>>;
-    /// Settles a claimed row; does nothing (`Ok(false)`) when the lease was lost meanwhile.
+    /// Settles rows claimed under one lease, all in one transaction (one commit per worker
+    /// step, not one per row); rows whose lease was lost meanwhile are left alone. Returns how
+    /// many rows were settled.
+    async fn settle_outbox_all(
+        &self,
+        lease: uuid::Uuid,
+        settled: &[(i64, Settlement)],
+    ) -> DomainResult<u64>;
+    /// Settles one claimed row; does nothing (`Ok(false)`) when the lease was lost meanwhile.
     async fn settle_outbox(
         &self,
         id: i64,
         lease: uuid::Uuid,
         settlement: Settlement,
-    ) -> DomainResult<bool>;
+    ) -> DomainResult<bool> {
+        Ok(self.settle_outbox_all(lease, &[(id, settlement)]).await? == 1)
+    }
     /// Rows newest first, optionally of one status.
     async fn list_outbox(
         &self,

@@ -51,6 +51,10 @@ pub async fn deliver_once(
         .collect()
         .await;
     let mut step = Step::default();
+    let Some(lease) = settled.first().map(|(c, _)| c.lease) else {
+        return Ok(step);
+    };
+    let mut rows = Vec::with_capacity(settled.len());
     for (c, s) in settled {
         let counter = match &s {
             Settlement::Delivered => &mut step.delivered,
@@ -60,9 +64,12 @@ pub async fn deliver_once(
         };
         *counter += 1;
         tracing::debug!(outbox_id = c.item.id, event = %c.item.event, outcome = ?s, "outbox row settled");
-        // A lost lease means another worker took the row over; its settle counts.
-        store.settle_outbox(c.item.id, c.lease, s).await?;
+        rows.push((c.item.id, s));
     }
+    // One claim, one lease: the whole step settles in one transaction, not one commit per
+    // row (each booking queues a row, so that was a second commit per booking). A lost lease
+    // means another worker took the row over; its settle counts.
+    store.settle_outbox_all(lease, &rows).await?;
     Ok(step)
 }
 

@@ -147,14 +147,34 @@ async fn claims_are_exclusive_and_in_order(app: TestApp) {
     assert!(facts.patient_email.contains('@'));
     assert!(facts.ends_at > facts.starts_at);
 
-    for c in &first {
-        let done = app
+    // Each worker settles its step in one call; a row under the other's lease is left alone.
+    let (mine, theirs) = if a.is_empty() { (&b, &a) } else { (&a, &b) };
+    let mut batch: Vec<(i64, Settlement)> = mine
+        .iter()
+        .map(|c| (c.item.id, Settlement::Delivered))
+        .collect();
+    if let Some(foreign) = theirs.first() {
+        batch.push((foreign.item.id, Settlement::Dead("not mine".into())));
+    }
+    let done = app
+        .store
+        .settle_outbox_all(mine[0].lease, &batch)
+        .await
+        .unwrap();
+    assert_eq!(done, mine.len() as u64, "only rows under the lease settle");
+    if !theirs.is_empty() {
+        let rows: Vec<(i64, Settlement)> = theirs
+            .iter()
+            .map(|c| (c.item.id, Settlement::Delivered))
+            .collect();
+        let done = other
             .store
-            .settle_outbox(c.item.id, c.lease, Settlement::Delivered)
+            .settle_outbox_all(theirs[0].lease, &rows)
             .await
             .unwrap();
-        assert!(done);
+        assert_eq!(done, theirs.len() as u64);
     }
+    assert_eq!(outbox(&app, "&status=delivered").await.len(), 8);
     let next = app.store.claim_outbox(100, 60).await.unwrap();
     assert_eq!(next.len(), 8);
     assert!(next.iter().all(|c| c.item.event == "appointment.confirmed"));

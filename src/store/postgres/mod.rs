@@ -334,13 +334,12 @@ impl crate::domain::outbox::NotifyStore for PgStore {
     ) -> DomainResult<Vec<crate::domain::outbox::Claimed>> {
         outbox::claim(&self.pool, limit, lease_secs).await
     }
-    async fn settle_outbox(
+    async fn settle_outbox_all(
         &self,
-        id: i64,
         lease: uuid::Uuid,
-        settlement: crate::domain::outbox::Settlement,
-    ) -> DomainResult<bool> {
-        outbox::settle(&self.pool, id, lease, &settlement).await
+        settled: &[(i64, crate::domain::outbox::Settlement)],
+    ) -> DomainResult<u64> {
+        outbox::settle(&self.pool, lease, settled).await
     }
     async fn list_outbox(
         &self,

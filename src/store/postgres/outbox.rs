@@ -75,30 +75,51 @@ pub async fn claim(pool: &TxPool, limit: i64, lease_secs: i64) -> DomainResult<V
     rows.into_iter().map(|r| r.into_claimed(lease)).collect()
 }
 
+/// Settles a step's rows in one statement: `$1` the lease, then one array element per row.
 const SETTLE: &str = "
-UPDATE outbox SET
-    status = $3,
-    last_error = $4,
-    next_attempt_at = CASE WHEN $3 = 'pending' THEN now() + make_interval(secs => $5) ELSE next_attempt_at END,
-    delivered_at = CASE WHEN $3 = 'delivered' THEN now() END,
+UPDATE outbox o SET
+    status = s.status,
+    last_error = s.error,
+    next_attempt_at = CASE WHEN s.status = 'pending' THEN now() + make_interval(secs => s.after)
+                           ELSE o.next_attempt_at END,
+    delivered_at = CASE WHEN s.status = 'delivered' THEN now() END,
     lease_until = NULL, lease_token = NULL
-WHERE id = $1 AND lease_token = $2";
+FROM unnest($2::bigint[], $3::text[], $4::text[], $5::float8[]) AS s(id, status, error, after)
+WHERE o.id = s.id AND o.lease_token = $1";
 
-pub async fn settle(pool: &TxPool, id: i64, lease: Uuid, s: &Settlement) -> DomainResult<bool> {
-    let (status, error, after) = settlement_columns(s);
+pub async fn settle(
+    pool: &TxPool,
+    lease: Uuid,
+    settled: &[(i64, Settlement)],
+) -> DomainResult<u64> {
+    if settled.is_empty() {
+        return Ok(0);
+    }
+    let mut ids = Vec::with_capacity(settled.len());
+    let mut statuses = Vec::with_capacity(settled.len());
+    let mut errors = Vec::with_capacity(settled.len());
+    let mut afters = Vec::with_capacity(settled.len());
+    for (id, s) in settled {
+        let (status, error, after) = settlement_columns(s);
+        ids.push(*id);
+        statuses.push(status);
+        errors.push(error);
+        afters.push(after);
+    }
+    let (ids, statuses, errors, afters) = (&ids, &statuses, &errors, &afters);
     retry(|| async move {
         let mut tx = pool.begin_with(READ_COMMITTED).await?;
         let n = query(SETTLE)
-            .bind(id)
             .bind(lease)
-            .bind(status)
-            .bind(error)
-            .bind(after)
+            .bind(ids)
+            .bind(statuses)
+            .bind(errors)
+            .bind(afters)
             .execute(&mut *tx)
             .await?
             .rows_affected();
         tx.commit().await?;
-        Ok(n == 1)
+        Ok(n)
     })
     .await
 }

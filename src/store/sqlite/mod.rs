@@ -136,7 +136,11 @@ impl SqliteStore {
             // in-memory database would vanish with it.
             .max_lifetime(None)
             .idle_timeout(None)
-            .connect_with(connect.clone())
+            // Every write runs on this one connection, so its page cache holds the b-tree
+            // pages writes touch: 16 MiB instead of SQLite's 2 MB default, so a large database
+            // (issue 14's `growth`: a million appointments) does not re-read index pages from
+            // the file for each group of bookings. Readers keep the default.
+            .connect_with(connect.clone().pragma("cache_size", "-16384"))
             .await
             .map_err(OpenError::Connect)?;
         MIGRATOR.run(&writer).await?;
@@ -268,13 +272,12 @@ impl crate::domain::outbox::NotifyStore for SqliteStore {
     ) -> DomainResult<Vec<crate::domain::outbox::Claimed>> {
         outbox::claim(&self.writer, limit, lease_secs).await
     }
-    async fn settle_outbox(
+    async fn settle_outbox_all(
         &self,
-        id: i64,
         lease: uuid::Uuid,
-        settlement: crate::domain::outbox::Settlement,
-    ) -> DomainResult<bool> {
-        outbox::settle(&self.writer, id, lease, &settlement).await
+        settled: &[(i64, crate::domain::outbox::Settlement)],
+    ) -> DomainResult<u64> {
+        outbox::settle(&self.writer, lease, settled).await
     }
     async fn list_outbox(
         &self,

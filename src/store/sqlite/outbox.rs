@@ -82,21 +82,32 @@ UPDATE outbox SET
     lease_until = NULL, lease_token = NULL
 WHERE id = ?1 AND lease_token = ?2";
 
-pub async fn settle(pool: &SqlitePool, id: i64, lease: Uuid, s: &Settlement) -> DomainResult<bool> {
-    let (status, error, after) = settlement_columns(s);
+pub async fn settle(
+    pool: &SqlitePool,
+    lease: Uuid,
+    settled: &[(i64, Settlement)],
+) -> DomainResult<u64> {
+    if settled.is_empty() {
+        return Ok(0);
+    }
     retry(|| async move {
+        // One writer transaction (one commit) for the whole step.
         let mut tx = begin_write(pool).await?;
-        let n = sqlx::query(SETTLE)
-            .bind(id)
-            .bind(lease)
-            .bind(status)
-            .bind(error)
-            .bind(after)
-            .execute(&mut *tx)
-            .await?
-            .rows_affected();
+        let mut n = 0;
+        for (id, s) in settled {
+            let (status, error, after) = settlement_columns(s);
+            n += sqlx::query(SETTLE)
+                .bind(id)
+                .bind(lease)
+                .bind(status)
+                .bind(error)
+                .bind(after)
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
+        }
         tx.commit().await?;
-        Ok(n == 1)
+        Ok(n)
     })
     .await
 }
