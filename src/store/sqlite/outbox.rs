@@ -71,16 +71,21 @@ pub async fn claim(pool: &SqlitePool, limit: i64, lease_secs: i64) -> DomainResu
     rows.into_iter().map(|r| r.into_claimed(lease)).collect()
 }
 
+/// Settles a step's rows in one statement: `?1` the lease, `?2` a JSON array of
+/// `[id, status, error, seconds until the retry]`. One statement, not one per row: on the single
+/// writer each statement is a round trip to SQLite's thread that every booking waits behind.
 const SETTLE: &str = "
 UPDATE outbox SET
-    status = ?3,
-    last_error = ?4,
-    next_attempt_at = CASE WHEN ?3 = 'pending'
-        THEN strftime('%Y-%m-%dT%H:%M:%fZ', 'now', '+' || ?5 || ' seconds')
-        ELSE next_attempt_at END,
-    delivered_at = CASE WHEN ?3 = 'delivered' THEN strftime('%Y-%m-%dT%H:%M:%fZ', 'now') END,
+    status = s.status,
+    last_error = s.error,
+    next_attempt_at = CASE WHEN s.status = 'pending'
+        THEN strftime('%Y-%m-%dT%H:%M:%fZ', 'now', '+' || s.after || ' seconds')
+        ELSE outbox.next_attempt_at END,
+    delivered_at = CASE WHEN s.status = 'delivered' THEN strftime('%Y-%m-%dT%H:%M:%fZ', 'now') END,
     lease_until = NULL, lease_token = NULL
-WHERE id = ?1 AND lease_token = ?2";
+FROM (SELECT value ->> 0 AS id, value ->> 1 AS status, value ->> 2 AS error, value ->> 3 AS after
+      FROM json_each(?2)) AS s
+WHERE outbox.id = s.id AND outbox.lease_token = ?1";
 
 pub async fn settle(
     pool: &SqlitePool,
@@ -90,22 +95,22 @@ pub async fn settle(
     if settled.is_empty() {
         return Ok(0);
     }
-    retry(|| async move {
-        // One writer transaction (one commit) for the whole step.
-        let mut tx = begin_write(pool).await?;
-        let mut n = 0;
-        for (id, s) in settled {
+    let rows: Vec<_> = settled
+        .iter()
+        .map(|(id, s)| {
             let (status, error, after) = settlement_columns(s);
-            n += sqlx::query(SETTLE)
-                .bind(id)
-                .bind(lease)
-                .bind(status)
-                .bind(error)
-                .bind(after)
-                .execute(&mut *tx)
-                .await?
-                .rows_affected();
-        }
+            serde_json::json!([id, status, error, after as i64])
+        })
+        .collect();
+    let rows = &serde_json::Value::Array(rows).to_string();
+    retry(|| async move {
+        let mut tx = begin_write(pool).await?;
+        let n = sqlx::query(SETTLE)
+            .bind(lease)
+            .bind(rows)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
         tx.commit().await?;
         Ok(n)
     })
