@@ -359,7 +359,7 @@ impl BookRequest {
         actor: Actor,
     ) -> Self {
         Self {
-            id: AppointmentId::random(),
+            id: AppointmentId::time_ordered(),
             new,
             hold_secs,
             max_holds,

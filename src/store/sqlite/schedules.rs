@@ -252,7 +252,7 @@ pub async fn generate(
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
                  ON CONFLICT (doctor_id, slot_date, slot_time) DO NOTHING",
             )
-            .bind(SlotId::random())
+            .bind(SlotId::time_ordered())
             .bind(schedule.doctor_id)
             .bind(p.slot_date)
             .bind(p.slot_time)

@@ -80,7 +80,7 @@ async fn load(conn: &mut SqliteConnection, id: SlotId) -> Result<Slot, TxError> 
 pub async fn create_slot(pool: &SqlitePool, doctor: DoctorId, s: NewSlot) -> DomainResult<Slot> {
     let start =
         &start_text(&s, "slot_date".into()).map_err(|e| DomainError::Validation(vec![e]))?;
-    let (id, s) = (SlotId::random(), &s);
+    let (id, s) = (SlotId::time_ordered(), &s);
     retry(|| async move {
         let mut tx = begin_write(pool).await?;
         // Writes are serialized: these checks cannot race. FK and UNIQUE back them.
@@ -142,7 +142,7 @@ pub async fn create_slots(
         require_doctor(&mut tx, doctor).await?;
         let (mut created, mut existing) = (Vec::new(), Vec::new());
         for ((index, s), start) in fresh.iter().zip(starts) {
-            let id = SlotId::random();
+            let id = SlotId::time_ordered();
             let done = sqlx::query(
                 "INSERT INTO time_slots (id, doctor_id, slot_date, slot_time, starts_at, duration_minutes, max_capacity)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)

@@ -49,7 +49,7 @@ async fn offer_one(
     let Some((entry, patient)) = pick else {
         return Ok(false);
     };
-    let id = AppointmentId::random();
+    let id = AppointmentId::time_ordered();
     sqlx::query(
         "UPDATE time_slots SET current_bookings = current_bookings + 1, updated_at = ?2 WHERE id = ?1",
     )
