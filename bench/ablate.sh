@@ -40,14 +40,20 @@ declare -A SQL=(
     [no_access_log_rows]="CREATE FUNCTION skip_row() RETURNS trigger LANGUAGE plpgsql AS 'BEGIN RETURN NULL; END'; CREATE TRIGGER skip BEFORE INSERT ON access_log FOR EACH ROW EXECUTE FUNCTION skip_row();"
     [no_foreign_keys]="DO \$\$ DECLARE r record; BEGIN FOR r IN SELECT conrelid::regclass AS t, conname FROM pg_constraint WHERE contype = 'f' AND conrelid::regclass::text IN ('appointments', 'appointment_audit_log', 'access_log', 'outbox', 'idempotency_keys') LOOP EXECUTE format('ALTER TABLE %s DROP CONSTRAINT %I', r.t, r.conname); END LOOP; END \$\$;"
     [no_check_constraints]="DO \$\$ DECLARE r record; BEGIN FOR r IN SELECT conrelid::regclass AS t, conname FROM pg_constraint WHERE contype = 'c' AND conrelid::regclass::text IN ('appointments', 'time_slots', 'appointment_audit_log', 'access_log', 'outbox', 'patients') LOOP EXECUTE format('ALTER TABLE %s DROP CONSTRAINT %I', r.t, r.conname); END LOOP; END \$\$;"
+    [no_domain_constraints]="DO \$\$ DECLARE r record; BEGIN FOR r IN SELECT contypid::regtype AS d, conname FROM pg_constraint WHERE contype = 'c' AND contypid <> 0 LOOP EXECUTE format('ALTER DOMAIN %s DROP CONSTRAINT %I', r.d, r.conname); END LOOP; END \$\$;"
     [no_secondary_appointment_indexes]="DO \$\$ DECLARE r record; BEGIN FOR r IN SELECT i.indexrelid::regclass AS ix FROM pg_index i WHERE i.indrelid = 'appointments'::regclass AND NOT i.indisprimary AND NOT i.indisunique LOOP EXECUTE format('DROP INDEX %s', r.ix); END LOOP; END \$\$;"
 )
+# Every removal at once (with the settings of quiet_logs below): the floor of what a booking
+# could cost if none of those parts had to be written.
+SQL[all_removed]="${SQL[no_outbox_trigger]} ${SQL[no_pending_holds_trigger]} ${SQL[no_access_log_rows]} ${SQL[no_foreign_keys]} ${SQL[no_check_constraints]} ${SQL[no_domain_constraints]} ${SQL[no_secondary_appointment_indexes]}"
+
 # Settings an experiment runs the server with (on the untouched schema).
 declare -A ENVS=(
     # Only warnings logged: no request or "booked" line written on the request path.
     [quiet_logs]="RUST_LOG=warn"
     # The outbox worker never polls in the window: rows are written but not claimed or settled.
     [no_outbox_worker]="OUTBOX_POLL_INTERVAL_MS=4000000000"
+    [all_removed]="RUST_LOG=warn"
 )
 ORDER=(control no_outbox_trigger no_pending_holds_trigger no_access_log_rows no_foreign_keys
        no_secondary_appointment_indexes control)
