@@ -3,7 +3,7 @@
 #   bash bench/sweep-stall.sh control; bash bench/sweep-stall.sh overdue
 # Needs `cargo build --release --workspace --bins` first.
 # book-distinct twice on one SQLite server; between them
-# "overdue" makes every PENDING hold overdue so the sweeper expires ~40k holds during the second.
+# "overdue" makes every PENDING hold overdue so the sweeper works through ~40k overdue holds during the second.
 set -e
 cd "$(dirname "$0")/.."
 MODE=$1; BIN=target/release/carebook; D=$(mktemp -d); port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
