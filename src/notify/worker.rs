@@ -17,12 +17,32 @@ use crate::domain::DomainResult;
 
 /// Rows claimed per step.
 pub const BATCH: i64 = 50;
-/// How long a claim holds a row: longer than any delivery may take (SMTP and webhook
-/// timeouts are 10 s), so a live worker never loses its row to another.
-pub const LEASE_SECS: i64 = 60;
+/// How long a claim holds its rows: longer than a whole step may take with every delivery
+/// running to its timeout ([`BATCH`] rows, [`PARALLEL`] at a time, checked below), so a live
+/// worker never loses a row to another worker mid-step and no message goes out twice for that
+/// reason. (It was 60 s, shorter than seven rounds of 30 s SMTP timeouts.) A crashed worker's
+/// rows wait this long before another worker takes them over.
+pub const LEASE_SECS: i64 = 240;
 /// Deliveries in flight at once within a step (never two of one appointment and receiver:
 /// a claim holds only the earliest pending row of each).
 const PARALLEL: usize = 8;
+/// The longest one delivery may take: an e-mail's whole SMTP exchange, or a webhook's lookup
+/// and request.
+const LONGEST_DELIVERY_SECS: u64 = {
+    let (mail, hook) = (
+        super::email::SEND_TIMEOUT.as_secs(),
+        super::webhook::LONGEST_DELIVERY.as_secs(),
+    );
+    if mail > hook {
+        mail
+    } else {
+        hook
+    }
+};
+const _: () = assert!(
+    LEASE_SECS as u64 > (BATCH as u64).div_ceil(PARALLEL as u64) * LONGEST_DELIVERY_SECS,
+    "a step at its timeouts must end before its lease does"
+);
 /// The longest wait between two attempts.
 const MAX_BACKOFF_SECS: i64 = 3600;
 

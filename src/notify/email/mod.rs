@@ -18,7 +18,7 @@ use crate::config::NotifySettings;
 /// How long one SMTP command may take before the attempt counts as failed.
 const COMMAND_TIMEOUT: Duration = Duration::from_secs(10);
 /// How long a whole delivery (connect, TLS, hello, message, quit) may take.
-const SEND_TIMEOUT: Duration = Duration::from_secs(30);
+pub(super) const SEND_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// An SMTP transport and sender address.
 pub struct Mailer {

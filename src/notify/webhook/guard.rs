@@ -11,7 +11,7 @@ use reqwest::dns::{Addrs, Name, Resolve, Resolving};
 use crate::domain::webhook::{is_public, WebhookUrl};
 
 /// How long resolving a host at creation may take.
-const RESOLVE_TIMEOUT: Duration = Duration::from_secs(5);
+pub(super) const RESOLVE_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// The host is or resolves to an address deliveries may not go to.
 #[derive(Debug, thiserror::Error)]
