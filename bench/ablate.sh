@@ -73,9 +73,11 @@ for spec in "${ORDER[@]}"; do
     RUN=$((RUN + 1))
     name=${spec%@*}
     bin=target/release/carebook
-    [[ $spec == *@* ]] && bin=${spec#*@}
     label=$name
-    [[ $spec == *@* ]] && label=$name-$(basename "$bin")
+    if [[ $spec == *@* ]]; then
+        bin=${spec#*@}
+        label=$name-$(basename "$bin")
+    fi
     psql "$PG/postgres" -qXc "DROP DATABASE IF EXISTS $DB WITH (FORCE)" >/dev/null
     DBURL=$PG/$DB
     STATS=(--pg-stats-url "$PG/$DB")
@@ -94,7 +96,7 @@ for spec in "${ORDER[@]}"; do
         curl -fsS -m 2 "http://127.0.0.1:$port/api/health" >/dev/null 2>&1 && break
         sleep 0.2
     done
-    if [ -n "${SQL[$name]:-}" ] && [ "${ABLATE_SQLITE:-0}" != 1 ]; then psql "$PG/$DB" -qXv ON_ERROR_STOP=1 -c "${SQL[$name]}" >/dev/null; fi
+    if [ -n "${SQL[$name]:-}" ]; then psql "$PG/$DB" -qXv ON_ERROR_STOP=1 -c "${SQL[$name]}" >/dev/null; fi
     target/release/carebook-bench run --base-url "http://127.0.0.1:$port/api" --label postgres \
         --server-pid "$SERVER_PID" --scenarios book-distinct --email "$ADMIN_EMAIL" \
         --clients 64 --duration "$DURATION" "${STATS[@]}" \

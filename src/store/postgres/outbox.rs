@@ -92,9 +92,6 @@ pub async fn settle(
     lease: Uuid,
     settled: &[(i64, Settlement)],
 ) -> DomainResult<u64> {
-    if settled.is_empty() {
-        return Ok(0);
-    }
     let mut ids = Vec::with_capacity(settled.len());
     let mut statuses = Vec::with_capacity(settled.len());
     let mut errors = Vec::with_capacity(settled.len());

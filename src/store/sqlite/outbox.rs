@@ -92,9 +92,6 @@ pub async fn settle(
     lease: Uuid,
     settled: &[(i64, Settlement)],
 ) -> DomainResult<u64> {
-    if settled.is_empty() {
-        return Ok(0);
-    }
     let rows: Vec<_> = settled
         .iter()
         .map(|(id, s)| {
