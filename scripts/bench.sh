@@ -7,7 +7,12 @@
 # then, for PostgreSQL (a fresh database) and SQLite (a fresh temp file), starts
 # `target/release/carebook serve` on a free loopback port and runs every carebook-bench
 # scenario against it (growth seeds 1,000,000 appointments in SQL first); stops the servers
-# and writes bench/results/results.{json,md}. About 10 minutes on a 2-core machine.
+# and writes bench/results/results.{json,md}. About 12 minutes on a 2-core machine.
+#
+# growth is paired: a second server of the same build runs on an empty database of the same
+# backend (idle until then), and growth's windows alternate between it and the seeded server,
+# R S R S R (BENCH_GROWTH_ROUNDS seeded windows), so that the machine's drift between windows
+# weighs on both sides of the ratio.
 #
 # The server starts with an admin account (ADMIN_EMAIL/ADMIN_PASSWORD, defaults
 # bench@carebook.test / "bench admin passphrase") that carebook-bench logs in as. One admin
@@ -27,7 +32,7 @@
 # postgres://postgres@127.0.0.1:5432), BENCH_CLIENTS (64), BENCH_READ_CLIENTS (32),
 # BENCH_DURATION (seconds per window, 20), BENCH_MAX_BOOKINGS (40000), BENCH_POOL_SIZE
 # (carebook's DB_POOL_SIZE, 16), BENCH_HOT_POOL_SIZE (hot-slot again on PostgreSQL at this
-# DB_POOL_SIZE, 64; the same as BENCH_POOL_SIZE skips it), BENCH_SEED (1000000), BENCH_BACKENDS ("postgres sqlite"),
+# DB_POOL_SIZE, 64; the same as BENCH_POOL_SIZE skips it), BENCH_SEED (1000000), BENCH_GROWTH_ROUNDS (2), BENCH_BACKENDS ("postgres sqlite"),
 # BENCH_OUT (bench/results), ADMIN_EMAIL, ADMIN_PASSWORD, BENCH_BASELINE_REV (none),
 # BENCH_BASELINE_SCENARIOS, BENCH_BASELINE_CACHE, BENCH_BASELINE_LOGIN (0).
 set -euo pipefail
@@ -44,6 +49,7 @@ MAX_BOOKINGS=${BENCH_MAX_BOOKINGS:-40000}
 POOL=${BENCH_POOL_SIZE:-16}
 HOT_POOL=${BENCH_HOT_POOL_SIZE:-64}
 SEED=${BENCH_SEED:-1000000}
+GROWTH_ROUNDS=${BENCH_GROWTH_ROUNDS:-2}
 BACKENDS=${BENCH_BACKENDS:-postgres sqlite}
 OUT=${BENCH_OUT:-bench/results}
 export ADMIN_EMAIL=${ADMIN_EMAIL:-bench@carebook.test}
@@ -54,10 +60,13 @@ BASELINE_CACHE=${BENCH_BASELINE_CACHE:-/tmp/carebook-bench-baseline}
 BASELINE_LOGIN=${BENCH_BASELINE_LOGIN:-0}
 BASELINE_SRC=
 PG_DB=carebook_bench
+REF_DB=carebook_bench_reference
 PGBENCH_DB=pgbench_carebook
 WORK=$(mktemp -d /tmp/carebook-bench.XXXXXX)
 SERVER_PID=
 BASE_URL=
+REF_PID=
+REF_URL=
 
 log() { printf '[bench.sh %s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
 
@@ -75,10 +84,12 @@ stop_server() {
 
 cleanup() {
     stop_server
+    stop_reference
     if [ -n "$BASELINE_SRC" ]; then
         git worktree remove --force "$BASELINE_SRC" >/dev/null 2>&1 || true
     fi
     psql "$PG/postgres" -qXc "DROP DATABASE IF EXISTS $PG_DB WITH (FORCE)" >/dev/null 2>&1 || true
+    psql "$PG/postgres" -qXc "DROP DATABASE IF EXISTS $REF_DB WITH (FORCE)" >/dev/null 2>&1 || true
     psql "$PG/postgres" -qXc "DROP DATABASE IF EXISTS $PGBENCH_DB WITH (FORCE)" >/dev/null 2>&1 || true
     rm -rf "$WORK"
 }
@@ -110,6 +121,32 @@ start_server() {
     log "$1 did not start; its log:"
     tail -20 "$3" >&2
     exit 1
+}
+
+# start_reference BACKEND: a second server of the current build on an empty database of that
+# backend (REF_PID, REF_URL); growth alternates its windows between it and the seeded server.
+start_reference() {
+    local saved_pid=$SERVER_PID saved_url=$BASE_URL url
+    case $1 in
+        postgres)
+            psql "$PG/postgres" -qXc "DROP DATABASE IF EXISTS $REF_DB WITH (FORCE)" >/dev/null
+            url=$PG/$REF_DB
+            ;;
+        *) url=sqlite:$WORK/reference.db ;;
+    esac
+    start_server target/release/carebook "$url" "$WORK/server-$1-reference.log"
+    REF_PID=$SERVER_PID
+    REF_URL=$BASE_URL
+    SERVER_PID=$saved_pid
+    BASE_URL=$saved_url
+}
+
+stop_reference() {
+    local saved=$SERVER_PID
+    SERVER_PID=$REF_PID
+    stop_server
+    SERVER_PID=$saved
+    REF_PID=
 }
 
 # build_baseline: sets BASELINE_BIN to the release carebook of BASELINE_REV, building it in a
@@ -175,7 +212,7 @@ grep -E '^(tps|latency average|number of (clients|threads|failed))' "$WORK/pgben
 psql "$PG/postgres" -qXc "DROP DATABASE IF EXISTS $PGBENCH_DB WITH (FORCE)" >/dev/null
 
 COMMON=(--clients "$CLIENTS" --read-clients "$READ_CLIENTS" --duration "$DURATION"
-        --max-bookings "$MAX_BOOKINGS" --seed-appointments "$SEED")
+        --max-bookings "$MAX_BOOKINGS" --seed-appointments "$SEED" --growth-rounds "$GROWTH_ROUNDS")
 INPUTS=()
 for backend in $BACKENDS; do
     if [ -n "$BASELINE_REV" ]; then
@@ -192,12 +229,14 @@ for backend in $BACKENDS; do
     fi
     fresh_database "$backend" carebook
     start_server target/release/carebook "$URL" "$WORK/server-$backend.log"
+    start_reference "$backend"
     log "running every scenario on $backend"
     # The password reaches carebook-bench through the environment, not its command line.
     "$BENCH" run --base-url "$BASE_URL" --label "$backend" --server-pid "$SERVER_PID" \
-        --email "$ADMIN_EMAIL" --seed-database-url "$URL" "${COMMON[@]}" "${EXTRA[@]}" \
-        --out "$WORK/$backend.json"
+        --email "$ADMIN_EMAIL" --seed-database-url "$URL" --reference-url "$REF_URL" \
+        "${COMMON[@]}" "${EXTRA[@]}" --out "$WORK/$backend.json"
     stop_server
+    stop_reference
     INPUTS+=(--input "$WORK/$backend.json")
     if [ "$backend" = postgres ] && [ "$HOT_POOL" != "$POOL" ]; then
         # The hot slot again at the largest pool size the issue names: more connections mean
@@ -236,7 +275,7 @@ cpu_model=$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//')
     --meta "postgresql settings=sslmode=disable (pgbench and carebook alike), fsync=$(pgsetting fsync), synchronous_commit=$(pgsetting synchronous_commit), wal_sync_method=$(pgsetting wal_sync_method), shared_buffers=$(pgsetting shared_buffers), max_connections=$(pgsetting max_connections)" \
     --meta "carebook settings=DB_POOL_SIZE=$POOL, APPOINTMENT_EXPIRY_MINUTES=60, LOG_FORMAT=json (RUST_LOG default info), RATE_LIMIT_PER_MINUTE=0, MAX_PENDING_HOLDS_PER_PATIENT=0, ACCESS_TOKEN_MINUTES=120, load generator logged in as the admin ADMIN_EMAIL; server and load generator on the same machine" \
     "${BASELINE_META[@]}" \
-    --meta "load=$CLIENTS booking clients, $READ_CLIENTS availability clients, $DURATION s windows (at most $MAX_BOOKINGS bookings each), growth after $SEED seeded appointments" \
+    --meta "load=$CLIENTS booking clients, $READ_CLIENTS availability clients, $DURATION s windows (at most $MAX_BOOKINGS bookings each), growth after $SEED seeded appointments, paired with an empty reference server in $((2 * GROWTH_ROUNDS + 1)) alternating windows" \
     --out-json "$OUT/results.json" --out-md "$OUT/results.md"
 log "wrote $OUT/results.json and $OUT/results.md"
 cat "$OUT/results.md"

@@ -23,21 +23,25 @@ use fixtures::Fixtures;
 use results::BackendRun;
 use scenarios::{Scenario, Settings};
 
-/// Runs `which` in order against `base_url` and returns everything measured.
+/// Runs `which` in order against `base_url` and returns everything measured;
+/// `reference_url`, a second server on an empty database, makes `growth` a paired measurement.
 pub async fn run(
     label: &str,
     base_url: &str,
+    reference_url: Option<&str>,
     settings: &Settings,
     which: &[Scenario],
 ) -> Result<BackendRun, String> {
-    let mut api = Api::new(base_url, settings.clients.max(settings.read_clients) + 8)?;
-    api.wait_healthy(Duration::from_secs(30)).await?;
-    if let Some((email, password)) = &settings.login {
-        api.login(email, password).await?;
-    }
     let started_at = chrono::Utc::now().to_rfc3339();
     eprintln!("[{label}] registering {} patients", settings.patients);
-    let fx = Fixtures::new(api, settings.patients, 32).await?;
+    let fx = fixtures(base_url, settings).await?;
+    let reference = match reference_url {
+        Some(url) if which.contains(&Scenario::Growth) => {
+            eprintln!("[{label}] registering them on the reference server {url}");
+            Some(fixtures(url, settings).await?)
+        }
+        _ => None,
+    };
     let mut run = BackendRun {
         label: label.to_owned(),
         base_url: base_url.to_owned(),
@@ -49,7 +53,7 @@ pub async fn run(
     };
     for &s in which {
         eprintln!("[{label}] {}", s.name());
-        let (result, seed) = scenarios::run(&fx, settings, s).await?;
+        let (result, seed) = scenarios::run(&fx, reference.as_ref(), settings, s).await?;
         eprintln!(
             "[{label}] {}: {:.0}/s ({}), setup {:.1} s, window {:.1} s",
             result.name, result.throughput, result.primary_op, result.setup_s, result.elapsed_s
@@ -69,4 +73,14 @@ pub async fn run(
         .server_pid
         .and_then(|p| probe::status_mib(p, "VmHWM:"));
     Ok(run)
+}
+
+/// A logged-in client of the server at `base_url`, with the run's patients registered.
+async fn fixtures(base_url: &str, settings: &Settings) -> Result<Fixtures, String> {
+    let mut api = Api::new(base_url, settings.clients.max(settings.read_clients) + 8)?;
+    api.wait_healthy(Duration::from_secs(30)).await?;
+    if let Some((email, password)) = &settings.login {
+        api.login(email, password).await?;
+    }
+    Fixtures::new(api, settings.patients, 32).await
 }

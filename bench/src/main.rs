@@ -123,6 +123,13 @@ struct RunArgs {
     /// Appointments to seed before `growth`.
     #[arg(long, default_value_t = 1_000_000)]
     seed_appointments: u64,
+    /// A second server on an empty database: `growth` then alternates windows between it and
+    /// the seeded server (R S R … R) instead of comparing with `book-distinct`.
+    #[arg(long)]
+    reference_url: Option<String>,
+    /// Seeded windows of a paired `growth` (each followed by a reference window).
+    #[arg(long, default_value_t = 2)]
+    growth_rounds: usize,
     /// A PostgreSQL database to watch during each window (the server's own database).
     #[arg(long)]
     pg_stats_url: Option<String>,
@@ -167,6 +174,7 @@ impl RunArgs {
             server_pid: self.server_pid,
             seed_url: self.seed_database_url.clone(),
             seed_appointments: self.seed_appointments.min(20_000_000),
+            growth_rounds: self.growth_rounds.clamp(1, 10),
             pg_stats_url: self.pg_stats_url.clone(),
             login: (!self.no_login).then(|| (self.email.clone(), self.password.clone())),
         })
@@ -200,7 +208,14 @@ async fn main_inner(cli: Cli) -> Result<(), String> {
             } else {
                 args.scenarios.clone()
             };
-            let run = carebook_bench::run(&args.label, &args.base_url, &settings, &which).await?;
+            let run = carebook_bench::run(
+                &args.label,
+                &args.base_url,
+                args.reference_url.as_deref(),
+                &settings,
+                &which,
+            )
+            .await?;
             let json = serde_json::to_string_pretty(&run).map_err(|e| e.to_string())?;
             match &args.out {
                 Some(p) => write(p, &json),

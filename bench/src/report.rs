@@ -218,16 +218,30 @@ fn checks(run: &BackendRun, pg: Option<&Pgbench>) -> Vec<TargetCheck> {
             None,
         ),
     });
-    let growth = run.scenario("growth").map(|s| s.throughput);
-    out.push(match (distinct, growth) {
-        (Some(e), Some(g)) if e > 0.0 => check(
+    let growth = run.scenario("growth");
+    let paired = growth.and_then(|s| s.paired.as_ref());
+    out.push(match (distinct, growth, paired) {
+        (_, _, Some(p)) if p.reference_mean() > 0.0 => {
+            let (e, g) = (p.reference_mean(), p.seeded_mean());
+            check(
+                b,
+                "growth within 10% of empty",
+                format!(
+                    "{g:.0} vs {e:.0} bookings/s on an empty reference, windows alternating = {:+.1}%",
+                    100.0 * (g / e - 1.0)
+                ),
+                Some(g >= 0.9 * e),
+            )
+        }
+        (Some(e), Some(g), None) if e > 0.0 => check(
             b,
             "growth within 10% of empty",
             format!(
-                "{g:.0} vs {e:.0} bookings/s = {:+.1}%",
-                100.0 * (g / e - 1.0)
+                "{:.0} vs {e:.0} bookings/s = {:+.1}%",
+                g.throughput,
+                100.0 * (g.throughput / e - 1.0)
             ),
-            Some(g >= 0.9 * e),
+            Some(g.throughput >= 0.9 * e),
         ),
         _ => check(b, "growth within 10% of empty", "not measured".into(), None),
     });

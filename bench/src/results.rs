@@ -90,6 +90,40 @@ pub struct ScenarioResult {
     /// Anything worth knowing about the window (e.g. the iteration budget ran out first).
     #[serde(default)]
     pub notes: Vec<String>,
+    /// `growth` measured against a reference server on an empty database, windows alternating.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub paired: Option<Paired>,
+}
+
+/// The windows of a paired `growth`: the reference (empty database) and the seeded server's,
+/// in the order R S R S … R, so that a drift of the machine's speed between windows weighs on
+/// both sides alike.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Paired {
+    /// Bookings/s of each reference window, in order.
+    pub reference: Vec<f64>,
+    /// Bookings/s of each seeded window, in order.
+    pub seeded: Vec<f64>,
+}
+
+impl Paired {
+    /// Mean bookings/s of the reference windows.
+    pub fn reference_mean(&self) -> f64 {
+        mean(&self.reference)
+    }
+
+    /// Mean bookings/s of the seeded windows.
+    pub fn seeded_mean(&self) -> f64 {
+        mean(&self.seeded)
+    }
+}
+
+fn mean(xs: &[f64]) -> f64 {
+    if xs.is_empty() {
+        0.0
+    } else {
+        xs.iter().sum::<f64>() / xs.len() as f64
+    }
 }
 
 impl ScenarioResult {

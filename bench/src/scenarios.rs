@@ -84,6 +84,9 @@ pub struct Settings {
     pub seed_url: Option<String>,
     /// Appointments to seed.
     pub seed_appointments: u64,
+    /// Seeded `growth` windows, each followed by a window on the reference server (when
+    /// `run` is given one).
+    pub growth_rounds: usize,
     /// A PostgreSQL database to watch during each window (wait events, commits per WAL flush).
     #[serde(skip)]
     pub pg_stats_url: Option<String>,
@@ -140,12 +143,15 @@ fn result(name: &str, setup: Duration, primary: &str, w: Window) -> ScenarioResu
         postgres: w.postgres,
         verify: None,
         notes: Vec::new(),
+        paired: None,
     }
 }
 
-/// Runs one scenario against the fixtures' server.
+/// Runs one scenario against the fixtures' server; `reference` (fixtures on a second server
+/// with an empty database) makes `growth` a paired measurement.
 pub async fn run(
     fx: &Fixtures,
+    reference: Option<&Fixtures>,
     s: &Settings,
     which: Scenario,
 ) -> Result<(ScenarioResult, Option<SeedReport>), String> {
@@ -170,7 +176,10 @@ pub async fn run(
                 );
                 seed = Some(report);
             }
-            let mut r = book_distinct(fx, s, "growth").await?;
+            let mut r = match reference {
+                Some(rf) => paired_growth(fx, rf, s).await?,
+                None => book_distinct(fx, s, "growth").await?,
+            };
             if seed.is_none() {
                 r.notes
                     .push("no --seed-database-url: the database was not seeded".into());
@@ -228,6 +237,53 @@ async fn book_distinct(fx: &Fixtures, s: &Settings, name: &str) -> Result<Scenar
     let used = w.rec.count("book", 201) + w.rec.count("book", 409);
     let mut r = result(name, setup, "book", w);
     budget_note(&mut r, used, s.max_bookings);
+    Ok(r)
+}
+
+/// `growth` as windows alternating between the reference server (empty database) and the
+/// seeded one, R S R … R with `growth_rounds` seeded windows: a machine whose speed drifts
+/// between windows (measured here: `pgbench -N` moving by a third within an hour) then weighs
+/// on both sides of the ratio instead of on one. The result is the first seeded window's, with
+/// every window's throughput in `paired`.
+async fn paired_growth(
+    fx: &Fixtures,
+    reference: &Fixtures,
+    s: &Settings,
+) -> Result<ScenarioResult, String> {
+    // The reference server is neither the one whose resources are probed nor the watched
+    // database.
+    let rs = Settings {
+        server_pid: None,
+        pg_stats_url: None,
+        ..s.clone()
+    };
+    let mut refs = vec![
+        book_distinct(reference, &rs, "growth-reference")
+            .await?
+            .throughput,
+    ];
+    let mut seeded: Vec<ScenarioResult> = Vec::new();
+    for _ in 0..s.growth_rounds.max(1) {
+        let r = book_distinct(fx, s, "growth").await?;
+        eprintln!("  seeded window: {:.0}/s", r.throughput);
+        seeded.push(r);
+        let t = book_distinct(reference, &rs, "growth-reference")
+            .await?
+            .throughput;
+        eprintln!("  reference window: {t:.0}/s");
+        refs.push(t);
+    }
+    let throughputs = seeded.iter().map(|r| r.throughput).collect();
+    let mut r = seeded.remove(0);
+    r.notes.push(format!(
+        "paired with a reference server on an empty database: windows R S R … R, {} seeded; \
+         the result's latencies are the first seeded window's",
+        s.growth_rounds.max(1)
+    ));
+    r.paired = Some(crate::results::Paired {
+        reference: refs,
+        seeded: throughputs,
+    });
     Ok(r)
 }
 

@@ -8,6 +8,8 @@ use carebook::startup::Application;
 use carebook_bench::report::{combine, markdown};
 use carebook_bench::scenarios::{Scenario, Settings};
 use clap::Parser;
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
 
 #[derive(Parser)]
 struct Args {
@@ -31,36 +33,10 @@ async fn every_scenario_runs_against_a_real_server() {
     );
     std::fs::create_dir_all(&dir.0).expect("temp dir");
     let url = format!("sqlite:{}", dir.0.join("smoke.db").display());
-    let args = [
-        "carebook",
-        "--database-url",
-        &url,
-        "--host",
-        "127.0.0.1",
-        "--port",
-        "0",
-        "--appointment-expiry-minutes",
-        "60",
-        "--admin-email",
-        "bench@carebook.test",
-        "--admin-password",
-        "bench admin passphrase",
-        "--rate-limit-per-minute",
-        "0",
-        "--max-pending-holds-per-patient",
-        "0",
-    ];
-    let settings = Args::try_parse_from(args)
-        .expect("flags")
-        .raw
-        .validate()
-        .expect("settings");
-    let app = Application::build(settings).await.expect("server starts");
-    let base = format!("http://127.0.0.1:{}/api", app.port());
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let server = tokio::spawn(app.run_until_stopped(async move {
-        let _ = stopped.await;
-    }));
+    let (base, stop, server) = serve(&url).await;
+    // The empty database a paired `growth` compares with.
+    let ref_url = format!("sqlite:{}", dir.0.join("reference.db").display());
+    let (ref_base, ref_stop, ref_server) = serve(&ref_url).await;
 
     let s = Settings {
         clients: 4,
@@ -76,17 +52,20 @@ async fn every_scenario_runs_against_a_real_server() {
         server_pid: Some(std::process::id()),
         seed_url: Some(url.clone()),
         seed_appointments: 1_000,
+        growth_rounds: 2,
         pg_stats_url: None,
         login: Some((
             "bench@carebook.test".into(),
             "bench admin passphrase".into(),
         )),
     };
-    let run = carebook_bench::run("smoke", &base, &s, &Scenario::ALL)
+    let run = carebook_bench::run("smoke", &base, Some(&ref_base), &s, &Scenario::ALL)
         .await
         .expect("run");
-    let _ = stop.send(());
-    let _ = server.await;
+    for (stop, server) in [(stop, server), (ref_stop, ref_server)] {
+        let _ = stop.send(());
+        let _ = server.await;
+    }
 
     assert_eq!(run.scenarios.len(), Scenario::ALL.len());
     for sc in &run.scenarios {
@@ -112,6 +91,19 @@ async fn every_scenario_runs_against_a_real_server() {
     assert_eq!(seed.appointments, 1_000);
     assert!(seed.appointments_total >= 1_000);
     assert!(run.scenarios[0].resources.server_rss_max_mib.is_some());
+    let paired = run
+        .scenario("growth")
+        .and_then(|g| g.paired.clone())
+        .expect("growth paired with the reference server");
+    assert_eq!((paired.reference.len(), paired.seeded.len()), (3, 2));
+    assert!(
+        paired
+            .reference
+            .iter()
+            .chain(&paired.seeded)
+            .all(|t| *t > 0.0),
+        "{paired:?}"
+    );
 
     let combined = combine(vec![run.clone()], None, Default::default()).with_baseline(vec![run]);
     assert_eq!(combined.comparisons.len(), Scenario::ALL.len());
@@ -125,4 +117,43 @@ async fn every_scenario_runs_against_a_real_server() {
         "{md}"
     );
     assert!(md.contains("### Baseline: smoke"), "{md}");
+    assert!(
+        md.contains("on an empty reference, windows alternating"),
+        "{md}"
+    );
+}
+
+/// Starts carebook in-process on `url`; returns its API base URL, a stop switch and its task.
+async fn serve(url: &str) -> (String, oneshot::Sender<()>, JoinHandle<std::io::Result<()>>) {
+    let args = [
+        "carebook",
+        "--database-url",
+        url,
+        "--host",
+        "127.0.0.1",
+        "--port",
+        "0",
+        "--appointment-expiry-minutes",
+        "60",
+        "--admin-email",
+        "bench@carebook.test",
+        "--admin-password",
+        "bench admin passphrase",
+        "--rate-limit-per-minute",
+        "0",
+        "--max-pending-holds-per-patient",
+        "0",
+    ];
+    let settings = Args::try_parse_from(args)
+        .expect("flags")
+        .raw
+        .validate()
+        .expect("settings");
+    let app = Application::build(settings).await.expect("server starts");
+    let base = format!("http://127.0.0.1:{}/api", app.port());
+    let (stop, stopped) = oneshot::channel::<()>();
+    let server = tokio::spawn(app.run_until_stopped(async move {
+        let _ = stopped.await;
+    }));
+    (base, stop, server)
 }
