@@ -257,6 +257,7 @@ async fn paired_growth(
         pg_stats_url: None,
         ..s.clone()
     };
+    let mut waited = vec![quiesce(reference).await?];
     let mut refs = vec![
         book_distinct(reference, &rs, "growth-reference")
             .await?
@@ -264,9 +265,11 @@ async fn paired_growth(
     ];
     let mut seeded: Vec<ScenarioResult> = Vec::new();
     for _ in 0..s.growth_rounds.max(1) {
+        waited.push(quiesce(fx).await?);
         let r = book_distinct(fx, s, "growth").await?;
         eprintln!("  seeded window: {:.0}/s", r.throughput);
         seeded.push(r);
+        waited.push(quiesce(reference).await?);
         let t = book_distinct(reference, &rs, "growth-reference")
             .await?
             .throughput;
@@ -276,15 +279,46 @@ async fn paired_growth(
     let throughputs = seeded.iter().map(|r| r.throughput).collect();
     let mut r = seeded.remove(0);
     r.notes.push(format!(
-        "paired with a reference server on an empty database: windows R S R … R, {} seeded; \
-         the result's latencies are the first seeded window's",
-        s.growth_rounds.max(1)
+        "paired with a reference server on an empty database: windows R S R … R, {} seeded, each \
+         started once its server had no notification pending (waited {}); the result's \
+         latencies are the first seeded window's",
+        s.growth_rounds.max(1),
+        waited
+            .iter()
+            .map(|w| format!("{:.1} s", w.as_secs_f64()))
+            .collect::<Vec<_>>()
+            .join(", ")
     ));
     r.paired = Some(crate::results::Paired {
         reference: refs,
         seeded: throughputs,
     });
     Ok(r)
+}
+
+/// Waits until the server's outbox has no pending notification (at most five minutes) and
+/// returns how long that took. A booking window leaves a backlog that the outbox worker
+/// settles afterwards; on SQLite that work shares the one writer with the next window's
+/// bookings, so a window started on a backlog measures the previous window's notifications
+/// as much as its own bookings.
+async fn quiesce(fx: &Fixtures) -> Result<Duration, String> {
+    let started = Instant::now();
+    loop {
+        let r = fx.api.get("/outbox?status=pending&limit=1").await;
+        let total = r
+            .json()
+            .and_then(|v| v["pagination"]["total"].as_i64())
+            .ok_or_else(|| format!("GET /outbox: {}", r.describe()))?;
+        if total == 0 {
+            return Ok(started.elapsed());
+        }
+        if started.elapsed() > Duration::from_secs(300) {
+            return Err(format!(
+                "{total} notifications still pending after five minutes"
+            ));
+        }
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
 }
 
 async fn hot_slot(fx: &Fixtures, s: &Settings) -> Result<ScenarioResult, String> {

@@ -25,9 +25,12 @@ WHERE id IN (
           WHERE e.status = 'pending' AND e.appointment_id = o.appointment_id
             AND e.channel = o.channel AND e.webhook_id IS o.webhook_id AND e.id < o.id)
     ORDER BY o.next_attempt_at, o.id
-    LIMIT ?4)";
+    LIMIT ?4)
+RETURNING id";
 
-/// What the leased rows' messages need.
+/// What the leased rows' messages need: `?1` the lease, `?2` the leased ids as a JSON array.
+/// The rows are found by id, not by the lease token, which has no index: by token, each claim
+/// read the whole outbox, delivered history included, while holding the single writer.
 const CLAIMED: &str = "
 SELECT o.id, o.event, o.appointment_id, o.channel, o.webhook_id, o.status, o.attempts,
        o.next_attempt_at, o.last_error, o.created_at, o.delivered_at, o.reminder_hours,
@@ -45,7 +48,7 @@ LEFT JOIN patients p ON p.id = a.patient_id
 LEFT JOIN doctors d ON d.id = a.doctor_id
 LEFT JOIN time_slots s ON s.id = a.time_slot_id
 LEFT JOIN webhooks w ON w.id = o.webhook_id
-WHERE o.lease_token = ?1
+WHERE o.id IN (SELECT value FROM json_each(?2)) AND o.lease_token = ?1
 ORDER BY o.id";
 
 pub async fn claim(pool: &SqlitePool, limit: i64, lease_secs: i64) -> DomainResult<Vec<Claimed>> {
@@ -53,15 +56,24 @@ pub async fn claim(pool: &SqlitePool, limit: i64, lease_secs: i64) -> DomainResu
     let rows: Vec<ClaimRow> = retry(|| async move {
         let mut tx = begin_write(pool).await?;
         let now = db_now(&mut tx).await?;
-        sqlx::query(LEASE)
+        let ids: Vec<i64> = sqlx::query_scalar(LEASE)
             .bind(&now)
             .bind(lease_secs)
             .bind(lease)
             .bind(limit)
-            .execute(&mut *tx)
+            .fetch_all(&mut *tx)
             .await?;
+        if ids.is_empty() {
+            // Nothing due: the idle poll ends here.
+            return Ok(Vec::new());
+        }
+        let ids = format!(
+            "[{}]",
+            ids.iter().map(i64::to_string).collect::<Vec<_>>().join(",")
+        );
         let rows = sqlx::query_as(CLAIMED)
             .bind(lease)
+            .bind(ids)
             .fetch_all(&mut *tx)
             .await?;
         tx.commit().await?;
