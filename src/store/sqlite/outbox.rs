@@ -13,7 +13,7 @@ use crate::store::outbox_rows::{refusal, settlement_columns, ClaimRow, OutboxRow
 use crate::store::retry::{retry, TxError};
 
 /// Leases the due rows: the earliest pending row of each appointment, channel and webhook.
-const LEASE: &str = "
+pub(super) const LEASE: &str = "
 UPDATE outbox SET lease_until = strftime('%Y-%m-%dT%H:%M:%fZ', ?1, '+' || ?2 || ' seconds'),
                   lease_token = ?3, attempts = attempts + 1
 WHERE id IN (
@@ -31,7 +31,7 @@ RETURNING id";
 /// What the leased rows' messages need: `?1` the lease, `?2` the leased ids as a JSON array.
 /// The rows are found by id, not by the lease token, which has no index: by token, each claim
 /// read the whole outbox, delivered history included, while holding the single writer.
-const CLAIMED: &str = "
+pub(super) const CLAIMED: &str = "
 SELECT o.id, o.event, o.appointment_id, o.channel, o.webhook_id, o.status, o.attempts,
        o.next_attempt_at, o.last_error, o.created_at, o.delivered_at, o.reminder_hours,
        a.status AS status_now, a.patient_id, a.doctor_id, a.time_slot_id AS slot_id,
@@ -86,7 +86,7 @@ pub async fn claim(pool: &SqlitePool, limit: i64, lease_secs: i64) -> DomainResu
 /// Settles a step's rows in one statement: `?1` the lease, `?2` a JSON array of
 /// `[id, status, error, seconds until the retry]`. One statement, not one per row: on the single
 /// writer each statement is a round trip to SQLite's thread that every booking waits behind.
-const SETTLE: &str = "
+pub(super) const SETTLE: &str = "
 UPDATE outbox SET
     status = s.status,
     last_error = s.error,

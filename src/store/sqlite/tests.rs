@@ -267,3 +267,39 @@ async fn in_memory_databases_work_on_one_connection() {
     let d = store.create_doctor(doctor("m")).await.unwrap();
     assert_eq!(store.get_doctor(d.id).await.unwrap().email, d.email);
 }
+
+/// The outbox worker's statements reach their rows by id or through the pending-only indexes:
+/// the outbox keeps every delivered row, and a statement that scanned the table (as the claim
+/// once did, by the unindexed lease token) cost more with every notification ever sent, while
+/// holding the single writer.
+#[tokio::test]
+async fn the_outbox_worker_never_scans_the_outbox() {
+    let (store, _dir, _) = fresh().await;
+    for (name, sql, binds) in [
+        ("lease", super::outbox::LEASE, 4),
+        ("claimed", super::outbox::CLAIMED, 2),
+        ("settle", super::outbox::SETTLE, 2),
+    ] {
+        let explain = format!("EXPLAIN QUERY PLAN {sql}");
+        let mut q = sqlx::query(&explain);
+        for _ in 0..binds {
+            q = q.bind("[]");
+        }
+        let plan: Vec<String> = q
+            .fetch_all(store.reader())
+            .await
+            .expect("plan")
+            .iter()
+            .map(|r| sqlx::Row::get::<String, _>(r, "detail"))
+            .collect();
+        assert!(
+            !plan.iter().any(|d| d == "SCAN o" || d == "SCAN outbox"),
+            "{name}: {plan:?}"
+        );
+        assert!(
+            plan.iter()
+                .any(|d| d.starts_with("SEARCH o") || d.starts_with("SEARCH outbox")),
+            "{name}: {plan:?}"
+        );
+    }
+}
