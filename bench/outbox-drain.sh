@@ -12,26 +12,14 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 PG=${BENCH_PG:-postgres://postgres@127.0.0.1:5432}
 export PGSSLMODE=disable
-BIN=${BIN:-target/release/carebook}
+. bench/serve.sh
 DB=carebook_outbox_drain
-export ADMIN_EMAIL=${ADMIN_EMAIL:-bench@carebook.test}
-export ADMIN_PASSWORD=${ADMIN_PASSWORD:-bench admin passphrase}
 LOG=$(mktemp /tmp/carebook-outbox-drain.XXXXXX)
-PID=
 trap '[ -z "$PID" ] || kill "$PID" 2>/dev/null || true; rm -f "$LOG" "$LOG.json";
       psql "$PG/postgres" -qXc "DROP DATABASE IF EXISTS $DB WITH (FORCE)" >/dev/null 2>&1 || true' EXIT
 psql "$PG/postgres" -qXc "DROP DATABASE IF EXISTS $DB WITH (FORCE)" >/dev/null 2>&1
-port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-# The settings of scripts/bench.sh.
-DATABASE_URL=$PG/$DB HOST=127.0.0.1 PORT=$port DB_POOL_SIZE=16 LOG_FORMAT=json \
-    APPOINTMENT_EXPIRY_MINUTES=60 RATE_LIMIT_PER_MINUTE=0 MAX_PENDING_HOLDS_PER_PATIENT=0 \
-    ACCESS_TOKEN_MINUTES=120 "$BIN" serve >"$LOG" 2>&1 &
-PID=$!
-for _ in $(seq 1 150); do
-    curl -fsS -m 2 "http://127.0.0.1:$port/api/health" >/dev/null 2>&1 && break
-    sleep 0.2
-done
-target/release/carebook-bench run --base-url "http://127.0.0.1:$port/api" \
+serve "$PG/$DB" "$LOG"
+target/release/carebook-bench run --base-url "$BASE" \
     --scenarios book-distinct --clients 64 --duration 20 --out "$LOG.json" 2>&1 | grep 'book-distinct:'
 sql() { psql "$PG/$DB" -XAtc "$1"; }
 echo "outbox rows, changed since the last ANALYZE: $(sql "SELECT n_live_tup || ', ' || n_mod_since_analyze FROM pg_stat_user_tables WHERE relname = 'outbox'")"

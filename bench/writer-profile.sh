@@ -14,24 +14,12 @@
 # <= 0), and `cargo build --release --workspace --bins` first. Prints to stdout.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-BIN=${BIN:-target/release/carebook}
+. bench/serve.sh
 DELAY=${PERF_DELAY:-12}
 SECS=${PERF_SECS:-5}
-export ADMIN_EMAIL=${ADMIN_EMAIL:-bench@carebook.test}
-export ADMIN_PASSWORD=${ADMIN_PASSWORD:-bench admin passphrase}
 D=$(mktemp -d /tmp/carebook-writer-profile.XXXXXX)
-PID=
 trap '[ -z "$PID" ] || kill "$PID" 2>/dev/null || true; rm -rf "$D"' EXIT
-port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-# The settings of scripts/bench.sh.
-DATABASE_URL=sqlite:$D/t.db HOST=127.0.0.1 PORT=$port DB_POOL_SIZE=16 LOG_FORMAT=json \
-    APPOINTMENT_EXPIRY_MINUTES=60 RATE_LIMIT_PER_MINUTE=0 MAX_PENDING_HOLDS_PER_PATIENT=0 \
-    ACCESS_TOKEN_MINUTES=120 "$BIN" serve >"$D/server.log" 2>&1 &
-PID=$!
-for _ in $(seq 1 150); do
-    curl -fsS -m 2 "http://127.0.0.1:$port/api/health" >/dev/null 2>&1 && break
-    sleep 0.2
-done
+serve "sqlite:$D/t.db" "$D/server.log"
 if [ -n "${SEED:-}" ]; then
     target/release/carebook-bench seed --database-url "sqlite:$D/t.db" --appointments "$SEED" >/dev/null
 fi
@@ -40,11 +28,11 @@ pending() {
 print(c.execute(\"SELECT count(*) FROM outbox WHERE status = 'pending'\").fetchone()[0])"
 }
 for _ in $(seq 1 "${PRE:-0}"); do
-    target/release/carebook-bench run --base-url "http://127.0.0.1:$port/api" \
+    target/release/carebook-bench run --base-url "$BASE" \
         --scenarios book-distinct --clients 64 --duration 20 --out "$D/pre.json" >"$D/pre.out" 2>&1
     while [ "$(pending)" -gt 0 ]; do sleep 1; done
 done
-target/release/carebook-bench run --base-url "http://127.0.0.1:$port/api" \
+target/release/carebook-bench run --base-url "$BASE" \
     --scenarios book-distinct --clients 64 --duration 20 --out "$D/r.json" >"$D/bench.out" 2>&1 &
 BENCH=$!
 sleep "$DELAY"

@@ -67,10 +67,7 @@ pub async fn claim(pool: &SqlitePool, limit: i64, lease_secs: i64) -> DomainResu
             // Nothing due: the idle poll ends here.
             return Ok(Vec::new());
         }
-        let ids = format!(
-            "[{}]",
-            ids.iter().map(i64::to_string).collect::<Vec<_>>().join(",")
-        );
+        let ids = serde_json::Value::from(ids).to_string();
         let rows = sqlx::query_as(CLAIMED)
             .bind(lease)
             .bind(ids)
