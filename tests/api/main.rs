@@ -24,6 +24,7 @@ mod no_show;
 mod operations;
 mod outbox;
 mod outbox_crash;
+mod outbox_plans;
 mod patients;
 mod pgbouncer;
 mod privacy;

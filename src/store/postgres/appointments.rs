@@ -739,7 +739,8 @@ pub async fn for_doctor(
 pub async fn expire_due(pool: &TxPool, batch: i64, terms: OfferTerms) -> DomainResult<u64> {
     retry(|| {
         two_pass(|locked| async move {
-            let mut tx = pool.begin().await?;
+            // Planned at each sweep: the sweeper's first runs see an empty table.
+            let mut tx = pool.begin_replanned().await?;
             if locked {
                 lock_line(&mut tx).await?;
             }

@@ -26,10 +26,17 @@ const READ_COMMITTED: &str = "ISOLATION LEVEL READ COMMITTED";
 /// about 60 rows/s until an ANALYZE (then in seconds). Without bitmap scans and sorts the only
 /// plan left is the ordered index scan, which is the right one at any backlog size. Disabled
 /// plan types count as hugely expensive, which would make PostgreSQL compile the statement
-/// with JIT (measured: 688 ms of compiling for 1 ms of work), so JIT is off too. `SET LOCAL`
-/// ends with the transaction, so nothing else sees these settings.
+/// with JIT (measured: 688 ms of compiling for 1 ms of work), so JIT is off too. And the plan is
+/// made at each claim ([`REPLAN`](super::tx_pool::REPLAN)), not kept from the empty outbox of a
+/// fresh server's first polls. `SET LOCAL` ends with the transaction, so nothing else sees
+/// these settings.
 const CLAIM_TX: &str = "ISOLATION LEVEL READ COMMITTED; SET LOCAL enable_bitmapscan = off; \
-                        SET LOCAL enable_sort = off; SET LOCAL jit = off";
+                        SET LOCAL enable_sort = off; SET LOCAL jit = off; \
+                        SET LOCAL plan_cache_mode = force_custom_plan";
+
+/// The reminder step's transaction: planned at each run, like the claim's.
+const REMIND_TX: &str =
+    "ISOLATION LEVEL READ COMMITTED; SET LOCAL plan_cache_mode = force_custom_plan";
 
 /// Leases the due rows (the earliest pending row of each appointment, channel and webhook)
 /// and reads what their messages need, in one statement.
@@ -214,7 +221,7 @@ pub async fn enqueue_reminders(pool: &TxPool, hours: &[u32]) -> DomainResult<u64
     for (i, &h) in hours.iter().enumerate() {
         let floor = hours.get(i + 1).copied().unwrap_or(0);
         total += retry(|| async move {
-            let mut tx = pool.begin_with(READ_COMMITTED).await?;
+            let mut tx = pool.begin_with(REMIND_TX).await?;
             let n = query(REMIND)
                 .bind(h as i32)
                 .bind(floor as i32)

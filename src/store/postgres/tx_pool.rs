@@ -19,6 +19,18 @@ use futures_util::stream::{self, BoxStream, TryStreamExt};
 use sqlx::postgres::{PgQueryResult, PgRow, PgStatement, PgTypeInfo};
 use sqlx::{Describe, Either, Execute, Executor, PgPool, Postgres, Transaction};
 
+/// Plans each statement of the transaction with the data it will run on, never with a generic
+/// plan kept in the connection's statement cache. PostgreSQL may keep a prepared statement's
+/// generic plan after five executions, for as long as the connection lives and nothing
+/// re-analyses the table. A background job's first executions often run on an empty or tiny
+/// table (a fresh server idling, polling every second), where every estimate is one row, so the
+/// plan kept was one that is only fine on an empty table: measured, the outbox claim then read
+/// the whole pending index once per claimed row, and a backlog drained at about 100 rows/s
+/// (`tests/api/outbox_plans.rs`). A job runs a few statements a second at most, so planning
+/// each time costs nothing that matters; request paths keep their cached plans, whose lookups
+/// by key have one right plan at any size.
+pub const REPLAN: &str = "SET LOCAL plan_cache_mode = force_custom_plan";
+
 /// A [`PgPool`] (it derefs to one) whose statements and transactions run at its isolation
 /// level and under the time limits in either mode.
 #[derive(Clone, Debug)]
@@ -60,6 +72,13 @@ impl TxPool {
             None => self.pool.begin().await,
             Some(sql) => self.pool.begin_with(sql.to_string()).await,
         }
+    }
+
+    /// Starts a transaction at the pool's isolation level whose statements are planned for the
+    /// data at each execution (see [`REPLAN`]): for background jobs.
+    pub async fn begin_replanned(&self) -> Result<Transaction<'static, Postgres>, sqlx::Error> {
+        let begin = self.begin.as_deref().unwrap_or("BEGIN");
+        self.pool.begin_with(format!("{begin}; {REPLAN}")).await
     }
 
     /// Starts a transaction with `BEGIN mode` (e.g. `ISOLATION LEVEL REPEATABLE READ READ ONLY`).
