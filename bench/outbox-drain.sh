@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # How fast the outbox worker drains a booking burst's backlog on PostgreSQL: a fresh database,
-# one `book-distinct` window (64 clients, 20 s) that leaves a backlog of notifications, then the
+# a server left idle for IDLE seconds (default 60: its worker polls the empty outbox every
+# second, as a fresh deployment's does before its first patients), one `book-distinct` window
+# (64 clients, 20 s) that leaves a backlog of notifications, then the
 # pending count every 3 s, and the claim's plan (EXPLAIN ANALYZE in a rolled-back transaction
 # with the claim's settings) while the outbox's statistics are still those of an empty table.
 #
@@ -19,11 +21,12 @@ trap '[ -z "$PID" ] || kill "$PID" 2>/dev/null || true; rm -f "$LOG" "$LOG.json"
       psql "$PG/postgres" -qXc "DROP DATABASE IF EXISTS $DB WITH (FORCE)" >/dev/null 2>&1 || true' EXIT
 psql "$PG/postgres" -qXc "DROP DATABASE IF EXISTS $DB WITH (FORCE)" >/dev/null 2>&1
 serve "$PG/$DB" "$LOG"
+sleep "${IDLE:-60}"
 target/release/carebook-bench run --base-url "$BASE" \
     --scenarios book-distinct --clients 64 --duration 20 --out "$LOG.json" 2>&1 | grep 'book-distinct:'
 sql() { psql "$PG/$DB" -XAtc "$1"; }
 echo "outbox rows, changed since the last ANALYZE: $(sql "SELECT n_live_tup || ', ' || n_mod_since_analyze FROM pg_stat_user_tables WHERE relname = 'outbox'")"
-for i in 1 2 3 4 5; do
+for i in 1 2 3 4 5 6 7; do
     echo "t+$((3 * i - 3)) s: $(sql "SELECT count(*) FROM outbox WHERE status = 'pending'") pending"
     sleep 3
 done
