@@ -16,17 +16,17 @@
 # another build of the server (e.g. `control@/tmp/carebook-before`).
 #
 # Knobs: BENCH_PG (server URL without database), ABLATE_DURATION (20), ABLATE_ONLY (names),
-# ABLATE_SQLITE=1 (run on a fresh SQLite file instead; settings and binaries only, no SQL).
+# ABLATE_SQLITE=1 (run on a fresh SQLite file instead; settings and binaries only, no SQL),
+# ABLATE_OUT (bench/results/ablate; a run overwrites the files of the same names there).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 PG=${BENCH_PG:-postgres://postgres@127.0.0.1:5432}
 export PGSSLMODE=disable
-export ADMIN_EMAIL=${ADMIN_EMAIL:-bench@carebook.test}
-export ADMIN_PASSWORD=${ADMIN_PASSWORD:-bench admin passphrase}
+. bench/serve.sh
 DURATION=${ABLATE_DURATION:-20}
 DB=carebook_ablate
-OUT=bench/results/ablate
+OUT=${ABLATE_OUT:-bench/results/ablate}
 mkdir -p "$OUT"
 # Server logs (tens of MB a run) stay out of the results directory.
 LOGS=$(mktemp -d /tmp/carebook-ablate.XXXXXX)
@@ -87,17 +87,12 @@ for spec in "${ORDER[@]}"; do
         STATS=()
         label=sqlite-$label
     fi
-    port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-    DATABASE_URL=$DBURL HOST=127.0.0.1 PORT=$port DB_POOL_SIZE=16 LOG_FORMAT=json \
-        APPOINTMENT_EXPIRY_MINUTES=60 RATE_LIMIT_PER_MINUTE=0 MAX_PENDING_HOLDS_PER_PATIENT=0 \
-        ACCESS_TOKEN_MINUTES=120 env ${ENVS[$name]:-} "$bin" serve >"$LOGS/server-$RUN.log" 2>&1 &
-    SERVER_PID=$!
-    for _ in $(seq 1 150); do
-        curl -fsS -m 2 "http://127.0.0.1:$port/api/health" >/dev/null 2>&1 && break
-        sleep 0.2
-    done
+    BIN=$bin
+    # shellcheck disable=SC2086 # each experiment's variables, NAME=value separated by spaces
+    serve "$DBURL" "$LOGS/server-$RUN.log" ${ENVS[$name]:-}
+    SERVER_PID=$PID
     if [ -n "${SQL[$name]:-}" ]; then psql "$PG/$DB" -qXv ON_ERROR_STOP=1 -c "${SQL[$name]}" >/dev/null; fi
-    target/release/carebook-bench run --base-url "http://127.0.0.1:$port/api" --label postgres \
+    target/release/carebook-bench run --base-url "$BASE" --label postgres \
         --server-pid "$SERVER_PID" --scenarios book-distinct --email "$ADMIN_EMAIL" \
         --clients 64 --duration "$DURATION" "${STATS[@]}" \
         --out "$OUT/$label-$RUN.json" >"$OUT/$label-$RUN.out" 2>&1
