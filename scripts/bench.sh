@@ -7,11 +7,11 @@
 # then, for PostgreSQL (a fresh database) and SQLite (a fresh temp file), starts
 # `target/release/carebook serve` on a free loopback port and runs every carebook-bench
 # scenario against it (growth seeds 1,000,000 appointments in SQL first); stops the servers
-# and writes bench/results/results.{json,md}. About 12 minutes on a 2-core machine.
+# and writes bench/results/results.{json,md}. About 20 minutes on a 2-core machine.
 #
 # growth is paired: a second server of the same build runs on an empty database of the same
 # backend (idle until then), and growth's windows alternate between it and the seeded server,
-# R S R S R (BENCH_GROWTH_ROUNDS seeded windows), so that the machine's drift between windows
+# R S R … S R (BENCH_GROWTH_ROUNDS seeded windows, default 4), so that the machine's drift between windows
 # weighs on both sides of the ratio.
 #
 # The server starts with an admin account (ADMIN_EMAIL/ADMIN_PASSWORD, defaults
@@ -32,7 +32,7 @@
 # postgres://postgres@127.0.0.1:5432), BENCH_CLIENTS (64), BENCH_READ_CLIENTS (32),
 # BENCH_DURATION (seconds per window, 20), BENCH_MAX_BOOKINGS (40000), BENCH_POOL_SIZE
 # (carebook's DB_POOL_SIZE, 16), BENCH_HOT_POOL_SIZE (hot-slot again on PostgreSQL at this
-# DB_POOL_SIZE, 64; the same as BENCH_POOL_SIZE skips it), BENCH_SEED (1000000), BENCH_GROWTH_ROUNDS (2), BENCH_BACKENDS ("postgres sqlite"),
+# DB_POOL_SIZE, 64; the same as BENCH_POOL_SIZE skips it), BENCH_SEED (1000000), BENCH_GROWTH_ROUNDS (4), BENCH_BACKENDS ("postgres sqlite"),
 # BENCH_OUT (bench/results), ADMIN_EMAIL, ADMIN_PASSWORD, BENCH_BASELINE_REV (none),
 # BENCH_BASELINE_SCENARIOS, BENCH_BASELINE_CACHE, BENCH_BASELINE_LOGIN (0).
 set -euo pipefail
@@ -49,11 +49,12 @@ MAX_BOOKINGS=${BENCH_MAX_BOOKINGS:-40000}
 POOL=${BENCH_POOL_SIZE:-16}
 HOT_POOL=${BENCH_HOT_POOL_SIZE:-64}
 SEED=${BENCH_SEED:-1000000}
-GROWTH_ROUNDS=${BENCH_GROWTH_ROUNDS:-2}
+GROWTH_ROUNDS=${BENCH_GROWTH_ROUNDS:-4}
 BACKENDS=${BENCH_BACKENDS:-postgres sqlite}
 OUT=${BENCH_OUT:-bench/results}
 export ADMIN_EMAIL=${ADMIN_EMAIL:-bench@carebook.test}
 export ADMIN_PASSWORD=${ADMIN_PASSWORD:-bench admin passphrase}
+. bench/serve.sh
 BASELINE_REV=${BENCH_BASELINE_REV:-}
 BASELINE_SCENARIOS=${BENCH_BASELINE_SCENARIOS:-book-distinct,hot-slot,book-confirm,availability-week,availability-day}
 BASELINE_CACHE=${BENCH_BASELINE_CACHE:-/tmp/carebook-bench-baseline}
@@ -96,31 +97,14 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-free_port() {
-    python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
-}
-
-# start_server BINARY DATABASE_URL LOGFILE: sets SERVER_PID and BASE_URL once /health answers.
-# A revision without authentication ignores the admin and limit variables.
+# start_server BINARY DATABASE_URL LOGFILE: sets SERVER_PID and BASE_URL once /health answers
+# (bench/serve.sh: the settings every bench script serves with, DB_POOL_SIZE=$POOL). A revision
+# without authentication ignores the admin and limit variables.
 start_server() {
-    local port
-    port=$(free_port)
-    DATABASE_URL=$2 HOST=127.0.0.1 PORT=$port DB_POOL_SIZE=$POOL LOG_FORMAT=json \
-        APPOINTMENT_EXPIRY_MINUTES=60 RATE_LIMIT_PER_MINUTE=0 MAX_PENDING_HOLDS_PER_PATIENT=0 \
-        ACCESS_TOKEN_MINUTES=120 "$1" serve >"$3" 2>&1 &
-    SERVER_PID=$!
-    BASE_URL=http://127.0.0.1:$port/api
-    for _ in $(seq 1 150); do
-        if curl -fsS -m 2 "$BASE_URL/health" >/dev/null 2>&1; then
-            log "$1 pid $SERVER_PID serving $BASE_URL ($2)"
-            return 0
-        fi
-        kill -0 "$SERVER_PID" 2>/dev/null || break
-        sleep 0.2
-    done
-    log "$1 did not start; its log:"
-    tail -20 "$3" >&2
-    exit 1
+    BIN=$1 serve "$2" "$3" || { log "$1 did not start"; exit 1; }
+    SERVER_PID=$PID
+    BASE_URL=$BASE
+    log "$1 pid $SERVER_PID serving $BASE_URL ($2)"
 }
 
 # start_reference BACKEND: a second server of the current build on an empty database of that
