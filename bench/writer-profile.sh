@@ -9,6 +9,9 @@
 #   bash bench/writer-profile.sh                 # empty database
 #   SEED=1000000 bash bench/writer-profile.sh    # after a million appointments
 #
+# TRACE=1 records the writer thread's system calls instead (`perf trace -s`: count and time of
+# each pwrite, fsync, futex), which shows how many WAL writes a booking costs.
+#
 # Env: BIN (the server, default target/release/carebook), SEED, PERF_DELAY (seconds into the
 # window before recording, 12), PERF_SECS (5). Needs perf and root (or perf_event_paranoid
 # <= 0), and `cargo build --release --workspace --bins` first. Prints to stdout.
@@ -46,7 +49,11 @@ snap >"$D/a"
 TID=$(for t in /proc/"$PID"/task/*; do
     echo "$(awk '{print $14 + $15}' "$t/stat" 2>/dev/null) $(basename "$t") $(cat "$t/comm" 2>/dev/null)"
 done | grep sqlx | sort -nr | head -1 | awk '{print $2}')
-perf record -q -F 999 -g -t "$TID" -o "$D/perf.data" -- sleep "$SECS" 2>/dev/null
+if [ "${TRACE:-0}" = 1 ]; then
+    perf trace -s -t "$TID" -o "$D/trace.txt" -- sleep "$SECS" 2>/dev/null || true
+else
+    perf record -q -F 999 -g -t "$TID" -o "$D/perf.data" -- sleep "$SECS" 2>/dev/null
+fi
 snap >"$D/b"
 echo "## thread CPU over $SECS s (% of one core)"
 join "$D/a" "$D/b" | awk -v s="$SECS" '{d = ($3 - $2) / s; if (d > 0.5) printf "%-24s %5.1f%%\n", $1, d}' | sort -k2 -nr
@@ -58,6 +65,10 @@ r = s["resources"]
 print(f"## window: {s['throughput']:.0f} bookings/s, machine {r['machine_busy_pct']:.0f} % busy, "
       f"{r['machine_iowait_pct']:.0f} % iowait, p50 {s['ops']['book']['p50_ms']:.1f} ms")
 PY
+if [ "${TRACE:-0}" = 1 ]; then
+    echo "## writer thread: system calls (perf trace -s)"
+    grep -vE '^\s*$' "$D/trace.txt" || true
+else
 echo "## writer thread: self"
 perf report -i "$D/perf.data" --no-children --sort sym --stdio 2>/dev/null | grep -E '^ +[0-9]' | head -25 || true
 echo "## writer thread: inclusive (I/O, SQLite, wake-ups)"
@@ -66,6 +77,7 @@ perf report -i "$D/perf.data" --children --sort sym --stdio 2>/dev/null | grep -
 echo "## who reads pages from the file (callers of pread)"
 perf report -i "$D/perf.data" --no-children --sort sym --stdio -S __libc_pread -G 2>/dev/null |
     grep -E 'sqlite3[A-Za-z]+' -o | sort | uniq -c | sort -nr | head -15 || true
+fi
 ls -l "$D"/t.db*
 python3 -c "import sqlite3; c = sqlite3.connect('file:$D/t.db?mode=ro', uri=True)
 for t in ('appointments', 'appointment_audit_log', 'access_log', 'outbox', 'time_slots'):
