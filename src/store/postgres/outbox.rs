@@ -26,17 +26,12 @@ const READ_COMMITTED: &str = "ISOLATION LEVEL READ COMMITTED";
 /// about 60 rows/s until an ANALYZE (then in seconds). Without bitmap scans and sorts the only
 /// plan left is the ordered index scan, which is the right one at any backlog size. Disabled
 /// plan types count as hugely expensive, which would make PostgreSQL compile the statement
-/// with JIT (measured: 688 ms of compiling for 1 ms of work), so JIT is off too. And the plan is
-/// made at each claim ([`REPLAN`](super::tx_pool::REPLAN)), not kept from the empty outbox of a
-/// fresh server's first polls. `SET LOCAL` ends with the transaction, so nothing else sees
-/// these settings.
+/// with JIT (measured: 688 ms of compiling for 1 ms of work), so JIT is off too. The claim
+/// opens it with `begin_replanned_with`, so the plan is also made at each claim, not kept from
+/// the empty outbox of a fresh server's first polls. `SET LOCAL` ends with the transaction, so
+/// nothing else sees these settings.
 const CLAIM_TX: &str = "ISOLATION LEVEL READ COMMITTED; SET LOCAL enable_bitmapscan = off; \
-                        SET LOCAL enable_sort = off; SET LOCAL jit = off; \
-                        SET LOCAL plan_cache_mode = force_custom_plan";
-
-/// The reminder step's transaction: planned at each run, like the claim's.
-const REMIND_TX: &str =
-    "ISOLATION LEVEL READ COMMITTED; SET LOCAL plan_cache_mode = force_custom_plan";
+                        SET LOCAL enable_sort = off; SET LOCAL jit = off";
 
 /// Leases the due rows (the earliest pending row of each appointment, channel and webhook)
 /// and reads what their messages need, in one statement.
@@ -81,7 +76,7 @@ ORDER BY o.id";
 pub async fn claim(pool: &TxPool, limit: i64, lease_secs: i64) -> DomainResult<Vec<Claimed>> {
     let lease = Uuid::new_v4();
     let rows: Vec<ClaimRow> = retry(|| async move {
-        let mut tx = pool.begin_with(CLAIM_TX).await?;
+        let mut tx = pool.begin_replanned_with(CLAIM_TX).await?;
         let rows = query_as(CLAIM)
             .bind(limit)
             .bind(lease_secs as f64)
@@ -221,7 +216,8 @@ pub async fn enqueue_reminders(pool: &TxPool, hours: &[u32]) -> DomainResult<u64
     for (i, &h) in hours.iter().enumerate() {
         let floor = hours.get(i + 1).copied().unwrap_or(0);
         total += retry(|| async move {
-            let mut tx = pool.begin_with(REMIND_TX).await?;
+            // Planned at each run, like the claim.
+            let mut tx = pool.begin_replanned_with(READ_COMMITTED).await?;
             let n = query(REMIND)
                 .bind(h as i32)
                 .bind(floor as i32)

@@ -81,6 +81,14 @@ impl TxPool {
         self.pool.begin_with(format!("{begin}; {REPLAN}")).await
     }
 
+    /// [`begin_with`](Self::begin_with) for a background job: `BEGIN mode`, then [`REPLAN`].
+    pub async fn begin_replanned_with(
+        &self,
+        mode: &str,
+    ) -> Result<Transaction<'static, Postgres>, sqlx::Error> {
+        self.begin_with(&format!("{mode}; {REPLAN}")).await
+    }
+
     /// Starts a transaction with `BEGIN mode` (e.g. `ISOLATION LEVEL REPEATABLE READ READ ONLY`).
     pub async fn begin_with(
         &self,
