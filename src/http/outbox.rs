@@ -12,6 +12,7 @@ use super::params::paged_query;
 use super::response::{self, Envelope, PageReply, PagedEnvelope, Reply};
 use super::AppState;
 use crate::domain::outbox::{OutboxItem, OutboxStatus};
+use crate::domain::text::Blank;
 use crate::domain::AppointmentId;
 
 /// An outbox row's state.
@@ -32,6 +33,16 @@ impl From<OutboxStatus> for StatusView {
             OutboxStatus::Skipped => Self::Skipped,
             OutboxStatus::Dead => Self::Dead,
         }
+    }
+}
+
+/// A status as a query names it: any case, surrounding spaces ignored.
+impl TryFrom<String> for StatusView {
+    type Error = String;
+    fn try_from(raw: String) -> Result<Self, String> {
+        OutboxStatus::parse(&raw.trim().to_ascii_lowercase())
+            .map(Into::into)
+            .map_err(|_| "must be one of pending, delivered, skipped, dead".to_owned())
     }
 }
 
@@ -88,9 +99,10 @@ impl From<OutboxItem> for OutboxView {
 paged_query!(
     /// `status`, `limit` and `offset`.
     OutboxQuery {
-        /// Only rows in this state.
+        /// Only rows in this state (case-insensitive); empty means any.
         #[garde(skip)]
-        status: Option<StatusView>,
+        #[param(value_type = Option<StatusView>)]
+        status: Option<Blank<StatusView>>,
     }
 );
 
@@ -104,7 +116,7 @@ pub async fn list(
     let page = q.page();
     let rows = app
         .store
-        .list_outbox(q.status.map(Into::into), page)
+        .list_outbox(q.status.and_then(Blank::into_option).map(Into::into), page)
         .await?;
     Ok(response::paged(
         "Outbox retrieved successfully",

@@ -36,11 +36,11 @@ pub struct CreateWebhook {
     #[garde(required, length(min = 1))]
     #[schema(value_type = BTreeSet<WebhookEvent>, min_items = 1, max_items = 8)]
     events: Option<Vec<WebhookEvent>>,
-    /// The signing secret, never shown again: `whsec_` and the base64 of 16-64 random bytes
-    /// (a Standard Webhooks secret: the key is the decoded bytes), or any other 8-256
-    /// characters without control characters (the key is their UTF-8 bytes).
+    /// The signing secret, never shown again: `whsec_` and the base64 of 1-64 bytes (a
+    /// Standard Webhooks secret: the key is the decoded bytes; 24+ random bytes recommended),
+    /// or any other 1-256 characters without control characters (the key is their UTF-8 bytes).
     #[garde(required)]
-    #[schema(value_type = String, min_length = 8, max_length = 256, write_only)]
+    #[schema(value_type = String, min_length = 1, max_length = 256, write_only)]
     secret: Option<WebhookSecret>,
 }
 

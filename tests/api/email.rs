@@ -230,6 +230,24 @@ async fn retry_waits_over(app: &TestApp) {
 async fn booking_confirm_reschedule_cancel_send_four_mails_with_one_calendar_entry(
     backend: Backend,
 ) {
+    four_mails(backend, Delivery::AfterEachChange).await
+}
+
+/// The same four mails when the worker gets to them only after all four changes: each tells
+/// its own event (the confirmation invite at the first time, the booking with its deadline),
+/// not the appointment as it stands when delivered.
+async fn four_changes_before_delivery_mail_each_event_as_it_was(backend: Backend) {
+    four_mails(backend, Delivery::AfterAllChanges).await
+}
+
+/// When the worker runs in [`four_mails`].
+#[derive(PartialEq)]
+enum Delivery {
+    AfterEachChange,
+    AfterAllChanges,
+}
+
+async fn four_mails(backend: Backend, delivery: Delivery) {
     let room = Mailroom::open(backend, |_| {}).await;
     let app = &room.app;
     let zone = chrono_tz::America::New_York;
@@ -239,10 +257,22 @@ async fn booking_confirm_reschedule_cancel_send_four_mails_with_one_calendar_ent
     let first = slot(app, &doctor, &first_day.to_string(), "09:00").await;
     let second = slot(app, &doctor, &second_day.to_string(), "14:30").await;
 
+    let each = delivery == Delivery::AfterEachChange;
     let appointment = book(app, &patient, &doctor, &first).await;
-    let booked = read(&room.deliver_one().await);
+    let (status, held) = app.get(&format!("/appointments/{appointment}")).await;
+    assert_eq!(status, StatusCode::OK, "{held}");
+    let held_until: DateTime<Utc> = held["data"]["expires_at"]
+        .as_str()
+        .and_then(|t| t.parse().ok())
+        .expect("a hold deadline");
+    let mut sent = Vec::new();
+    if each {
+        sent.push(room.deliver_one().await);
+    }
     act(app, &appointment, "confirm", json!({})).await;
-    let confirmed = read(&room.deliver_one().await);
+    if each {
+        sent.push(room.deliver_one().await);
+    }
     act(
         app,
         &appointment,
@@ -250,9 +280,15 @@ async fn booking_confirm_reschedule_cancel_send_four_mails_with_one_calendar_ent
         json!({"time_slot_id": second}),
     )
     .await;
-    let rescheduled = read(&room.deliver_one().await);
+    if each {
+        sent.push(room.deliver_one().await);
+    }
     act(app, &appointment, "cancel", json!({})).await;
-    let cancelled = read(&room.deliver_one().await);
+    // One row per appointment and channel at a time: a backlog goes out one step per message.
+    while sent.len() < 4 {
+        sent.push(room.deliver_one().await);
+    }
+    let [booked, confirmed, rescheduled, cancelled] = [0, 1, 2, 3].map(|i| read(&sent[i]));
     assert_eq!(
         room.deliver().await,
         Step::default(),
@@ -280,6 +316,15 @@ async fn booking_confirm_reschedule_cancel_send_four_mails_with_one_calendar_ent
     }
     assert!(booked.invite.is_none());
     assert!(booked.text.contains("The seat is held for you until "));
+    // The hold's deadline as booked, in the doctor's zone (confirming ends the hold later on).
+    let deadline = held_until
+        .with_timezone(&zone)
+        .format("%Y-%m-%d %H:%M (America/New_York)");
+    assert!(
+        booked.text.contains(&deadline.to_string()),
+        "{deadline}: {}",
+        booked.text
+    );
 
     let uid = format!("{appointment}@carebook");
     let tzid = "DTSTART;TZID=America/New_York";
@@ -653,6 +698,7 @@ async fn a_bad_smtp_url_stops_startup() {
 
 on_both_backends!(
     booking_confirm_reschedule_cancel_send_four_mails_with_one_calendar_entry,
+    four_changes_before_delivery_mail_each_event_as_it_was,
     a_reminder_arrives_once_at_each_lead_time,
     without_smtp_url_email_rows_are_skipped,
     a_deferring_or_refusing_server_is_retried_then_dead,

@@ -274,6 +274,11 @@ async fn failures_back_off_die_and_admins_retry(app: TestApp) {
     assert_eq!(s, StatusCode::BAD_REQUEST, "{b}");
     let (s, b) = app.get("/outbox?status=lost").await;
     assert_eq!(s, StatusCode::BAD_REQUEST, "{b}");
+    // Any case; an empty filter is no filter.
+    assert_eq!(outbox(&app, "&status=PENDING").await.len(), 1);
+    let all = outbox(&app, "").await.len();
+    assert!(all >= 1);
+    assert_eq!(outbox(&app, "&status=").await.len(), all);
     assert_eq!(app.store.claim_outbox(10, 60).await.unwrap().len(), 1);
 }
 

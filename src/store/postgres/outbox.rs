@@ -34,7 +34,9 @@ const CLAIM_TX: &str = "ISOLATION LEVEL READ COMMITTED; SET LOCAL enable_bitmaps
                         SET LOCAL enable_sort = off; SET LOCAL jit = off";
 
 /// Leases the due rows (the earliest pending row of each appointment, channel and webhook)
-/// and reads what their messages need, in one statement.
+/// and reads what their messages need, in one statement: an event's status, slot and hold
+/// deadline as they were at the event (its audit row and the outbox row's snapshot, migration
+/// 0017), a reminder's as they are now.
 const CLAIM: &str = "
 WITH due AS (
     SELECT o.id FROM outbox o
@@ -57,10 +59,13 @@ WITH due AS (
 )
 SELECT o.id, o.event, o.appointment_id, o.channel, o.webhook_id, o.status, o.attempts,
        o.next_attempt_at, o.last_error, o.created_at, o.delivered_at, o.reminder_hours,
-       a.status AS status_now, a.patient_id, a.doctor_id, a.time_slot_id AS slot_id,
+       COALESCE(l.new_status, a.status) AS status_now, a.patient_id, a.doctor_id,
+       COALESCE(o.slot_id, a.time_slot_id) AS slot_id,
        p.name AS patient_name, p.email AS patient_email,
        d.name AS doctor_name, d.timezone AS doctor_timezone,
-       s.starts_at, s.duration_minutes, a.expires_at, a.consultation_type,
+       s.starts_at, s.duration_minutes,
+       CASE WHEN o.slot_id IS NULL THEN a.expires_at ELSE o.expires_at END AS expires_at,
+       a.consultation_type,
        (SELECT count(*) FROM appointment_audit_log l
          WHERE l.appointment_id = o.appointment_id
            AND (o.audit_id IS NULL OR l.id <= o.audit_id)) AS sequence,
@@ -69,7 +74,8 @@ FROM claimed o
 LEFT JOIN appointments a ON a.id = o.appointment_id
 LEFT JOIN patients p ON p.id = a.patient_id
 LEFT JOIN doctors d ON d.id = a.doctor_id
-LEFT JOIN time_slots s ON s.id = a.time_slot_id
+LEFT JOIN time_slots s ON s.id = COALESCE(o.slot_id, a.time_slot_id)
+LEFT JOIN appointment_audit_log l ON l.id = o.audit_id
 LEFT JOIN webhooks w ON w.id = o.webhook_id
 ORDER BY o.id";
 

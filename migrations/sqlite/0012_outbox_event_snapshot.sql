@@ -1,0 +1,22 @@
+-- A message tells what happened at its event, not what the appointment looks like when the
+-- worker gets to it: a booking confirmed and rescheduled within one poll must still be mailed
+-- as "booking received" at its first time, with its confirm deadline. The outbox row keeps the
+-- slot and the hold deadline the appointment had at the event (the status is the audit row's
+-- new status). Reminders (no audit row) still read the appointment as it is. Every write path
+-- audits after it has changed the appointment, so the trigger reads the changed row.
+ALTER TABLE outbox ADD COLUMN slot_id BLOB;
+ALTER TABLE outbox ADD COLUMN expires_at TEXT;
+
+DROP TRIGGER appointment_audit_log_outbox;
+CREATE TRIGGER appointment_audit_log_outbox AFTER INSERT ON appointment_audit_log
+BEGIN
+    INSERT INTO outbox (event, appointment_id, audit_id, channel, slot_id, expires_at)
+    SELECT a.event, NEW.appointment_id, NEW.id, 'email', ap.time_slot_id, ap.expires_at
+      FROM outbox_actions a LEFT JOIN appointments ap ON ap.id = NEW.appointment_id
+     WHERE a.action = NEW.action AND a.email = 1;
+    INSERT INTO outbox (event, appointment_id, audit_id, channel, webhook_id, slot_id, expires_at)
+    SELECT a.event, NEW.appointment_id, NEW.id, 'webhook', w.webhook_id, ap.time_slot_id, ap.expires_at
+      FROM outbox_actions a JOIN webhook_events w ON w.event = a.event
+      LEFT JOIN appointments ap ON ap.id = NEW.appointment_id
+     WHERE a.action = NEW.action;
+END;
