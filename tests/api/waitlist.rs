@@ -379,6 +379,20 @@ async fn cancels_race_bookings_on_waited_for_slots(app: TestApp) {
     // Each cancel hands its seat to the line in its own transaction: no booking gets it.
     assert_eq!(offered.len(), 20, "every freed seat offered");
     assert_eq!(booked_now, 0, "no seat was free for a booking");
+    // Every offer is told, once: one `waitlist.offered` e-mail row per offered hold.
+    let (s, b) = app.get("/outbox?limit=100").await;
+    assert_eq!(s, StatusCode::OK, "{b}");
+    let mut told: Vec<String> = b["data"]
+        .as_array()
+        .expect("rows")
+        .iter()
+        .filter(|r| r["event"] == "waitlist.offered")
+        .map(|r| r["appointment_id"].as_str().unwrap_or_default().to_owned())
+        .collect();
+    told.sort();
+    let mut given: Vec<String> = seats_given.into_iter().collect();
+    given.sort();
+    assert_eq!(told, given, "one waitlist.offered row per offer");
     for slot in &slots {
         let view = app.slot_view(&doctor, slot).await;
         assert_eq!(view["current_bookings"], 2, "{view}");
