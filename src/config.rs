@@ -176,6 +176,10 @@ pub struct RawSettings {
     /// Delivery attempts before an outbox row is dead (retried only by an admin).
     #[arg(long, env = "OUTBOX_MAX_ATTEMPTS", default_value_t = 10)]
     pub outbox_max_attempts: u32,
+    /// Seconds a worker's claim on outbox rows lasts unrenewed (renewed every third of it
+    /// while its step runs): how long a crashed instance's rows wait for another instance.
+    #[arg(long, env = "OUTBOX_LEASE_SECONDS", default_value_t = 30)]
+    pub outbox_lease_seconds: u32,
     /// Seconds before the first retry of a failed delivery; doubled per attempt, at most an hour.
     #[arg(long, env = "OUTBOX_RETRY_BASE_SECONDS", default_value_t = 10)]
     pub outbox_retry_base_seconds: u32,
@@ -239,6 +243,8 @@ pub struct NotifySettings {
     pub poll_interval: Duration,
     pub max_attempts: u32,
     pub retry_base: Duration,
+    /// How long a claim lasts unrenewed; the worker renews it every third of this.
+    pub lease: Duration,
 }
 
 impl Default for NotifySettings {
@@ -251,6 +257,7 @@ impl Default for NotifySettings {
             poll_interval: Duration::from_secs(1),
             max_attempts: 10,
             retry_base: Duration::from_secs(10),
+            lease: Duration::from_secs(30),
         }
     }
 }
@@ -380,6 +387,9 @@ impl RawSettings {
                 "OUTBOX_MAX_ATTEMPTS and OUTBOX_POLL_INTERVAL_MS must be at least 1".into(),
             );
         }
+        if !(3..=3600).contains(&self.outbox_lease_seconds) {
+            return Err("OUTBOX_LEASE_SECONDS must be from 3 to 3600".into());
+        }
         let notify = NotifySettings {
             smtp_url: self.smtp_url.clone().filter(|u| !u.0.trim().is_empty()),
             smtp_from: self.smtp_from.clone(),
@@ -388,6 +398,7 @@ impl RawSettings {
             poll_interval: ms(self.outbox_poll_interval_ms),
             max_attempts: self.outbox_max_attempts,
             retry_base: Duration::from_secs(u64::from(self.outbox_retry_base_seconds.max(1))),
+            lease: Duration::from_secs(u64::from(self.outbox_lease_seconds)),
         };
         Ok(Settings {
             notify,

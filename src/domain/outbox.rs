@@ -167,6 +167,14 @@ pub trait NotifyStore: Send + Sync + 'static {
         lease: uuid::Uuid,
         settled: &[(i64, Settlement)],
     ) -> DomainResult<u64>;
+    /// Extends the lease of rows `ids` claimed under `lease` (and not settled yet) to
+    /// `lease_secs` from now; returns how many were extended.
+    async fn renew_outbox_lease(
+        &self,
+        lease: uuid::Uuid,
+        ids: &[i64],
+        lease_secs: i64,
+    ) -> DomainResult<u64>;
     /// Settles one claimed row; does nothing (`Ok(false)`) when the lease was lost meanwhile.
     async fn settle_outbox(
         &self,

@@ -22,9 +22,6 @@ use crate::domain::webhook::{is_public, signing_key, WebhookUrl};
 
 /// How long one delivery may take, connecting included.
 pub const TIMEOUT: Duration = Duration::from_secs(10);
-/// The longest a delivery may take in all: the receiver's address lookup, then the request.
-pub(super) const LONGEST_DELIVERY: Duration =
-    Duration::from_secs(guard::RESOLVE_TIMEOUT.as_secs() + TIMEOUT.as_secs());
 
 /// Posts signed deliveries.
 pub struct Sender {

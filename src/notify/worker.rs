@@ -17,32 +17,9 @@ use crate::domain::DomainResult;
 
 /// Rows claimed per step.
 pub const BATCH: i64 = 50;
-/// How long a claim holds its rows: longer than a whole step may take with every delivery
-/// running to its timeout ([`BATCH`] rows, [`PARALLEL`] at a time, checked below), so a live
-/// worker never loses a row to another worker mid-step and no message goes out twice for that
-/// reason. (It was 60 s, shorter than seven rounds of 30 s SMTP timeouts.) A crashed worker's
-/// rows wait this long before another worker takes them over.
-pub const LEASE_SECS: i64 = 240;
 /// Deliveries in flight at once within a step (never two of one appointment and receiver:
 /// a claim holds only the earliest pending row of each).
 const PARALLEL: usize = 8;
-/// The longest one delivery may take: an e-mail's whole SMTP exchange, or a webhook's lookup
-/// and request.
-const LONGEST_DELIVERY_SECS: u64 = {
-    let (mail, hook) = (
-        super::email::SEND_TIMEOUT.as_secs(),
-        super::webhook::LONGEST_DELIVERY.as_secs(),
-    );
-    if mail > hook {
-        mail
-    } else {
-        hook
-    }
-};
-const _: () = assert!(
-    LEASE_SECS as u64 > (BATCH as u64).div_ceil(PARALLEL as u64) * LONGEST_DELIVERY_SECS,
-    "a step at its timeouts must end before its lease does"
-);
 /// The longest wait between two attempts.
 const MAX_BACKOFF_SECS: i64 = 3600;
 
@@ -61,19 +38,21 @@ pub async fn deliver_once(
     channels: &Channels,
     settings: &NotifySettings,
 ) -> DomainResult<Step> {
-    let claimed = store.claim_outbox(BATCH, LEASE_SECS).await?;
-    let settled: Vec<_> = stream::iter(claimed)
+    let lease_secs = settings.lease.as_secs().max(3) as i64;
+    let claimed = store.claim_outbox(BATCH, lease_secs).await?;
+    let mut step = Step::default();
+    let Some(lease) = claimed.first().map(|c| c.lease) else {
+        return Ok(step);
+    };
+    let ids: Vec<i64> = claimed.iter().map(|c| c.item.id).collect();
+    let deliveries = stream::iter(claimed)
         .map(|c| async move {
             let settlement = settlement(&c, deliver(&c, channels).await, settings);
             (c, settlement)
         })
         .buffer_unordered(PARALLEL)
-        .collect()
-        .await;
-    let mut step = Step::default();
-    let Some(lease) = settled.first().map(|(c, _)| c.lease) else {
-        return Ok(step);
-    };
+        .collect::<Vec<_>>();
+    let settled = keep_leased(store, lease, &ids, settings.lease, deliveries).await;
     let mut rows = Vec::with_capacity(settled.len());
     for (c, s) in settled {
         let counter = match &s {
@@ -91,6 +70,35 @@ pub async fn deliver_once(
     // means another worker took the row over; its settle counts.
     store.settle_outbox_all(lease, &rows).await?;
     Ok(step)
+}
+
+/// Runs a step's deliveries while renewing its lease every third of `length`: a slow receiver
+/// (30 s an e-mail, 15 s a webhook, 50 rows 8 at a time) never lets another worker take over
+/// rows still queued in this step, yet a crashed worker's rows wait only one `length`. A
+/// renewal that fails is logged; the rows may then go to another worker and be sent twice
+/// (delivery is at least once).
+async fn keep_leased<T>(
+    store: &dyn Store,
+    lease: uuid::Uuid,
+    ids: &[i64],
+    length: Duration,
+    work: impl std::future::Future<Output = T>,
+) -> T {
+    let every = length / 3;
+    let secs = length.as_secs().max(3) as i64;
+    let renewing = async {
+        let mut tick = tokio::time::interval_at(tokio::time::Instant::now() + every, every);
+        loop {
+            tick.tick().await;
+            if let Err(e) = store.renew_outbox_lease(lease, ids, secs).await {
+                tracing::warn!(error = %e, "outbox lease not renewed");
+            }
+        }
+    };
+    tokio::select! {
+        out = work => out,
+        never = renewing => never,
+    }
 }
 
 /// Why a row has nothing to deliver, if so.

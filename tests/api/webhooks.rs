@@ -46,6 +46,8 @@ struct Recorder {
     got: Arc<Mutex<Vec<Delivery>>>,
     /// Statuses to answer, in order; 200 once they run out.
     answers: Arc<Mutex<VecDeque<u16>>>,
+    /// A permit per answer when set: requests wait here until the test releases them.
+    held: Option<Arc<tokio::sync::Semaphore>>,
 }
 
 /// A webhook receiver on 127.0.0.1, recording every request before it answers.
@@ -57,12 +59,34 @@ pub(crate) struct Receiver {
 
 impl Receiver {
     pub(crate) async fn start(answers: &[u16]) -> Self {
+        Self::serve(Recorder::default(), answers).await
+    }
+
+    /// A receiver that records each request and then holds it until [`Self::release`].
+    async fn start_held() -> Self {
+        let rec = Recorder {
+            held: Some(Arc::new(tokio::sync::Semaphore::new(0))),
+            ..Recorder::default()
+        };
+        Self::serve(rec, &[]).await
+    }
+
+    /// Lets `n` held requests be answered.
+    fn release(&self, n: usize) {
+        if let Some(held) = &self.rec.held {
+            held.add_permits(n);
+        }
+    }
+
+    async fn serve(rec: Recorder, answers: &[u16]) -> Self {
         async fn hook(State(rec): State<Recorder>, headers: HeaderMap, body: Bytes) -> AxumStatus {
             rec.got.lock().unwrap().push(Delivery { headers, body });
+            if let Some(held) = &rec.held {
+                held.acquire().await.unwrap().forget();
+            }
             let code = rec.answers.lock().unwrap().pop_front().unwrap_or(200);
             AxumStatus::from_u16(code).unwrap()
         }
-        let rec = Recorder::default();
         rec.answers.lock().unwrap().extend(answers);
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let url = format!("http://{}/hook?token=t1", listener.local_addr().unwrap());
@@ -491,6 +515,72 @@ async fn a_backlog_of_events_arrives_as_each_happened(app: TestApp) {
     assert_ne!(got[1]["data"]["starts_at"], got[2]["data"]["starts_at"]);
 }
 
+/// A step whose delivery outlasts its lease keeps its rows: the worker renews the lease while
+/// the receiver holds the request, so a second worker claims nothing and the event arrives
+/// once. The lease running out is simulated by moving `lease_until` into the past; the renewal
+/// (every second for a 3 s lease) must move it forward again.
+async fn a_slow_step_renews_its_lease(app: TestApp) {
+    let receiver = Receiver::start_held().await;
+    subscribe(&app, &receiver.url, &["appointment.booked"], SECRET).await;
+    booking(&app).await;
+    let settings = NotifySettings {
+        webhook_allow_private: true,
+        lease: std::time::Duration::from_secs(3),
+        ..NotifySettings::default()
+    };
+    let channels = Channels::from_settings(&settings).unwrap();
+    let stepping = deliver_once(&*app.store, &channels, &settings);
+    let probing = async {
+        let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(20);
+        while receiver.got().is_empty() {
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "no delivery started"
+            );
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+        assert_eq!(app.execute_raw(&lapse_leases(app.backend)).await, Ok(2));
+        let live = match app.backend {
+            Backend::Postgres => "outbox WHERE status = 'pending' AND lease_until > now()",
+            Backend::Sqlite => {
+                "outbox WHERE status = 'pending'
+                   AND lease_until > strftime('%Y-%m-%dT%H:%M:%fZ', 'now')"
+            }
+        };
+        while app.count_rows(live).await < 2 {
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "the lease was not renewed"
+            );
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+        let taken = app.store.claim_outbox(10, 60).await.unwrap();
+        assert!(
+            taken.is_empty(),
+            "a second worker took {} rows",
+            taken.len()
+        );
+        receiver.release(1);
+    };
+    let (step, ()) = tokio::join!(stepping, probing);
+    let step = step.expect("a worker step");
+    assert_eq!((step.delivered, step.skipped), (1, 1), "{step:?}");
+    assert_eq!(receiver.got().len(), 1);
+}
+
+/// Moves every pending row's lease one hour into the past.
+fn lapse_leases(backend: Backend) -> String {
+    match backend {
+        Backend::Postgres => {
+            "UPDATE outbox SET lease_until = now() - interval '1 hour' WHERE status = 'pending'"
+                .into()
+        }
+        Backend::Sqlite => "UPDATE outbox SET lease_until = \
+             strftime('%Y-%m-%dT%H:%M:%fZ', 'now', '-1 hours') WHERE status = 'pending'"
+            .into(),
+    }
+}
+
 /// A JSON string's text, or "" for anything else.
 fn str_of(v: &Value) -> &str {
     v.as_str().unwrap_or_default()
@@ -590,6 +680,7 @@ allowing_private!(
     private_urls_are_accepted_when_allowed,
     subscribed_events_arrive_signed,
     a_backlog_of_events_arrives_as_each_happened,
+    a_slow_step_renews_its_lease,
     a_standard_webhooks_secret_signs_with_its_key,
     a_deleted_webhooks_pending_delivery_is_skipped,
     a_failing_receiver_is_retried,

@@ -142,6 +142,27 @@ pub async fn settle(
     .await
 }
 
+/// Extends a live step's lease: `$1` the lease, `$2` its rows, `$3` seconds from now.
+const RENEW: &str = "
+UPDATE outbox SET lease_until = now() + make_interval(secs => $3)
+WHERE id = ANY($2) AND lease_token = $1 AND status = 'pending'";
+
+pub async fn renew(pool: &TxPool, lease: Uuid, ids: &[i64], lease_secs: i64) -> DomainResult<u64> {
+    retry(|| async move {
+        let mut tx = pool.begin_with(READ_COMMITTED).await?;
+        let n = query(RENEW)
+            .bind(lease)
+            .bind(ids)
+            .bind(lease_secs as f64)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+        tx.commit().await?;
+        Ok(n)
+    })
+    .await
+}
+
 pub async fn list(
     pool: &TxPool,
     status: Option<OutboxStatus>,

@@ -279,6 +279,14 @@ impl crate::domain::outbox::NotifyStore for SqliteStore {
     ) -> DomainResult<u64> {
         outbox::settle(&self.writer, lease, settled).await
     }
+    async fn renew_outbox_lease(
+        &self,
+        lease: uuid::Uuid,
+        ids: &[i64],
+        lease_secs: i64,
+    ) -> DomainResult<u64> {
+        outbox::renew(&self.writer, lease, ids, lease_secs).await
+    }
     async fn list_outbox(
         &self,
         status: Option<crate::domain::outbox::OutboxStatus>,

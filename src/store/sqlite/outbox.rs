@@ -129,6 +129,34 @@ pub async fn settle(
     .await
 }
 
+/// Extends a live step's lease: `?1` the lease, `?2` its row ids as a JSON array, `?3` seconds
+/// from now. By id, like the claim: `lease_token` has no index.
+const RENEW: &str = "
+UPDATE outbox SET lease_until = strftime('%Y-%m-%dT%H:%M:%fZ', 'now', '+' || ?3 || ' seconds')
+WHERE id IN (SELECT value FROM json_each(?2)) AND lease_token = ?1 AND status = 'pending'";
+
+pub async fn renew(
+    pool: &SqlitePool,
+    lease: Uuid,
+    ids: &[i64],
+    lease_secs: i64,
+) -> DomainResult<u64> {
+    let ids = &serde_json::Value::from(ids.to_vec()).to_string();
+    retry(|| async move {
+        let mut tx = begin_write(pool).await?;
+        let n = sqlx::query(RENEW)
+            .bind(lease)
+            .bind(ids)
+            .bind(lease_secs)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+        tx.commit().await?;
+        Ok(n)
+    })
+    .await
+}
+
 pub async fn list(
     pool: &SqlitePool,
     status: Option<OutboxStatus>,
