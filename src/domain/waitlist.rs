@@ -205,12 +205,13 @@ pub trait WaitlistStore: Send + Sync + 'static {
         filter: WaitlistFilter,
         page: Page,
     ) -> DomainResult<Paged<WaitlistEntry>>;
-    /// Removes an entry; with `only_of`, only that patient's (anyone else's is `NotFound`).
-    /// Records the access when `by` is a person. Errors: `NotFound("waitlist entry")`.
+    /// Removes an entry; only one within `only` (its patient and doctor, when set: anyone
+    /// else's is `NotFound`). Records the access when `by` is a person. Errors:
+    /// `NotFound("waitlist entry")`.
     async fn leave_waitlist(
         &self,
         id: WaitlistId,
-        only_of: Option<PatientId>,
+        only: WaitlistFilter,
         by: Option<Accessor>,
     ) -> DomainResult<WaitlistEntry>;
 }

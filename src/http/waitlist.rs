@@ -153,16 +153,29 @@ pub struct WaitlistPath {
     id: WaitlistId,
 }
 
-/// The patient a patient caller is limited to; `None` for staff.
-fn own_patient(caller: &Caller) -> Result<Option<PatientId>, ApiError> {
+/// The entries a caller may see and manage: a patient their own, a doctor those of their own
+/// waitlist, the front desk and admins any.
+fn scope(caller: &Caller) -> Result<WaitlistFilter, ApiError> {
+    let who = &caller.who;
     match caller.role() {
-        Role::Patient => caller
-            .who
-            .patient_id
-            .map(Some)
-            .ok_or_else(ApiError::forbidden),
-        Role::Admin | Role::Scheduler => Ok(None),
-        Role::Doctor => Err(ApiError::forbidden()),
+        Role::Patient => Ok(WaitlistFilter {
+            patient: Some(who.patient_id.ok_or_else(ApiError::forbidden)?),
+            doctor: None,
+        }),
+        Role::Doctor => Ok(WaitlistFilter {
+            patient: None,
+            doctor: Some(who.doctor_id.ok_or_else(ApiError::forbidden)?),
+        }),
+        Role::Admin | Role::Scheduler => Ok(WaitlistFilter::default()),
+    }
+}
+
+/// `asked` within `limit`: a value outside the caller's scope is 403.
+fn within<T: PartialEq + Copy>(limit: Option<T>, asked: Option<T>) -> Result<Option<T>, ApiError> {
+    match (limit, asked) {
+        (Some(l), Some(a)) if l != a => Err(ApiError::forbidden()),
+        (Some(l), _) => Ok(Some(l)),
+        (None, a) => Ok(a),
     }
 }
 
@@ -177,7 +190,7 @@ fn own_patient(caller: &Caller) -> Result<Option<PatientId>, ApiError> {
     request_body = JoinWaitlist,
     responses(
         (status = 201, description = "In line", body = Envelope<WaitlistEntryView>),
-        (status = 403, description = "`FORBIDDEN`: a patient naming another patient", body = ErrorBody),
+        (status = 403, description = "`FORBIDDEN`: a patient naming another patient, or a doctor another doctor", body = ErrorBody),
         (status = 404, description = "`NOT_FOUND`: no such patient or doctor", body = ErrorBody),
         (status = 409, description = "`DUPLICATE`: the patient already waits for this doctor on overlapping dates", body = ErrorBody),
     ))]
@@ -187,9 +200,9 @@ pub async fn join(
     JsonBody(body): JsonBody,
 ) -> Result<Reply<WaitlistEntryView>, ApiError> {
     let new = input::body::<JoinWaitlist>(body, &())?.into_new()?;
-    if own_patient(&caller)?.is_some_and(|me| me != new.patient_id) {
-        return Err(ApiError::forbidden());
-    }
+    let limit = scope(&caller)?;
+    within(limit.patient, Some(new.patient_id))?;
+    within(limit.doctor, Some(new.doctor_id))?;
     let doctor = app.store.primary().get_doctor(new.doctor_id).await?;
     let today = Utc::now().with_timezone(&doctor.timezone.0).date_naive();
     check_range(new.from_date, new.to_date, today)?;
@@ -206,13 +219,14 @@ pub async fn join(
 
 /// List waitlist entries
 ///
-/// In line order (join time). A patient sees their own entries; staff see every entry,
-/// filtered by `patient_id` and `doctor_id`.
+/// In line order (join time). A patient sees their own entries, a doctor those of their own
+/// waitlist; the front desk and admins see every entry. All filter by `patient_id` and
+/// `doctor_id`.
 #[utoipa::path(get, path = "/waitlist", operation_id = "listWaitlist", tag = "waitlist",
     params(WaitlistQuery),
     responses(
         (status = 200, description = "A page of entries", body = PagedEnvelope<WaitlistEntryView>),
-        (status = 403, description = "`FORBIDDEN`: a patient naming another patient", body = ErrorBody),
+        (status = 403, description = "`FORBIDDEN`: a patient naming another patient, or a doctor another doctor", body = ErrorBody),
     ))]
 pub async fn list(
     State(app): State<AppState>,
@@ -220,15 +234,10 @@ pub async fn list(
     ValidQuery(q): ValidQuery<WaitlistQuery>,
 ) -> Result<PageReply<WaitlistEntryView>, ApiError> {
     let page = q.page();
-    let asked = q.patient_id.and_then(Blank::into_option);
-    let patient = match own_patient(&caller)? {
-        Some(me) if asked.is_some_and(|p| p != me) => return Err(ApiError::forbidden()),
-        Some(me) => Some(me),
-        None => asked,
-    };
+    let limit = scope(&caller)?;
     let filter = WaitlistFilter {
-        patient,
-        doctor: q.doctor_id.and_then(Blank::into_option),
+        patient: within(limit.patient, q.patient_id.and_then(Blank::into_option))?,
+        doctor: within(limit.doctor, q.doctor_id.and_then(Blank::into_option))?,
     };
     let list = app.store.list_waitlist(filter, page).await?;
     let patients: Vec<PatientId> = list.items.iter().map(|e| e.patient_id).collect();
@@ -242,7 +251,8 @@ pub async fn list(
 
 /// Leave the waitlist
 ///
-/// Removes the entry (a patient's own; staff any). An offered hold stays as it is: cancel it
+/// Removes the entry (a patient's own, a doctor's on their own waitlist; the front desk and
+/// admins any). An offered hold stays as it is: cancel it
 /// through its appointment.
 #[utoipa::path(delete, path = "/waitlist/{id}", operation_id = "leaveWaitlist", tag = "waitlist",
     params(WaitlistPath),
@@ -255,10 +265,9 @@ pub async fn leave(
     caller: Caller,
     ValidPath(p): ValidPath<WaitlistPath>,
 ) -> Result<Reply<WaitlistEntryView>, ApiError> {
-    let only_of = own_patient(&caller)?;
     let entry = app
         .store
-        .leave_waitlist(p.id, only_of, Some(caller.access.clone()))
+        .leave_waitlist(p.id, scope(&caller)?, Some(caller.access.clone()))
         .await?;
     tracing::info!(waitlist_id = %entry.id, "left the waitlist");
     Ok(response::ok("Left the waitlist successfully", entry.into()))

@@ -162,9 +162,13 @@ const TABLE: &[(&str, &str, &str)] = &[
     ("GET", "/api/outbox", "admin"),
     ("POST", "/api/outbox/{id}/retry", "admin"),
     ("GET", "/api/available-slots", "public"),
-    ("POST", "/api/waitlist", "patient scheduler admin"),
-    ("GET", "/api/waitlist", "patient scheduler admin"),
-    ("DELETE", "/api/waitlist/{id}", "patient scheduler admin"),
+    ("POST", "/api/waitlist", "patient doctor scheduler admin"),
+    ("GET", "/api/waitlist", "patient doctor scheduler admin"),
+    (
+        "DELETE",
+        "/api/waitlist/{id}",
+        "patient doctor scheduler admin",
+    ),
 ];
 
 /// A rule as the table spells it.

@@ -111,7 +111,7 @@ async fn joining_checks_dates_and_who(app: TestApp) {
     let (s, b) = app.post("/waitlist", body(&patient, nobody, 1, 2)).await;
     assert_error(s, &b, 404, "NOT_FOUND");
 
-    // A patient joins for themself only; doctors do not manage the waitlist.
+    // A patient joins for themself only.
     let me = app.sign_up().await;
     let mine = me.patient_id.clone().unwrap();
     let (s, b) = app
@@ -128,11 +128,48 @@ async fn joining_checks_dates_and_who(app: TestApp) {
         .await;
     assert_eq!(s, StatusCode::CREATED, "{b}");
     let my_entry = b["data"]["id"].as_str().unwrap().to_owned();
+    // A doctor manages their own waitlist: anyone's entry on it, nothing on another doctor's.
     let doc = app.doctor_account().await;
+    let own = doc.doctor_id.clone().unwrap();
+    let (s, b) = app
+        .as_user(
+            &doc,
+            Method::POST,
+            "/waitlist",
+            body(&patient, &doctor, 3, 4),
+        )
+        .await;
+    assert_error(s, &b, 403, "FORBIDDEN");
+    let (s, b) = app
+        .as_user(&doc, Method::POST, "/waitlist", body(&patient, &own, 3, 4))
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{b}");
+    let doc_entry = b["data"]["id"].as_str().unwrap().to_owned();
     let (s, b) = app
         .as_user(&doc, Method::GET, "/waitlist", Value::Null)
         .await;
+    assert_eq!(s, StatusCode::OK, "{b}");
+    assert_eq!(b["pagination"]["total"], 1, "{b}");
+    assert_eq!(b["data"][0]["doctor_id"], own.as_str());
+    let elsewhere = format!("/waitlist?doctor_id={doctor}");
+    let (s, b) = app
+        .as_user(&doc, Method::GET, &elsewhere, Value::Null)
+        .await;
     assert_error(s, &b, 403, "FORBIDDEN");
+    let not_theirs = format!("/waitlist/{id}");
+    let (s, b) = app
+        .as_user(&doc, Method::DELETE, &not_theirs, Value::Null)
+        .await;
+    assert_error(s, &b, 404, "NOT_FOUND");
+    let (s, b) = app
+        .as_user(
+            &doc,
+            Method::DELETE,
+            &format!("/waitlist/{doc_entry}"),
+            Value::Null,
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{b}");
 
     // Lists: a patient sees their own; staff filter.
     let (s, b) = app

@@ -10,7 +10,7 @@ use crate::domain::user::{AccessAction, Accessor};
 use crate::domain::waitlist::{
     NewWaitlistEntry, OfferTerms, WaitlistEntry, WaitlistFilter, WaitlistId, WaitlistStore,
 };
-use crate::domain::{AppointmentId, DomainError, DomainResult, PatientId, SlotId};
+use crate::domain::{AppointmentId, DomainError, DomainResult, SlotId};
 use crate::store::accounts::pg::record_write;
 use crate::store::retry::{retry, TxError};
 use crate::store::rows;
@@ -226,18 +226,20 @@ async fn list(
 async fn leave(
     pool: &TxPool,
     id: WaitlistId,
-    only_of: Option<PatientId>,
+    only: WaitlistFilter,
     by: Option<&Accessor>,
 ) -> DomainResult<WaitlistEntry> {
     retry(|| async move {
         let mut tx = pool.begin().await?;
         let sql = format!(
             "DELETE FROM waitlist_entries WHERE id = $1 AND ($2::uuid IS NULL OR patient_id = $2)
+               AND ($3::uuid IS NULL OR doctor_id = $3)
              RETURNING {COLS}"
         );
         let row: Option<WaitlistRow> = query_as(&sql)
             .bind(id.0)
-            .bind(only_of)
+            .bind(only.patient)
+            .bind(only.doctor)
             .fetch_optional(&mut *tx)
             .await?;
         let Some(row) = row else {
@@ -273,9 +275,9 @@ impl WaitlistStore for PgStore {
     async fn leave_waitlist(
         &self,
         id: WaitlistId,
-        only_of: Option<PatientId>,
+        only: WaitlistFilter,
         by: Option<Accessor>,
     ) -> DomainResult<WaitlistEntry> {
-        leave(&self.pool, id, only_of, by.as_ref()).await
+        leave(&self.pool, id, only, by.as_ref()).await
     }
 }

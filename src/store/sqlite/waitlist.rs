@@ -196,18 +196,20 @@ async fn list(
 async fn leave(
     pool: &SqlitePool,
     id: WaitlistId,
-    only_of: Option<PatientId>,
+    only: WaitlistFilter,
     by: Option<&Accessor>,
 ) -> DomainResult<WaitlistEntry> {
     retry(|| async move {
         let mut tx = begin_write(pool).await?;
         let sql = format!(
             "DELETE FROM waitlist_entries WHERE id = $1 AND ($2 IS NULL OR patient_id = $2)
+               AND ($3 IS NULL OR doctor_id = $3)
              RETURNING {COLS}"
         );
         let row: Option<WaitlistRow> = sqlx::query_as(&sql)
             .bind(id.0)
-            .bind(only_of)
+            .bind(only.patient)
+            .bind(only.doctor)
             .fetch_optional(&mut *tx)
             .await?;
         let Some(row) = row else {
@@ -243,9 +245,9 @@ impl WaitlistStore for SqliteStore {
     async fn leave_waitlist(
         &self,
         id: WaitlistId,
-        only_of: Option<PatientId>,
+        only: WaitlistFilter,
         by: Option<Accessor>,
     ) -> DomainResult<WaitlistEntry> {
-        leave(&self.writer, id, only_of, by.as_ref()).await
+        leave(&self.writer, id, only, by.as_ref()).await
     }
 }
