@@ -21,3 +21,7 @@ BEGIN
     RETURN NULL;
 END
 $$;
+
+-- Every change the outbox tells of now e-mails the patient too: a hold that lapsed (the seat is
+-- gone; book again), a completed visit (a review may now be left) and a recorded no-show.
+UPDATE outbox_actions SET email = true WHERE action IN ('EXPIRE', 'COMPLETE', 'NO_SHOW');

@@ -20,3 +20,7 @@ BEGIN
       LEFT JOIN appointments ap ON ap.id = NEW.appointment_id
      WHERE a.action = NEW.action;
 END;
+
+-- Every change the outbox tells of now e-mails the patient too: a hold that lapsed (the seat is
+-- gone; book again), a completed visit (a review may now be left) and a recorded no-show.
+UPDATE outbox_actions SET email = 1 WHERE action IN ('EXPIRE', 'COMPLETE', 'NO_SHOW');

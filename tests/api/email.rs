@@ -678,6 +678,80 @@ async fn a_backlog_is_mailed_in_order(backend: Backend) {
     );
 }
 
+/// The rest of an appointment's life is told too: a hold that lapsed, a completed visit (with
+/// the invitation to review) and a no-show, each once and without an invite.
+async fn an_expiry_a_completion_and_a_no_show_are_mailed(backend: Backend) {
+    let room = Mailroom::open(backend, |_| {}).await;
+    let app = &room.app;
+    let doctor = app.doctor().await;
+    let day = local_date(chrono_tz::UTC, 3);
+    let lapsing = slot(app, &doctor, &day.to_string(), "08:00").await;
+    let (patient_a, _) = patient(app).await;
+    let held = book(app, &patient_a, &doctor, &lapsing).await;
+    room.deliver_one().await;
+    app.expire_hold(&held).await;
+    carebook::jobs::expiry::sweep_once(&*app.store)
+        .await
+        .expect("sweep");
+    let expired = read(&room.deliver_one().await);
+    assert_eq!(
+        expired.subject,
+        format!("Hold expired: Dr Test on {day} at 08:00")
+    );
+
+    let visit = slot(app, &doctor, &day.to_string(), "09:00").await;
+    let other = slot(app, &doctor, &day.to_string(), "10:00").await;
+    let (patient_b, _) = patient(app).await;
+    let (patient_c, _) = patient(app).await;
+    let done = book(app, &patient_b, &doctor, &visit).await;
+    let missed = book(app, &patient_c, &doctor, &other).await;
+    for id in [&done, &missed] {
+        act(app, id, "confirm", json!({})).await;
+    }
+    // Their booked and confirmed mails: two appointments, so two per step.
+    let before = room.sink.received().len();
+    while room.deliver().await != Step::default() {}
+    let sent = room.sink.wait_for(before + 4, WAIT).await;
+    assert_eq!(sent.len(), before + 4);
+    // Both visits start in the past (moved in the database: the subjects name the new times).
+    app.start_slot(&visit).await;
+    app.move_slot_start(&other, -chrono::Duration::seconds(3))
+        .await;
+    act(app, &done, "complete", json!({})).await;
+    let completed = read(&room.deliver_one().await);
+    act(app, &missed, "no-show", json!({})).await;
+    let no_show = read(&room.deliver_one().await);
+    assert_eq!(
+        room.deliver().await,
+        Step::default(),
+        "nothing more to send"
+    );
+    assert!(
+        completed
+            .subject
+            .starts_with("Thank you for your visit: Dr Test on "),
+        "{}",
+        completed.subject
+    );
+    assert!(
+        completed.text.contains("leave a review"),
+        "{}",
+        completed.text
+    );
+    assert!(
+        no_show
+            .subject
+            .starts_with("Missed appointment: Dr Test on "),
+        "{}",
+        no_show.subject
+    );
+    for m in [&expired, &completed, &no_show] {
+        assert!(m.invite.is_none(), "{}", m.subject);
+        assert!(m.text.starts_with("Hello Pat Mail,"), "{}", m.text);
+        assert!(!m.raw.contains(MEDICAL), "{}", m.raw);
+    }
+}
+
 /// A malformed `SMTP_URL` stops carebook at start, with one line that keeps the password out.
 #[tokio::test]
 async fn a_bad_smtp_url_stops_startup() {
@@ -705,4 +779,5 @@ on_both_backends!(
     an_unreachable_server_is_a_transient_failure,
     a_seat_offered_from_the_waitlist_is_mailed_with_its_deadline,
     a_backlog_is_mailed_in_order,
+    an_expiry_a_completion_and_a_no_show_are_mailed,
 );

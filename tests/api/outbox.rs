@@ -59,6 +59,20 @@ async fn every_audited_change_queues_its_events(app: TestApp) {
     carebook::jobs::expiry::sweep_once(&*app.store)
         .await
         .expect("sweep");
+    let visit = app.slot(&doctor, 4, "10:00", 2).await;
+    let (third, fourth) = (
+        booked(&app, &app.patient().await, &doctor, &visit).await,
+        booked(&app, &app.patient().await, &doctor, &visit).await,
+    );
+    confirm(&app, &third).await;
+    confirm(&app, &fourth).await;
+    app.start_slot(&visit).await;
+    for (id, action) in [(&third, "complete"), (&fourth, "no-show")] {
+        let (s, b) = app
+            .post(&format!("/appointments/{id}/{action}"), json!({}))
+            .await;
+        assert_eq!(s, StatusCode::OK, "{action}: {b}");
+    }
 
     let rows = outbox(&app, "").await;
     assert_eq!(
@@ -70,12 +84,23 @@ async fn every_audited_change_queues_its_events(app: TestApp) {
         ],
         "{rows:?}"
     );
-    // An expiry tells webhooks (none here) but e-mails nobody.
+    // Every change is told to the patient, even with no webhook subscribed.
     assert_eq!(
         events_of(&rows, &second),
-        ["appointment.booked"],
+        ["appointment.booked", "appointment.expired"],
         "{rows:?}"
     );
+    for (id, last) in [
+        (&third, "appointment.completed"),
+        (&fourth, "appointment.no_show"),
+    ] {
+        let told = events_of(&rows, id);
+        assert_eq!(
+            told,
+            ["appointment.booked", "appointment.confirmed", last],
+            "{rows:?}"
+        );
+    }
     assert!(rows
         .iter()
         .all(|r| r["status"] == "pending" && r["channel"] == "email" && r["attempts"] == 0));
@@ -91,7 +116,7 @@ async fn every_audited_change_queues_its_events(app: TestApp) {
     let step = worker::deliver_once(&*app.store, &channels(), &NotifySettings::default())
         .await
         .expect("step");
-    assert_eq!(step.skipped, 2, "the first of each appointment: {step:?}");
+    assert_eq!(step.skipped, 4, "the first of each appointment: {step:?}");
     while worker::deliver_once(&*app.store, &channels(), &NotifySettings::default())
         .await
         .expect("step")
@@ -100,7 +125,7 @@ async fn every_audited_change_queues_its_events(app: TestApp) {
     {}
     assert!(outbox(&app, "&status=pending").await.is_empty());
     let skipped = outbox(&app, "&status=skipped").await;
-    assert_eq!(skipped.len(), 4, "{skipped:?}");
+    assert_eq!(skipped.len(), 11, "{skipped:?}");
     assert!(skipped
         .iter()
         .all(|r| r["last_error"].as_str().unwrap().contains("SMTP_URL")));

@@ -52,18 +52,24 @@ fn template(event: &str) -> Option<Template> {
         "appointment.rescheduled" => template!("rescheduled", Some(Method::Request)),
         "appointment.cancelled" => template!("cancelled", Some(Method::Cancel)),
         "appointment.reminder" => template!("reminder", None),
+        "appointment.expired" => template!("expired", None),
+        "appointment.completed" => template!("completed", None),
+        "appointment.no_show" => template!("no_show", None),
         _ => return None,
     })
 }
 
 /// Every event with templates (the events the patient is e-mailed about).
-pub const EVENTS: [&str; 6] = [
+pub const EVENTS: [&str; 9] = [
     "appointment.booked",
     "waitlist.offered",
     "appointment.confirmed",
     "appointment.rescheduled",
     "appointment.cancelled",
     "appointment.reminder",
+    "appointment.expired",
+    "appointment.completed",
+    "appointment.no_show",
 ];
 
 /// Renders the notice's message; `organizer` is the sender's bare address (for the invite).

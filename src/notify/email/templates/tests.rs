@@ -139,7 +139,7 @@ fn deadlines_and_reminder_lead_times_are_spelled_out() {
 
 #[test]
 fn unknown_events_and_zones_fail_for_good_without_personal_data() {
-    let e = render(&notice("appointment.expired"), "x@y.test").unwrap_err();
+    let e = render(&notice("appointment.unknown"), "x@y.test").unwrap_err();
     assert!(e.permanent);
     let mut n = notice("appointment.booked");
     n.facts.doctor_timezone = "Mars/Olympus".into();
