@@ -52,7 +52,7 @@ pub async fn deliver_once(
         })
         .buffer_unordered(PARALLEL)
         .collect::<Vec<_>>();
-    let settled = keep_leased(store, lease, &ids, settings.lease, deliveries).await;
+    let settled = keep_leased(store, lease, &ids, lease_secs, deliveries).await;
     let mut rows = Vec::with_capacity(settled.len());
     for (c, s) in settled {
         let counter = match &s {
@@ -72,20 +72,19 @@ pub async fn deliver_once(
     Ok(step)
 }
 
-/// Runs a step's deliveries while renewing its lease every third of `length`: a slow receiver
-/// (30 s an e-mail, 15 s a webhook, 50 rows 8 at a time) never lets another worker take over
-/// rows still queued in this step, yet a crashed worker's rows wait only one `length`. A
-/// renewal that fails is logged; the rows may then go to another worker and be sent twice
-/// (delivery is at least once).
+/// Runs a step's deliveries while renewing its lease (`secs` long, at least 3) every third of
+/// its length: a slow receiver (30 s an e-mail, 15 s a webhook, 50 rows 8 at a time) never
+/// lets another worker take over rows still queued in this step, yet a crashed worker's rows
+/// wait only one lease. A renewal that fails is logged; the rows may then go to another worker
+/// and be sent twice (delivery is at least once).
 async fn keep_leased<T>(
     store: &dyn Store,
     lease: uuid::Uuid,
     ids: &[i64],
-    length: Duration,
+    secs: i64,
     work: impl std::future::Future<Output = T>,
 ) -> T {
-    let every = length / 3;
-    let secs = length.as_secs().max(3) as i64;
+    let every = Duration::from_secs(secs.max(3) as u64) / 3;
     let renewing = async {
         let mut tick = tokio::time::interval_at(tokio::time::Instant::now() + every, every);
         loop {
