@@ -2,6 +2,8 @@
 //!
 //! Each event has `<name>.txt`, whose first line is `Subject: …` and whose rest after a blank
 //! line is the plain-text body, and `<name>.html`, the HTML body placed into `layout.html`.
+//! A `{{details}}` line in either stands for `details.txt` or `details.html`: the appointment's
+//! doctor, date, time, consultation type and reference, the same in every message.
 //! `{{name}}` is replaced by a value (HTML-escaped in the HTML part). Only what the patient
 //! needs to find the appointment is offered: doctor, date, time and zone, consultation type,
 //! deadlines and a reference. No medical fields exist in the facts to begin with.
@@ -32,6 +34,9 @@ struct Template {
 }
 
 const LAYOUT: &str = include_str!("../../../templates/email/layout.html");
+/// The appointment's details, as every message shows them: a template's `{{details}}` line.
+const DETAILS_TEXT: &str = include_str!("../../../templates/email/details.txt");
+const DETAILS_HTML: &str = include_str!("../../../templates/email/details.html");
 
 macro_rules! template {
     ($name:literal, $invite:expr) => {
@@ -84,10 +89,14 @@ pub fn render(notice: &Notice, organizer: &str) -> Result<Rendered, DeliveryErro
         .parse()
         .map_err(|_| DeliveryError::permanent("the doctor's time zone is not a known IANA zone"))?;
     let values = values(notice, zone);
-    let (subject, text) = split_subject(t.text);
+    let (text, html) = (
+        with_details(t.text, DETAILS_TEXT),
+        with_details(t.html, DETAILS_HTML),
+    );
+    let (subject, text) = split_subject(&text);
     let subject = substitute(subject, &values, one_line);
     let title = html_escape(&subject);
-    let html_body = substitute(t.html, &values, html_escape);
+    let html_body = substitute(&html, &values, html_escape);
     let html = substitute(
         LAYOUT,
         &[("title", title), ("body", html_body)],
@@ -101,6 +110,12 @@ pub fn render(notice: &Notice, organizer: &str) -> Result<Rendered, DeliveryErro
             .map(|method| invite(facts, zone, method, organizer)),
         subject,
     })
+}
+
+/// A template with its `{{details}}` line replaced by the details part (whose own `{{…}}`
+/// are then substituted like the template's).
+fn with_details(template: &str, details: &str) -> String {
+    template.replace("{{details}}\n", details)
 }
 
 /// The invite for the appointment as the facts tell it.
@@ -181,7 +196,7 @@ fn consultation(raw: &str) -> &str {
 }
 
 /// Splits a `.txt` template into its `Subject:` line and its body.
-fn split_subject(text: &'static str) -> (&'static str, &'static str) {
+fn split_subject(text: &str) -> (&str, &str) {
     let (first, rest) = text.split_once('\n').unwrap_or((text, ""));
     let subject = first.strip_prefix("Subject:").unwrap_or(first).trim();
     (subject, rest.trim_start_matches(['\r', '\n']))

@@ -44,9 +44,18 @@ fn every_placeholder_in_every_template_has_a_value() {
         .collect();
     for event in EVENTS {
         let t = template(event).expect(event);
-        let (subject, _) = split_subject(t.text);
+        // Every message shows the appointment's details block, in both parts.
+        let (text, html) = (
+            with_details(t.text, DETAILS_TEXT),
+            with_details(t.html, DETAILS_HTML),
+        );
+        assert!(
+            text.contains("{{reference}}") && html.contains("{{reference}}"),
+            "{event}"
+        );
+        let (subject, _) = split_subject(&text);
         assert!(!subject.is_empty() && !subject.contains('\n'), "{event}");
-        for name in placeholders(t.text).into_iter().chain(placeholders(t.html)) {
+        for name in placeholders(&text).into_iter().chain(placeholders(&html)) {
             assert!(known.contains(&name), "{event}: unknown {{{{{name}}}}}");
         }
     }
