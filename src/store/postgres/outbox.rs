@@ -124,20 +124,13 @@ pub async fn settle(
         errors.push(error);
         afters.push(after);
     }
-    let (ids, statuses, errors, afters) = (&ids, &statuses, &errors, &afters);
-    retry(|| async move {
-        let mut tx = pool.begin_with(READ_COMMITTED).await?;
-        let n = query(SETTLE)
+    write(pool, || {
+        query(SETTLE)
             .bind(lease)
-            .bind(ids)
-            .bind(statuses)
-            .bind(errors)
-            .bind(afters)
-            .execute(&mut *tx)
-            .await?
-            .rows_affected();
-        tx.commit().await?;
-        Ok(n)
+            .bind(&ids)
+            .bind(&statuses)
+            .bind(&errors)
+            .bind(&afters)
     })
     .await
 }
@@ -148,15 +141,21 @@ UPDATE outbox SET lease_until = now() + make_interval(secs => $3)
 WHERE id = ANY($2) AND lease_token = $1 AND status = 'pending'";
 
 pub async fn renew(pool: &TxPool, lease: Uuid, ids: &[i64], lease_secs: i64) -> DomainResult<u64> {
+    write(pool, || {
+        query(RENEW).bind(lease).bind(ids).bind(lease_secs as f64)
+    })
+    .await
+}
+
+/// One outbox write in its own READ COMMITTED transaction, retried whole; the rows it changed.
+async fn write<'q>(
+    pool: &TxPool,
+    statement: impl Fn() -> sqlx::query::Query<'q, sqlx::Postgres, sqlx::postgres::PgArguments>,
+) -> DomainResult<u64> {
+    let statement = &statement;
     retry(|| async move {
         let mut tx = pool.begin_with(READ_COMMITTED).await?;
-        let n = query(RENEW)
-            .bind(lease)
-            .bind(ids)
-            .bind(lease_secs as f64)
-            .execute(&mut *tx)
-            .await?
-            .rows_affected();
+        let n = statement().execute(&mut *tx).await?.rows_affected();
         tx.commit().await?;
         Ok(n)
     })

@@ -114,19 +114,8 @@ pub async fn settle(
             serde_json::json!([id, status, error, after as i64])
         })
         .collect();
-    let rows = &serde_json::Value::Array(rows).to_string();
-    retry(|| async move {
-        let mut tx = begin_write(pool).await?;
-        let n = sqlx::query(SETTLE)
-            .bind(lease)
-            .bind(rows)
-            .execute(&mut *tx)
-            .await?
-            .rows_affected();
-        tx.commit().await?;
-        Ok(n)
-    })
-    .await
+    let rows = serde_json::Value::Array(rows).to_string();
+    write(pool, || sqlx::query(SETTLE).bind(lease).bind(&rows)).await
 }
 
 /// Extends a live step's lease: `?1` the lease, `?2` its row ids as a JSON array, `?3` seconds
@@ -141,16 +130,22 @@ pub async fn renew(
     ids: &[i64],
     lease_secs: i64,
 ) -> DomainResult<u64> {
-    let ids = &serde_json::Value::from(ids.to_vec()).to_string();
+    let ids = serde_json::Value::from(ids.to_vec()).to_string();
+    write(pool, || {
+        sqlx::query(RENEW).bind(lease).bind(&ids).bind(lease_secs)
+    })
+    .await
+}
+
+/// One outbox write in its own write transaction, retried whole; the rows it changed.
+async fn write<'q>(
+    pool: &SqlitePool,
+    statement: impl Fn() -> sqlx::query::Query<'q, sqlx::Sqlite, sqlx::sqlite::SqliteArguments<'q>>,
+) -> DomainResult<u64> {
+    let statement = &statement;
     retry(|| async move {
         let mut tx = begin_write(pool).await?;
-        let n = sqlx::query(RENEW)
-            .bind(lease)
-            .bind(ids)
-            .bind(lease_secs)
-            .execute(&mut *tx)
-            .await?
-            .rows_affected();
+        let n = statement().execute(&mut *tx).await?.rows_affected();
         tx.commit().await?;
         Ok(n)
     })
