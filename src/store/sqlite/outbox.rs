@@ -29,20 +29,22 @@ WHERE id IN (
 RETURNING id";
 
 /// What the leased rows' messages need: `?1` the lease, `?2` the leased ids as a JSON array.
-/// An event's status, slot and hold deadline are those it had at the event (its audit row and
-/// the outbox row's snapshot, migration 0012), a reminder's those it has now.
+/// An event's status and slot are those the appointment had at the event: the status its
+/// audit row set, the slot from its RESCHEDULED entries (the one it was moved to by the last
+/// move up to the event, else the one the first later move took it from, else its own). A
+/// reminder's are those it has now. Read here, not written with each change: the booking path
+/// stays as it was.
 /// The rows are found by id, not by the lease token, which has no index: by token, each claim
 /// read the whole outbox, delivered history included, while holding the single writer.
 pub(super) const CLAIMED: &str = "
 SELECT o.id, o.event, o.appointment_id, o.channel, o.webhook_id, o.status, o.attempts,
        o.next_attempt_at, o.last_error, o.created_at, o.delivered_at, o.reminder_hours,
        COALESCE(l.new_status, a.status) AS status_now, a.patient_id, a.doctor_id,
-       COALESCE(o.slot_id, a.time_slot_id) AS slot_id,
+       s.id AS slot_id,
        p.name AS patient_name, p.email AS patient_email,
        d.name AS doctor_name, d.timezone AS doctor_timezone,
        s.starts_at, s.duration_minutes,
-       CASE WHEN o.slot_id IS NULL THEN a.expires_at ELSE o.expires_at END AS expires_at,
-       a.consultation_type,
+       a.expires_at, a.consultation_type,
        (SELECT count(*) FROM appointment_audit_log l
          WHERE l.appointment_id = o.appointment_id
            AND (o.audit_id IS NULL OR l.id <= o.audit_id)) AS sequence,
@@ -51,7 +53,16 @@ FROM outbox o
 LEFT JOIN appointments a ON a.id = o.appointment_id
 LEFT JOIN patients p ON p.id = a.patient_id
 LEFT JOIN doctors d ON d.id = a.doctor_id
-LEFT JOIN time_slots s ON s.id = COALESCE(o.slot_id, a.time_slot_id)
+LEFT JOIN time_slots s ON s.id = COALESCE(
+    (SELECT unhex(replace(substr(r.reason, 56, 36), '-', '')) FROM appointment_audit_log r
+      WHERE r.appointment_id = o.appointment_id AND r.action = 'RESCHEDULED' AND r.id <= o.audit_id
+        AND r.reason LIKE 'from slot % to slot %'
+      ORDER BY r.id DESC LIMIT 1),
+    (SELECT unhex(replace(substr(r.reason, 11, 36), '-', '')) FROM appointment_audit_log r
+      WHERE r.appointment_id = o.appointment_id AND r.action = 'RESCHEDULED' AND r.id > o.audit_id
+        AND r.reason LIKE 'from slot % to slot %'
+      ORDER BY r.id LIMIT 1),
+    a.time_slot_id)
 LEFT JOIN appointment_audit_log l ON l.id = o.audit_id
 LEFT JOIN webhooks w ON w.id = o.webhook_id
 WHERE o.id IN (SELECT value FROM json_each(?2)) AND o.lease_token = ?1
