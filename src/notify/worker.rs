@@ -72,8 +72,8 @@ pub async fn deliver_once(
     Ok(step)
 }
 
-/// Runs a step's deliveries while renewing its lease (`secs` long, at least 3) every third of
-/// its length: a slow receiver (30 s an e-mail, 15 s a webhook, 50 rows 8 at a time) never
+/// Runs a step's deliveries while renewing its lease (`secs` long, at least 3, as
+/// [`deliver_once`] clamps it) every third of its length: a slow receiver (30 s an e-mail, 15 s a webhook, 50 rows 8 at a time) never
 /// lets another worker take over rows still queued in this step, yet a crashed worker's rows
 /// wait only one lease. A renewal that fails is logged; the rows may then go to another worker
 /// and be sent twice (delivery is at least once).
@@ -84,7 +84,7 @@ async fn keep_leased<T>(
     secs: i64,
     work: impl std::future::Future<Output = T>,
 ) -> T {
-    let every = Duration::from_secs(secs.max(3) as u64) / 3;
+    let every = Duration::from_secs(secs as u64) / 3;
     let renewing = async {
         let mut tick = tokio::time::interval_at(tokio::time::Instant::now() + every, every);
         loop {
