@@ -604,10 +604,11 @@ macro_rules! account_queries {
             .await
         }
 
-        /// The access log filter; `$3`/`$4` are instants in the backend's stored form.
+        /// The access records filter, over both places records are kept (the `access_records`
+        /// view); `$3`/`$4` are instants in the backend's stored form.
         macro_rules! access_filter {
             () => {
-                "FROM access_log WHERE ($1 IS NULL OR patient_id = $1) AND ($2 IS NULL OR actor_id = $2)
+                "FROM access_records WHERE ($1 IS NULL OR patient_id = $1) AND ($2 IS NULL OR actor_id = $2)
                  AND ($3 IS NULL OR at >= $3) AND ($4 IS NULL OR at <= $4)
                  AND ($5 IS NULL OR (break_glass_reason IS NOT NULL) = $5)"
             };

@@ -115,6 +115,20 @@ async fn the_database_refuses_to_change_audit_rows(app: TestApp) {
         );
         assert_eq!(app.count_rows(table).await, before, "{sql}");
     }
+    // The booking's access record is kept in its audit row; the view that lists every access
+    // record cannot be written through either.
+    let records = app.count_rows("access_records").await;
+    assert!(
+        records >= 2,
+        "the sign-up's and the booking's records: {records}"
+    );
+    for sql in [
+        "UPDATE access_records SET outcome = 500",
+        "DELETE FROM access_records",
+    ] {
+        assert!(app.execute_raw(sql).await.is_err(), "{sql}");
+        assert_eq!(app.count_rows("access_records").await, records, "{sql}");
+    }
     // Control: the same connection may change a table that is not an audit table.
     let changed = app
         .execute_raw("UPDATE sessions SET revoked_reason = revoked_reason")

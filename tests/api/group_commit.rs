@@ -56,7 +56,8 @@ async fn counts(app: &TestApp) -> [i64; 5] {
     [
         app.count_rows("appointments").await,
         app.count_rows("appointment_audit_log").await,
-        app.count_rows("access_log WHERE action = 'create'").await,
+        app.count_rows("access_records WHERE action = 'create'")
+            .await,
         app.count_rows("outbox").await,
         app.count_rows("idempotency_keys").await,
     ]

@@ -75,12 +75,12 @@ async fn sqlite_vacuum_into_and_file_restore_as_in_the_readme() {
     assert_eq!(check.trim(), "ok");
     let n = run_tool(
         "sqlite3",
-        &[backup_str, "SELECT count(*) FROM access_log"],
+        &[backup_str, "SELECT count(*) FROM access_records"],
         "sqlite3",
     );
     let m = run_tool(
         "sqlite3",
-        &[db, "SELECT count(*) FROM access_log"],
+        &[db, "SELECT count(*) FROM access_records"],
         "sqlite3",
     );
     eprintln!("PROBE backup {} source {}", n.trim(), m.trim());
@@ -116,7 +116,10 @@ async fn sqlite_vacuum_into_and_file_restore_as_in_the_readme() {
     std::fs::copy(&backup, &file).expect("cp");
     let k = run_tool(
         "sqlite3",
-        &[file.to_str().unwrap(), "SELECT count(*) FROM access_log"],
+        &[
+            file.to_str().unwrap(),
+            "SELECT count(*) FROM access_records",
+        ],
         "sqlite3",
     );
     eprintln!("PROBE restored {}", k.trim());

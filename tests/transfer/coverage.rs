@@ -10,9 +10,11 @@ use carebook::transfer::tables::{table, DERIVED, NOT_EXPORTED};
 
 use super::harness::{settings, Db};
 
+/// Columns of tables only: a view (`access_records`) holds no data of its own to carry.
 const PG_COLUMNS: &str =
-    "SELECT table_name::text, column_name::text FROM information_schema.columns \
-                          WHERE table_schema = 'public' ORDER BY 1, 2";
+    "SELECT c.table_name::text, c.column_name::text FROM information_schema.columns c \
+     JOIN information_schema.tables t USING (table_schema, table_name) \
+     WHERE c.table_schema = 'public' AND t.table_type = 'BASE TABLE' ORDER BY 1, 2";
 const SQLITE_COLUMNS: &str =
     "SELECT m.name, p.name FROM sqlite_master m, pragma_table_info(m.name) p \
                               WHERE m.type = 'table' AND m.name NOT LIKE 'sqlite_%' ORDER BY 1, 2";

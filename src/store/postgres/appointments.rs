@@ -50,11 +50,9 @@ macro_rules! book_sql {
                now() + make_interval(secs => $9)
         FROM slot RETURNING *),
      audit AS (
-        INSERT INTO appointment_audit_log (appointment_id, action, old_status, new_status, actor, actor_role)
-        SELECT id, 'BOOK', NULL, 'PENDING', $10, $13 FROM ins),
-     access AS (
-        INSERT INTO access_log (actor_id, actor_role, patient_id, action, route, request_id, outcome, break_glass_reason)
-        SELECT $14, $13, patient_id, 'create', $15, $16, 201, $17 FROM ins WHERE $14::uuid IS NOT NULL),
+        INSERT INTO appointment_audit_log (appointment_id, action, old_status, new_status, actor, actor_role,
+                                           actor_id, route, request_id, break_glass_reason)
+        SELECT id, 'BOOK', NULL, 'PENDING', $10, $13, $14, $15, $16, $17 FROM ins),
      idem AS (
         INSERT INTO idempotency_keys (key, fingerprint, appointment_id)
         SELECT $11, $12, id FROM ins WHERE $11::text IS NOT NULL)
@@ -82,13 +80,12 @@ const BOOK: &str = book_sql!("$18::bigint IS NULL");
 /// tries again before answering `HoldLimit`.
 const BOOK_CAPPED: &str = book_sql!("(SELECT pending_holds FROM patients WHERE id = $1) < $18");
 
-/// The access record of a transition made by a person: `$4` role, `$5` user id (NULL for
-/// none), `$6` route, `$7` request id, `$8` break-glass reason; from the updated row `upd`.
-macro_rules! access_cte {
+/// The columns of a person's access record, kept in the audit row the transition writes
+/// (migration 0018; NULL for the system), and their values: `$5` user id, `$6` route, `$7`
+/// request id, `$8` break-glass reason. `$4` is the role.
+macro_rules! access_cols {
     () => {
-        "access AS (
-        INSERT INTO access_log (actor_id, actor_role, patient_id, action, route, request_id, outcome, break_glass_reason)
-        SELECT $5, $4, patient_id, 'update', $6, $7, 200, $8 FROM upd WHERE $5::uuid IS NOT NULL)"
+        "actor, actor_role, actor_id, route, request_id, break_glass_reason"
     };
 }
 
@@ -97,11 +94,10 @@ const CONFIRM: &str = concat!(
         UPDATE appointments SET status = 'CONFIRMED', confirmed_at = now(), updated_at = now()
         WHERE id = $1 AND status = 'PENDING' AND expires_at > now() RETURNING *),
      audit AS (
-        INSERT INTO appointment_audit_log (appointment_id, action, old_status, new_status, actor, actor_role)
-        SELECT id, 'CONFIRM', 'PENDING', 'CONFIRMED', $2, $4 FROM upd),
-     ",
-    access_cte!(),
-    "
+        INSERT INTO appointment_audit_log (appointment_id, action, old_status, new_status, ",
+    access_cols!(),
+    ")
+        SELECT id, 'CONFIRM', 'PENDING', 'CONFIRMED', $2, $4, $5, $6, $7, $8 FROM upd)
      SELECT ",
     appt_cols!(),
     "FROM upd a"
@@ -119,11 +115,10 @@ const CANCEL: &str = concat!(
         UPDATE time_slots s SET current_bookings = s.current_bookings - 1, updated_at = now()
         FROM prev WHERE s.id = prev.time_slot_id),
      audit AS (
-        INSERT INTO appointment_audit_log (appointment_id, action, old_status, new_status, reason, actor, actor_role)
-        SELECT id, 'CANCEL', status, 'CANCELLED', $3, $2, $4 FROM prev),
-     ",
-    access_cte!(),
-    "
+        INSERT INTO appointment_audit_log (appointment_id, action, old_status, new_status, reason, ",
+    access_cols!(),
+    ")
+        SELECT id, 'CANCEL', status, 'CANCELLED', $3, $2, $4, $5, $6, $7, $8 FROM prev)
      SELECT ",
     appt_cols!(),
     "FROM upd a"
@@ -134,11 +129,10 @@ const COMPLETE: &str = concat!(
         UPDATE appointments SET status = 'COMPLETED', completed_at = now(), updated_at = now()
         WHERE id = $1 AND status = 'CONFIRMED' RETURNING *),
      audit AS (
-        INSERT INTO appointment_audit_log (appointment_id, action, old_status, new_status, actor, actor_role)
-        SELECT id, 'COMPLETE', 'CONFIRMED', 'COMPLETED', $2, $4 FROM upd),
-     ",
-    access_cte!(),
-    "
+        INSERT INTO appointment_audit_log (appointment_id, action, old_status, new_status, ",
+    access_cols!(),
+    ")
+        SELECT id, 'COMPLETE', 'CONFIRMED', 'COMPLETED', $2, $4, $5, $6, $7, $8 FROM upd)
      SELECT ",
     appt_cols!(),
     "FROM upd a"
@@ -417,7 +411,7 @@ async fn load(pool: &TxPool, id: AppointmentId) -> DomainResult<Appointment> {
     rows::one(found)?.ok_or(DomainError::NotFound("appointment"))
 }
 
-/// A transition statement with its parameters bound (see `access_cte!`).
+/// A transition statement with its parameters bound (see `access_cols!`).
 fn bound<'q>(
     sql: &'q str,
     id: AppointmentId,

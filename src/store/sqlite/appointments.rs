@@ -441,8 +441,6 @@ async fn book_in(
     if let Some(a) = access {
         writes = writes
             .bind(a.user_id)
-            .bind(a.role.as_str())
-            .bind(patient)
             .bind(&a.route)
             .bind(&a.request_id)
             .bind(&a.break_glass);
@@ -474,16 +472,16 @@ fn book_writes_backstop(e: sqlx::Error) -> TxError {
 }
 
 /// The writes of a booking after its checks, as of `now`: the seat of the slot, the
-/// appointment returned with its effective status, and its BOOK entry. Then `$access` (the
-/// access record, or nothing) and `$key` (the idempotency key, or nothing).
+/// appointment returned with its effective status, and `$audit` (its BOOK entry, for a person
+/// with the access record in it). Then `$key` (the idempotency key, or nothing).
 ///
 /// The parameters are anonymous: when one query holds several statements, sqlx 0.8 binds
 /// numbered parameters wrongly as soon as a statement skips a number, while anonymous ones
 /// take the bound values in order across the statements. The order: now, slot; id, patient,
-/// consultation type, reason, now, hold length, now, now, slot, now; id, actor, actor role;
-/// then the access record's and the key's values.
+/// consultation type, reason, now, hold length, now, now, slot, now; then the audit entry's
+/// values (see [`book_audit`]) and the key's.
 macro_rules! book_writes {
-    ($access:expr, $key:expr) => {
+    ($audit:expr, $key:expr) => {
         concat!(
             "UPDATE time_slots SET current_bookings = current_bookings + 1, updated_at = ? WHERE id = ?;
              INSERT INTO appointments (id, patient_id, doctor_id, time_slot_id, appointment_date,
@@ -496,23 +494,27 @@ macro_rules! book_writes {
                        CASE WHEN status = 'PENDING' AND expires_at <= ? THEN 'EXPIRED' ELSE status END
                            AS status,
                        consultation_type, reason_for_visit, expires_at, confirmed_at, cancelled_at,
-                       cancellation_reason, completed_at, created_at, updated_at;
-             INSERT INTO appointment_audit_log (appointment_id, action, old_status, new_status, reason,
-                                                actor, actor_role)
-             VALUES (?, 'BOOK', NULL, 'PENDING', NULL, ?, ?);",
-            $access,
+                       cancellation_reason, completed_at, created_at, updated_at;",
+            $audit,
             $key
         )
     };
 }
 
-/// The access record of a person's booking, as [`lite::record_write`] writes it: user, role,
-/// patient, route, request id, break-glass reason; answered 201.
-macro_rules! book_access {
+/// The BOOK entry: id, actor, actor role. With `access`, a person's booking, whose access
+/// record the entry keeps (migration 0013): then also user id, route, request id, break-glass
+/// reason; read back as a `create` answered 201 through the `access_records` view.
+macro_rules! book_audit {
     () => {
-        "INSERT INTO access_log (actor_id, actor_role, patient_id, action, route, request_id, outcome,
-                                 break_glass_reason)
-         VALUES (?, ?, ?, 'create', ?, ?, 201, ?);"
+        "INSERT INTO appointment_audit_log (appointment_id, action, old_status, new_status, reason,
+                                            actor, actor_role)
+         VALUES (?, 'BOOK', NULL, 'PENDING', NULL, ?, ?);"
+    };
+    (access) => {
+        "INSERT INTO appointment_audit_log (appointment_id, action, old_status, new_status, reason,
+                                            actor, actor_role, actor_id, route, request_id,
+                                            break_glass_reason)
+         VALUES (?, 'BOOK', NULL, 'PENDING', NULL, ?, ?, ?, ?, ?, ?);"
     };
 }
 
@@ -524,27 +526,27 @@ macro_rules! book_key {
     };
 }
 
-const BOOK_WRITES: &str = book_writes!("", "");
-const BOOK_WRITES_ACCESS: &str = book_writes!(book_access!(), "");
-const BOOK_WRITES_KEY: &str = book_writes!("", book_key!());
-const BOOK_WRITES_ACCESS_KEY: &str = book_writes!(book_access!(), book_key!());
+const BOOK_WRITES: &str = book_writes!(book_audit!(), "");
+const BOOK_WRITES_ACCESS: &str = book_writes!(book_audit!(access), "");
+const BOOK_WRITES_KEY: &str = book_writes!(book_audit!(), book_key!());
+const BOOK_WRITES_ACCESS_KEY: &str = book_writes!(book_audit!(access), book_key!());
 
-/// Appends one entry to the appointment's audit trail and, for a person, the access record of
-/// the patient whose appointment it is.
-#[allow(clippy::too_many_arguments)]
+/// Appends one entry to the appointment's audit trail; for a person, the entry keeps the
+/// access record of the patient whose appointment it is (migration 0013).
 async fn audit(
     conn: &mut SqliteConnection,
     id: AppointmentId,
-    patient: PatientId,
     action: AuditAction,
     old: Option<AppointmentStatus>,
     new: AppointmentStatus,
     reason: Option<&str>,
     actor: &Actor,
 ) -> Result<(), sqlx::Error> {
+    let access = actor.access.as_ref();
     sqlx::query(
-        "INSERT INTO appointment_audit_log (appointment_id, action, old_status, new_status, reason, actor, actor_role)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+        "INSERT INTO appointment_audit_log (appointment_id, action, old_status, new_status, reason, actor,
+                                            actor_role, actor_id, route, request_id, break_glass_reason)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
     )
     .bind(id)
     .bind(action.as_str())
@@ -553,13 +555,13 @@ async fn audit(
     .bind(reason)
     .bind(&actor.id)
     .bind(actor.role)
+    .bind(access.map(|a| a.user_id))
+    .bind(access.map(|a| &a.route))
+    .bind(access.map(|a| &a.request_id))
+    .bind(access.and_then(|a| a.break_glass.as_ref()))
     .execute(&mut *conn)
     .await?;
-    let access = match action {
-        AuditAction::Book => AccessAction::Create,
-        _ => AccessAction::Update,
-    };
-    lite::record_write(conn, actor.access.as_ref(), patient, access).await
+    Ok(())
 }
 
 /// Applies an action that [`Action::verdict`] allowed on `current` (effective status PENDING
@@ -612,7 +614,6 @@ async fn apply(
     audit(
         conn,
         id,
-        current.patient_id,
         action.audit(),
         Some(current.status),
         action.target(),

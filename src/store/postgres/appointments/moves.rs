@@ -20,7 +20,7 @@ use crate::store::rows::AppointmentRow;
 
 /// Moves appointment `$1` to slot `$3`: takes a seat there (same doctor, AVAILABLE, a seat
 /// left, not started), gives the old seat back and audits both slots. No row back: nothing
-/// changed. Parameters `$2`, `$4`… as in the other transitions (see `access_cte!`).
+/// changed. Parameters `$2`, `$4`… as in the other transitions (see `access_cols!`).
 const RESCHEDULE_SQL: &str = concat!(
     "WITH cur AS (
         SELECT id, status, time_slot_id, doctor_id FROM appointments
@@ -39,13 +39,12 @@ const RESCHEDULE_SQL: &str = concat!(
         UPDATE time_slots s SET current_bookings = s.current_bookings - 1, updated_at = now()
         FROM cur, seat WHERE s.id = cur.time_slot_id),
      audit AS (
-        INSERT INTO appointment_audit_log (appointment_id, action, old_status, new_status, reason, actor, actor_role)
+        INSERT INTO appointment_audit_log (appointment_id, action, old_status, new_status, reason, ",
+    access_cols!(),
+    ")
         SELECT cur.id, 'RESCHEDULED', cur.status, cur.status,
-               'from slot ' || cur.time_slot_id::text || ' to slot ' || seat.id::text, $2, $4
-        FROM cur, seat),
-     ",
-    access_cte!(),
-    "
+               'from slot ' || cur.time_slot_id::text || ' to slot ' || seat.id::text, $2, $4, $5, $6, $7, $8
+        FROM cur, seat)
      SELECT ",
     appt_cols!(),
     "FROM upd a"
@@ -59,11 +58,10 @@ const NO_SHOW_SQL: &str = concat!(
           AND EXISTS (SELECT 1 FROM time_slots s WHERE s.id = a.time_slot_id AND s.starts_at <= now())
         RETURNING a.*),
      audit AS (
-        INSERT INTO appointment_audit_log (appointment_id, action, old_status, new_status, reason, actor, actor_role)
-        SELECT id, 'NO_SHOW', 'CONFIRMED', 'NO_SHOW', NULL, $2, $4 FROM upd),
-     ",
-    access_cte!(),
-    "
+        INSERT INTO appointment_audit_log (appointment_id, action, old_status, new_status, reason, ",
+    access_cols!(),
+    ")
+        SELECT id, 'NO_SHOW', 'CONFIRMED', 'NO_SHOW', NULL, $2, $4, $5, $6, $7, $8 FROM upd)
      SELECT ",
     appt_cols!(),
     "FROM upd a"

@@ -100,12 +100,11 @@ async fn apply_move(
     }
     let reason = moved_reason(current.time_slot_id, slot);
     let status = current.status;
-    let (id, patient) = (current.id, current.patient_id);
+    let id = current.id;
     let action = AuditAction::Reschedule;
     audit(
         conn,
         id,
-        patient,
         action,
         Some(status),
         status,
@@ -209,19 +208,9 @@ pub async fn no_show(
                     )
                     .into());
                 }
-                let (patient, confirmed) = (current.patient_id, AppointmentStatus::Confirmed);
+                let confirmed = AppointmentStatus::Confirmed;
                 let (action, to) = (AuditAction::NoShow, AppointmentStatus::NoShow);
-                audit(
-                    &mut tx,
-                    id,
-                    patient,
-                    action,
-                    Some(confirmed),
-                    to,
-                    None,
-                    actor,
-                )
-                .await?;
+                audit(&mut tx, id, action, Some(confirmed), to, None, actor).await?;
                 let updated = load(&mut tx, id, now).await?;
                 tx.commit().await?;
                 Ok(updated)
