@@ -20,6 +20,8 @@ use crate::domain::{PatientId, UserId};
 /// One access record.
 #[derive(Serialize, ToSchema)]
 pub struct AccessView {
+    /// Unique among access records. A record kept in an appointment's audit row (a person's
+    /// booking, confirm, cancel, complete, reschedule or no-show) counts from 2^52.
     pub id: i64,
     /// When, by the database clock.
     pub at: DateTime<Utc>,
