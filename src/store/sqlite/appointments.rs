@@ -408,21 +408,20 @@ async fn book_in(
             return Ok(Err(DomainError::HoldLimit(max)));
         }
     }
-    // The seat, the appointment, its BOOK entry, the access record and the key, in one round
+    // The seat, the appointment, its BOOK entry (with the access record) and the key, in one round
     // trip to SQLite's worker thread: on the single writer those round trips, not SQLite's
     // work, are what a booking costs.
     let access = req.actor.access.as_ref();
-    let sql = match (access.is_some(), req.key.is_some()) {
-        (false, false) => BOOK_WRITES,
-        (true, false) => BOOK_WRITES_ACCESS,
-        (false, true) => BOOK_WRITES_KEY,
-        (true, true) => BOOK_WRITES_ACCESS_KEY,
+    let sql = if req.key.is_some() {
+        BOOK_WRITES_KEY
+    } else {
+        BOOK_WRITES
     };
     let hold = format!("{:+} seconds", req.hold_secs);
     let (slot, patient) = (new.time_slot_id, new.patient_id);
     // sqlx numbers the anonymous parameters of several statements in one run, so the values
     // are bound in the order the statements name them (see `book_writes!`).
-    let mut writes = sqlx::query_as(sql)
+    let writes = sqlx::query_as(sql)
         .bind(now)
         .bind(slot)
         .bind(id)
@@ -437,17 +436,15 @@ async fn book_in(
         .bind(now)
         .bind(id)
         .bind(&req.actor.id)
-        .bind(req.actor.role);
-    if let Some(a) = access {
-        writes = writes
-            .bind(a.user_id)
-            .bind(&a.route)
-            .bind(&a.request_id)
-            .bind(&a.break_glass);
-    }
-    if let Some(k) = &req.key {
-        writes = writes.bind(&k.key).bind(&k.fingerprint).bind(id).bind(now);
-    }
+        .bind(req.actor.role)
+        .bind(access.map(|a| a.user_id))
+        .bind(access.map(|a| &a.route))
+        .bind(access.map(|a| &a.request_id))
+        .bind(access.and_then(|a| a.break_glass.as_ref()));
+    let writes = match &req.key {
+        Some(k) => writes.bind(&k.key).bind(&k.fingerprint).bind(id).bind(now),
+        None => writes,
+    };
     let rows: Vec<AppointmentRow> = writes
         .fetch_all(&mut *conn)
         .await
@@ -472,16 +469,17 @@ fn book_writes_backstop(e: sqlx::Error) -> TxError {
 }
 
 /// The writes of a booking after its checks, as of `now`: the seat of the slot, the
-/// appointment returned with its effective status, and `$audit` (its BOOK entry, for a person
-/// with the access record in it). Then `$key` (the idempotency key, or nothing).
+/// appointment returned with its effective status, and its BOOK entry (for a person, with the
+/// access record in it; migration 0013). Then `$key` (the idempotency key, or nothing).
 ///
 /// The parameters are anonymous: when one query holds several statements, sqlx 0.8 binds
 /// numbered parameters wrongly as soon as a statement skips a number, while anonymous ones
 /// take the bound values in order across the statements. The order: now, slot; id, patient,
-/// consultation type, reason, now, hold length, now, now, slot, now; then the audit entry's
-/// values (see [`book_audit`]) and the key's.
+/// consultation type, reason, now, hold length, now, now, slot, now; id, actor, actor role,
+/// user id, route, request id, break-glass reason (the last four NULL for the system); then the
+/// key's values.
 macro_rules! book_writes {
-    ($audit:expr, $key:expr) => {
+    ($key:expr) => {
         concat!(
             "UPDATE time_slots SET current_bookings = current_bookings + 1, updated_at = ? WHERE id = ?;
              INSERT INTO appointments (id, patient_id, doctor_id, time_slot_id, appointment_date,
@@ -494,27 +492,13 @@ macro_rules! book_writes {
                        CASE WHEN status = 'PENDING' AND expires_at <= ? THEN 'EXPIRED' ELSE status END
                            AS status,
                        consultation_type, reason_for_visit, expires_at, confirmed_at, cancelled_at,
-                       cancellation_reason, completed_at, created_at, updated_at;",
-            $audit,
+                       cancellation_reason, completed_at, created_at, updated_at;
+             INSERT INTO appointment_audit_log (appointment_id, action, old_status, new_status, reason,
+                                                actor, actor_role, actor_id, route, request_id,
+                                                break_glass_reason)
+             VALUES (?, 'BOOK', NULL, 'PENDING', NULL, ?, ?, ?, ?, ?, ?);",
             $key
         )
-    };
-}
-
-/// The BOOK entry: id, actor, actor role. With `access`, a person's booking, whose access
-/// record the entry keeps (migration 0013): then also user id, route, request id, break-glass
-/// reason; read back as a `create` answered 201 through the `access_records` view.
-macro_rules! book_audit {
-    () => {
-        "INSERT INTO appointment_audit_log (appointment_id, action, old_status, new_status, reason,
-                                            actor, actor_role)
-         VALUES (?, 'BOOK', NULL, 'PENDING', NULL, ?, ?);"
-    };
-    (access) => {
-        "INSERT INTO appointment_audit_log (appointment_id, action, old_status, new_status, reason,
-                                            actor, actor_role, actor_id, route, request_id,
-                                            break_glass_reason)
-         VALUES (?, 'BOOK', NULL, 'PENDING', NULL, ?, ?, ?, ?, ?, ?);"
     };
 }
 
@@ -526,10 +510,8 @@ macro_rules! book_key {
     };
 }
 
-const BOOK_WRITES: &str = book_writes!(book_audit!(), "");
-const BOOK_WRITES_ACCESS: &str = book_writes!(book_audit!(access), "");
-const BOOK_WRITES_KEY: &str = book_writes!(book_audit!(), book_key!());
-const BOOK_WRITES_ACCESS_KEY: &str = book_writes!(book_audit!(access), book_key!());
+const BOOK_WRITES: &str = book_writes!("");
+const BOOK_WRITES_KEY: &str = book_writes!(book_key!());
 
 /// Appends one entry to the appointment's audit trail; for a person, the entry keeps the
 /// access record of the patient whose appointment it is (migration 0013).
