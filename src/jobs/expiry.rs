@@ -35,13 +35,20 @@ async fn sweep(store: &dyn Store) -> DomainResult<u64> {
     Ok(total)
 }
 
-/// Sweeps every `interval` until `stop` turns true.
+/// Sweeps every `interval`, the first time one interval after start, until `stop` turns true.
 pub async fn run(
     store: std::sync::Arc<dyn Store>,
     interval: Duration,
     mut stop: watch::Receiver<bool>,
 ) {
-    let mut tick = tokio::time::interval(interval);
+    // Not at once. A sweep at start buys nothing: a booking that finds no seat expires its
+    // slot's overdue holds itself, and reads already show them EXPIRED. But a start-up sweep
+    // can run seconds late (the pool retries its connection while PostgreSQL refuses new ones
+    // at `max_connections`, as when a CI neighbour opens 64), and then races whatever else is
+    // expiring the same holds: in CI it emptied the holds a test had just let lapse before the
+    // sweep the test drives itself (`sweep_in_small_transactions_interleaves_with_bookings`).
+    let first = tokio::time::Instant::now() + interval;
+    let mut tick = tokio::time::interval_at(first, interval);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         tokio::select! {
