@@ -27,7 +27,10 @@ ENV HOST=0.0.0.0 \
     PORT=5000 \
     DATABASE_URL=sqlite:/var/lib/carebook/data/carebook.db \
     METRICS_ADDR=0.0.0.0:9464 \
-    LOG_FORMAT=json
+    LOG_FORMAT=json \
+    MALLOC_ARENA_MAX=2
+# MALLOC_ARENA_MAX=2: glibc's malloc in two arenas instead of up to eight per core; peak RSS
+# about 15 % lower on SQLite, throughput unchanged within the noise (BENCHMARKS.md).
 VOLUME ["/var/lib/carebook/data"]
 # 5000: the API; 9464: /metrics, for the internal network only (do not publish it).
 EXPOSE 5000 9464
