@@ -42,12 +42,10 @@ pub async fn run(
     mut stop: watch::Receiver<bool>,
 ) {
     // Not at once. A sweep at start buys nothing: a booking that finds no seat expires its
-    // slot's overdue holds itself, and reads already show them EXPIRED. But a start-up sweep
+    // slot's overdue holds itself, and reads already show them EXPIRED. And a start-up sweep
     // can run seconds late (its pool retrying a connection PostgreSQL refuses at
-    // `max_connections`, or its retried serialization failures) and then race whatever else
-    // expires the same holds. The likeliest story of a CI failure where the sweep a test
-    // drives itself found none of the 133 holds it had just let lapse
-    // (`sweep_in_small_transactions_interleaves_with_bookings`).
+    // `max_connections`, or its retried serialization failures), racing whatever else expires
+    // the same holds at that moment, such as a sweep a test drives itself.
     let first = tokio::time::Instant::now() + interval;
     let mut tick = tokio::time::interval_at(first, interval);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);

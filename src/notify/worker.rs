@@ -75,8 +75,9 @@ pub async fn deliver_once(
 /// Runs a step's deliveries while renewing its lease (`secs` long, at least 3, as
 /// [`deliver_once`] clamps it) every third of its length: a slow receiver (30 s an e-mail,
 /// 15 s a webhook, 50 rows 8 at a time) never lets another worker take over rows still queued
-/// in this step, yet a crashed worker's rows wait only one lease. A renewal that fails is logged; the rows may then go to another worker
-/// and be sent twice (delivery is at least once).
+/// in this step, yet a crashed worker's rows wait only one lease. A renewal that fails is
+/// logged; the rows may then go to another worker and be sent twice (delivery is at least
+/// once).
 async fn keep_leased<T>(
     store: &dyn Store,
     lease: uuid::Uuid,
