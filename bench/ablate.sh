@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# What each part of a booking costs PostgreSQL (issue 14's "cheaper booking" leads, measured):
+# What each part of a booking costs PostgreSQL (see docs/performance-notes.md):
 #
 #   bash bench/ablate.sh
 #

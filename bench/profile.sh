@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Profiles one scenario the way BENCHMARKS.md describes: starts target/release/carebook on a
+# Profiles one scenario (see docs/performance-notes.md): starts target/release/carebook on a
 # fresh database, drives SCENARIO with carebook-bench, records `perf record -a -g` for
 # PERF_SECS seconds in the middle of the window, then writes text summaries (CPU by process,
 # top symbols of the server and of PostgreSQL, PostgreSQL executor phases) to OUT.

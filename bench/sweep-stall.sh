@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Issue 14 "no stall of all writes while the sweeper runs", measured on SQLite (see BENCHMARKS.md):
+# Whether the expiry sweeper stalls SQLite's writes while it works through many overdue holds
+# (see docs/performance-notes.md):
 #   bash bench/sweep-stall.sh control; bash bench/sweep-stall.sh overdue
 # Needs `cargo build --release --workspace --bins` first.
 # book-distinct twice on one SQLite server; between them

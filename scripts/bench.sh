@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The benchmark suite of issue 5, in one command:
+# The benchmark suite, in one command (BENCHMARKS.md is the record of its last full run):
 #
 #   bash scripts/bench.sh
 #
@@ -19,7 +19,8 @@
 # sends far more than the per-user rate limit and books many holds per patient, so the server
 # runs with RATE_LIMIT_PER_MINUTE=0 and MAX_PENDING_HOLDS_PER_PATIENT=0, and with
 # ACCESS_TOKEN_MINUTES=120 so the one token outlives a slow run. Every other check stays on:
-# token verification, role and ownership checks, the PHI access-log row of each booking.
+# token verification, role and ownership checks, the access record of each booking (kept in
+# its audit row).
 #
 # BENCH_BASELINE_REV=<git revision> also measures that revision in the same run: its release
 # `carebook` is built once in a temporary git worktree (target dir and binary cached under
