@@ -27,6 +27,7 @@
 # carebook_walk_… is created by carebook and dropped at the end), WALK_TIMEOUT (seconds per
 # walk, default 300). Needs curl, jq, GNU date, python3 and, for PostgreSQL, psql.
 set -euo pipefail
+if [ -n "${CAREBOOK_BIN:-}" ]; then CAREBOOK_BIN=$(realpath "$CAREBOOK_BIN"); fi
 cd "$(dirname "$0")/.."
 ROOT=$PWD
 
@@ -52,7 +53,7 @@ for b in "${BACKENDS[@]}"; do
 done
 
 if [ -n "${CAREBOOK_BIN:-}" ]; then
-    BIN=$(realpath "$CAREBOOK_BIN")
+    BIN=$CAREBOOK_BIN
 else
     log "cargo build --release --bin carebook"
     cargo build --release --bin carebook
