@@ -48,6 +48,15 @@ pub const HOLDS: &str = "carebook_holds_total";
 pub const SWEEPS: &str = "carebook_sweeper_runs_total";
 /// Holds expired by the sweeper.
 pub const SWEPT: &str = "carebook_sweeper_expired_total";
+/// When each background `job` last ended a step well (Unix seconds).
+pub const JOB_LAST_SUCCESS: &str = "carebook_job_last_success_timestamp_seconds";
+/// Failed steps (errors and panics) of each background `job`.
+pub const JOB_FAILURES: &str = "carebook_job_failures_total";
+/// Outbox delivery attempts settled, by `channel` and `outcome` (`delivered`, `skipped`,
+/// `retry`, `dead`).
+pub const OUTBOX_SETTLED: &str = "carebook_outbox_settled_total";
+/// Requests refused because the object or route is not the caller's, by `route` and `status`.
+pub const ACCESS_DENIED: &str = "carebook_access_denied_total";
 /// Always 1, labelled with the `version`.
 pub const BUILD_INFO: &str = "carebook_build_info";
 
@@ -101,7 +110,47 @@ fn describe() {
     describe_counter!(HOLDS, "Holds created, confirmed and expired.");
     describe_counter!(SWEEPS, "Expiry sweeps of this instance by outcome.");
     describe_counter!(SWEPT, "Holds expired by this instance's sweeper.");
+    describe_gauge!(
+        JOB_LAST_SUCCESS,
+        Unit::Seconds,
+        "When each background job last ended a step well (Unix time)."
+    );
+    describe_counter!(
+        JOB_FAILURES,
+        "Failed steps (errors, panics) of each background job."
+    );
+    describe_counter!(
+        OUTBOX_SETTLED,
+        "Outbox delivery attempts settled, by channel and outcome."
+    );
+    describe_counter!(
+        ACCESS_DENIED,
+        "Requests refused for lack of access, by route template and status."
+    );
     describe_gauge!(BUILD_INFO, "Always 1; the label carries the version.");
+}
+
+/// Records a background job's successful step.
+pub fn job_succeeded(job: &'static str, at: chrono::DateTime<chrono::Utc>) {
+    gauge!(JOB_LAST_SUCCESS, "job" => job).set(at.timestamp() as f64);
+    // Present from the first step, so an alert on its rate has a series to read.
+    counter!(JOB_FAILURES, "job" => job).increment(0);
+}
+
+/// Records a background job's failed step.
+pub fn job_failed(job: &'static str) {
+    counter!(JOB_FAILURES, "job" => job).increment(1);
+}
+
+/// Records an outbox row's settled attempt.
+pub fn outbox_settled(channel: &'static str, outcome: &'static str) {
+    counter!(OUTBOX_SETTLED, "channel" => channel, "outcome" => outcome).increment(1);
+}
+
+/// Records a request refused for lack of access.
+pub fn access_denied(route: &str, status: u16) {
+    counter!(ACCESS_DENIED, "route" => route.to_owned(), "status" => status.to_string())
+        .increment(1);
 }
 
 /// The private metrics listener's router: `GET /metrics` only.

@@ -95,6 +95,7 @@ impl Application {
             )),
             settings: Arc::new(settings),
             auth: Arc::new(auth),
+            jobs: Arc::new(crate::jobs::health::JobHealth::new()),
         };
         Ok(Self {
             listener,
@@ -134,23 +135,27 @@ impl Application {
         let sweeper = tokio::spawn(expiry::run(
             self.state.store.clone(),
             self.state.settings.sweep_interval,
+            self.state.jobs.clone(),
             stop_rx.clone(),
         ));
         let revocations = tokio::spawn(crate::jobs::revocations::run(
             self.state.store.clone(),
             self.state.auth.clone(),
+            self.state.jobs.clone(),
             stop_rx.clone(),
         ));
         let generator = tokio::spawn(crate::jobs::generation::run(
             self.state.store.clone(),
             self.state.settings.schedule_horizon_days,
             self.state.settings.schedule_interval,
+            self.state.jobs.clone(),
             stop_rx.clone(),
         ));
         let outbox = tokio::spawn(crate::notify::worker::run(
             self.state.store.clone(),
             self.channels,
             self.state.settings.notify.clone(),
+            self.state.jobs.clone(),
             stop_rx,
         ));
         let store = self.state.store.clone();

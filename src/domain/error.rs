@@ -61,6 +61,15 @@ pub enum DomainError {
     /// (`MIN_NOTICE_MINUTES`, `CANCEL_NOTICE_MINUTES`).
     #[error("{0}")]
     TooLate(String),
+    /// Another state conflict, with its machine code (e.g. `INVALID_TRANSITION` for an outbox
+    /// row that cannot be retried) and a sentence for the client.
+    #[error("{message}")]
+    Conflict {
+        /// The stable code of the error envelope.
+        code: &'static str,
+        /// What stands in the way.
+        message: String,
+    },
     /// The database is down, or contention outlasted every retry.
     #[error("service temporarily unavailable")]
     Unavailable(#[source] Box<dyn std::error::Error + Send + Sync>),
@@ -73,6 +82,16 @@ impl DomainError {
     /// A validation error about one field.
     pub fn field(field: impl Into<String>, message: impl Into<String>) -> Self {
         Self::Validation(vec![FieldError::new(field, message)])
+    }
+}
+
+impl DomainError {
+    /// A 409 with its own code and message.
+    pub fn conflict(code: &'static str, message: impl Into<String>) -> Self {
+        Self::Conflict {
+            code,
+            message: message.into(),
+        }
     }
 }
 

@@ -190,7 +190,9 @@ pub trait NotifyStore: Send + Sync + 'static {
         status: Option<OutboxStatus>,
         page: Page,
     ) -> DomainResult<Paged<OutboxItem>>;
-    /// Sends a dead or skipped row again: pending, due now, attempts from zero.
+    /// Sends a row again: a dead or skipped one becomes pending, and a pending one waiting for
+    /// its next attempt is due now; attempts count from zero. A delivered row is refused
+    /// (`Conflict` with `INVALID_TRANSITION`), an unknown one is `NotFound`.
     /// Errors: `NotFound("outbox event")`; `Conflict` when it is pending or delivered.
     async fn retry_outbox(&self, id: i64) -> DomainResult<OutboxItem>;
     /// Queues the reminders due now: for each lead time `h` (largest first), CONFIRMED

@@ -17,7 +17,7 @@ use super::{input, required, AppState};
 use crate::domain::appointment::{AppointmentStatus, ConsultationType, NewAppointment, REASON_MAX};
 use crate::domain::calendar::{Day, TimeOfDay};
 use crate::domain::store::{AppointmentFilter, Booked, IdempotencyKey, Store};
-use crate::domain::text::{self, Blank, Text};
+use crate::domain::text::{self, Blank, Prose};
 use crate::domain::user::{AccessAction, Role};
 use crate::domain::{AppointmentId, DoctorId, PatientId, SlotId};
 use crate::observability;
@@ -79,7 +79,7 @@ pub struct Book {
     appointment_time: Option<TimeOfDay>,
     #[garde(skip)]
     #[schema(value_type = Option<String>, max_length = 2000)]
-    reason_for_visit: Option<Blank<Text<REASON_MAX>>>,
+    reason_for_visit: Option<Blank<Prose<REASON_MAX>>>,
     /// Default `in-person`.
     #[garde(skip)]
     #[schema(value_type = Option<ConsultationType>)]
@@ -94,7 +94,7 @@ impl Book {
             time_slot_id: required(self.time_slot_id, "time_slot_id")?,
             appointment_date: self.appointment_date.map(|d| d.0),
             appointment_time: self.appointment_time.map(|t| t.0),
-            reason_for_visit: text::optional(self.reason_for_visit),
+            reason_for_visit: text::optional_prose(self.reason_for_visit),
             consultation_type: self.consultation_type.unwrap_or_default(),
         })
     }
@@ -107,7 +107,7 @@ impl Book {
 pub struct Cancel {
     #[garde(skip)]
     #[schema(value_type = Option<String>, max_length = 2000)]
-    reason: Option<Blank<Text<REASON_MAX>>>,
+    reason: Option<Blank<Prose<REASON_MAX>>>,
 }
 
 /// The `Idempotency-Key` header (sent once, 1–255 visible ASCII characters) with the body's
@@ -270,7 +270,7 @@ pub async fn cancel(
     super::moves::cancel_notice(&app, &caller, p.id).await?;
     let a = app
         .store
-        .cancel(p.id, text::optional(body.reason), caller.actor())
+        .cancel(p.id, text::optional_prose(body.reason), caller.actor())
         .await?;
     app.availability.touch(a.doctor_id);
     tracing::info!(appointment_id = %a.id, "appointment cancelled");

@@ -17,7 +17,7 @@ use crate::domain::doctor::{
     DoctorPatch, NewDoctor, ADDRESS_MAX, BIO_MAX, FIELD_MAX, LICENSE_MAX, NAME_MAX,
 };
 use crate::domain::patch::Patch;
-use crate::domain::text::{self, Blank, Text};
+use crate::domain::text::{self, Blank, Prose, Text};
 use crate::domain::user::Role;
 
 /// A doctor to register.
@@ -52,7 +52,7 @@ pub struct CreateDoctor {
     address: Option<Blank<Text<ADDRESS_MAX>>>,
     #[garde(skip)]
     #[schema(value_type = Option<String>, max_length = 5000)]
-    bio: Option<Blank<Text<BIO_MAX>>>,
+    bio: Option<Blank<Prose<BIO_MAX>>>,
     /// The zone of this doctor's slot times; `CLINIC_TIMEZONE` when not sent.
     #[garde(skip)]
     #[schema(value_type = Option<TimeZone>)]
@@ -69,7 +69,7 @@ impl CreateDoctor {
             phone: self.phone.and_then(Blank::into_option),
             clinic_name: text::optional(self.clinic_name),
             address: text::optional(self.address),
-            bio: text::optional(self.bio),
+            bio: text::optional_prose(self.bio),
             timezone: self.timezone.unwrap_or(default_tz),
         })
     }
@@ -99,7 +99,7 @@ pub struct UpdateDoctor {
     address: Patch<Blank<Text<ADDRESS_MAX>>>,
     #[serde(default)]
     #[schema(value_type = Option<String>, required = false, max_length = 5000)]
-    bio: Patch<Blank<Text<BIO_MAX>>>,
+    bio: Patch<Blank<Prose<BIO_MAX>>>,
     #[serde(default, deserialize_with = "super::non_null")]
     #[schema(value_type = TimeZone, required = false)]
     timezone: Option<TimeZone>,
@@ -113,7 +113,7 @@ impl From<UpdateDoctor> for DoctorPatch {
             phone: u.phone.flatten(),
             clinic_name: u.clinic_name.flatten().map(Text::into_inner),
             address: u.address.flatten().map(Text::into_inner),
-            bio: u.bio.flatten().map(Text::into_inner),
+            bio: u.bio.flatten().map(Prose::into_inner),
             timezone: u.timezone,
         }
     }

@@ -178,6 +178,7 @@ impl From<DomainError> for ApiError {
                 "HOLD_EXPIRED",
                 "The booking hold expired before it was confirmed; please book again",
             ),
+            DomainError::Conflict { code, message } => Self::new(S::CONFLICT, code, message),
             e @ DomainError::InvalidTransition { .. } => Self::new(
                 S::CONFLICT,
                 "INVALID_TRANSITION",

@@ -31,6 +31,22 @@ pub struct Ready {
     #[serde(skip_serializing_if = "Option::is_none")]
     #[schema(example = "up")]
     replica: Option<&'static str>,
+    /// This instance's background jobs: informational only. A stuck job does not make the
+    /// instance unready (every instance would be dropped at once); alert on
+    /// `carebook_job_last_success_timestamp_seconds` instead.
+    jobs: Vec<JobReport>,
+}
+
+/// One background job as readiness reports it.
+#[derive(Serialize, ToSchema)]
+pub struct JobReport {
+    /// `expiry`, `schedules`, `revocations`, `reminders` or `outbox`.
+    #[schema(example = "outbox")]
+    job: &'static str,
+    /// When a step last ended well; `null` before the first.
+    last_success: Option<chrono::DateTime<chrono::Utc>>,
+    /// Steps failed (errors or panics) since the last success.
+    consecutive_failures: u64,
 }
 
 /// Liveness
@@ -45,7 +61,8 @@ pub async fn live() -> Reply<Live> {
 /// Readiness
 ///
 /// 200 when the (primary) database answers, else 503. With a read replica, `replica` says
-/// whether it answers.
+/// whether it answers. `jobs` reports each background job's last success and consecutive
+/// failures without changing the status: readiness is about serving requests.
 #[utoipa::path(get, path = "/health/ready", tag = "operations", operation_id = "readiness",
     responses(
         (status = 200, description = "Ready", body = Envelope<Ready>),
@@ -66,6 +83,16 @@ pub async fn ready(State(app): State<AppState>) -> Result<Reply<Ready>, ApiError
             status: "ready",
             database: "up",
             replica,
+            jobs: app
+                .jobs
+                .snapshot()
+                .into_iter()
+                .map(|(job, s)| JobReport {
+                    job,
+                    last_success: s.last_success,
+                    consecutive_failures: s.consecutive_failures,
+                })
+                .collect(),
         },
     ))
 }

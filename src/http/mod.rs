@@ -59,6 +59,8 @@ pub struct AppState {
     pub limits: Arc<Limits>,
     /// Ready answers of `GET /doctors/{id}/available-slots`.
     pub availability: Arc<availability::AvailabilityCache>,
+    /// How this instance's background jobs fare (`/health/ready`).
+    pub jobs: Arc<crate::jobs::health::JobHealth>,
 }
 
 impl AppState {

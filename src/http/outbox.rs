@@ -143,16 +143,17 @@ fn integer_segment<'de, D: serde::Deserializer<'de>>(d: D) -> Result<i64, D::Err
         .map_err(|_| serde::de::Error::custom("must be a positive integer"))
 }
 
-/// Send a dead or skipped delivery again (admin)
+/// Send a delivery again, now (admin)
 ///
-/// The row goes back to pending with its attempts counted from zero and is delivered by the
-/// next worker step.
+/// A dead or skipped row goes back to pending, and a pending row waiting for its next attempt
+/// is due at once; its attempts count from zero. The next worker poll (`OUTBOX_POLL_INTERVAL_MS`)
+/// delivers it.
 #[utoipa::path(post, path = "/outbox/{id}/retry", operation_id = "retryOutbox", tag = "outbox",
     params(OutboxPath),
     responses(
         (status = 200, description = "The row, pending again", body = Envelope<OutboxView>),
         (status = 404, description = "`NOT_FOUND`: no such row", body = ErrorBody),
-        (status = 409, description = "`INVALID_TRANSITION`: the row is pending or delivered", body = ErrorBody),
+        (status = 409, description = "`INVALID_TRANSITION`: the row was delivered already", body = ErrorBody),
     ))]
 pub async fn retry(
     State(app): State<AppState>,

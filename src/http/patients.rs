@@ -18,7 +18,7 @@ use crate::domain::patch::Patch;
 use crate::domain::patient::{
     check_birth_date, BloodGroup, NewPatient, PatientPatch, GENDER_MAX, MEDICAL_MAX, TEXT_MAX,
 };
-use crate::domain::text::{self, Blank, Text};
+use crate::domain::text::{self, Blank, Prose, Text};
 use crate::domain::user::{AccessAction, NewAccess, Role};
 use crate::domain::PatientId;
 
@@ -68,10 +68,10 @@ pub struct CreatePatient {
     blood_group: Option<Blank<BloodGroup>>,
     #[garde(skip)]
     #[schema(value_type = Option<String>, max_length = 10000)]
-    allergies: Option<Blank<Text<MEDICAL_MAX>>>,
+    allergies: Option<Blank<Prose<MEDICAL_MAX>>>,
     #[garde(skip)]
     #[schema(value_type = Option<String>, max_length = 10000)]
-    medical_history: Option<Blank<Text<MEDICAL_MAX>>>,
+    medical_history: Option<Blank<Prose<MEDICAL_MAX>>>,
     #[garde(skip)]
     #[schema(value_type = Option<String>, max_length = 200)]
     emergency_contact_name: Option<Blank<Text<TEXT_MAX>>>,
@@ -89,8 +89,8 @@ impl CreatePatient {
             date_of_birth: self.date_of_birth.and_then(Blank::into_option).map(|d| d.0),
             gender: text::optional(self.gender),
             blood_group: self.blood_group.and_then(Blank::into_option),
-            allergies: text::optional(self.allergies),
-            medical_history: text::optional(self.medical_history),
+            allergies: text::optional_prose(self.allergies),
+            medical_history: text::optional_prose(self.medical_history),
             emergency_contact_name: text::optional(self.emergency_contact_name),
             emergency_contact_phone: self.emergency_contact_phone.and_then(Blank::into_option),
         })
@@ -125,10 +125,10 @@ pub struct UpdatePatient {
     blood_group: Patch<Blank<BloodGroup>>,
     #[serde(default)]
     #[schema(value_type = Option<String>, required = false, max_length = 10000)]
-    allergies: Patch<Blank<Text<MEDICAL_MAX>>>,
+    allergies: Patch<Blank<Prose<MEDICAL_MAX>>>,
     #[serde(default)]
     #[schema(value_type = Option<String>, required = false, max_length = 10000)]
-    medical_history: Patch<Blank<Text<MEDICAL_MAX>>>,
+    medical_history: Patch<Blank<Prose<MEDICAL_MAX>>>,
     #[serde(default)]
     #[schema(value_type = Option<String>, required = false, max_length = 200)]
     emergency_contact_name: Patch<Blank<Text<TEXT_MAX>>>,
@@ -146,8 +146,8 @@ impl From<UpdatePatient> for PatientPatch {
             date_of_birth: u.date_of_birth.flatten().map(|d| d.0),
             gender: u.gender.flatten().map(Text::into_inner),
             blood_group: u.blood_group.flatten(),
-            allergies: u.allergies.flatten().map(Text::into_inner),
-            medical_history: u.medical_history.flatten().map(Text::into_inner),
+            allergies: u.allergies.flatten().map(Prose::into_inner),
+            medical_history: u.medical_history.flatten().map(Prose::into_inner),
             emergency_contact_name: u.emergency_contact_name.flatten().map(Text::into_inner),
             emergency_contact_phone: u.emergency_contact_phone.flatten(),
         }

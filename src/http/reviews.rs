@@ -14,7 +14,7 @@ use super::policy::{hidden, Caller};
 use super::response::{self, Envelope, PageReply, PagedEnvelope, Reply};
 use super::{required, AppState};
 use crate::domain::review::{NewReview, Rating, Review, ReviewId, COMMENT_MAX};
-use crate::domain::text::{self, Blank, Text};
+use crate::domain::text::{self, Blank, Prose};
 use crate::domain::user::Role;
 use crate::domain::{AppointmentId, DoctorId};
 
@@ -31,7 +31,7 @@ pub struct CreateReview {
     /// 2000 characters; empty or null means none.
     #[garde(skip)]
     #[schema(value_type = Option<String>, max_length = 2000)]
-    comment: Option<Blank<Text<COMMENT_MAX>>>,
+    comment: Option<Blank<Prose<COMMENT_MAX>>>,
 }
 
 /// A review, as its author gets it back.
@@ -121,7 +121,7 @@ pub async fn create(
         appointment_id: p.id,
         patient_id: patient,
         rating,
-        comment: text::optional(body.comment),
+        comment: text::optional_prose(body.comment),
     };
     let review = app.store.create_review(new, caller.access.clone()).await?;
     tracing::info!(review_id = %review.id, appointment_id = %review.appointment_id,

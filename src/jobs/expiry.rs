@@ -39,6 +39,7 @@ async fn sweep(store: &dyn Store) -> DomainResult<u64> {
 pub async fn run(
     store: std::sync::Arc<dyn Store>,
     interval: Duration,
+    health: std::sync::Arc<super::health::JobHealth>,
     mut stop: watch::Receiver<bool>,
 ) {
     // Not at once. A sweep at start buys nothing: a booking that finds no seat expires its
@@ -51,10 +52,9 @@ pub async fn run(
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         tokio::select! {
-            _ = tick.tick() => match sweep_once(&*store).await {
-                Ok(0) => {}
-                Ok(n) => tracing::info!(expired = n, "expired unconfirmed holds"),
-                Err(e) => tracing::warn!(error = %e, "expiry sweep failed; will retry"),
+            _ = tick.tick() => match health.step(super::health::EXPIRY, sweep_once(&*store)).await {
+                Some(0) | None => {}
+                Some(n) => tracing::info!(expired = n, "expired unconfirmed holds"),
             },
             _ = stop.changed() => break,
         }

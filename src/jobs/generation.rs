@@ -45,16 +45,19 @@ pub async fn run(
     store: std::sync::Arc<dyn Store>,
     horizon_days: i64,
     interval: Duration,
+    health: std::sync::Arc<super::health::JobHealth>,
     mut stop: watch::Receiver<bool>,
 ) {
     let mut tick = tokio::time::interval(interval);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         tokio::select! {
-            _ = tick.tick() => match generate_once(&*store, horizon_days).await {
-                Ok(r) => tracing::info!(rules = r.rules, created = r.created, skipped = r.skipped, "schedules generated"),
-                Err(e) => tracing::warn!(error = %e, "schedule generation failed; will retry"),
-            },
+            _ = tick.tick() => {
+                let step = generate_once(&*store, horizon_days);
+                if let Some(r) = health.step(super::health::SCHEDULES, step).await {
+                    tracing::info!(rules = r.rules, created = r.created, skipped = r.skipped, "schedules generated");
+                }
+            }
             _ = stop.changed() => break,
         }
     }

@@ -2,4 +2,5 @@
 
 pub mod expiry;
 pub mod generation;
+pub mod health;
 pub mod revocations;

@@ -22,15 +22,18 @@ pub async fn sync_once(store: &dyn Store, auth: &Auth) -> DomainResult<usize> {
 }
 
 /// Syncs every [`INTERVAL`] until `stop` turns true.
-pub async fn run(store: Arc<dyn Store>, auth: Arc<Auth>, mut stop: watch::Receiver<bool>) {
+pub async fn run(
+    store: Arc<dyn Store>,
+    auth: Arc<Auth>,
+    health: Arc<super::health::JobHealth>,
+    mut stop: watch::Receiver<bool>,
+) {
     let mut tick = tokio::time::interval(INTERVAL);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         tokio::select! {
             _ = tick.tick() => {
-                if let Err(e) = sync_once(&*store, &auth).await {
-                    tracing::warn!(error = %e, "revocation sync failed; will retry");
-                }
+                health.step(super::health::REVOCATIONS, sync_once(&*store, &auth)).await;
             }
             _ = stop.changed() => break,
         }

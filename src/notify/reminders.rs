@@ -31,15 +31,19 @@ impl Schedule {
         Self { hours, last: None }
     }
 
-    pub(super) async fn maybe_run(&mut self, store: &dyn Store) {
+    pub(super) async fn maybe_run(
+        &mut self,
+        store: &dyn Store,
+        health: &crate::jobs::health::JobHealth,
+    ) {
         if self.last.is_some_and(|t| t.elapsed() < INTERVAL) {
             return;
         }
         self.last = Some(Instant::now());
-        match remind_once(store, &self.hours).await {
-            Ok(0) => {}
-            Ok(n) => tracing::info!(queued = n, "queued appointment reminders"),
-            Err(e) => tracing::warn!(error = %e, "queuing reminders failed; will retry"),
+        let step = remind_once(store, &self.hours);
+        match health.step(crate::jobs::health::REMINDERS, step).await {
+            Some(0) | None => {}
+            Some(n) => tracing::info!(queued = n, "queued appointment reminders"),
         }
     }
 }

@@ -47,7 +47,7 @@ pub async fn deliver_once(
     let ids: Vec<i64> = claimed.iter().map(|c| c.item.id).collect();
     let deliveries = stream::iter(claimed)
         .map(|c| async move {
-            let settlement = settlement(&c, deliver(&c, channels).await, settings);
+            let settlement = settlement(&c, guarded_deliver(&c, channels).await, settings);
             (c, settlement)
         })
         .buffer_unordered(PARALLEL)
@@ -55,13 +55,14 @@ pub async fn deliver_once(
     let settled = keep_leased(store, lease, &ids, lease_secs, deliveries).await;
     let mut rows = Vec::with_capacity(settled.len());
     for (c, s) in settled {
-        let counter = match &s {
-            Settlement::Delivered => &mut step.delivered,
-            Settlement::Skipped(_) => &mut step.skipped,
-            Settlement::Retry { .. } => &mut step.retried,
-            Settlement::Dead(_) => &mut step.dead,
+        let (counter, outcome) = match &s {
+            Settlement::Delivered => (&mut step.delivered, "delivered"),
+            Settlement::Skipped(_) => (&mut step.skipped, "skipped"),
+            Settlement::Retry { .. } => (&mut step.retried, "retry"),
+            Settlement::Dead(_) => (&mut step.dead, "dead"),
         };
         *counter += 1;
+        crate::observability::outbox_settled(c.item.channel.as_str(), outcome);
         tracing::debug!(outbox_id = c.item.id, event = %c.item.event, outcome = ?s, "outbox row settled");
         rows.push((c.item.id, s));
     }
@@ -122,6 +123,25 @@ fn nothing_to_send(c: &Claimed, channels: &Channels) -> Option<&'static str> {
     }
 }
 
+/// [`deliver`], with a panic while building or sending the message taken as that row's
+/// failed attempt: the other rows of the step go on, and the row is retried and at last dead
+/// like any other failure.
+async fn guarded_deliver(
+    c: &Claimed,
+    channels: &Channels,
+) -> Result<Option<&'static str>, DeliveryError> {
+    use futures_util::FutureExt;
+    std::panic::AssertUnwindSafe(deliver(c, channels))
+        .catch_unwind()
+        .await
+        .unwrap_or_else(|_| {
+            tracing::error!(outbox_id = c.item.id, "delivering an outbox row panicked");
+            Err(DeliveryError::transient(
+                "the message could not be built (internal error)",
+            ))
+        })
+}
+
 /// Delivers one claimed row: `Ok(None)` when sent, `Ok(Some(reason))` when there was nothing
 /// to send.
 async fn deliver(c: &Claimed, channels: &Channels) -> Result<Option<&'static str>, DeliveryError> {
@@ -180,6 +200,7 @@ pub async fn run(
     store: Arc<dyn Store>,
     channels: Arc<Channels>,
     settings: NotifySettings,
+    health: Arc<crate::jobs::health::JobHealth>,
     mut stop: watch::Receiver<bool>,
 ) {
     // The first step one interval after start, not at once: an instance joining others (or a
@@ -191,8 +212,8 @@ pub async fn run(
     loop {
         tokio::select! {
             _ = tick.tick() => {
-                reminders.maybe_run(&*store).await;
-                drain(&*store, &channels, &settings).await;
+                reminders.maybe_run(&*store, &health).await;
+                health.step(crate::jobs::health::OUTBOX, drain(&*store, &channels, &settings)).await;
             }
             _ = stop.changed() => break,
         }
@@ -201,17 +222,15 @@ pub async fn run(
 }
 
 /// Steps until a step comes back short, so a backlog drains without waiting for ticks.
-async fn drain(store: &dyn Store, channels: &Channels, settings: &NotifySettings) {
+async fn drain(
+    store: &dyn Store,
+    channels: &Channels,
+    settings: &NotifySettings,
+) -> DomainResult<()> {
     loop {
-        match deliver_once(store, channels, settings).await {
-            Ok(step) if step.delivered + step.skipped + step.retried + step.dead < BATCH as u64 => {
-                break
-            }
-            Ok(_) => continue,
-            Err(e) => {
-                tracing::warn!(error = %e, "outbox step failed; will retry");
-                break;
-            }
+        let step = deliver_once(store, channels, settings).await?;
+        if step.delivered + step.skipped + step.retried + step.dead < BATCH as u64 {
+            return Ok(());
         }
     }
 }

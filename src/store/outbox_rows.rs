@@ -121,17 +121,15 @@ pub fn settlement_columns(s: &Settlement) -> (&'static str, Option<&str>, f64) {
     }
 }
 
-/// Why a row could not be retried: it does not exist, or it is not dead or skipped.
+/// Why a row could not be retried: it does not exist, or it was delivered already.
 pub fn refusal(status: Option<String>) -> DomainError {
     match status.as_deref() {
         None => DomainError::NotFound("outbox event"),
-        Some("delivered") => DomainError::InvalidTransition {
-            action: "retry",
-            from: "delivered",
-        },
-        Some(_) => DomainError::InvalidTransition {
-            action: "retry",
-            from: "pending",
-        },
+        Some(s) => DomainError::conflict(
+            "INVALID_TRANSITION",
+            format!(
+                "This delivery is {s}; only a pending, dead or skipped delivery can be retried"
+            ),
+        ),
     }
 }

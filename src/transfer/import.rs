@@ -14,9 +14,10 @@ use sqlx::{Connection, Postgres, Sqlite};
 use super::cell::Cell;
 use super::connect::{self, Conn};
 use super::format::{parse_line, Header, Line};
-use super::tables::{Kind, Table, TABLES};
+use super::tables::{shape, Kind, Shape, Table, TABLES};
 use super::{Summary, TransferError};
 use crate::config::Settings;
+use crate::domain::text::is_single_line;
 
 /// How to import.
 #[derive(Debug, Clone, Copy, Default)]
@@ -243,6 +244,22 @@ fn bind_sqlite<'q>(q: LiteQuery<'q>, _kind: Kind, cell: &Cell) -> Result<LiteQue
 /// Rows of one table, inserted by one statement.
 type Batch = (&'static Table, Vec<Vec<Cell>>);
 
+/// A text cell checked against its column's [`Shape`], as the API would check it.
+fn shaped(table: &str, column: &str, cell: Cell) -> Result<Cell, String> {
+    let Cell::Text(t) = &cell else {
+        return Ok(cell);
+    };
+    match shape(table, column) {
+        Some(Shape::Line) if !is_single_line(t) => {
+            Err("must be a single line without control characters".into())
+        }
+        Some(Shape::Prose) if t.chars().any(|c| c.is_control() && c != '\n') => {
+            Err("must not contain control characters other than line breaks".into())
+        }
+        _ => Ok(cell),
+    }
+}
+
 /// The export file, read line by line.
 struct Reader {
     path: PathBuf,
@@ -308,7 +325,10 @@ impl Reader {
             };
             let cells = (values.iter().zip(table.columns))
                 .map(|(v, (col, kind))| {
-                    Cell::from_json(*kind, v).map_err(|m| format!("{}.{col}: {m}", table.name))
+                    let cell = Cell::from_json(*kind, v)
+                        .and_then(|c| shaped(table.name, col, c))
+                        .map_err(|m| format!("{}.{col}: {m}", table.name))?;
+                    Ok::<_, String>(cell)
                 })
                 .collect::<Result<Vec<_>, _>>()
                 .map_err(|m| self.bad(m))?;

@@ -42,6 +42,51 @@ macro_rules! cols {
     ($($c:expr),* $(,)?) => { &[$($c),*] };
 }
 
+/// The shape free text must have, as the API enforces it on the way in: import refuses a file
+/// whose text would not pass the API (a line break in a name could split a mail header).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Shape {
+    /// One line: no control character, no line or paragraph separator.
+    Line,
+    /// Line breaks allowed; no other control character.
+    Prose,
+}
+
+/// The text columns people write, with their shape (`table`, `column`, shape). Other text
+/// columns hold codes, hashes or ids that the database's own checks cover.
+pub const SHAPES: &[(&str, &str, Shape)] = &[
+    ("doctors", "name", Shape::Line),
+    ("doctors", "specialization", Shape::Line),
+    ("doctors", "email", Shape::Line),
+    ("doctors", "phone", Shape::Line),
+    ("doctors", "license_number", Shape::Line),
+    ("doctors", "clinic_name", Shape::Line),
+    ("doctors", "address", Shape::Line),
+    ("doctors", "bio", Shape::Prose),
+    ("doctors", "timezone", Shape::Line),
+    ("patients", "name", Shape::Line),
+    ("patients", "email", Shape::Line),
+    ("patients", "phone", Shape::Line),
+    ("patients", "gender", Shape::Line),
+    ("patients", "allergies", Shape::Prose),
+    ("patients", "medical_history", Shape::Prose),
+    ("patients", "emergency_contact_name", Shape::Line),
+    ("patients", "emergency_contact_phone", Shape::Line),
+    ("users", "email", Shape::Line),
+    ("time_off", "reason", Shape::Line),
+    ("appointments", "reason_for_visit", Shape::Prose),
+    ("appointments", "cancellation_reason", Shape::Prose),
+    ("reviews", "comment", Shape::Prose),
+];
+
+/// The shape of a column, if people write it.
+pub fn shape(table: &str, column: &str) -> Option<Shape> {
+    SHAPES
+        .iter()
+        .find(|(t, c, _)| *t == table && *c == column)
+        .map(|(_, _, s)| *s)
+}
+
 /// Every exported table, in foreign-key order.
 pub const TABLES: &[Table] = &[
     Table {

@@ -27,6 +27,7 @@ mod outbox_crash;
 mod outbox_plans;
 mod patients;
 mod pgbouncer;
+mod poison;
 mod privacy;
 mod replica;
 mod reschedule;

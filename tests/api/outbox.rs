@@ -252,6 +252,13 @@ fn lapse(column: &str, backend: crate::common::Backend) -> String {
     }
 }
 
+/// An UPDATE moving `column` of every outbox row an hour ahead.
+fn delay(column: &str, backend: crate::common::Backend) -> String {
+    lapse(column, backend)
+        .replace("now() - interval", "now() + interval")
+        .replace("'-1 hours'", "'+1 hours'")
+}
+
 async fn failures_back_off_die_and_admins_retry(app: TestApp) {
     let doctor = app.doctor().await;
     let slot = app.slot(&doctor, 3, "13:00", 1).await;
@@ -291,8 +298,14 @@ async fn failures_back_off_die_and_admins_retry(app: TestApp) {
         (b["data"]["status"].as_str(), b["data"]["attempts"].as_i64()),
         (Some("pending"), Some(0))
     );
+    // A pending row waiting for its next attempt is made due now.
+    app.execute_raw(&delay("next_attempt_at", app.backend))
+        .await
+        .unwrap();
+    assert!(app.store.claim_outbox(10, 60).await.unwrap().is_empty());
     let (s, b) = app.post(&format!("/outbox/{id}/retry"), Value::Null).await;
-    assert_error(s, &b, 409, "INVALID_TRANSITION");
+    assert_eq!(s, StatusCode::OK, "{b}");
+    assert_eq!(b["data"]["status"], "pending", "{b}");
     let (s, b) = app.post("/outbox/987654321/retry", Value::Null).await;
     assert_error(s, &b, 404, "NOT_FOUND");
     let (s, b) = app.post("/outbox/x/retry", Value::Null).await;

@@ -67,8 +67,11 @@ impl Mailer {
             facts.patient_email.trim().parse().map_err(|_| {
                 DeliveryError::permanent("the patient's e-mail address cannot be used")
             })?;
-        let to = Mailbox::new(Some(facts.patient_name.clone()), address);
-        let subject = rendered.subject.clone();
+        // Names stored before single-line text was enforced may hold line breaks: made safe
+        // here, as the subject is, so no stored value can split a header.
+        let name = crate::domain::text::one_line(&facts.patient_name);
+        let to = Mailbox::new(Some(name), address);
+        let subject = crate::domain::text::one_line(&rendered.subject);
         let body = body(rendered)?;
         Message::builder()
             .from(self.from.clone())

@@ -238,9 +238,7 @@ pub fn placeholders(template: &str) -> Vec<&str> {
 
 /// A value for a header: controls (line breaks) become spaces.
 fn one_line(v: &str) -> String {
-    v.chars()
-        .map(|c| if c.is_control() { ' ' } else { c })
-        .collect()
+    crate::domain::text::one_line(v)
 }
 
 /// Escapes text for HTML element content and attribute values.

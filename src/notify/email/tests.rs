@@ -137,3 +137,26 @@ fn an_unusable_patient_address_fails_for_good_without_naming_it() {
     assert!(e.permanent);
     assert!(!e.message.contains("not-an-address"), "{e}");
 }
+
+#[test]
+fn names_with_line_breaks_stored_earlier_make_one_line_headers() {
+    let mailer = Mailer::from_settings(&settings(Some("smtp://127.0.0.1:25"), "a@b.test"))
+        .unwrap()
+        .unwrap();
+    for name in [
+        "Eve\nBcc: x@y.test",
+        "Eve\r\n",
+        "Eve\u{2028}x",
+        "\u{85}Eve\t",
+    ] {
+        let mut n = notice("appointment.confirmed", "eve@mail.test");
+        n.facts.patient_name = name.into();
+        n.facts.doctor_name = format!("Dr {name}");
+        let message = mailer.message(&n).expect("a message");
+        let raw = String::from_utf8(message.formatted()).unwrap();
+        let headers = raw.split("\r\n\r\n").next().unwrap();
+        let to = headers.lines().find(|l| l.starts_with("To:")).unwrap();
+        assert!(to.contains("eve@mail.test"), "{to}");
+        assert!(!headers.lines().any(|l| l.starts_with("Bcc:")), "{headers}");
+    }
+}

@@ -215,9 +215,11 @@ pub async fn list(
 
 pub async fn retry_row(pool: &TxPool, id: i64) -> DomainResult<OutboxItem> {
     let sql = format!(
-        "WITH r AS (UPDATE outbox SET status = 'pending', attempts = 0, next_attempt_at = now(), \
-         last_error = NULL, lease_until = NULL, lease_token = NULL, delivered_at = NULL \
-         WHERE id = $1 AND status IN ('dead', 'skipped') RETURNING *) \
+        "WITH r AS (UPDATE outbox SET attempts = 0, next_attempt_at = now(), last_error = NULL, \
+         lease_until = CASE WHEN status = 'pending' THEN lease_until END, \
+         lease_token = CASE WHEN status = 'pending' THEN lease_token END, \
+         status = 'pending', delivered_at = NULL \
+         WHERE id = $1 AND status IN ('dead', 'skipped', 'pending') RETURNING *) \
          SELECT {OUTBOX_COLUMNS} FROM r o"
     );
     let sql = &sql;

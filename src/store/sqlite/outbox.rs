@@ -202,10 +202,12 @@ pub async fn list(
 
 pub async fn retry_row(pool: &SqlitePool, id: i64) -> DomainResult<OutboxItem> {
     let sql = format!(
-        "UPDATE outbox SET status = 'pending', attempts = 0, \
+        "UPDATE outbox SET attempts = 0, \
          next_attempt_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now'), last_error = NULL, \
-         lease_until = NULL, lease_token = NULL, delivered_at = NULL \
-         WHERE id = ?1 AND status IN ('dead', 'skipped') RETURNING {}",
+         lease_until = CASE WHEN status = 'pending' THEN lease_until END, \
+         lease_token = CASE WHEN status = 'pending' THEN lease_token END, \
+         status = 'pending', delivered_at = NULL \
+         WHERE id = ?1 AND status IN ('dead', 'skipped', 'pending') RETURNING {}",
         OUTBOX_COLUMNS.replace("o.", "")
     );
     let sql = &sql;
