@@ -8,7 +8,7 @@
 //! Pure reads (the `get_*` and `list_*` of the catalogue and appointments, availability,
 //! history, the user list and the access log) may be served by a read replica and then lag the
 //! latest commit by the replication delay. Every read that decides who someone is or what they
-//! may do (credentials, sessions, revocations, login throttling, `has_appointment_with`) reads
+//! may do (credentials, sessions, revocations, login throttling, `has_care_relationship`) reads
 //! the primary, and a caller that must see its own write reads through [`Store::primary`].
 
 use async_trait::async_trait;
@@ -396,8 +396,11 @@ pub trait AccountStore: Send + Sync + 'static {
         filter: &AccessFilter,
         page: Page,
     ) -> DomainResult<Paged<AccessRecord>>;
-    /// Whether the patient has an appointment (any status) with the doctor.
-    async fn has_appointment_with(
+    /// Whether the doctor has a care relationship with the patient: an appointment with them
+    /// (any status) that a person other than a doctor booked or confirmed — the patient, the
+    /// front desk or an admin. A seat the system offered from the waitlist counts only once
+    /// someone confirmed it.
+    async fn has_care_relationship(
         &self,
         doctor: DoctorId,
         patient: PatientId,

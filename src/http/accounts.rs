@@ -7,11 +7,12 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use utoipa::ToSchema;
 
+use super::caller::Caller;
 use super::error::{ApiError, ErrorBody};
 use super::extract::{JsonBody, ValidJson, ValidPath, ValidQuery};
 use super::params::PageQuery;
 use super::patients::CreatePatient;
-use super::policy::{Caller, ClientIp};
+use super::policy::ClientIp;
 use super::response::{self, Envelope, PageReply, PagedEnvelope, Reply};
 use super::views::PatientView;
 use super::{input, required, AppState};

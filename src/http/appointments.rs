@@ -6,11 +6,11 @@ use serde::Deserialize;
 use serde_json::Value;
 use utoipa::{IntoParams, ToSchema};
 
+use super::caller::Caller;
 use super::error::{ApiError, ErrorBody};
 use super::extract::{JsonBody, ValidJson, ValidPath, ValidQuery};
 use super::params::{paged_query, AppointmentPath};
 use super::patients::record_reads;
-use super::policy::Caller;
 use super::response::{self, Envelope, PageReply, PagedEnvelope, Reply};
 use super::views::{AppointmentDetailView, AppointmentView, AuditEntryView};
 use super::{input, required, AppState};
@@ -27,13 +27,17 @@ const IDEMPOTENCY_KEY: &str = "idempotency-key";
 /// 404 unless the appointment is the caller's (or the caller is front desk / admin); the
 /// appointment's patient, for the access log. Read from `store`: the primary before a change.
 async fn owned(
+    app: &AppState,
     store: &dyn Store,
     caller: &Caller,
     id: AppointmentId,
+    action: AccessAction,
 ) -> Result<PatientId, ApiError> {
     let d = store.get_appointment(id).await?;
     let a = &d.appointment;
-    caller.must_own_appointment(a.patient_id, a.doctor_id)?;
+    caller
+        .must_own_appointment(app, a.patient_id, a.doctor_id, action)
+        .await?;
     Ok(a.patient_id)
 }
 
@@ -48,7 +52,12 @@ pub(super) async fn may_change(
     match caller.role() {
         Role::Admin | Role::Scheduler => Ok(()),
         // From the primary: the appointment may have been booked a moment ago.
-        Role::Patient | Role::Doctor => owned(app.store.primary(), caller, id).await.map(drop),
+        Role::Patient | Role::Doctor => {
+            let primary = app.store.primary();
+            owned(app, primary, caller, id, AccessAction::Update)
+                .await
+                .map(drop)
+        }
     }
 }
 
@@ -210,8 +219,11 @@ async fn take_seat(
     let key = idempotency_key(headers, &body);
     let new = input::body::<Book>(body, &())?.into_new()?;
     if caller.role() == Role::Patient && caller.who.patient_id != Some(new.patient_id) {
-        // A patient books for themself only.
-        return Err(ApiError::forbidden());
+        let refusal = ApiError::refused("A patient may book for themself only");
+        let action = AccessAction::Create;
+        return Err(caller
+            .refuse_patient(app, new.patient_id, action, refusal)
+            .await);
     }
     super::moves::book_notice(app, caller, new.time_slot_id).await?;
     // Keys are scoped per user: another user's key never replays someone else's booking.
@@ -311,7 +323,9 @@ pub async fn get(
 ) -> Result<Reply<AppointmentDetailView>, ApiError> {
     let detail = app.store.get_appointment(p.id).await?;
     let a = &detail.appointment;
-    caller.must_own_appointment(a.patient_id, a.doctor_id)?;
+    caller
+        .must_own_appointment(&app, a.patient_id, a.doctor_id, AccessAction::Read)
+        .await?;
     record_reads(&app, &caller, AccessAction::Read, [a.patient_id]).await?;
     Ok(response::ok(
         "Appointment retrieved successfully",
@@ -333,7 +347,7 @@ pub async fn history(
     caller: Caller,
     ValidPath(p): ValidPath<AppointmentPath>,
 ) -> Result<Reply<Vec<AuditEntryView>>, ApiError> {
-    let patient = owned(&*app.store, &caller, p.id).await?;
+    let patient = owned(&app, &*app.store, &caller, p.id, AccessAction::Read).await?;
     let entries = app.store.history(p.id).await?;
     record_reads(&app, &caller, AccessAction::Read, [patient]).await?;
     Ok(response::ok(
@@ -405,7 +419,9 @@ pub async fn for_patient(
     ValidPath(p): ValidPath<PatientOwnerPath>,
     ValidQuery(q): ValidQuery<PatientAppointmentsQuery>,
 ) -> Result<PageReply<AppointmentView>, ApiError> {
-    caller.must_be_patient_or_desk(p.patient_id)?;
+    caller
+        .must_be_patient_or_desk(&app, p.patient_id, AccessAction::List)
+        .await?;
     let page = q.page();
     let list = app
         .store

@@ -7,10 +7,10 @@ use serde::{Deserialize, Serialize};
 use utoipa::IntoParams;
 use utoipa::ToSchema;
 
+use super::caller::Caller;
 use super::error::{ApiError, ErrorBody};
 use super::extract::{ValidPath, ValidQuery};
 use super::params::{paged_query, PageQuery, PatientPath};
-use super::policy::Caller;
 use super::response::{self, PageReply, PagedEnvelope};
 use super::AppState;
 use crate::domain::text::Blank;
@@ -123,7 +123,9 @@ pub async fn patient_log(
     ValidPath(p): ValidPath<PatientPath>,
     ValidQuery(q): ValidQuery<PageQuery>,
 ) -> Result<PageReply<AccessView>, ApiError> {
-    caller.must_be_patient_or_desk(p.id)?;
+    caller
+        .must_be_patient_or_desk(&app, p.id, AccessAction::Read)
+        .await?;
     // The existence check (an admin asking about nobody gets 404, as for the record itself).
     app.store.get_patient(p.id).await?;
     let page = q.page();

@@ -4,10 +4,10 @@ use axum::extract::State;
 use serde::Deserialize;
 use utoipa::{IntoParams, ToSchema};
 
+use super::caller::Caller;
 use super::error::{ApiError, ErrorBody};
 use super::extract::{ValidJson, ValidPath, ValidQuery};
 use super::params::{DoctorPath, PageQuery};
-use super::policy::Caller;
 use super::response::{self, Envelope, PageReply, PagedEnvelope, Reply};
 use super::views::DoctorView;
 use super::{required, AppState};
@@ -218,7 +218,9 @@ pub async fn update(
 ) -> Result<Reply<DoctorView>, ApiError> {
     // Doctors are public: another doctor's profile is visible, so changing it is forbidden.
     if caller.role() == Role::Doctor && caller.who.doctor_id != Some(p.id) {
-        return Err(ApiError::forbidden());
+        return Err(ApiError::refused(
+            "A doctor may change only their own profile",
+        ));
     }
     let doctor = app.store.update_doctor(p.id, body.into()).await?;
     // The zone decides the default range.

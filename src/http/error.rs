@@ -51,7 +51,14 @@ pub struct ApiError {
     pub details: Vec<FieldError>,
     /// Seconds for `Retry-After` (429 and 503).
     pub retry_after: Option<u64>,
+    /// A refusal for lack of access (a 403, or a 404 hiding an object that is not the
+    /// caller's): the authorizer logs it as a security event.
+    pub denied: bool,
 }
+
+/// Marks a response that refused access, for the security log.
+#[derive(Debug, Clone, Copy)]
+pub struct Denied;
 
 impl ApiError {
     /// An error without field details.
@@ -62,6 +69,15 @@ impl ApiError {
             message: message.into(),
             details: Vec::new(),
             retry_after: None,
+            denied: false,
+        }
+    }
+
+    /// The same error, marked as a refusal for lack of access.
+    pub fn denied(self) -> Self {
+        Self {
+            denied: true,
+            ..self
         }
     }
 
@@ -85,11 +101,12 @@ impl ApiError {
 
     /// 403: the caller's role may not do this.
     pub fn forbidden() -> Self {
-        Self::new(
-            StatusCode::FORBIDDEN,
-            "FORBIDDEN",
-            "You are not allowed to do this",
-        )
+        Self::refused("You are not allowed to do this")
+    }
+
+    /// 403 saying which rule refused, without naming anything the caller may not see.
+    pub fn refused(rule: impl Into<String>) -> Self {
+        Self::new(StatusCode::FORBIDDEN, "FORBIDDEN", rule).denied()
     }
 
     /// 429 with the seconds to wait.
@@ -244,6 +261,9 @@ impl IntoResponse for ApiError {
             },
         };
         let mut res = (self.status, axum::Json(body)).into_response();
+        if self.denied {
+            res.extensions_mut().insert(Denied);
+        }
         let retry_after = match self.status {
             StatusCode::SERVICE_UNAVAILABLE => Some(self.retry_after.unwrap_or(1)),
             _ => self.retry_after,

@@ -7,6 +7,8 @@ mod accounts;
 mod appointments;
 mod audit;
 pub mod availability;
+pub mod caller;
+pub mod client;
 mod docs;
 mod doctors;
 pub mod error;

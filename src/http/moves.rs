@@ -6,10 +6,10 @@ use serde::Deserialize;
 use utoipa::ToSchema;
 
 use super::appointments::may_change;
+use super::caller::Caller;
 use super::error::{ApiError, ErrorBody};
 use super::extract::{ValidJson, ValidPath};
 use super::params::AppointmentPath;
-use super::policy::Caller;
 use super::response::{self, Envelope, Reply};
 use super::views::AppointmentView;
 use super::{required, AppState};

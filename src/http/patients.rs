@@ -5,10 +5,10 @@ use chrono::NaiveDate;
 use serde::Deserialize;
 use utoipa::ToSchema;
 
+use super::caller::Caller;
 use super::error::{ApiError, ErrorBody};
 use super::extract::{JsonBody, ValidPath, ValidQuery};
 use super::params::{PageQuery, PatientPath};
-use super::policy::Caller;
 use super::response::{self, Envelope, PageReply, PagedEnvelope, Reply};
 use super::views::PatientView;
 use super::{input, required, AppState};
@@ -157,15 +157,17 @@ impl From<UpdatePatient> for PatientPatch {
 /// The clinical fields of a patient record (minimum necessary: not for the front desk).
 const CLINICAL: [&str; 3] = ["blood_group", "allergies", "medical_history"];
 
-/// 403 when the front desk sends a clinical field.
+/// 403 when the front desk sends a clinical field, naming the rule and the field.
 fn desk_keeps_off_clinical(caller: &Caller, body: &serde_json::Value) -> Result<(), ApiError> {
-    let sends = body
+    let sent = body
         .as_object()
-        .is_some_and(|o| CLINICAL.iter().any(|f| o.contains_key(*f)));
-    if caller.role() == Role::Scheduler && sends {
-        return Err(ApiError::forbidden());
+        .and_then(|o| CLINICAL.iter().find(|f| o.contains_key(**f)));
+    match sent {
+        Some(field) if caller.role() == Role::Scheduler => Err(ApiError::refused(format!(
+            "The front desk may not write clinical fields: {field}"
+        ))),
+        _ => Ok(()),
     }
-    Ok(())
 }
 
 /// Writes the access records of a read; a read that cannot be recorded is not served (503).
@@ -287,8 +289,13 @@ pub async fn update(
     ValidPath(p): ValidPath<PatientPath>,
     JsonBody(body): JsonBody,
 ) -> Result<Reply<PatientView>, ApiError> {
-    caller.must_be_patient_or_desk(p.id)?;
-    desk_keeps_off_clinical(&caller, &body)?;
+    caller
+        .must_be_patient_or_desk(&app, p.id, AccessAction::Update)
+        .await?;
+    if let Err(refusal) = desk_keeps_off_clinical(&caller, &body) {
+        let action = AccessAction::Update;
+        return Err(caller.refuse_patient(&app, p.id, action, refusal).await);
+    }
     let patch = input::body::<UpdatePatient>(body, &app.today())?;
     let patient = app
         .store

@@ -1,11 +1,11 @@
-//! Who may do what: the role table of every route, in one place, and the ownership rules the
-//! handlers apply once they know whose object it is.
+//! Who may do what: the role table of every route, in one place.
 //!
-//! [`authorize`] runs on every matched route: it finds the route's [`Rule`], answers 401 without
-//! a valid token and 403 for a role the route does not allow, applies the rate limit, and hands
-//! the handler a [`Caller`]. Objects the caller may not see (another patient's record, another
-//! doctor's slots) are answered 404 by the handlers through the helpers below, exactly as if
-//! they did not exist.
+//! [`authorize`] runs on every matched route: it settles the client's address, finds the
+//! route's [`Rule`], answers 401 without a valid token and 403 for a role the route does not
+//! allow, applies the rate limit, and hands the handler a [`Caller`]. Objects the caller may
+//! not see (another patient's record, another doctor's slots) are answered 404 by the handlers
+//! through [`super::caller`], exactly as if they did not exist; every refusal is logged as a
+//! security event.
 
 use axum::extract::{ConnectInfo, FromRequestParts, MatchedPath, Request, State};
 use axum::http::request::Parts;
@@ -13,12 +13,12 @@ use axum::http::{header, HeaderValue, Method};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
-use super::error::ApiError;
+use super::caller::{Caller, BREAK_GLASS};
+use super::client::{client_addr, ClientAddr};
+use super::error::{ApiError, Denied};
 use super::linger::PeerAddr;
 use super::AppState;
-use crate::auth::Principal;
 use crate::domain::user::{Accessor, Role};
-use crate::domain::{DoctorId, PatientId};
 
 use Role::{Admin, Doctor, Patient, Scheduler};
 
@@ -237,108 +237,7 @@ fn route_known(path: &str) -> bool {
     RULES.iter().any(|(_, p, _)| *p == path)
 }
 
-/// The header a doctor sends to read a patient they have no appointment with.
-pub const BREAK_GLASS: &str = "break-glass-reason";
-
-/// A signed-in caller, with what the access log records about the request.
-#[derive(Debug, Clone)]
-pub struct Caller {
-    pub who: Principal,
-    pub access: Accessor,
-}
-
-impl Caller {
-    /// The caller's role.
-    pub fn role(&self) -> Role {
-        self.who.role
-    }
-
-    /// The caller as the actor of a change.
-    pub fn actor(&self) -> crate::domain::store::Actor {
-        crate::domain::store::Actor::user(self.access.clone())
-    }
-
-    /// 404 unless the caller may see this patient's record: staff, the patient themself, or a
-    /// doctor with an appointment with them (or breaking the glass).
-    pub async fn may_see_patient(
-        &self,
-        app: &AppState,
-        patient: PatientId,
-    ) -> Result<(), ApiError> {
-        let allowed = match self.role() {
-            Admin | Scheduler => true,
-            Patient => self.who.patient_id == Some(patient),
-            Doctor => {
-                let Some(doctor) = self.who.doctor_id else {
-                    return Err(hidden("patient"));
-                };
-                self.access.break_glass.is_some()
-                    || app.store.has_appointment_with(doctor, patient).await?
-            }
-        };
-        if allowed {
-            Ok(())
-        } else {
-            Err(hidden("patient"))
-        }
-    }
-
-    /// 404 unless the caller is this patient or staff other than a doctor.
-    pub fn must_be_patient_or_desk(&self, patient: PatientId) -> Result<(), ApiError> {
-        match self.role() {
-            Admin | Scheduler => Ok(()),
-            Patient if self.who.patient_id == Some(patient) => Ok(()),
-            _ => Err(hidden("patient")),
-        }
-    }
-
-    /// For a doctor's calendar: 404 unless the caller is that doctor or front desk / admin.
-    pub fn must_run_calendar_of(&self, doctor: DoctorId) -> Result<(), ApiError> {
-        match self.role() {
-            Admin | Scheduler => Ok(()),
-            Doctor if self.who.doctor_id == Some(doctor) => Ok(()),
-            _ => Err(hidden("doctor")),
-        }
-    }
-
-    /// 404 unless the appointment is the caller's (as its patient or its doctor), or the
-    /// caller is front desk / admin.
-    pub fn must_own_appointment(
-        &self,
-        patient: PatientId,
-        doctor: DoctorId,
-    ) -> Result<(), ApiError> {
-        let own = match self.role() {
-            Admin | Scheduler => true,
-            Patient => self.who.patient_id == Some(patient),
-            Doctor => self.who.doctor_id == Some(doctor),
-        };
-        if own {
-            Ok(())
-        } else {
-            Err(hidden("appointment"))
-        }
-    }
-}
-
-/// The answer for an object the caller may not see: the same as for one that does not exist.
-pub fn hidden(what: &'static str) -> ApiError {
-    crate::domain::DomainError::NotFound(what).into()
-}
-
-impl FromRequestParts<AppState> for Caller {
-    type Rejection = ApiError;
-
-    async fn from_request_parts(parts: &mut Parts, _: &AppState) -> Result<Self, ApiError> {
-        parts
-            .extensions
-            .get::<Caller>()
-            .cloned()
-            .ok_or_else(ApiError::unauthorized)
-    }
-}
-
-/// The client's IP address (the peer of the connection).
+/// The client's address: the socket peer, or the client behind a trusted proxy.
 pub struct ClientIp(pub String);
 
 impl FromRequestParts<AppState> for ClientIp {
@@ -358,12 +257,55 @@ fn bearer(req: &Request) -> Option<&str> {
         .then_some(token.trim())
 }
 
-/// The client's address, for throttling anonymous calls.
+/// The client's address (see [`super::client`]), for per-address limits and security logs.
 pub fn client_ip(extensions: &axum::http::Extensions) -> String {
+    if let Some(ClientAddr(ip)) = extensions.get::<ClientAddr>() {
+        return ip.to_string();
+    }
     extensions
         .get::<ConnectInfo<PeerAddr>>()
         .map(|c| c.0 .0.ip().to_string())
         .unwrap_or_else(|| "unknown".into())
+}
+
+/// Works out the client's address once per request and keeps it in the extensions.
+fn settle_client(app: &AppState, req: &mut Request) -> String {
+    let Some(peer) = req
+        .extensions()
+        .get::<ConnectInfo<PeerAddr>>()
+        .map(|c| c.0 .0.ip())
+    else {
+        return "unknown".into();
+    };
+    let trusted = &app.settings.security.trusted_proxies;
+    let ip = client_addr(peer, req.headers(), trusted);
+    req.extensions_mut().insert(ClientAddr(ip));
+    ip.to_string()
+}
+
+/// Logs and counts a refusal for lack of access: who, in which role, which route, what was
+/// answered and from where; never patient data.
+fn security_event(who: Option<&Accessor>, route: &str, status: u16, client: &str) {
+    crate::observability::access_denied(route, status);
+    match who {
+        Some(a) => tracing::warn!(
+            target: "carebook::security",
+            actor_id = %a.user_id, role = a.role.as_str(), route, status, client,
+            "access denied"
+        ),
+        None => {
+            tracing::warn!(target: "carebook::security", route, status, client, "access denied")
+        }
+    }
+}
+
+/// The 403 of a role the route does not allow, saying which roles it does.
+fn wrong_role(roles: &[Role]) -> ApiError {
+    let names: Vec<&str> = roles.iter().map(|r| r.as_str()).collect();
+    ApiError::refused(format!(
+        "This operation is for the roles {}; your role is not among them",
+        names.join(", ")
+    ))
 }
 
 /// The break-glass reason of a request: trimmed, 1..=500 characters, printable.
@@ -392,20 +334,24 @@ pub async fn authorize(State(app): State<AppState>, mut req: Request, next: Next
         .get::<MatchedPath>()
         .map(|m| m.as_str().to_owned())
         .unwrap_or_default();
+    let client = settle_client(&app, &mut req);
     let rule = match rule_for(req.method(), &path) {
         Some(r) => r,
         // Another method of a known route: the router answers 405.
         None if route_known(&path) => return next.run(req).await,
-        None => return ApiError::forbidden().into_response(),
+        None => {
+            security_event(None, &path, 403, &client);
+            return ApiError::forbidden().into_response();
+        }
     };
     let principal = match bearer(&req) {
         Some(token) => app.auth.principal(token).await,
         None => None,
     };
-    // Every call counts, refused ones too: per user when the token is valid, else per IP.
+    // Every call counts, refused ones too: per user when the token is valid, else per address.
     let key = match &principal {
         Some(p) => p.user_id.to_string(),
-        None => client_ip(req.extensions()),
+        None => client.clone(),
     };
     if let Err(wait) = app.limits.check(&key) {
         return ApiError::rate_limited(wait).into_response();
@@ -424,28 +370,34 @@ pub async fn authorize(State(app): State<AppState>, mut req: Request, next: Next
     let Some(who) = principal else {
         return ApiError::unauthorized().into_response();
     };
-    if !roles.is_empty() && !roles.contains(&who.role) {
-        return ApiError::forbidden().into_response();
-    }
-    let break_glass = match break_glass(&req) {
-        Ok(b) => b,
-        Err(e) => return e.into_response(),
-    };
     let request_id = req
         .headers()
         .get(super::middleware::REQUEST_ID)
         .and_then(|v| v.to_str().ok())
         .unwrap_or_default()
         .to_owned();
-    let access = Accessor {
+    let mut access = Accessor {
         user_id: who.user_id,
         role: who.role,
         route: path,
         request_id,
-        break_glass,
+        break_glass: None,
     };
+    if !roles.is_empty() && !roles.contains(&who.role) {
+        security_event(Some(&access), &access.route, 403, &client);
+        return wrong_role(roles).into_response();
+    }
+    access.break_glass = match break_glass(&req) {
+        Ok(b) => b,
+        Err(e) => return e.into_response(),
+    };
+    let route = access.route.clone();
+    let logged = access.clone();
     req.extensions_mut().insert(Caller { who, access });
     let mut res = next.run(req).await;
+    if res.extensions().get::<Denied>().is_some() {
+        security_event(Some(&logged), &route, res.status().as_u16(), &client);
+    }
     no_store(&mut res);
     res
 }

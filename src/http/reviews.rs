@@ -7,10 +7,10 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
+use super::caller::{hidden, Caller};
 use super::error::{ApiError, ErrorBody};
 use super::extract::{ValidJson, ValidPath, ValidQuery};
 use super::params::{AppointmentPath, DoctorPath, PageQuery};
-use super::policy::{hidden, Caller};
 use super::response::{self, Envelope, PageReply, PagedEnvelope, Reply};
 use super::{required, AppState};
 use crate::domain::review::{NewReview, Rating, Review, ReviewId, COMMENT_MAX};

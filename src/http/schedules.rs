@@ -6,10 +6,10 @@ use chrono::{DateTime, NaiveDate, NaiveTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
+use super::caller::Caller;
 use super::error::{ApiError, ErrorBody};
 use super::extract::{JsonBody, ValidPath};
 use super::params::DoctorPath;
-use super::policy::Caller;
 use super::response::{self, Envelope, Reply};
 use super::views::SlotView;
 use super::{input, required, AppState};

@@ -9,10 +9,10 @@ use serde::Deserialize;
 use utoipa::{IntoParams, ToSchema};
 
 use super::availability::Answer;
+use super::caller::Caller;
 use super::error::{ApiError, ErrorBody};
 use super::extract::{JsonBody, ValidPath};
 use super::params::DoctorPath;
-use super::policy::Caller;
 use super::response::{self, Envelope, Reply};
 use super::views::{BulkOutcomeView, SlotView};
 use super::{input, required, AppState};

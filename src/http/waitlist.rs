@@ -10,11 +10,11 @@ use utoipa::openapi::schema::{KnownFormat, ObjectBuilder, SchemaFormat, Type};
 use utoipa::openapi::{RefOr, Schema};
 use utoipa::{IntoParams, PartialSchema, ToSchema};
 
+use super::caller::{hidden, Caller};
 use super::error::{ApiError, ErrorBody};
 use super::extract::{JsonBody, ValidPath, ValidQuery};
 use super::params::paged_query;
 use super::patients::record_reads;
-use super::policy::Caller;
 use super::response::{self, Envelope, PageReply, PagedEnvelope, Reply};
 use super::schema::UUID_PATTERN;
 use super::{input, required, AppState};
@@ -173,7 +173,9 @@ fn scope(caller: &Caller) -> Result<WaitlistFilter, ApiError> {
 /// `asked` within `limit`: a value outside the caller's scope is 403.
 fn within<T: PartialEq + Copy>(limit: Option<T>, asked: Option<T>) -> Result<Option<T>, ApiError> {
     match (limit, asked) {
-        (Some(l), Some(a)) if l != a => Err(ApiError::forbidden()),
+        (Some(l), Some(a)) if l != a => Err(ApiError::refused(
+            "A patient may name only themself, and a doctor only their own waitlist",
+        )),
         (Some(l), _) => Ok(Some(l)),
         (None, a) => Ok(a),
     }
@@ -191,7 +193,7 @@ fn within<T: PartialEq + Copy>(limit: Option<T>, asked: Option<T>) -> Result<Opt
     responses(
         (status = 201, description = "In line", body = Envelope<WaitlistEntryView>),
         (status = 403, description = "`FORBIDDEN`: a patient naming another patient, or a doctor another doctor", body = ErrorBody),
-        (status = 404, description = "`NOT_FOUND`: no such patient or doctor", body = ErrorBody),
+        (status = 404, description = "`NOT_FOUND`: no such patient or doctor, or (for a doctor) a patient they have no care relationship with", body = ErrorBody),
         (status = 409, description = "`DUPLICATE`: the patient already waits for this doctor on overlapping dates", body = ErrorBody),
     ))]
 pub async fn join(
@@ -201,8 +203,17 @@ pub async fn join(
 ) -> Result<Reply<WaitlistEntryView>, ApiError> {
     let new = input::body::<JoinWaitlist>(body, &())?.into_new()?;
     let limit = scope(&caller)?;
-    within(limit.patient, Some(new.patient_id))?;
+    let (patient, create) = (new.patient_id, AccessAction::Create);
+    if let Err(refusal) = within(limit.patient, Some(patient)) {
+        return Err(caller.refuse_patient(&app, patient, create, refusal).await);
+    }
     within(limit.doctor, Some(new.doctor_id))?;
+    // A seat offered from the waitlist is a way to a patient's record: a doctor may put on
+    // their waitlist only patients they may see already.
+    if caller.role() == Role::Doctor && !caller.sees_patient(&app, patient).await? {
+        let refusal = hidden("patient");
+        return Err(caller.refuse_patient(&app, patient, create, refusal).await);
+    }
     let doctor = app.store.primary().get_doctor(new.doctor_id).await?;
     let today = Utc::now().with_timezone(&doctor.timezone.0).date_naive();
     check_range(new.from_date, new.to_date, today)?;

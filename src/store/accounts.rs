@@ -585,15 +585,19 @@ macro_rules! account_queries {
             .await
         }
 
-        pub async fn has_appointment_with(
+        pub async fn has_care_relationship(
             pool: &$pool,
             doctor: DoctorId,
             patient: PatientId,
         ) -> DomainResult<bool> {
             retry(|| async move {
                 let n: i64 = crate::store::statements::query_scalar(
-                    "SELECT count(*) FROM (SELECT 1 FROM appointments
-                     WHERE doctor_id = $1 AND patient_id = $2 LIMIT 1) a",
+                    "SELECT count(*) FROM (SELECT 1 FROM appointments a
+                     WHERE a.doctor_id = $1 AND a.patient_id = $2
+                       AND EXISTS (SELECT 1 FROM appointment_audit_log l
+                                   WHERE l.appointment_id = a.id AND l.action IN ('BOOK', 'CONFIRM')
+                                     AND l.actor_role IN ('patient', 'scheduler', 'admin'))
+                     LIMIT 1) c",
                 )
                 .bind(doctor)
                 .bind(patient)
@@ -860,13 +864,13 @@ macro_rules! impl_account_store {
                 let (from, to) = (filter.from.map($instant), filter.to.map($instant));
                 m::access_log(&self.$r, filter, from, to, page).await
             }
-            async fn has_appointment_with(
+            async fn has_care_relationship(
                 &self,
                 doctor: crate::domain::DoctorId,
                 patient: crate::domain::PatientId,
             ) -> crate::domain::DomainResult<bool> {
                 use $m as m;
-                m::has_appointment_with(&self.$f, doctor, patient).await
+                m::has_care_relationship(&self.$f, doctor, patient).await
             }
         }
     };

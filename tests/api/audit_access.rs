@@ -284,15 +284,23 @@ async fn a_booking_records_its_create_and_a_refusal_nothing(app: TestApp) {
         access(&pat, "create", "/appointments", 201)
     );
 
-    // Refused: the slot is full (409), or it is someone else's booking (403). No record.
+    // Refused because the slot is full (409): no access happened, no record.
     let before = app.access_records(&format!("patient_id={q}")).await.len();
     let (s, b) = app.book_as(&other, &q, &d, &slot).await;
     assert_error(s, &b, 409, "SLOT_UNAVAILABLE");
-    let (s, b) = app.book_as(&pat, &q, &d, &slot).await;
-    assert_error(s, &b, 403, "FORBIDDEN");
     assert_eq!(
         app.access_records(&format!("patient_id={q}")).await.len(),
         before
+    );
+    // Refused because it is someone else's booking (403): the attempt is recorded, with its
+    // outcome, against the patient it was aimed at.
+    let (s, b) = app.book_as(&pat, &q, &d, &slot).await;
+    assert_error(s, &b, 403, "FORBIDDEN");
+    let after = app.access_records(&format!("patient_id={q}")).await;
+    assert_eq!(after.len(), before + 1, "{after:#?}");
+    assert_eq!(
+        as_access(&after[0]),
+        access(&pat, "create", "/appointments", 403)
     );
 }
 

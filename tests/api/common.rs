@@ -3,7 +3,9 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use carebook::config::{AuthSettings, DbSettings, LogFormat, NotifySettings, Secret, Settings};
+use carebook::config::{
+    AuthSettings, DbSettings, LogFormat, NotifySettings, Secret, SecuritySettings, Settings,
+};
 use carebook::domain::store::Store;
 use carebook::startup::{open_store, Application};
 use reqwest::{Method, StatusCode};
@@ -143,10 +145,18 @@ pub fn settings(url: &str) -> Settings {
         // Tests drive the outbox worker themselves through `deliver_once` unless they shorten this.
         notify: NotifySettings {
             poll_interval: Duration::from_secs(3600),
+            // Webhook receivers in tests are plain HTTP servers on loopback.
+            webhook_allow_http: true,
             ..NotifySettings::default()
         },
+        // Open sign-up (most tests register patients and log them in at once) and one master
+        // key for every test app, so a second instance on a test's database shares it.
+        security: SecuritySettings::with_key(TEST_MASTER_KEY),
     }
 }
+
+/// The master key of every test app.
+pub const TEST_MASTER_KEY: [u8; 32] = [42; 32];
 
 /// Another carebook instance on a test app's database, as a second server would run: its own
 /// pools, signing-key cache and revocation list. Stops when dropped.

@@ -10,6 +10,7 @@ mod audit_access;
 mod audit_integrity;
 mod availability_cache;
 mod backpressure;
+mod care;
 mod concurrency;
 mod contract;
 mod doctors;

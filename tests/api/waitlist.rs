@@ -140,6 +140,14 @@ async fn joining_checks_dates_and_who(app: TestApp) {
         )
         .await;
     assert_error(s, &b, 403, "FORBIDDEN");
+    // Only a patient the doctor may see already: a waitlist offer must not open a record.
+    let (s, b) = app
+        .as_user(&doc, Method::POST, "/waitlist", body(&patient, &own, 3, 4))
+        .await;
+    assert_error(s, &b, 404, "NOT_FOUND");
+    let seen = app.slot(&own, 2, "08:00", 1).await;
+    let (s, b) = app.book(&patient, &own, &seen).await;
+    assert_eq!(s, StatusCode::CREATED, "{b}");
     let (s, b) = app
         .as_user(&doc, Method::POST, "/waitlist", body(&patient, &own, 3, 4))
         .await;

@@ -5,6 +5,9 @@ use std::time::Duration;
 use chrono_tz::Tz;
 use clap::Args;
 
+mod security;
+pub use security::{MasterKey, RawSecurity, Registration, SecuritySettings};
+
 /// A value that must never reach a log line.
 #[derive(Clone, Default)]
 pub struct Secret(pub String);
@@ -183,6 +186,8 @@ pub struct RawSettings {
     /// Seconds before the first retry of a failed delivery; doubled per attempt, at most an hour.
     #[arg(long, env = "OUTBOX_RETRY_BASE_SECONDS", default_value_t = 10)]
     pub outbox_retry_base_seconds: u32,
+    #[command(flatten)]
+    pub security: RawSecurity,
 }
 
 /// Accounts, sessions and abuse limits.
@@ -229,6 +234,8 @@ pub struct Settings {
     pub notice: crate::domain::reschedule::Notice,
     /// E-mail, webhooks, reminders and the outbox worker.
     pub notify: NotifySettings,
+    /// Proxies, sign-up, e-mailed links and the master key.
+    pub security: SecuritySettings,
 }
 
 /// Settings of the outbox worker and its channels.
@@ -240,6 +247,12 @@ pub struct NotifySettings {
     /// Reminder lead times in hours, largest first.
     pub reminder_hours: Vec<u32>,
     pub webhook_allow_private: bool,
+    /// Webhook URLs may be plain `http://`.
+    pub webhook_allow_http: bool,
+    /// With no SMTP URL, e-mail is written here as `.eml` files; `None` turns that off.
+    pub mail_dir: Option<std::path::PathBuf>,
+    /// The CA (PEM) that signs the SMTP server's certificate, instead of the system's roots.
+    pub smtp_ca_file: Option<std::path::PathBuf>,
     pub poll_interval: Duration,
     pub max_attempts: u32,
     pub retry_base: Duration,
@@ -254,6 +267,9 @@ impl Default for NotifySettings {
             smtp_from: "carebook@localhost".into(),
             reminder_hours: vec![24, 2],
             webhook_allow_private: false,
+            webhook_allow_http: false,
+            mail_dir: None,
+            smtp_ca_file: None,
             poll_interval: Duration::from_secs(1),
             max_attempts: 10,
             retry_base: Duration::from_secs(10),
@@ -395,13 +411,18 @@ impl RawSettings {
             smtp_from: self.smtp_from.clone(),
             reminder_hours: reminder_hours(&self.reminder_hours)?,
             webhook_allow_private: self.webhook_allow_private,
+            webhook_allow_http: self.security.webhook_allow_http,
+            mail_dir: self.security.mail_dir(),
+            smtp_ca_file: self.security.smtp_ca_file.clone(),
             poll_interval: ms(self.outbox_poll_interval_ms),
             max_attempts: self.outbox_max_attempts,
             retry_base: Duration::from_secs(u64::from(self.outbox_retry_base_seconds.max(1))),
             lease: Duration::from_secs(u64::from(self.outbox_lease_seconds)),
         };
+        let security = self.security.validate(&database_url.0)?;
         Ok(Settings {
             notify,
+            security,
             schedule_horizon_days: i64::from(self.schedule_horizon_days),
             schedule_interval: Duration::from_secs(
                 u64::from(self.schedule_generation_interval_minutes.max(1)) * 60,
@@ -518,87 +539,4 @@ impl Settings {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use clap::Parser;
-
-    #[derive(Parser)]
-    struct T {
-        #[command(flatten)]
-        raw: RawSettings,
-    }
-
-    fn parse(args: &[&str]) -> Result<Settings, String> {
-        let mut all = vec!["t"];
-        all.extend_from_slice(args);
-        T::try_parse_from(all)
-            .map_err(|e| e.to_string())?
-            .raw
-            .validate()
-    }
-
-    #[test]
-    fn builds_url_from_parts_and_prefers_seconds() {
-        let s = parse(&[
-            "--db-host",
-            "db",
-            "--db-password",
-            "p@ss word",
-            "--appointment-expiry-seconds",
-            "90",
-        ])
-        .unwrap();
-        assert_eq!(
-            s.database_url.0,
-            "postgres://postgres:p%40ss%20word@db:5432/carebook"
-        );
-        assert_eq!(
-            (s.hold_secs(), s.hold_description()),
-            (90, "90 seconds".to_string())
-        );
-        assert!(format!("{s:?}").contains("[redacted]"));
-        assert!(!format!("{s:?}").contains("p@ss"));
-    }
-
-    #[test]
-    fn read_url_needs_postgres_on_both_sides() {
-        let pg = "postgres://p@primary/carebook";
-        let replica = "postgres://p@replica/carebook";
-        let s = parse(&["--database-url", pg, "--database-read-url", replica]).unwrap();
-        assert_eq!(s.database_read_url.map(|r| r.0).as_deref(), Some(replica));
-        assert!(format!("{:?}", parse(&["--database-read-url", replica])).contains("SQLite"));
-        assert!(parse(&["--database-url", pg, "--database-read-url", "sqlite:x.db"]).is_err());
-        let blank = parse(&["--database-url", pg, "--database-read-url", " "]).unwrap();
-        assert!(blank.database_read_url.is_none());
-        assert!(parse(&[]).unwrap().database_read_url.is_none());
-    }
-
-    #[test]
-    fn statement_cache_is_on_unless_switched_off() {
-        assert!(parse(&[]).unwrap().db.statement_cache);
-        let off = parse(&["--db-statement-cache", "off"]).unwrap();
-        assert!(!off.db.statement_cache);
-        assert!(parse(&["--db-statement-cache", "sometimes"]).is_err());
-    }
-
-    #[test]
-    fn rejects_bad_zone() {
-        assert!(parse(&["--clinic-timezone", "Mars/Base"]).is_err());
-        let defaults = parse(&[]).unwrap();
-        assert_eq!(defaults.hold_description(), "5 minutes");
-        assert_eq!(defaults.database_url.0, DEFAULT_DATABASE_URL);
-        let one = parse(&["--appointment-expiry-seconds", "1"]).unwrap();
-        assert_eq!(one.hold_description(), "1 second");
-        let minute = parse(&["--appointment-expiry-minutes", "1"]).unwrap();
-        assert_eq!(minute.hold_description(), "1 minute");
-    }
-
-    #[test]
-    fn notice_windows_default_off_and_read_minutes() {
-        assert_eq!(parse(&[]).unwrap().notice, Default::default());
-        let s = parse(&["--min-notice-minutes", "90"]).unwrap();
-        assert_eq!((s.notice.book_secs, s.notice.cancel_secs), (5400, 0));
-        let s = parse(&["--cancel-notice-minutes", "1440"]).unwrap();
-        assert_eq!((s.notice.book_secs, s.notice.cancel_secs), (0, 86400));
-    }
-}
+mod tests;
