@@ -93,9 +93,10 @@ pub async fn disable_user(store: &dyn Store, email: &str) -> Result<User, String
 /// `retire_after_secs` but the newest; tokens signed with a retired key stop verifying.
 pub async fn rotate_keys(
     store: std::sync::Arc<dyn Store>,
+    vault: std::sync::Arc<crate::auth::vault::Vault>,
     retire_after_secs: i64,
 ) -> Result<(String, u64), String> {
-    let ring = Keyring::load(store.clone())
+    let ring = Keyring::load(store.clone(), vault)
         .await
         .map_err(|e| e.to_string())?;
     let kid = ring.rotate().await.map_err(|e| e.to_string())?;
@@ -104,4 +105,67 @@ pub async fn rotate_keys(
         .await
         .map_err(|e| e.to_string())?;
     Ok((kid, retired))
+}
+
+/// Re-seals every secret in the database under a new master key (see `rotate-master-key`);
+/// what to tell the operator.
+pub async fn rotate_master_key(
+    store: &dyn Store,
+    settings: &crate::config::Settings,
+    new_key_file: Option<std::path::PathBuf>,
+) -> Result<String, String> {
+    use crate::auth::{sealing, vault::Vault};
+    use crate::config::MasterKey;
+    let old = crate::startup::open_vault(store, settings)
+        .await
+        .map_err(|e| e.to_string())?;
+    // Where the new key is made: the given file, or beside the configured one until the
+    // database holds secrets sealed with it.
+    let (target, replaces) = match (&new_key_file, &settings.security.master_key) {
+        (Some(f), _) => (f.clone(), None),
+        (None, MasterKey::File(current)) => {
+            let mut staged = current.clone().into_os_string();
+            staged.push(".new");
+            (std::path::PathBuf::from(staged), Some(current.clone()))
+        }
+        (None, MasterKey::Given(_)) => return Err(
+            "the master key comes from CAREBOOK_MASTER_KEY: give the new one with --new-key-file"
+                .into(),
+        ),
+    };
+    if replaces.is_some() {
+        let _ = std::fs::remove_file(&target);
+    }
+    let new = Vault::load(&MasterKey::File(target.clone())).map_err(|e| e.to_string())?;
+    if new.key_id() == old.key_id() {
+        return Err("the new master key is the current one".into());
+    }
+    let n = sealing::reseal(store, &old, &new)
+        .await
+        .map_err(|e| e.to_string())?;
+    match replaces {
+        Some(current) => {
+            std::fs::rename(&target, &current).map_err(|e| {
+                format!(
+                    "the database is sealed with the key in {} but it could not replace {}: {e}; \
+                     move it there by hand",
+                    target.display(),
+                    current.display()
+                )
+            })?;
+            Ok(format!(
+                "{n} secrets sealed under a new master key (key {}), now in {}; restart every \
+                 instance",
+                new.key_id(),
+                current.display()
+            ))
+        }
+        None => Ok(format!(
+            "{n} secrets sealed under the master key in {} (key {}); start every instance with \
+             MASTER_KEY_FILE={}",
+            target.display(),
+            new.key_id(),
+            target.display()
+        )),
+    }
 }

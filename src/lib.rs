@@ -9,6 +9,7 @@ pub mod admin;
 pub mod auth;
 pub mod config;
 pub mod domain;
+pub mod files;
 pub mod http;
 pub mod jobs;
 pub mod notify;

@@ -1,5 +1,5 @@
 //! The `carebook` binary: `serve` (default), `migrate`, `user create|disable`, `keys rotate`,
-//! `export`, `import`.
+//! `rotate-master-key`, `export`, `import`.
 
 use std::process::ExitCode;
 
@@ -32,6 +32,15 @@ enum Command {
     /// Manage the keys that sign access tokens.
     #[command(subcommand)]
     Keys(KeysCommand),
+    /// Seal every secret kept in the database (signing keys, TOTP and webhook secrets) under a
+    /// new master key, in one transaction. Stop the other instances first, or restart them
+    /// with the new key after.
+    RotateMasterKey {
+        /// The new key's file (made, owner-only, when missing). Without it, a new key is made
+        /// and replaces the configured MASTER_KEY_FILE once the database is resealed.
+        #[arg(long)]
+        new_key_file: Option<std::path::PathBuf>,
+    },
     /// Write every row of the database to a JSON-lines file (one consistent snapshot).
     Export {
         /// The file to write (replaced if it exists; readable by its owner only).
@@ -142,10 +151,27 @@ async fn main() -> ExitCode {
                 Ok(s) => s,
                 Err(e) => return fail(&e.to_string()),
             };
+            let vault = match carebook::startup::open_vault(&*store, &settings).await {
+                Ok(v) => std::sync::Arc::new(v),
+                Err(e) => return fail(&e.to_string()),
+            };
             let retire = i64::from(retire_after_minutes.max(1)) * 60;
-            match admin::rotate_keys(store, retire).await {
+            match admin::rotate_keys(store, vault, retire).await {
                 Ok((kid, retired)) => {
                     println!("new signing key {kid}; {retired} old key(s) retired");
+                    ExitCode::SUCCESS
+                }
+                Err(e) => fail(&e),
+            }
+        }
+        Command::RotateMasterKey { new_key_file } => {
+            let store = match open_store(&settings).await {
+                Ok(s) => s,
+                Err(e) => return fail(&e.to_string()),
+            };
+            match admin::rotate_master_key(&*store, &settings, new_key_file).await {
+                Ok(done) => {
+                    println!("{done}");
                     ExitCode::SUCCESS
                 }
                 Err(e) => fail(&e),

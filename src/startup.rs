@@ -39,6 +39,8 @@ pub enum StartError {
     Keys(#[from] crate::domain::DomainError),
     #[error("cannot set up notifications: {0}")]
     Notify(String),
+    #[error("{0}")]
+    MasterKey(String),
 }
 
 /// Opens the store named by the settings (creating the database, applying migrations).
@@ -72,13 +74,19 @@ impl Application {
             Bootstrap::Created => tracing::info!("admin account created from ADMIN_EMAIL"),
             Bootstrap::Nothing => {}
         }
-        let channels =
-            crate::notify::Channels::from_settings(&settings.notify).map_err(StartError::Notify)?;
+
         store.set_offer_terms(crate::domain::waitlist::OfferTerms {
             hold_secs: settings.hold_secs(),
             max_holds: settings.auth.max_pending_holds,
         });
-        let auth = Auth::load(store.clone(), settings.auth.clone()).await?;
+        let vault = Arc::new(open_vault(&*store, &settings).await?);
+        let gate = crate::auth::password::HashGate::new(
+            settings.security.hash_concurrency,
+            settings.security.hash_queue,
+        );
+        let channels = crate::notify::Channels::from_settings(&settings.notify, vault.clone())
+            .map_err(StartError::Notify)?;
+        let auth = Auth::load(store.clone(), settings.auth.clone(), vault, gate).await?;
         let addr = format!("{}:{}", settings.host, settings.port);
         let listener = TcpListener::bind(&addr)
             .await
@@ -87,6 +95,21 @@ impl Application {
             Some(addr) => bind_metrics(addr).await,
             None => None,
         };
+        let base = match &settings.security.public_url {
+            Some(u) => u.clone(),
+            None => format!(
+                "http://localhost:{}",
+                listener
+                    .local_addr()
+                    .map(|a| a.port())
+                    .unwrap_or(settings.port)
+            ),
+        };
+        let mailer = crate::notify::email::Mailer::from_settings(&settings.notify)
+            .map_err(StartError::Notify)?;
+        let mail = Arc::new(crate::notify::email::account::AccountMail::new(
+            mailer, base,
+        ));
         let state = AppState {
             store,
             limits: Arc::new(Limits::new(settings.auth.rate_limit_per_minute)),
@@ -96,6 +119,7 @@ impl Application {
             settings: Arc::new(settings),
             auth: Arc::new(auth),
             jobs: Arc::new(crate::jobs::health::JobHealth::new()),
+            mail,
         };
         Ok(Self {
             listener,
@@ -193,6 +217,33 @@ impl Application {
         store.close().await;
         served
     }
+}
+
+/// Loads the master key, seals any secret still kept in the clear, and checks that the
+/// database's sealed secrets open with it: a database copied under another key is refused with
+/// a message that says so, never served with keys read as garbage.
+pub async fn open_vault(
+    store: &dyn Store,
+    settings: &Settings,
+) -> Result<crate::auth::vault::Vault, StartError> {
+    use crate::auth::{sealing, vault::Vault};
+    let vault = Vault::load(&settings.security.master_key)
+        .map_err(|e| StartError::MasterKey(e.to_string()))?;
+    if let Err(e) = sealing::check_key(store, &vault).await? {
+        return Err(StartError::MasterKey(format!(
+            "the database's secrets do not open with this master key (key {}): {e}; start \
+             with the key this database was sealed with (CAREBOOK_MASTER_KEY or MASTER_KEY_FILE)",
+            vault.key_id()
+        )));
+    }
+    let sealed = sealing::seal_plaintext(store, &vault).await?;
+    if sealed > 0 {
+        tracing::info!(
+            sealed,
+            "sealed secrets kept in the clear under the master key"
+        );
+    }
+    Ok(vault)
 }
 
 /// Binds the metrics listener and installs the recorder. A metrics address that cannot be

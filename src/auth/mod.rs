@@ -3,9 +3,11 @@
 pub mod bootstrap;
 pub mod password;
 pub mod revoked;
+pub mod sealing;
 pub mod sessions;
 pub mod tokens;
 pub mod totp;
+pub mod vault;
 
 use std::sync::Arc;
 
@@ -47,18 +49,30 @@ pub struct Auth {
     pub keys: tokens::Keyring,
     pub revoked: revoked::Revoked,
     pub settings: AuthSettings,
+    /// Bounds the password hashing done at once.
+    pub hashing: password::HashGate,
+    /// The master key sealing the secrets kept in the database.
+    pub vault: Arc<vault::Vault>,
 }
 
 impl Auth {
-    /// Loads the signing keys (creating the first) and the recent revocations.
-    pub async fn load(store: Arc<dyn Store>, settings: AuthSettings) -> DomainResult<Self> {
-        let keys = tokens::Keyring::load(store.clone()).await?;
+    /// Loads the signing keys (creating the first) and the recent revocations. Fails when the
+    /// keys were sealed with another master key.
+    pub async fn load(
+        store: Arc<dyn Store>,
+        settings: AuthSettings,
+        vault: Arc<vault::Vault>,
+        hashing: password::HashGate,
+    ) -> DomainResult<Self> {
+        let keys = tokens::Keyring::load(store.clone(), vault.clone()).await?;
         let revoked = revoked::Revoked::new(settings.access_token);
         revoked.sync(&*store).await?;
         Ok(Self {
             keys,
             revoked,
             settings,
+            hashing,
+            vault,
         })
     }
 

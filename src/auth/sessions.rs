@@ -12,12 +12,18 @@ use crate::domain::store::Store;
 use crate::domain::user::{Credentials, User};
 use crate::domain::{DomainError, SessionId};
 
-/// Failed logins for one account within [`ACCOUNT_WINDOW_SECS`] before it is throttled.
-pub const ACCOUNT_LIMIT: i64 = 5;
-pub const ACCOUNT_WINDOW_SECS: i64 = 15 * 60;
-/// Failed logins from one IP within [`IP_WINDOW_SECS`] before it is throttled.
+/// Failed logins for one account from one client address within [`PAIR_WINDOW_SECS`] before
+/// that address is refused for that account.
+pub const PAIR_LIMIT: i64 = 5;
+pub const PAIR_WINDOW_SECS: i64 = 15 * 60;
+/// Failed logins from one client address within [`IP_WINDOW_SECS`] before it is refused.
 pub const IP_LIMIT: i64 = 30;
 pub const IP_WINDOW_SECS: i64 = 60;
+/// Failed logins for one account from anywhere within [`ACCOUNT_WINDOW_SECS`] past which each
+/// attempt waits [`ACCOUNT_DELAY`]: it slows a distributed guesser, never refuses the owner.
+pub const ACCOUNT_SLOW: i64 = 10;
+pub const ACCOUNT_WINDOW_SECS: i64 = 15 * 60;
+pub const ACCOUNT_DELAY: std::time::Duration = std::time::Duration::from_secs(1);
 
 /// A new token pair.
 #[derive(Debug)]
@@ -37,7 +43,15 @@ pub enum AuthError {
     TotpRequired,
     /// Too many failures: wait this many seconds.
     Throttled(u64),
+    /// Too many passwords being checked at once: try again in a moment.
+    Busy,
     Store(DomainError),
+}
+
+impl From<password::Busy> for AuthError {
+    fn from(_: password::Busy) -> Self {
+        Self::Busy
+    }
 }
 
 impl From<DomainError> for AuthError {
@@ -50,57 +64,150 @@ fn random_secret() -> String {
     URL_SAFE_NO_PAD.encode(super::random_bytes::<32>())
 }
 
-/// Checks e-mail, password (and TOTP code when enrolled), then starts a session.
+/// The throttling keys of a login attempt: the account from this address, this address, and
+/// the account from anywhere.
+struct Keys {
+    pair: String,
+    ip: String,
+    account: String,
+}
+
+impl Keys {
+    fn new(email: &str, ip: &str) -> Self {
+        let email = email.to_lowercase();
+        Self {
+            pair: format!("pair:{email}|{ip}"),
+            ip: format!("ip:{ip}"),
+            account: format!("acct:{email}"),
+        }
+    }
+
+    /// Not a guess after all (the right password, a second factor still to come; or a login
+    /// that worked): the attempt is given back, and a success clears its address's count.
+    async fn give_back(&self, store: &dyn Store, succeeded: bool) -> Result<(), DomainError> {
+        let keys = [self.ip.clone(), self.account.clone()];
+        if succeeded {
+            store.give_back_attempts(&keys, std::slice::from_ref(&self.pair)).await
+        } else {
+            let mut all = keys.to_vec();
+            all.push(self.pair.clone());
+            store.give_back_attempts(&all, &[]).await
+        }
+    }
+}
+
+/// What a login offers besides the password: a TOTP code or a recovery code.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct SecondFactor<'a> {
+    pub code: Option<&'a str>,
+    pub recovery_code: Option<&'a str>,
+}
+
+/// Checks e-mail, password (and the second factor when enrolled), then starts a session.
+///
+/// The attempt takes its place in the throttling windows before anything is checked, so N
+/// parallel guesses evaluate at most the limit; the rest are refused without hashing.
 pub async fn login(
     store: &dyn Store,
     auth: &Auth,
     email: &str,
     password: String,
-    code: Option<&str>,
+    second: SecondFactor<'_>,
     ip: &str,
 ) -> Result<Issued, AuthError> {
+    let gate = &auth.hashing;
     if email.is_empty() || email.len() > 254 || email.chars().any(char::is_control) {
         // No account has such an e-mail (and PostgreSQL cannot even store a NUL): answer as
         // for any unknown one, in the same time, without touching the database.
-        password::verify_dummy(password).await;
+        gate.verify_dummy(password).await?;
         return Err(AuthError::Invalid);
     }
-    let f = store
-        .login_failures(email, ip, ACCOUNT_WINDOW_SECS, IP_WINDOW_SECS)
+    let keys = Keys::new(email, ip);
+    let windows = store
+        .take_attempt(&[
+            (keys.pair.clone(), PAIR_WINDOW_SECS),
+            (keys.ip.clone(), IP_WINDOW_SECS),
+            (keys.account.clone(), ACCOUNT_WINDOW_SECS),
+        ])
         .await?;
-    if f.account.0 >= ACCOUNT_LIMIT {
-        return Err(AuthError::Throttled(f.account.1 as u64));
+    let [pair, by_ip, account] = windows[..] else {
+        return Err(DomainError::Internal("throttling windows".into()).into());
+    };
+    // A refused attempt stays counted only where it was refused: it evaluated nothing, so it
+    // does not use up the address's (or the account's) other windows.
+    if pair.failures > PAIR_LIMIT {
+        let others = [keys.ip.clone(), keys.account.clone()];
+        store.give_back_attempts(&others, &[]).await?;
+        return Err(AuthError::Throttled(pair.retry_after_secs as u64));
     }
-    if f.ip.0 >= IP_LIMIT {
-        return Err(AuthError::Throttled(f.ip.1 as u64));
+    if by_ip.failures > IP_LIMIT {
+        let others = [keys.pair.clone(), keys.account.clone()];
+        store.give_back_attempts(&others, &[]).await?;
+        return Err(AuthError::Throttled(by_ip.retry_after_secs as u64));
     }
-    let creds = store.credentials(email).await?;
+    if account.failures > ACCOUNT_SLOW {
+        tokio::time::sleep(ACCOUNT_DELAY).await;
+    }
     let Some(Credentials {
         user,
         password_hash,
         totp_secret,
-    }) = creds
+    }) = store.credentials(email).await?
     else {
-        password::verify_dummy(password).await;
-        store.record_login_failure(email, ip).await?;
+        gate.verify_dummy(password).await?;
         return Err(AuthError::Invalid);
     };
-    if !password::verify(password_hash, password).await || user.disabled {
-        store.record_login_failure(email, ip).await?;
+    if !gate.verify(password_hash, password).await? || user.disabled {
         return Err(AuthError::Invalid);
     }
     if user.totp_enabled {
-        let secret = totp_secret.unwrap_or_default();
-        match code {
-            None => return Err(AuthError::TotpRequired),
-            Some(c) if totp::check(&secret, c) => {}
-            Some(_) => {
-                store.record_login_failure(email, ip).await?;
-                return Err(AuthError::Invalid);
+        let stored = totp_secret.unwrap_or_default();
+        let secret = auth
+            .vault
+            .open_totp(user.id, &stored)
+            .map_err(DomainError::from)?;
+        match second_factor(store, &user, &secret, second).await? {
+            Some(true) => {}
+            Some(false) => return Err(AuthError::Invalid),
+            None => {
+                keys.give_back(store, false).await?;
+                return Err(AuthError::TotpRequired);
             }
         }
     }
+    keys.give_back(store, true).await?;
     start(store, auth, user).await
+}
+
+/// Checks the second factor offered: `None` when none was, else whether it is right. A TOTP
+/// code is accepted once, for the current step or one either side; a recovery code once ever.
+/// A code field that is not six digits is taken as a recovery code.
+async fn second_factor(
+    store: &dyn Store,
+    user: &User,
+    secret: &str,
+    offered: SecondFactor<'_>,
+) -> Result<Option<bool>, DomainError> {
+    let code = offered.code.map(str::trim).filter(|c| !c.is_empty());
+    let recovery = offered
+        .recovery_code
+        .map(str::trim)
+        .filter(|c| !c.is_empty());
+    let (code, recovery) = match (code, recovery) {
+        (Some(c), None) if !totp::looks_like_code(c) => (None, Some(c)),
+        other => other,
+    };
+    if let Some(r) = recovery {
+        let hash = sha256_hex(&totp::normalise_recovery(r));
+        return Ok(Some(store.use_recovery_code(user.id, &hash).await?));
+    }
+    let Some(code) = code else {
+        return Ok(None);
+    };
+    match totp::matching_step(secret, code) {
+        Some(step) => Ok(Some(store.advance_totp_step(user.id, step).await?)),
+        None => Ok(Some(false)),
+    }
 }
 
 /// Starts a session for the user and issues its first pair.
@@ -169,9 +276,12 @@ pub async fn refresh(store: &dyn Store, auth: &Auth, token: &str) -> Result<Issu
     }
     let old = sha256_hex(secret);
     if old != session.refresh_hash {
-        // A spent (or forged) secret for a live session: assume theft, end the session.
-        revoke(store, auth, sid, "refresh token reused").await?;
-        tracing::warn!(session = %sid, "refresh token reused; session revoked");
+        // Only a secret this session really issued and spent means a copied token: then the
+        // session ends. Any other wrong secret is a guess, refused without changing anything.
+        if store.is_spent_refresh(sid, &old).await? {
+            revoke(store, auth, sid, "refresh token reused").await?;
+            tracing::warn!(session = %sid, "refresh token reused; session revoked");
+        }
         return Err(AuthError::Invalid);
     }
     let creds = store.credentials_by_id(session.user_id).await?;
@@ -202,11 +312,13 @@ pub async fn change_password(
     new: String,
 ) -> Result<(), AuthError> {
     let creds = store.credentials_by_id(caller.user_id).await?;
-    if !password::verify(creds.password_hash, current).await {
+    if !auth.hashing.verify(creds.password_hash, current).await? {
         return Err(AuthError::Invalid);
     }
-    let hash = password::hash(new)
-        .await
+    let hash = auth
+        .hashing
+        .hash(new)
+        .await?
         .map_err(|e| DomainError::Internal(e.into()))?;
     store
         .set_password(caller.user_id, hash, Some(caller.session_id))

@@ -15,6 +15,7 @@ use base64::Engine;
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use serde::{Deserialize, Serialize};
 
+use super::vault::{signing_key_aad, Vault};
 use crate::domain::store::Store;
 use crate::domain::user::{Role, User};
 use crate::domain::{DoctorId, DomainResult, PatientId, SessionId, UserId};
@@ -53,6 +54,8 @@ struct Key {
 /// The signing keys of this instance, reloaded from the database when needed.
 pub struct Keyring {
     store: Arc<dyn Store>,
+    /// Opens the keys' sealed secrets.
+    vault: Arc<super::vault::Vault>,
     keys: RwLock<Vec<Key>>,
     /// Key ids recently looked for in vain, and when.
     misses: Mutex<HashMap<String, Instant>>,
@@ -64,12 +67,15 @@ fn random_secret() -> String {
 
 impl Keyring {
     /// Loads the keys, creating the first one when the database has none.
-    pub async fn load(store: Arc<dyn Store>) -> DomainResult<Self> {
-        store
-            .add_signing_key(FIRST_KID, &random_secret(), true)
-            .await?;
+    pub async fn load(
+        store: Arc<dyn Store>,
+        vault: Arc<super::vault::Vault>,
+    ) -> DomainResult<Self> {
+        let first = vault.seal(&signing_key_aad(FIRST_KID), &random_secret());
+        store.add_signing_key(FIRST_KID, &first, true).await?;
         let ring = Self {
             store,
+            vault,
             keys: RwLock::new(Vec::new()),
             misses: Mutex::new(HashMap::new()),
         };
@@ -77,20 +83,27 @@ impl Keyring {
         Ok(ring)
     }
 
-    /// Rereads the keys from the database.
+    /// Rereads the keys from the database. A key that does not open with this instance's
+    /// master key fails the reload (the keys held so far stay in use).
     pub async fn reload(&self) -> DomainResult<()> {
         let stored = self.store.signing_keys().await?;
-        let keys = stored
-            .into_iter()
-            .filter_map(|k| {
-                let secret = STANDARD.decode(k.secret.as_bytes()).ok()?;
-                Some(Key {
-                    kid: k.kid,
-                    encoding: EncodingKey::from_secret(&secret),
-                    decoding: DecodingKey::from_secret(&secret),
-                })
-            })
-            .collect();
+        let mut keys = Vec::with_capacity(stored.len());
+        for k in stored {
+            let encoded = if Vault::is_sealed(&k.secret) {
+                self.vault.open(&signing_key_aad(&k.kid), &k.secret)?
+            } else {
+                // Kept before secrets were sealed; sealed at the next start.
+                k.secret
+            };
+            let Ok(secret) = STANDARD.decode(encoded.as_bytes()) else {
+                continue;
+            };
+            keys.push(Key {
+                kid: k.kid,
+                encoding: EncodingKey::from_secret(&secret),
+                decoding: DecodingKey::from_secret(&secret),
+            });
+        }
         if let Ok(mut w) = self.keys.write() {
             *w = keys;
         }
@@ -100,9 +113,8 @@ impl Keyring {
     /// Adds a new signing key (it signs from the next reload on, on every instance).
     pub async fn rotate(&self) -> DomainResult<String> {
         let kid = format!("k{}", chrono::Utc::now().timestamp_millis());
-        self.store
-            .add_signing_key(&kid, &random_secret(), false)
-            .await?;
+        let sealed = self.vault.seal(&signing_key_aad(&kid), &random_secret());
+        self.store.add_signing_key(&kid, &sealed, false).await?;
         self.reload().await?;
         Ok(kid)
     }

@@ -160,7 +160,7 @@ pub struct RawSettings {
     #[arg(long, env = "CANCEL_NOTICE_MINUTES", default_value_t = 0)]
     pub cancel_notice_minutes: u32,
     /// SMTP server for patient e-mail: smtp://host:port, smtps://user:pass@host (TLS) or
-    /// smtp://…?tls=required (STARTTLS). Unset: e-mail is off and e-mail events are skipped.
+    /// smtp://…?tls=required (STARTTLS). Unset: e-mail is written to MAIL_DIR as .eml files.
     #[arg(long, env = "SMTP_URL", hide_env_values = true)]
     pub smtp_url: Option<Secret>,
     /// Sender address of patient e-mail.

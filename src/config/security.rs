@@ -92,6 +92,8 @@ pub struct SecuritySettings {
     /// Password hashes computed at once; more wait in a short queue, past which login answers
     /// 503 at once.
     pub hash_concurrency: usize,
+    /// Password checks that may wait for a hashing slot.
+    pub hash_queue: usize,
 }
 
 impl SecuritySettings {
@@ -104,6 +106,7 @@ impl SecuritySettings {
             public_url: None,
             master_key: MasterKey::Given(Box::new(key)),
             hash_concurrency: default_hash_concurrency(),
+            hash_queue: 8 * default_hash_concurrency(),
         }
     }
 }
@@ -165,6 +168,9 @@ impl RawSecurity {
             public_url,
             master_key,
             hash_concurrency: default_hash_concurrency(),
+            // A short queue: a few tens of milliseconds of hashing each, so a queued login
+            // waits well under a second before its turn.
+            hash_queue: 8 * default_hash_concurrency(),
         })
     }
 

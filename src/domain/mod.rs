@@ -4,6 +4,7 @@ pub mod appointment;
 pub mod booking;
 pub mod calendar;
 pub mod contact;
+pub mod credentials;
 pub mod doctor;
 mod error;
 mod ids;

@@ -20,8 +20,8 @@ use super::page::{Page, Paged};
 use super::patient::{NewPatient, Patient, PatientPatch};
 use super::slot::{BulkOutcome, NewSlot, Slot, SlotAdminStatus};
 use super::user::{
-    AccessFilter, AccessRecord, Accessor, Credentials, FailureCounts, NewAccess, NewUser, Session,
-    SigningKey, User, UserPatch,
+    AccessFilter, AccessRecord, Accessor, Credentials, NewAccess, NewUser, Session, SigningKey,
+    User, UserPatch,
 };
 use super::{
     Appointment, AppointmentDetail, AppointmentId, DoctorId, DomainResult, PatientId, SessionId,
@@ -101,6 +101,7 @@ pub struct PoolStats {
 #[async_trait]
 pub trait Store:
     AccountStore
+    + super::credentials::CredentialStore
     + super::outbox::NotifyStore
     + super::waitlist::WaitlistStore
     + super::webhook::WebhookStore
@@ -376,17 +377,6 @@ pub trait AccountStore: Send + Sync + 'static {
     ) -> DomainResult<()>;
     /// Retires keys created more than `older_than_secs` ago, except the newest.
     async fn retire_signing_keys(&self, older_than_secs: i64) -> DomainResult<u64>;
-
-    /// Records a failed login.
-    async fn record_login_failure(&self, email: &str, ip: &str) -> DomainResult<()>;
-    /// Counts recent failed logins for an e-mail and for an IP.
-    async fn login_failures(
-        &self,
-        email: &str,
-        ip: &str,
-        account_window_secs: i64,
-        ip_window_secs: i64,
-    ) -> DomainResult<FailureCounts>;
 
     /// Writes access records in one transaction.
     async fn record_access(&self, by: &Accessor, records: &[NewAccess]) -> DomainResult<()>;

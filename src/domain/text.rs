@@ -191,7 +191,7 @@ mod tests {
             "tab\there",
             "cr\rhere",
             "del\u{7f}",
-            "c1\u{85}",
+            "c1\u{85}x",
             "ls\u{2028}x",
         ] {
             assert!(clean(bad, 20).is_err(), "{bad:?}");

@@ -205,12 +205,3 @@ pub struct AccessFilter {
     pub to: Option<DateTime<Utc>>,
     pub break_glass: Option<bool>,
 }
-
-/// Failed logins counted for throttling.
-#[derive(Debug, Clone, Copy)]
-pub struct FailureCounts {
-    /// For the e-mail within the account window, and seconds until the oldest leaves it.
-    pub account: (i64, i64),
-    /// For the IP within the IP window, and seconds until the oldest leaves it.
-    pub ip: (i64, i64),
-}

@@ -137,8 +137,9 @@ impl<'de> serde::Deserialize<'de> for WebhookUrl {
 }
 
 /// A signing secret: either a Standard Webhooks secret `whsec_<base64>` whose decoded bytes
-/// (1 to 64) are the HMAC key, or any other string of 1 to 256 characters without control
-/// characters whose UTF-8 bytes are the key.
+/// (24 to 64) are the HMAC key, or any other string of 24 to 256 bytes without control
+/// characters whose UTF-8 bytes are the key. Shorter keys can be guessed offline from one
+/// signed delivery.
 #[derive(Clone, PartialEq, Eq)]
 pub struct WebhookSecret(String);
 
@@ -155,9 +156,14 @@ impl WebhookSecret {
         Ok(Self(raw.to_owned()))
     }
 
-    /// The secret as given (what is stored).
+    /// The secret as given.
     pub fn expose(&self) -> &str {
         &self.0
+    }
+
+    /// The secret as sealed for storage (see `auth::vault`); only the store reads it back.
+    pub fn sealed(stored: String) -> Self {
+        Self(stored)
     }
 }
 
@@ -168,6 +174,9 @@ impl<'de> serde::Deserialize<'de> for WebhookSecret {
     }
 }
 
+/// Fewest bytes of key a webhook secret may have (what Standard Webhooks recommends).
+pub const MIN_SECRET_BYTES: usize = 24;
+
 /// The HMAC key of a stored or submitted secret (see [`WebhookSecret`]).
 pub fn signing_key(raw: &str) -> Result<Vec<u8>, String> {
     if let Some(encoded) = raw.strip_prefix(WHSEC_PREFIX) {
@@ -176,16 +185,17 @@ pub fn signing_key(raw: &str) -> Result<Vec<u8>, String> {
             .decode(encoded)
             .or_else(|_| base64::engine::general_purpose::STANDARD_NO_PAD.decode(encoded))
             .map_err(|_| format!("after {WHSEC_PREFIX} must be standard base64"))?;
-        // Short keys are the clinic's choice (its receiver holds the same secret); the README
-        // recommends 24 bytes or more, as Standard Webhooks does.
-        if !(1..=64).contains(&key.len()) {
-            return Err(format!("after {WHSEC_PREFIX} must decode to 1 to 64 bytes"));
+        if !(MIN_SECRET_BYTES..=64).contains(&key.len()) {
+            return Err(format!(
+                "after {WHSEC_PREFIX} must decode to {MIN_SECRET_BYTES} to 64 bytes"
+            ));
         }
         return Ok(key);
     }
-    let chars = raw.chars().count();
-    if !(1..=256).contains(&chars) {
-        return Err("must be 1 to 256 characters long (or whsec_ and base64)".into());
+    if raw.len() < MIN_SECRET_BYTES || raw.chars().count() > 256 {
+        return Err(format!(
+            "must be {MIN_SECRET_BYTES} bytes to 256 characters long (or whsec_ and base64)"
+        ));
     }
     if raw.chars().any(char::is_control) {
         return Err("must not contain control characters".into());
@@ -266,18 +276,22 @@ fn is_public_v6(ip: Ipv6Addr) -> bool {
         || (s[0] & 0xffc0) == 0xfec0 // site-local (deprecated)
         || (s[0] == 0x2001 && s[1] == 0x0db8) // documentation
         || (s[0] == 0x2001 && s[1] == 0) // Teredo (hides an IPv4 address)
+        || (s[0] == 0x64 && s[1] == 0xff9b) // NAT64 other than the well-known /96 (local-use 64:ff9b:1::/48)
         || (s[0] == 0x0100 && s[1..4] == [0, 0, 0]); // discard-only
     !refused
 }
 
-/// The IPv4 address inside an IPv4-mapped (`::ffff:a.b.c.d`), IPv4-compatible (`::a.b.c.d`),
-/// NAT64 (`64:ff9b::a.b.c.d`) or 6to4 (`2002:aabb:ccdd::`) address.
+/// The IPv4 address inside an IPv4-mapped (`::ffff:a.b.c.d`), IPv4-translated
+/// (`::ffff:0:a.b.c.d`), IPv4-compatible (`::a.b.c.d`), well-known NAT64 (`64:ff9b::a.b.c.d`)
+/// or 6to4 (`2002:aabb:ccdd::`) address. Any other NAT64 prefix is refused whole.
 fn embedded_v4(ip: Ipv6Addr) -> Option<Ipv4Addr> {
     let s = ip.segments();
     let tail =
         |hi: u16, lo: u16| Ipv4Addr::new((hi >> 8) as u8, hi as u8, (lo >> 8) as u8, lo as u8);
     match s {
         [0, 0, 0, 0, 0, 0xffff, hi, lo] => Some(tail(hi, lo)),
+        // IPv4-translated (`::ffff:0:a.b.c.d`, RFC 2765).
+        [0, 0, 0, 0, 0xffff, 0, hi, lo] => Some(tail(hi, lo)),
         // `::` and `::1` are judged as IPv6 (unspecified, loopback).
         [0, 0, 0, 0, 0, 0, hi, lo] if hi != 0 => Some(tail(hi, lo)),
         [0x64, 0xff9b, 0, 0, 0, 0, hi, lo] => Some(tail(hi, lo)),
@@ -338,27 +352,25 @@ mod tests {
 
     #[test]
     fn secrets_are_raw_or_standard_webhooks() {
-        assert_eq!(
-            signing_key("0123456789abcdef").unwrap(),
-            b"0123456789abcdef".to_vec()
-        );
+        let raw = "0123456789abcdef01234567";
+        assert_eq!(signing_key(raw).unwrap(), raw.as_bytes().to_vec());
         assert_eq!(
             signing_key("whsec_C2FVsBQIhrscChlQIMV+b5sSYspob7oD")
                 .unwrap()
                 .len(),
             24
         );
-        assert_eq!(signing_key("secret").unwrap(), b"secret".to_vec());
+        // Fewer than 24 bytes of key: guessable offline from one signed delivery.
+        assert!(signing_key("secret").is_err());
+        assert!(signing_key("0123456789abcdef0123456").is_err());
+        assert!(signing_key("whsec_c2hvcnQ=").is_err());
         assert!(signing_key("").is_err());
         assert!(signing_key(&"x".repeat(257)).is_err());
-        assert!(signing_key("0123456789abcdef\n").is_err());
+        assert!(signing_key(&format!("{raw}\n")).is_err());
         assert!(signing_key("whsec_not base64!!").is_err());
-        assert_eq!(signing_key("whsec_c2hvcnQ=").unwrap(), b"short".to_vec());
         assert!(signing_key("whsec_").is_err());
         assert!(signing_key(&format!("whsec_{}", "AAAA".repeat(22))).is_err());
-        assert!(
-            !format!("{:?}", WebhookSecret::parse("0123456789abcdef").unwrap()).contains("0123")
-        );
+        assert!(!format!("{:?}", WebhookSecret::parse(raw).unwrap()).contains("0123"));
     }
 
     #[test]
@@ -390,6 +402,11 @@ mod tests {
             "::ffff:10.0.0.1",
             "::127.0.0.1",
             "64:ff9b::10.0.0.1",
+            "::ffff:0:127.0.0.1",
+            "::ffff:0:10.0.0.1",
+            "64:ff9b:1::7f00:1",
+            "64:ff9b:1:7f00:1::",
+            "::127.0.0.1",
             "2002:a9fe:a9fe::1",
             "2001:db8::1",
         ];

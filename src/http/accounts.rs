@@ -4,20 +4,17 @@
 use axum::extract::State;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
 use utoipa::ToSchema;
 
 use super::caller::Caller;
 use super::error::{ApiError, ErrorBody};
-use super::extract::{JsonBody, ValidJson, ValidPath, ValidQuery};
+use super::extract::{ValidJson, ValidPath, ValidQuery};
 use super::params::PageQuery;
-use super::patients::CreatePatient;
 use super::policy::ClientIp;
 use super::response::{self, Envelope, PageReply, PagedEnvelope, Reply};
-use super::views::PatientView;
-use super::{input, required, AppState};
+use super::{required, AppState};
+use crate::auth::password;
 use crate::auth::sessions::{self, AuthError, Issued};
-use crate::auth::{password, totp};
 use crate::domain::contact::Email;
 use crate::domain::user::{NewUser, Role, User, UserPatch};
 use crate::domain::{DoctorId, DomainError, PatientId, UserId};
@@ -106,93 +103,19 @@ fn auth_error(e: AuthError) -> ApiError {
             "This account needs its one-time code: send it as totp_code",
         ),
         AuthError::Throttled(wait) => ApiError::rate_limited(wait),
+        AuthError::Busy => busy(),
         AuthError::Store(e) => e.into(),
     }
 }
 
-/// The password of a body, checked against the rules; taken out of the body.
-fn take_password(body: &mut Value, field: &str) -> Result<Option<String>, DomainError> {
-    let Some(obj) = body.as_object_mut() else {
-        return Ok(None);
-    };
-    match obj.remove(field) {
-        None | Some(Value::Null) => Err(DomainError::field(field, "is required")),
-        Some(Value::String(p)) => Ok(Some(p)),
-        Some(_) => Err(DomainError::field(field, "must be a string")),
+/// 503 at once when too many passwords are being checked: login floods shed here instead of
+/// queueing for the cores bookings need.
+pub(super) fn busy() -> ApiError {
+    crate::observability::unavailable("hashing");
+    ApiError {
+        retry_after: Some(1),
+        ..ApiError::for_status(axum::http::StatusCode::SERVICE_UNAVAILABLE)
     }
-}
-
-/// Joins two validation outcomes so `details` names every failing field.
-fn both<A, B>(a: Result<A, ApiError>, b: Result<B, DomainError>) -> Result<(A, B), ApiError> {
-    match (a, b) {
-        (Ok(a), Ok(b)) => Ok((a, b)),
-        (Err(mut e), Err(DomainError::Validation(more))) => {
-            e.details.extend(more);
-            Err(e)
-        }
-        (Err(e), _) => Err(e),
-        (_, Err(e)) => Err(e.into()),
-    }
-}
-
-// Documentation only: the handler reads the password, then the rest as `CreatePatient`; the
-// OpenAPI document gets CreatePatient's fields added to this schema (`complete_sign_up`).
-/// A patient's sign-up: the fields of `POST /patients` and a password.
-#[derive(ToSchema)]
-#[schema(example = json!({"name": "John Doe", "email": "john@example.com", "phone": "+1 234 567 890",
-    "date_of_birth": "1990-01-15", "password": "correct horse battery"}))]
-#[allow(dead_code)]
-pub struct SignUp {
-    /// 12-128 characters, not a common password, not the e-mail.
-    #[schema(min_length = 12, max_length = 128)]
-    password: String,
-}
-
-/// Patient sign-up
-///
-/// The fields of `POST /patients` plus `password`; creates the patient and its `patient`
-/// account in one transaction. Sending `role` (or any unknown field) is a 400.
-#[utoipa::path(post, path = "/auth/register", operation_id = "register", tag = "auth",
-    request_body = SignUp,
-    responses(
-        (status = 201, description = "Signed up", body = Envelope<PatientView>),
-        (status = 409, description = "`DUPLICATE`: the e-mail is taken", body = ErrorBody),
-    ))]
-pub async fn register(
-    State(app): State<AppState>,
-    headers: axum::http::HeaderMap,
-    JsonBody(mut body): JsonBody,
-) -> Result<Reply<PatientView>, ApiError> {
-    let password = take_password(&mut body, "password");
-    let email = body
-        .get("email")
-        .and_then(Value::as_str)
-        .unwrap_or_default()
-        .to_owned();
-    let password = password.and_then(|p| match p {
-        Some(p) => password::check_rules(&p, &email)
-            .map(|()| p)
-            .map_err(|m| DomainError::field("password", m)),
-        None => Err(DomainError::field("password", "is required")),
-    });
-    let patient = input::body::<CreatePatient>(body, &app.today())
-        .map_err(ApiError::from)
-        .and_then(CreatePatient::into_new);
-    let (new, password) = both(patient, password)?;
-    let hash = password::hash(password)
-        .await
-        .map_err(|e| ApiError::from(DomainError::Internal(e.into())))?;
-    let request_id = headers
-        .get(super::middleware::REQUEST_ID)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or_default()
-        .to_owned();
-    let (patient, user) = app.store.register_patient(new, hash, request_id).await?;
-    tracing::info!(patient_id = %patient.id, user_id = %user.id, "patient signed up");
-    Ok(response::created(
-        "Signed up successfully",
-        PatientView::for_role(patient, Role::Patient),
-    ))
 }
 
 /// Credentials for a login.
@@ -206,9 +129,13 @@ pub struct Login {
     #[garde(required, length(max = 1024))]
     #[schema(value_type = String)]
     password: Option<String>,
-    /// The current TOTP code, for an account with a second factor.
-    #[garde(length(max = 16))]
+    /// The current TOTP code, for an account with a second factor (a recovery code is taken
+    /// here too).
+    #[garde(length(max = 32))]
     totp_code: Option<String>,
+    /// One of the account's single-use recovery codes, instead of a TOTP code.
+    #[garde(length(max = 32))]
+    recovery_code: Option<String>,
 }
 
 /// Log in
@@ -233,7 +160,10 @@ pub async fn login(
         &app.auth,
         email.trim(),
         pw,
-        body.totp_code.as_deref(),
+        sessions::SecondFactor {
+            code: body.totp_code.as_deref(),
+            recovery_code: body.recovery_code.as_deref(),
+        },
         &ip,
     )
     .await
@@ -339,6 +269,12 @@ pub async fn change_password(
     let creds = app.store.credentials_by_id(caller.who.user_id).await?;
     password::check_rules(&new, creds.user.email.as_str())
         .map_err(|m| ApiError::field("new_password", m))?;
+    if new == current {
+        return Err(ApiError::field(
+            "new_password",
+            "must differ from the current password",
+        ));
+    }
     sessions::change_password(&*app.store, &app.auth, &caller.who, current, new)
         .await
         .map_err(auth_error)?;
@@ -347,83 +283,6 @@ pub async fn change_password(
         "Password changed successfully",
         creds.user.into(),
     ))
-}
-
-/// A second factor being enrolled.
-#[derive(Serialize, ToSchema)]
-pub struct TotpEnrolment {
-    /// Base32 secret for the authenticator app.
-    pub secret: String,
-    /// The same as an `otpauth://` URI (for a QR code).
-    pub otpauth_uri: String,
-}
-
-/// Start enrolling a second factor (staff)
-///
-/// Stores a new TOTP secret, not yet required; `POST /auth/totp/confirm` with a current code
-/// turns it on. From then on login needs `totp_code`.
-#[utoipa::path(post, path = "/auth/totp", operation_id = "enrolTotp", tag = "auth",
-    responses(
-        (status = 200, description = "The secret to load into an authenticator app", body = Envelope<TotpEnrolment>),
-        (status = 409, description = "`DUPLICATE`: a second factor is already on", body = ErrorBody),
-    ))]
-pub async fn totp_enrol(
-    State(app): State<AppState>,
-    caller: Caller,
-) -> Result<Reply<TotpEnrolment>, ApiError> {
-    let creds = app.store.credentials_by_id(caller.who.user_id).await?;
-    if creds.user.totp_enabled {
-        return Err(DomainError::Duplicate("A second factor is already on".into()).into());
-    }
-    let secret = totp::new_secret();
-    app.store
-        .set_totp(caller.who.user_id, Some(secret.clone()), false)
-        .await?;
-    let otpauth_uri = totp::uri(&secret, creds.user.email.as_str());
-    Ok(response::ok(
-        "Load the secret into an authenticator app, then confirm with a code",
-        TotpEnrolment {
-            secret,
-            otpauth_uri,
-        },
-    ))
-}
-
-/// A TOTP code.
-#[derive(Deserialize, garde::Validate, ToSchema)]
-#[serde(deny_unknown_fields)]
-#[schema(example = json!({"code": "492039"}))]
-pub struct TotpCode {
-    #[garde(required, length(min = 6, max = 8))]
-    #[schema(value_type = String)]
-    code: Option<String>,
-}
-
-/// Turn the second factor on
-#[utoipa::path(post, path = "/auth/totp/confirm", operation_id = "confirmTotp", tag = "auth", request_body = TotpCode,
-    responses(
-        (status = 200, description = "On", body = Envelope<UserView>),
-        (status = 400, description = "`VALIDATION_ERROR`: wrong code, or no enrolment started", body = ErrorBody),
-    ))]
-pub async fn totp_confirm(
-    State(app): State<AppState>,
-    caller: Caller,
-    ValidJson(body): ValidJson<TotpCode>,
-) -> Result<Reply<UserView>, ApiError> {
-    let code = required(body.code, "code")?;
-    let creds = app.store.credentials_by_id(caller.who.user_id).await?;
-    let secret = creds
-        .totp_secret
-        .ok_or_else(|| ApiError::field("code", "no enrolment was started"))?;
-    if !totp::check(&secret, &code) {
-        return Err(ApiError::field("code", "is not the current code"));
-    }
-    app.store
-        .set_totp(caller.who.user_id, Some(secret), true)
-        .await?;
-    let creds = app.store.credentials_by_id(caller.who.user_id).await?;
-    tracing::info!(user_id = %caller.who.user_id, "second factor on");
-    Ok(response::ok("Second factor on", creds.user.into()))
 }
 
 /// A staff (or patient) account to create.
@@ -480,8 +339,12 @@ pub async fn create_user(
     if !errors.is_empty() {
         return Err(DomainError::Validation(errors).into());
     }
-    let hash = password::hash(pw)
+    let hash = app
+        .auth
+        .hashing
+        .hash(pw)
         .await
+        .map_err(|_| busy())?
         .map_err(|e| ApiError::from(DomainError::Internal(e.into())))?;
     let user = app
         .store

@@ -22,6 +22,8 @@ use tracing::Level;
 use super::error::ApiError;
 
 pub(super) const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
+/// A client's own request id, kept apart from ours and echoed back.
+pub(super) const CORRELATION_ID: HeaderName = HeaderName::from_static("x-correlation-id");
 /// Largest request body accepted.
 pub const BODY_LIMIT: usize = 1024 * 1024;
 /// Longest request URI (path and query) accepted.
@@ -39,7 +41,7 @@ pub fn stack(
     let permits = Arc::new(Semaphore::new(max_in_flight));
     let layers = ServiceBuilder::new()
         .layer(axum::middleware::from_fn(crate::observability::track_requests))
-        .layer(axum::middleware::from_fn(drop_bad_request_id))
+        .layer(axum::middleware::from_fn(client_request_id))
         .layer(SetRequestIdLayer::new(REQUEST_ID, MakeRequestUuid))
         .layer(axum::middleware::from_fn_with_state(permits, shed_load))
         .layer(
@@ -48,7 +50,8 @@ pub fn stack(
                     // Route templates and ids only: paths and queries may carry personal data.
                     let route = req.extensions().get::<MatchedPath>().map(|m| m.as_str().to_owned());
                     let rid = req.headers().get(REQUEST_ID).and_then(|v| v.to_str().ok()).unwrap_or("");
-                    tracing::info_span!("request", method = %req.method(), route = route.as_deref().unwrap_or("unmatched"), request_id = rid)
+                    let cid = req.headers().get(CORRELATION_ID).and_then(|v| v.to_str().ok());
+                    tracing::info_span!("request", method = %req.method(), route = route.as_deref().unwrap_or("unmatched"), request_id = rid, correlation_id = cid)
                 })
                 .on_request(())
                 .on_response(DefaultOnResponse::new().level(Level::INFO)),
@@ -79,19 +82,30 @@ async fn shed_load(State(permits): State<Arc<Semaphore>>, req: Request, next: Ne
     next.run(req).await
 }
 
-/// Client-chosen request ids end up in logs and the audit trail: keep them short and plain,
-/// else replace them with our own.
-async fn drop_bad_request_id(mut req: Request, next: Next) -> Response {
-    let ok = req.headers().get(REQUEST_ID).is_some_and(|v| {
+/// The request id in logs and the audit trail is always our own. A client's `X-Request-Id`
+/// (or `X-Correlation-Id`), when short and plain, is kept as a separate correlation id: logged
+/// beside ours and echoed back as `X-Correlation-Id`, never mistaken for ours.
+async fn client_request_id(mut req: Request, next: Next) -> Response {
+    let plain = |v: &HeaderValue| {
         let b = v.as_bytes();
         (1..=64).contains(&b.len())
             && b.iter()
                 .all(|c| c.is_ascii_alphanumeric() || matches!(c, b'-' | b'_' | b'.'))
-    });
-    if !ok {
-        req.headers_mut().remove(REQUEST_ID);
+    };
+    let headers = req.headers_mut();
+    let theirs = headers
+        .remove(CORRELATION_ID)
+        .into_iter()
+        .chain(headers.remove(REQUEST_ID))
+        .find(plain);
+    if let Some(v) = &theirs {
+        headers.insert(CORRELATION_ID, v.clone());
     }
-    next.run(req).await
+    let mut res = next.run(req).await;
+    if let Some(v) = theirs {
+        res.headers_mut().insert(CORRELATION_ID, v);
+    }
+    res
 }
 
 /// Refuses a URI or headers larger than carebook serves, with the envelope and a request id.
@@ -121,6 +135,20 @@ async fn envelope_errors(req: Request, next: Next) -> Response {
         header::X_CONTENT_TYPE_OPTIONS,
         HeaderValue::from_static("nosniff"),
     );
+    // API answers are data, never a page to render or frame; a page (the docs) sets its own.
+    let h = res.headers_mut();
+    if !h.contains_key(header::CONTENT_SECURITY_POLICY) {
+        h.insert(
+            header::CONTENT_SECURITY_POLICY,
+            HeaderValue::from_static("default-src 'none'; frame-ancestors 'none'"),
+        );
+    }
+    if !h.contains_key(header::REFERRER_POLICY) {
+        h.insert(
+            header::REFERRER_POLICY,
+            HeaderValue::from_static("no-referrer"),
+        );
+    }
     if res.status() == StatusCode::PAYLOAD_TOO_LARGE {
         // The body was not read (it may not even have been sent): the connection cannot carry
         // another request, so say so, or a client may reuse it and see it closed under it.
@@ -143,6 +171,8 @@ async fn envelope_errors(req: Request, next: Next) -> Response {
             header::CONNECTION,
             header::X_CONTENT_TYPE_OPTIONS,
             header::CACHE_CONTROL,
+            header::CONTENT_SECURITY_POLICY,
+            header::REFERRER_POLICY,
         ] {
             if let Some(v) = res.headers().get(&name).cloned() {
                 replaced.headers_mut().insert(name, v);
@@ -162,7 +192,12 @@ pub fn cors(origins: &[String]) -> Option<CorsLayer> {
     let base = CorsLayer::new()
         .allow_methods(Any)
         .allow_headers(tower_http::cors::AllowHeaders::mirror_request())
-        .expose_headers([REQUEST_ID, header::RETRY_AFTER, header::WWW_AUTHENTICATE]);
+        .expose_headers([
+            REQUEST_ID,
+            CORRELATION_ID,
+            header::RETRY_AFTER,
+            header::WWW_AUTHENTICATE,
+        ]);
     if origins.iter().any(|o| o == "*") {
         return Some(base.allow_origin(Any));
     }

@@ -15,6 +15,7 @@ pub mod error;
 mod extract;
 mod health;
 mod input;
+mod invitations;
 mod limits;
 pub mod linger;
 mod middleware;
@@ -29,6 +30,8 @@ mod reviews;
 mod schedules;
 mod schema;
 mod search;
+mod second_factor;
+mod signup;
 mod slots;
 mod time_off;
 mod views;
@@ -63,6 +66,8 @@ pub struct AppState {
     pub availability: Arc<availability::AvailabilityCache>,
     /// How this instance's background jobs fare (`/health/ready`).
     pub jobs: Arc<crate::jobs::health::JobHealth>,
+    /// Sends the account e-mails (verification, invitation, password reset).
+    pub mail: Arc<crate::notify::email::account::AccountMail>,
 }
 
 impl AppState {
@@ -119,14 +124,23 @@ fn api_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(reviews::list))
         .routes(routes!(appointments::for_patient))
         .routes(routes!(appointments::for_doctor))
-        .routes(routes!(accounts::register))
+        .routes(routes!(signup::register))
+        .routes(routes!(signup::verify))
+        .routes(routes!(signup::password_reset))
+        .routes(routes!(signup::password_reset_confirm))
+        .routes(routes!(invitations::invite))
+        .routes(routes!(invitations::accept))
         .routes(routes!(accounts::login))
         .routes(routes!(accounts::refresh))
         .routes(routes!(accounts::logout))
         .routes(routes!(accounts::me))
         .routes(routes!(accounts::change_password))
-        .routes(routes!(accounts::totp_enrol))
-        .routes(routes!(accounts::totp_confirm))
+        .routes(routes!(
+            second_factor::totp_enrol,
+            second_factor::totp_remove
+        ))
+        .routes(routes!(second_factor::totp_confirm))
+        .routes(routes!(second_factor::totp_reset))
         .routes(routes!(accounts::create_user, accounts::list_users))
         .routes(routes!(accounts::update_user))
         .routes(routes!(audit::access))

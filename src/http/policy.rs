@@ -49,11 +49,25 @@ pub const RULES: &[(Method, &str, Rule)] = &[
     (Method::POST, "/api/auth/register", Rule::Public),
     (Method::POST, "/api/auth/login", Rule::Public),
     (Method::POST, "/api/auth/refresh", Rule::Public),
+    (Method::POST, "/api/auth/verify", Rule::Public),
+    (Method::POST, "/api/auth/accept-invitation", Rule::Public),
+    (Method::POST, "/api/auth/password-reset", Rule::Public),
+    (
+        Method::POST,
+        "/api/auth/password-reset/confirm",
+        Rule::Public,
+    ),
     (Method::POST, "/api/auth/logout", ANY),
     (Method::GET, "/api/auth/me", ANY),
     (Method::POST, "/api/auth/password", ANY),
     (Method::POST, "/api/auth/totp", Rule::Roles(STAFF)),
+    (Method::DELETE, "/api/auth/totp", Rule::Roles(STAFF)),
     (Method::POST, "/api/auth/totp/confirm", Rule::Roles(STAFF)),
+    (
+        Method::DELETE,
+        "/api/users/{id}/totp",
+        Rule::Roles(&[Admin]),
+    ),
     (Method::GET, "/api/doctors", Rule::Public),
     (Method::POST, "/api/doctors", Rule::Roles(&[Admin])),
     (
@@ -138,6 +152,11 @@ pub const RULES: &[(Method, &str, Rule)] = &[
         Rule::Roles(&[Scheduler, Admin]),
     ),
     (Method::GET, "/api/patients/{id}", Rule::Roles(ALL)),
+    (
+        Method::POST,
+        "/api/patients/{id}/invite",
+        Rule::Roles(&[Scheduler, Admin]),
+    ),
     (
         Method::PATCH,
         "/api/patients/{id}",

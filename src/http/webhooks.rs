@@ -17,6 +17,7 @@ use super::extract::{ValidJson, ValidPath, ValidQuery};
 use super::params::PageQuery;
 use super::response::{self, Envelope, PageReply, PagedEnvelope, Reply};
 use super::{required, AppState};
+use crate::auth::vault::WEBHOOK_AAD;
 use crate::domain::webhook::{NewWebhook, Webhook, WebhookEvent, WebhookSecret, WebhookUrl};
 
 /// A subscription to create.
@@ -36,11 +37,12 @@ pub struct CreateWebhook {
     #[garde(required, length(min = 1))]
     #[schema(value_type = BTreeSet<WebhookEvent>, min_items = 1, max_items = 8)]
     events: Option<Vec<WebhookEvent>>,
-    /// The signing secret, never shown again: `whsec_` and the base64 of 1-64 bytes (a
-    /// Standard Webhooks secret: the key is the decoded bytes; 24+ random bytes recommended),
-    /// or any other 1-256 characters without control characters (the key is their UTF-8 bytes).
+    /// The signing secret, never shown again: `whsec_` and the base64 of 24-64 bytes (a
+    /// Standard Webhooks secret: the key is the decoded bytes),
+    /// or any other 24 bytes to 256 characters without control characters (the key is their
+    /// UTF-8 bytes).
     #[garde(required)]
-    #[schema(value_type = String, min_length = 1, max_length = 256, write_only)]
+    #[schema(value_type = String, min_length = 24, max_length = 256, write_only)]
     secret: Option<WebhookSecret>,
 }
 
@@ -97,7 +99,7 @@ fn canonical_uuid<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Uuid, D::Err
     request_body = CreateWebhook,
     responses(
         (status = 201, description = "Subscribed", body = Envelope<WebhookView>),
-        (status = 400, description = "`VALIDATION_ERROR`: a malformed field, an event listed twice, or a `url` whose host is or resolves to a non-public address", body = ErrorBody),
+        (status = 400, description = "`VALIDATION_ERROR`: a malformed field, a secret under 24 bytes, an event listed twice, a plain `http://` URL (unless `WEBHOOK_ALLOW_HTTP`), or a `url` whose host is or resolves to a non-public address", body = ErrorBody),
     ))]
 pub async fn create(
     State(app): State<AppState>,
@@ -112,15 +114,23 @@ pub async fn create(
             format!("lists {} more than once", twice.as_str()),
         ));
     }
+    if url.url().scheme() != "https" && !app.settings.notify.webhook_allow_http {
+        return Err(ApiError::field(
+            "url",
+            "must use https (WEBHOOK_ALLOW_HTTP is off)",
+        ));
+    }
     crate::notify::webhook::check_destination(&url, app.settings.notify.webhook_allow_private)
         .await
         .map_err(|m| ApiError::field("url", m))?;
+    // Kept sealed under the master key: a copy of the database signs nothing.
+    let sealed = app.auth.vault.seal(WEBHOOK_AAD, secret.expose());
     let hook = app
         .store
         .create_webhook(NewWebhook {
             url,
             events,
-            secret,
+            secret: WebhookSecret::sealed(sealed),
         })
         .await?;
     // The URL may carry a token in its query: logged by id only.

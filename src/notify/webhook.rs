@@ -26,13 +26,16 @@ pub const TIMEOUT: Duration = Duration::from_secs(10);
 /// Posts signed deliveries.
 pub struct Sender {
     allow_private: bool,
+    /// Plain `http://` destinations allowed (`WEBHOOK_ALLOW_HTTP`).
+    allow_http: bool,
     /// `Err` (the reason) only if the TLS stack could not be set up.
     client: Result<reqwest::Client, String>,
 }
 
 impl Sender {
-    /// A sender; `allow_private` lets URLs resolve to loopback and private addresses.
-    pub fn new(allow_private: bool) -> Self {
+    /// A sender; `allow_private` lets URLs resolve to loopback and private addresses,
+    /// `allow_http` lets them use plain http.
+    pub fn new(allow_private: bool, allow_http: bool) -> Self {
         let client = reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
             .timeout(TIMEOUT)
@@ -48,6 +51,7 @@ impl Sender {
             });
         Self {
             allow_private,
+            allow_http,
             client,
         }
     }
@@ -58,6 +62,11 @@ impl Sender {
             .map_err(|_| DeliveryError::permanent("the webhook URL is not valid"))?;
         if !self.allow_private && url.literal_ip().is_some_and(|ip| !is_public(ip)) {
             return Err(DeliveryError::permanent(guard::Refused.to_string()));
+        }
+        if url.url().scheme() != "https" && !self.allow_http {
+            return Err(DeliveryError::permanent(
+                "the webhook URL is not https (WEBHOOK_ALLOW_HTTP is off)",
+            ));
         }
         let key = signing_key(&target.secret)
             .map_err(|_| DeliveryError::permanent("the webhook secret is not valid"))?;

@@ -106,7 +106,9 @@ async fn keep_leased<T>(
 fn nothing_to_send(c: &Claimed, channels: &Channels) -> Option<&'static str> {
     let facts = c.facts.as_ref()?;
     match c.item.channel {
-        Channel::Email if channels.mailer.is_none() => Some("e-mail is off (no SMTP_URL)"),
+        Channel::Email if channels.mailer.is_none() => {
+            Some("e-mail is off (no SMTP_URL, MAIL_DIR off)")
+        }
         Channel::Email if c.item.event == "appointment.reminder" && facts.status != "CONFIRMED" => {
             Some("the appointment is no longer confirmed")
         }

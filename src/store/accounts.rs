@@ -15,7 +15,7 @@ macro_rules! account_queries {
         use crate::domain::page::{Page, Paged};
         use crate::domain::patient::{NewPatient, Patient};
         use crate::domain::user::{
-            AccessAction, AccessFilter, AccessRecord, Accessor, Credentials, FailureCounts,
+            AccessAction, AccessFilter, AccessRecord, Accessor, Credentials,
             NewAccess, NewUser, Role, Session, SigningKey, User, UserPatch,
         };
         use crate::domain::{DoctorId, DomainError, DomainResult, PatientId, SessionId, UserId};
@@ -409,6 +409,7 @@ macro_rules! account_queries {
             new: &str,
         ) -> DomainResult<bool> {
             retry(|| async move {
+                let mut tx = pool.begin().await?;
                 let done = crate::store::statements::query(concat!(
                     "UPDATE sessions SET refresh_hash = $3, last_refresh_at = ",
                     $now,
@@ -417,9 +418,22 @@ macro_rules! account_queries {
                 .bind(id)
                 .bind(old)
                 .bind(new)
-                .execute(pool)
+                .execute(&mut *tx)
                 .await?;
-                Ok(done.rows_affected() == 1)
+                if done.rows_affected() != 1 {
+                    return Ok(false);
+                }
+                // The spent secret is remembered: presented again, it means a copied token.
+                crate::store::statements::query(
+                    "INSERT INTO spent_refresh (refresh_hash, session_id) VALUES ($1, $2)
+                     ON CONFLICT (refresh_hash) DO NOTHING",
+                )
+                .bind(old)
+                .bind(id)
+                .execute(&mut *tx)
+                .await?;
+                tx.commit().await?;
+                Ok(true)
             })
             .await
         }
@@ -513,60 +527,6 @@ macro_rules! account_queries {
                 .execute(pool)
                 .await?;
                 Ok(done.rows_affected())
-            })
-            .await
-        }
-
-        pub async fn record_login_failure(pool: &$pool, email: &str, ip: &str) -> DomainResult<()> {
-            retry(|| async move {
-                crate::store::statements::query("INSERT INTO login_failures (email, ip) VALUES (lower($1), $2)")
-                    .bind(email)
-                    .bind(ip)
-                    .execute(pool)
-                    .await?;
-                Ok(())
-            })
-            .await
-        }
-
-        /// How many failures fall within the window, and the seconds until the oldest of them
-        /// leaves it.
-        async fn window(
-            pool: &$pool,
-            column: &'static str,
-            value: &str,
-            secs: i64,
-        ) -> Result<(i64, i64), sqlx::Error> {
-            let sql = match column {
-                "email" => concat!(
-                    "SELECT count(*), min(at) FROM login_failures WHERE email = lower($1) AND at > ",
-                    $ago_open, "$2", $ago_close
-                ),
-                _ => concat!(
-                    "SELECT count(*), min(at) FROM login_failures WHERE ip = $1 AND at > ",
-                    $ago_open, "$2", $ago_close
-                ),
-            };
-            let (n, oldest): (i64, Option<chrono::DateTime<chrono::Utc>>) =
-                crate::store::statements::query_as(sql).bind(value).bind(secs).fetch_one(pool).await?;
-            let now: chrono::DateTime<chrono::Utc> =
-                crate::store::statements::query_scalar(concat!("SELECT ", $now)).fetch_one(pool).await?;
-            let wait = oldest.map_or(0, |t| secs - (now - t).num_seconds()).max(1);
-            Ok((n, wait))
-        }
-
-        pub async fn login_failures(
-            pool: &$pool,
-            email: &str,
-            ip: &str,
-            account_secs: i64,
-            ip_secs: i64,
-        ) -> DomainResult<FailureCounts> {
-            retry(|| async move {
-                Ok(FailureCounts {
-                    account: window(pool, "email", email, account_secs).await?,
-                    ip: window(pool, "ip", ip, ip_secs).await?,
-                })
             })
             .await
         }
@@ -826,24 +786,6 @@ macro_rules! impl_account_store {
             ) -> crate::domain::DomainResult<u64> {
                 use $m as m;
                 m::retire_signing_keys(&self.$w, older_than_secs).await
-            }
-            async fn record_login_failure(
-                &self,
-                email: &str,
-                ip: &str,
-            ) -> crate::domain::DomainResult<()> {
-                use $m as m;
-                m::record_login_failure(&self.$w, email, ip).await
-            }
-            async fn login_failures(
-                &self,
-                email: &str,
-                ip: &str,
-                account_window_secs: i64,
-                ip_window_secs: i64,
-            ) -> crate::domain::DomainResult<crate::domain::user::FailureCounts> {
-                use $m as m;
-                m::login_failures(&self.$w, email, ip, account_window_secs, ip_window_secs).await
             }
             async fn record_access(
                 &self,

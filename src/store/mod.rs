@@ -2,6 +2,7 @@
 
 pub(crate) mod accounts;
 mod binds;
+pub(crate) mod credentials;
 pub(crate) mod gate;
 mod ids;
 mod outbox_rows;

@@ -54,11 +54,7 @@ fn partial_path(path: &Path) -> PathBuf {
 }
 
 fn create_private(path: &Path) -> std::io::Result<File> {
-    let mut options = std::fs::OpenOptions::new();
-    options.write(true).create(true).truncate(true);
-    #[cfg(unix)]
-    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-    options.open(path)
+    crate::files::create_private(path)
 }
 
 /// The output file, line by line.

@@ -144,8 +144,15 @@ pub const TABLES: &[Table] = &[
             ("totp_enabled", Bool),
             STAMPS[0],
             STAMPS[1],
+            ("totp_last_step", Int64),
         ],
         order: ("created_at, id", "created_at, id"),
+        serial: false,
+    },
+    Table {
+        name: "recovery_codes",
+        columns: cols![("user_id", Uuid), ("code_hash", Text), ("used_at", Instant)],
+        order: ("user_id, code_hash", "user_id, code_hash"),
         serial: false,
     },
     Table {
@@ -306,6 +313,20 @@ pub const TABLES: &[Table] = &[
         serial: true,
     },
     Table {
+        name: "account_audit",
+        columns: cols![
+            ("id", Int64),
+            ("at", Instant),
+            ("actor_id", Uuid),
+            ("actor_role", Text),
+            ("user_id", Uuid),
+            ("action", Text),
+            ("request_id", Text),
+        ],
+        order: ("id", "id"),
+        serial: true,
+    },
+    Table {
         name: "webhooks",
         columns: cols![
             ("id", Uuid),
@@ -337,8 +358,16 @@ pub const NOT_EXPORTED: &[(&str, &str)] = &[
          and TOTP secrets are carried over)",
     ),
     (
-        "login_failures",
-        "a 15-minute throttling window, meaningless after a move",
+        "login_throttle",
+        "throttling windows of minutes, meaningless after a move",
+    ),
+    (
+        "link_tokens",
+        "e-mailed links live minutes and name this installation's address; people ask again",
+    ),
+    (
+        "spent_refresh",
+        "belongs to the sessions, which are not carried over",
     ),
     (
         "outbox",

@@ -73,7 +73,7 @@ async fn n_accesses_leave_exactly_n_records(app: TestApp) {
 
     // A read with a request id of its own, to find it again.
     let url = format!("{}/patients/{p}", app.base);
-    let (s, _, b) = app
+    let (s, h, b) = app
         .send(
             Some(&admin.access),
             Method::GET,
@@ -83,6 +83,10 @@ async fn n_accesses_leave_exactly_n_records(app: TestApp) {
         )
         .await;
     assert_eq!(s, StatusCode::OK, "{b}");
+    // The client's id is a correlation id; the record carries the server's own request id.
+    assert_eq!(h["x-correlation-id"], "audit-probe-1");
+    let probe_id = h["x-request-id"].to_str().unwrap().to_owned();
+    assert_ne!(probe_id, "audit-probe-1");
     want.push(access(&admin, "read", "/patients/{id}", 200));
     let reads: [(&Account, &str, &str, String); 9] = [
         (&admin, "read", "/patients/{id}", format!("/patients/{p}")),
@@ -149,7 +153,7 @@ async fn n_accesses_leave_exactly_n_records(app: TestApp) {
         .all(|r| r["request_id"].as_str().is_some_and(|i| !i.is_empty())));
     let probes: Vec<_> = records
         .iter()
-        .filter(|r| r["request_id"] == "audit-probe-1")
+        .filter(|r| r["request_id"] == probe_id.as_str())
         .collect();
     assert_eq!(probes.len(), 1, "{records:#?}");
     assert_eq!(probes[0]["actor_id"], admin.user_id.as_str());

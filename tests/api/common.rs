@@ -157,6 +157,13 @@ pub fn settings(url: &str) -> Settings {
 
 /// The master key of every test app.
 pub const TEST_MASTER_KEY: [u8; 32] = [42; 32];
+/// The same key as `CAREBOOK_MASTER_KEY` spells it.
+pub const TEST_MASTER_KEY_BASE64: &str = "KioqKioqKioqKioqKioqKioqKioqKioqKioqKioqKio=";
+
+/// The test apps' master key, for channels and key rings a test builds itself.
+pub fn test_vault() -> Arc<carebook::auth::vault::Vault> {
+    Arc::new(carebook::auth::vault::Vault::new(&TEST_MASTER_KEY))
+}
 
 /// Another carebook instance on a test app's database, as a second server would run: its own
 /// pools, signing-key cache and revocation list. Stops when dropped.

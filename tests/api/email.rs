@@ -61,7 +61,8 @@ impl Mailroom {
         tweak(&mut notify);
         let for_app = notify.clone();
         let app = TestApp::spawn_with(backend, |s| s.notify = for_app).await;
-        let channels = Channels::from_settings(&notify).expect("channels");
+        let channels =
+            Channels::from_settings(&notify, crate::common::test_vault()).expect("channels");
         Self {
             app,
             sink,
@@ -450,7 +451,7 @@ async fn a_reminder_arrives_once_at_each_lead_time(backend: Backend) {
 async fn without_smtp_url_email_rows_are_skipped(backend: Backend) {
     let app = TestApp::spawn(backend).await;
     let notify = NotifySettings::default();
-    let channels = Channels::from_settings(&notify).expect("channels");
+    let channels = Channels::from_settings(&notify, crate::common::test_vault()).expect("channels");
     assert!(channels.mailer.is_none());
     let doctor = app.doctor().await;
     let (patient, _) = patient(&app).await;
@@ -572,7 +573,7 @@ async fn an_unreachable_server_is_a_transient_failure(backend: Backend) {
         smtp_url: Some(Secret(format!("smtp://127.0.0.1:{closed}"))),
         ..room.notify.clone()
     };
-    let channels = Channels::from_settings(&notify).unwrap();
+    let channels = Channels::from_settings(&notify, crate::common::test_vault()).unwrap();
     let app = &room.app;
     let doctor = app.doctor().await;
     let (patient, _) = patient(app).await;

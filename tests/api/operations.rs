@@ -122,6 +122,7 @@ async fn every_response_carries_a_request_id(app: TestApp) {
 }
 
 async fn plain_client_request_id_is_echoed(app: TestApp) {
+    // A client's id is kept as a correlation id beside the server's own request id.
     for id in [
         "abc-123",
         "req_2024.11.23-XYZ",
@@ -134,7 +135,9 @@ async fn plain_client_request_id_is_echoed(app: TestApp) {
         )
         .await;
         assert_eq!(s, StatusCode::OK);
-        assert_eq!(request_id(&h).as_deref(), Some(id));
+        assert_eq!(h["x-correlation-id"], id);
+        let ours = request_id(&h).expect("the server's request id");
+        assert_ne!(ours, id);
         // Also on errors.
         let (s, h, _) = send(
             app.client
@@ -143,7 +146,8 @@ async fn plain_client_request_id_is_echoed(app: TestApp) {
         )
         .await;
         assert_eq!(s, StatusCode::BAD_REQUEST);
-        assert_eq!(request_id(&h).as_deref(), Some(id));
+        assert_eq!(h["x-correlation-id"], id);
+        assert_ne!(request_id(&h).as_deref(), Some(id));
     }
 }
 

@@ -17,7 +17,8 @@ use crate::reschedule::booked;
 
 /// The worker's channels with e-mail off and no private webhooks.
 fn channels() -> Channels {
-    Channels::from_settings(&NotifySettings::default()).expect("channels")
+    Channels::from_settings(&NotifySettings::default(), crate::common::test_vault())
+        .expect("channels")
 }
 
 async fn outbox(app: &TestApp, query: &str) -> Vec<Value> {

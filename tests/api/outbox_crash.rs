@@ -36,6 +36,8 @@ impl Process {
             .env("ADMIN_PASSWORD", ADMIN_PASSWORD)
             .env("SMTP_URL", smtp)
             .env("WEBHOOK_ALLOW_PRIVATE", "true")
+            .env("WEBHOOK_ALLOW_HTTP", "true")
+            .env("CAREBOOK_MASTER_KEY", crate::common::TEST_MASTER_KEY_BASE64)
             .env("OUTBOX_POLL_INTERVAL_MS", poll_ms.to_string())
             .env("DB_POOL_SIZE", "4")
             .stdout(Stdio::null())
@@ -73,7 +75,7 @@ async fn nothing_is_lost_when_carebook_is_killed(app: TestApp) {
     let (s, b) = app
         .post(
             "/webhooks",
-            json!({"url": receiver.url, "events": ["appointment.booked"], "secret": "a secret of sixteen+"}),
+            json!({"url": receiver.url, "events": ["appointment.booked"], "secret": "a secret of twenty-four bytes+"}),
         )
         .await;
     assert_eq!(s, StatusCode::CREATED, "{b}");

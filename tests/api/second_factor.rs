@@ -8,7 +8,10 @@ use crate::backends;
 use crate::common::{assert_error, TestApp, ADMIN_EMAIL, ADMIN_PASSWORD};
 
 async fn staff_login_needs_the_code_once_enrolled(app: TestApp) {
-    let (s, b) = app.post("/auth/totp", json!(null)).await;
+    // Enrolling needs the current password.
+    let (s, b) = app
+        .post("/auth/totp", json!({"password": ADMIN_PASSWORD}))
+        .await;
     assert_eq!(s, StatusCode::OK, "{b}");
     let secret = b["data"]["secret"].as_str().unwrap().to_owned();
     assert!(b["data"]["otpauth_uri"]
@@ -62,7 +65,12 @@ async fn patients_cannot_enrol_a_second_factor(app: TestApp) {
     let pair = app.login("pat@mail.test", "a patient passphrase").await;
     let token = pair["access_token"].as_str().unwrap();
     let (s, b) = app
-        .call_as(Some(token), Method::POST, "/auth/totp", json!(null))
+        .call_as(
+            Some(token),
+            Method::POST,
+            "/auth/totp",
+            json!({"password": "a patient passphrase"}),
+        )
         .await;
     assert_error(s, &b, 403, "FORBIDDEN");
 }
@@ -71,7 +79,9 @@ async fn rotating_the_signing_key_logs_nobody_out(app: TestApp) {
     use carebook::auth::tokens::Keyring;
     let before = app.token.clone();
     // Another instance (or `carebook keys rotate`) adds a key and signs with it.
-    let ring = Keyring::load(app.store.clone()).await.expect("keys");
+    let ring = Keyring::load(app.store.clone(), crate::common::test_vault())
+        .await
+        .expect("keys");
     let kid = ring.rotate().await.expect("rotate");
     let user = app
         .store

@@ -142,9 +142,10 @@ async fn delete(app: &TestApp, id: &str) -> (StatusCode, Value) {
 async fn step(app: &TestApp, allow_private: bool) -> Step {
     let settings = NotifySettings {
         webhook_allow_private: allow_private,
+        webhook_allow_http: true,
         ..NotifySettings::default()
     };
-    let channels = Channels::from_settings(&settings).unwrap();
+    let channels = Channels::from_settings(&settings, crate::common::test_vault()).unwrap();
     deliver_once(&*app.store, &channels, &settings)
         .await
         .expect("a worker step")
@@ -296,6 +297,9 @@ async fn bad_input_is_refused(app: TestApp) {
         (with("secret", json!("x".repeat(257))), "secret"),
         (with("secret", json!("whsec_not*base64*at*all")), "secret"),
         (with("secret", json!("whsec_")), "secret"),
+        // Fewer than 24 bytes of key, raw or Standard Webhooks.
+        (with("secret", json!("twenty-three bytes long")), "secret"),
+        (with("secret", json!("whsec_c2hvcnQ=")), "secret"),
         (with("description", json!("unknown")), "description"),
     ];
     for (body, field) in cases {
@@ -525,10 +529,11 @@ async fn a_slow_step_renews_its_lease(app: TestApp) {
     booking(&app).await;
     let settings = NotifySettings {
         webhook_allow_private: true,
+        webhook_allow_http: true,
         lease: std::time::Duration::from_secs(3),
         ..NotifySettings::default()
     };
-    let channels = Channels::from_settings(&settings).unwrap();
+    let channels = Channels::from_settings(&settings, crate::common::test_vault()).unwrap();
     let stepping = deliver_once(&*app.store, &channels, &settings);
     let probing = async {
         let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(20);

@@ -33,7 +33,7 @@ struct Template {
     invite: Option<Method>,
 }
 
-const LAYOUT: &str = include_str!("../../../templates/email/layout.html");
+pub(super) const LAYOUT: &str = include_str!("../../../templates/email/layout.html");
 /// The appointment's details, as every message shows them: a template's `{{details}}` line.
 const DETAILS_TEXT: &str = include_str!("../../../templates/email/details.txt");
 const DETAILS_HTML: &str = include_str!("../../../templates/email/details.html");
@@ -196,7 +196,7 @@ fn consultation(raw: &str) -> &str {
 }
 
 /// Splits a `.txt` template into its `Subject:` line and its body.
-fn split_subject(text: &str) -> (&str, &str) {
+pub(super) fn split_subject(text: &str) -> (&str, &str) {
     let (first, rest) = text.split_once('\n').unwrap_or((text, ""));
     let subject = first.strip_prefix("Subject:").unwrap_or(first).trim();
     (subject, rest.trim_start_matches(['\r', '\n']))

@@ -34,7 +34,7 @@ fn target(url: &str) -> WebhookTarget {
     WebhookTarget {
         id: uuid::Uuid::new_v4(),
         url: url.into(),
-        secret: "0123456789abcdef".into(),
+        secret: "0123456789abcdef01234567".into(),
     }
 }
 
@@ -74,7 +74,7 @@ fn answers_settle_as_delivered_permanent_or_retried() {
 
 #[tokio::test]
 async fn private_hosts_fail_for_good_at_delivery() {
-    let sender = Sender::new(false);
+    let sender = Sender::new(false, true);
     // A literal address is refused before connecting; a name by the resolver.
     for url in [
         "http://127.0.0.1:9/hook",
@@ -93,10 +93,19 @@ async fn an_unreachable_receiver_is_retried() {
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let port = listener.local_addr().unwrap().port();
     drop(listener);
-    let e = Sender::new(true)
+    let e = Sender::new(true, true)
         .send(&target(&format!("http://127.0.0.1:{port}/")), &notice())
         .await
         .unwrap_err();
     assert!(!e.permanent, "{e:?}");
     assert!(!e.message.contains("127.0.0.1"), "{}", e.message);
+}
+
+#[tokio::test]
+async fn plain_http_fails_for_good_unless_allowed() {
+    let e = Sender::new(true, false)
+        .send(&target("http://127.0.0.1:9/hook"), &notice())
+        .await
+        .unwrap_err();
+    assert!(e.permanent && e.message.contains("https"), "{e:?}");
 }

@@ -69,6 +69,8 @@ pub struct PgStore {
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
 
+super::credentials::impl_credential_store!(PgStore, crate::store::credentials::pg, pool, fresh);
+
 super::accounts::impl_account_store!(
     PgStore,
     crate::store::accounts::pg,

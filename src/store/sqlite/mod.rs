@@ -85,6 +85,13 @@ pub struct SqliteStore {
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
 
+super::credentials::impl_credential_store!(
+    SqliteStore,
+    crate::store::credentials::lite,
+    writer,
+    reader
+);
+
 // A filter instant outside the years 0000..=9999 cannot be stored; as text it bounds nothing.
 super::accounts::impl_account_store!(
     SqliteStore,
@@ -120,11 +127,14 @@ impl SqliteStore {
             .log_statements(tracing::log::LevelFilter::Trace);
         let in_memory = is_in_memory(&opts.url);
         if !in_memory {
-            if let Some(dir) = connect.get_filename().parent() {
+            let file = connect.get_filename();
+            if let Some(dir) = file.parent() {
                 if !dir.as_os_str().is_empty() {
-                    std::fs::create_dir_all(dir)?;
+                    crate::files::private_dir(dir)?;
                 }
             }
+            // Made owner-only before SQLite opens it: its -wal and -shm take the same mode.
+            crate::files::touch_private(file)?;
         }
         let writer = SqlitePoolOptions::new()
             .max_connections(1)

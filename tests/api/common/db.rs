@@ -26,7 +26,7 @@ impl SessionInstant {
 }
 
 impl TestApp {
-    /// The newest signing key not retired: its `kid` and its secret bytes.
+    /// The newest signing key not retired: its `kid` and its secret bytes (unsealed).
     pub async fn signing_key(&self) -> (String, Vec<u8>) {
         const SQL: &str = "SELECT kid, secret FROM signing_keys WHERE retired_at IS NULL \
                            ORDER BY created_at DESC LIMIT 1";
@@ -35,6 +35,11 @@ impl TestApp {
             Raw::Sqlite(c) => sqlx::query_as(SQL).fetch_one(c).await,
         }
         .expect("a signing key");
+        // Kept sealed under the master key: opened with the test apps' key.
+        let aad = carebook::auth::vault::signing_key_aad(&kid);
+        let secret = super::test_vault()
+            .open(&aad, &secret)
+            .expect("a secret sealed with the test key");
         (kid, STANDARD.decode(secret).expect("base64 secret"))
     }
 

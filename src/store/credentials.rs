@@ -1,0 +1,543 @@
+//! The credentials port ([`crate::domain::credentials::CredentialStore`]) for both adapters.
+//!
+//! The statements are the same on PostgreSQL and SQLite but for the clock, so one macro writes
+//! them once per backend with its "now", "n seconds ago" and "n seconds from now" spelled in.
+//! The throttling upsert runs READ COMMITTED on PostgreSQL: parallel attempts on one key then
+//! queue on its row and each adds one, where SERIALIZABLE would refuse all but one of them.
+
+macro_rules! credential_queries {
+    ($db:ty, $pool:ty, $now:literal, $ago_open:literal, $ago_close:literal,
+     $later_open:literal, $later_close:literal) => {
+        use chrono::{DateTime, Utc};
+
+        use crate::domain::credentials::{
+            AccountEvent, Link, LinkPurpose, NewLink, SecretKind, StoredSecret, Window,
+        };
+        use crate::domain::{DomainError, DomainResult, PatientId, SessionId, UserId};
+        use crate::store::retry::retry;
+        use crate::store::statements::{query, query_as, query_scalar};
+
+        pub async fn take_attempt(
+            pool: &$pool,
+            keys: &[(String, i64)],
+        ) -> DomainResult<Vec<Window>> {
+            // In key order, so two attempts locking the same rows never wait on each other
+            // in a circle.
+            let mut order: Vec<usize> = (0..keys.len()).collect();
+            order.sort_by(|a, b| keys[*a].0.cmp(&keys[*b].0));
+            let order = &order;
+            let windows: Vec<(usize, Window)> = retry(|| async move {
+                let mut tx = begin_short(pool).await?;
+                let mut out = Vec::with_capacity(keys.len());
+                for &i in order {
+                    let (key, secs) = &keys[i];
+                    let (failures, start, secs, now): (i64, DateTime<Utc>, i64, DateTime<Utc>) =
+                        query_as(concat!(
+                            "INSERT INTO login_throttle AS t (key, window_secs, window_start, failures)
+                             VALUES ($1, $2, ", $now, ", 1)
+                             ON CONFLICT (key) DO UPDATE SET
+                               window_start = CASE WHEN t.window_start <= ",
+                            $ago_open, "t.window_secs", $ago_close,
+                            " THEN ", $now, " ELSE t.window_start END,
+                               failures = CASE WHEN t.window_start <= ",
+                            $ago_open, "t.window_secs", $ago_close,
+                            " THEN 1 ELSE t.failures + 1 END,
+                               window_secs = excluded.window_secs
+                             RETURNING CAST(failures AS bigint), window_start,
+                                       CAST(window_secs AS bigint), ", $now
+                        ))
+                        .bind(key)
+                        .bind(*secs as i32)
+                        .fetch_one(&mut *tx)
+                        .await?;
+                    let left = (start + chrono::Duration::seconds(secs) - now).num_seconds();
+                    let window = Window {
+                        failures,
+                        retry_after_secs: (left + 1).max(1),
+                    };
+                    out.push((i, window));
+                }
+                tx.commit().await?;
+                Ok(out)
+            })
+            .await?;
+            let mut windows = windows;
+            windows.sort_by_key(|(i, _)| *i);
+            Ok(windows.into_iter().map(|(_, w)| w).collect())
+        }
+
+        pub async fn give_back_attempts(
+            pool: &$pool,
+            keys: &[String],
+            reset: &[String],
+        ) -> DomainResult<()> {
+            retry(|| async move {
+                let mut tx = begin_short(pool).await?;
+                for key in keys {
+                    query("UPDATE login_throttle SET failures = failures - 1 WHERE key = $1 AND failures > 0")
+                        .bind(key)
+                        .execute(&mut *tx)
+                        .await?;
+                }
+                for key in reset {
+                    query("DELETE FROM login_throttle WHERE key = $1")
+                        .bind(key)
+                        .execute(&mut *tx)
+                        .await?;
+                }
+                tx.commit().await?;
+                Ok(())
+            })
+            .await
+        }
+
+        pub async fn purge_credentials(pool: &$pool) -> DomainResult<u64> {
+            retry(|| async move {
+                let mut tx = begin_short(pool).await?;
+                let a = query(concat!(
+                    "DELETE FROM login_throttle WHERE window_start < ", $ago_open, "172800", $ago_close
+                ))
+                .execute(&mut *tx)
+                .await?;
+                let b = query(concat!(
+                    "DELETE FROM link_tokens WHERE expires_at < ", $ago_open, "86400", $ago_close
+                ))
+                .execute(&mut *tx)
+                .await?;
+                tx.commit().await?;
+                Ok(a.rows_affected() + b.rows_affected())
+            })
+            .await
+        }
+
+        pub async fn address_in_use(pool: &$pool, email: &str) -> DomainResult<bool> {
+            retry(|| async move {
+                let n: i64 = query_scalar(
+                    "SELECT (SELECT count(*) FROM users WHERE lower(email) = lower($1))
+                          + (SELECT count(*) FROM patients WHERE lower(email) = lower($1))",
+                )
+                .bind(email)
+                .fetch_one(pool)
+                .await?;
+                Ok(n > 0)
+            })
+            .await
+        }
+
+        pub async fn create_link(pool: &$pool, link: &NewLink) -> DomainResult<()> {
+            retry(|| async move {
+                query(concat!(
+                    "INSERT INTO link_tokens (token_hash, purpose, email, user_id, patient_id, payload, expires_at)
+                     VALUES ($1, $2, $3, $4, $5, $6, ", $later_open, "$7", $later_close, ")"
+                ))
+                .bind(&link.token_hash)
+                .bind(link.purpose.as_str())
+                .bind(&link.email)
+                .bind(link.user_id)
+                .bind(link.patient_id)
+                .bind(&link.payload)
+                .bind(link.valid_secs)
+                .execute(pool)
+                .await?;
+                Ok(())
+            })
+            .await
+        }
+
+        pub async fn spend_link(
+            pool: &$pool,
+            purpose: LinkPurpose,
+            token_hash: &str,
+        ) -> DomainResult<Link> {
+            let row: Option<(String, Option<UserId>, Option<PatientId>, Option<String>)> =
+                retry(|| async move {
+                    let mut tx = begin_short(pool).await?;
+                    let row = query_as(concat!(
+                        "UPDATE link_tokens SET used_at = ", $now,
+                        " WHERE token_hash = $1 AND purpose = $2 AND used_at IS NULL
+                           AND expires_at > ", $now,
+                        " RETURNING email, user_id, patient_id, payload"
+                    ))
+                    .bind(token_hash)
+                    .bind(purpose.as_str())
+                    .fetch_optional(&mut *tx)
+                    .await?;
+                    tx.commit().await?;
+                    Ok(row)
+                })
+                .await?;
+            let (email, user_id, patient_id, payload) = row.ok_or(DomainError::NotFound("link"))?;
+            Ok(Link {
+                email,
+                user_id,
+                patient_id,
+                payload,
+            })
+        }
+
+        pub async fn enrol_second_factor(
+            pool: &$pool,
+            user: UserId,
+            sealed: &str,
+            hashes: &[String],
+        ) -> DomainResult<()> {
+            retry(|| async move {
+                let mut tx = pool.begin().await?;
+                query(concat!(
+                    "UPDATE users SET totp_secret = $2, totp_enabled = false, updated_at = ", $now,
+                    " WHERE id = $1"
+                ))
+                .bind(user)
+                .bind(sealed)
+                .execute(&mut *tx)
+                .await?;
+                query("DELETE FROM recovery_codes WHERE user_id = $1")
+                    .bind(user)
+                    .execute(&mut *tx)
+                    .await?;
+                for h in hashes {
+                    query("INSERT INTO recovery_codes (user_id, code_hash) VALUES ($1, $2)")
+                        .bind(user)
+                        .bind(h)
+                        .execute(&mut *tx)
+                        .await?;
+                }
+                tx.commit().await?;
+                Ok(())
+            })
+            .await
+        }
+
+        pub async fn clear_second_factor(
+            pool: &$pool,
+            user: UserId,
+            event: &AccountEvent,
+        ) -> DomainResult<()> {
+            retry(|| async move {
+                let mut tx = pool.begin().await?;
+                query(concat!(
+                    "UPDATE users SET totp_secret = NULL, totp_enabled = false, updated_at = ", $now,
+                    " WHERE id = $1"
+                ))
+                .bind(user)
+                .execute(&mut *tx)
+                .await?;
+                query("DELETE FROM recovery_codes WHERE user_id = $1")
+                    .bind(user)
+                    .execute(&mut *tx)
+                    .await?;
+                insert_event(&mut *tx, event).await?;
+                tx.commit().await?;
+                Ok(())
+            })
+            .await
+        }
+
+        /// Appends an account audit row on the caller's connection.
+        pub async fn insert_event(
+            conn: &mut <$db as sqlx::Database>::Connection,
+            e: &AccountEvent,
+        ) -> Result<(), sqlx::Error> {
+            query(
+                "INSERT INTO account_audit (actor_id, actor_role, user_id, action, request_id)
+                 VALUES ($1, $2, $3, $4, $5)",
+            )
+            .bind(e.actor_id)
+            .bind(&e.actor_role)
+            .bind(e.user_id)
+            .bind(e.action)
+            .bind(&e.request_id)
+            .execute(&mut *conn)
+            .await?;
+            Ok(())
+        }
+
+        pub async fn use_recovery_code(pool: &$pool, user: UserId, hash: &str) -> DomainResult<bool> {
+            retry(|| async move {
+                let mut tx = begin_short(pool).await?;
+                let done = query(concat!(
+                    "UPDATE recovery_codes SET used_at = ", $now,
+                    " WHERE user_id = $1 AND code_hash = $2 AND used_at IS NULL"
+                ))
+                .bind(user)
+                .bind(hash)
+                .execute(&mut *tx)
+                .await?;
+                tx.commit().await?;
+                Ok(done.rows_affected() == 1)
+            })
+            .await
+        }
+
+        pub async fn advance_totp_step(pool: &$pool, user: UserId, step: i64) -> DomainResult<bool> {
+            retry(|| async move {
+                let mut tx = begin_short(pool).await?;
+                let done = query("UPDATE users SET totp_last_step = $2 WHERE id = $1 AND totp_last_step < $2")
+                    .bind(user)
+                    .bind(step)
+                    .execute(&mut *tx)
+                    .await?;
+                tx.commit().await?;
+                Ok(done.rows_affected() == 1)
+            })
+            .await
+        }
+
+        pub async fn is_spent_refresh(
+            pool: &$pool,
+            session: SessionId,
+            hash: &str,
+        ) -> DomainResult<bool> {
+            retry(|| async move {
+                let n: i64 = query_scalar(
+                    "SELECT count(*) FROM spent_refresh WHERE session_id = $1 AND refresh_hash = $2",
+                )
+                .bind(session)
+                .bind(hash)
+                .fetch_one(pool)
+                .await?;
+                Ok(n > 0)
+            })
+            .await
+        }
+
+        pub async fn stored_secrets(pool: &$pool) -> DomainResult<Vec<StoredSecret>> {
+            let (keys, totp, hooks) = retry(|| async move {
+                let mut tx = pool.begin().await?;
+                let keys: Vec<(String, String)> =
+                    query_as("SELECT kid, secret FROM signing_keys ORDER BY kid")
+                        .fetch_all(&mut *tx)
+                        .await?;
+                let totp: Vec<(UserId, String)> = query_as(
+                    "SELECT id, totp_secret FROM users WHERE totp_secret IS NOT NULL ORDER BY id",
+                )
+                .fetch_all(&mut *tx)
+                .await?;
+                let hooks: Vec<(uuid::Uuid, String)> =
+                    query_as("SELECT id, secret FROM webhooks ORDER BY id")
+                        .fetch_all(&mut *tx)
+                        .await?;
+                tx.commit().await?;
+                Ok((keys, totp, hooks))
+            })
+            .await?;
+            let secret = |kind, row: String, value| StoredSecret { kind, row, value };
+            Ok(keys
+                .into_iter()
+                .map(|(k, v)| secret(SecretKind::SigningKey, k, v))
+                .chain(totp.into_iter().map(|(u, v)| secret(SecretKind::Totp, u.to_string(), v)))
+                .chain(hooks.into_iter().map(|(w, v)| secret(SecretKind::Webhook, w.to_string(), v)))
+                .collect())
+        }
+
+        pub async fn replace_secrets(
+            pool: &$pool,
+            changes: &[(StoredSecret, String)],
+        ) -> DomainResult<u64> {
+            retry(|| async move {
+                let mut tx = pool.begin().await?;
+                let mut n = 0;
+                for (old, new) in changes {
+                    let id = || {
+                        uuid::Uuid::try_parse(&old.row)
+                            .map_err(|e| sqlx::Error::Decode(Box::new(e)))
+                    };
+                    let done = match old.kind {
+                        SecretKind::SigningKey => {
+                            query("UPDATE signing_keys SET secret = $3 WHERE kid = $1 AND secret = $2")
+                                .bind(&old.row)
+                                .bind(&old.value)
+                                .bind(new)
+                                .execute(&mut *tx)
+                                .await?
+                        }
+                        SecretKind::Totp => {
+                            query("UPDATE users SET totp_secret = $3 WHERE id = $1 AND totp_secret = $2")
+                                .bind(id()?)
+                                .bind(&old.value)
+                                .bind(new)
+                                .execute(&mut *tx)
+                                .await?
+                        }
+                        SecretKind::Webhook => {
+                            query("UPDATE webhooks SET secret = $3 WHERE id = $1 AND secret = $2")
+                                .bind(id()?)
+                                .bind(&old.value)
+                                .bind(new)
+                                .execute(&mut *tx)
+                                .await?
+                        }
+                    };
+                    n += done.rows_affected();
+                }
+                tx.commit().await?;
+                Ok(n)
+            })
+            .await
+        }
+
+        pub async fn record_account_event(pool: &$pool, e: &AccountEvent) -> DomainResult<()> {
+            retry(|| async move {
+                let mut tx = pool.begin().await?;
+                insert_event(&mut *tx, e).await?;
+                tx.commit().await?;
+                Ok(())
+            })
+            .await
+        }
+    };
+}
+
+/// The PostgreSQL spelling.
+pub mod pg {
+    use crate::store::postgres::TxPool;
+
+    /// A short transaction of single-row writes that must queue on their row, not refuse.
+    async fn begin_short(
+        pool: &TxPool,
+    ) -> Result<sqlx::Transaction<'static, sqlx::Postgres>, sqlx::Error> {
+        pool.begin_with("ISOLATION LEVEL READ COMMITTED").await
+    }
+
+    credential_queries!(
+        sqlx::Postgres,
+        TxPool,
+        "now()",
+        "(now() - make_interval(secs => ",
+        "::float8))",
+        "(now() + make_interval(secs => ",
+        "::float8))"
+    );
+}
+
+/// The SQLite spelling: instants are fixed-format UTC text.
+pub mod lite {
+    type Pool = sqlx::Pool<sqlx::Sqlite>;
+
+    /// One writer: every transaction runs alone.
+    async fn begin_short(
+        pool: &Pool,
+    ) -> Result<sqlx::Transaction<'static, sqlx::Sqlite>, sqlx::Error> {
+        pool.begin().await
+    }
+
+    credential_queries!(
+        sqlx::Sqlite,
+        Pool,
+        "strftime('%Y-%m-%dT%H:%M:%fZ', 'now')",
+        "strftime('%Y-%m-%dT%H:%M:%fZ', 'now', '-' || ",
+        " || ' seconds')",
+        "strftime('%Y-%m-%dT%H:%M:%fZ', 'now', '+' || ",
+        " || ' seconds')"
+    );
+}
+
+/// `impl CredentialStore` for an adapter: `$m` its query module, `$w` its write pool, `$f` its
+/// read pool on the primary.
+macro_rules! impl_credential_store {
+    ($store:ty, $m:path, $w:ident, $f:ident) => {
+        #[async_trait::async_trait]
+        impl crate::domain::credentials::CredentialStore for $store {
+            async fn take_attempt(
+                &self,
+                keys: &[(String, i64)],
+            ) -> crate::domain::DomainResult<Vec<crate::domain::credentials::Window>> {
+                use $m as m;
+                m::take_attempt(&self.$w, keys).await
+            }
+            async fn give_back_attempts(
+                &self,
+                keys: &[String],
+                reset: &[String],
+            ) -> crate::domain::DomainResult<()> {
+                use $m as m;
+                m::give_back_attempts(&self.$w, keys, reset).await
+            }
+            async fn purge_credentials(&self) -> crate::domain::DomainResult<u64> {
+                use $m as m;
+                m::purge_credentials(&self.$w).await
+            }
+            async fn address_in_use(&self, email: &str) -> crate::domain::DomainResult<bool> {
+                use $m as m;
+                m::address_in_use(&self.$f, email).await
+            }
+            async fn create_link(
+                &self,
+                link: crate::domain::credentials::NewLink,
+            ) -> crate::domain::DomainResult<()> {
+                use $m as m;
+                m::create_link(&self.$w, &link).await
+            }
+            async fn spend_link(
+                &self,
+                purpose: crate::domain::credentials::LinkPurpose,
+                token_hash: &str,
+            ) -> crate::domain::DomainResult<crate::domain::credentials::Link> {
+                use $m as m;
+                m::spend_link(&self.$w, purpose, token_hash).await
+            }
+            async fn enrol_second_factor(
+                &self,
+                user: crate::domain::UserId,
+                sealed_secret: &str,
+                recovery_hashes: &[String],
+            ) -> crate::domain::DomainResult<()> {
+                use $m as m;
+                m::enrol_second_factor(&self.$w, user, sealed_secret, recovery_hashes).await
+            }
+            async fn clear_second_factor(
+                &self,
+                user: crate::domain::UserId,
+                event: crate::domain::credentials::AccountEvent,
+            ) -> crate::domain::DomainResult<()> {
+                use $m as m;
+                m::clear_second_factor(&self.$w, user, &event).await
+            }
+            async fn use_recovery_code(
+                &self,
+                user: crate::domain::UserId,
+                hash: &str,
+            ) -> crate::domain::DomainResult<bool> {
+                use $m as m;
+                m::use_recovery_code(&self.$w, user, hash).await
+            }
+            async fn advance_totp_step(
+                &self,
+                user: crate::domain::UserId,
+                step: i64,
+            ) -> crate::domain::DomainResult<bool> {
+                use $m as m;
+                m::advance_totp_step(&self.$w, user, step).await
+            }
+            async fn is_spent_refresh(
+                &self,
+                session: crate::domain::SessionId,
+                refresh_hash: &str,
+            ) -> crate::domain::DomainResult<bool> {
+                use $m as m;
+                m::is_spent_refresh(&self.$f, session, refresh_hash).await
+            }
+            async fn record_account_event(
+                &self,
+                event: crate::domain::credentials::AccountEvent,
+            ) -> crate::domain::DomainResult<()> {
+                use $m as m;
+                m::record_account_event(&self.$w, &event).await
+            }
+            async fn stored_secrets(
+                &self,
+            ) -> crate::domain::DomainResult<Vec<crate::domain::credentials::StoredSecret>> {
+                use $m as m;
+                m::stored_secrets(&self.$w).await
+            }
+            async fn replace_secrets(
+                &self,
+                changes: &[(crate::domain::credentials::StoredSecret, String)],
+            ) -> crate::domain::DomainResult<u64> {
+                use $m as m;
+                m::replace_secrets(&self.$w, changes).await
+            }
+        }
+    };
+}
+pub(crate) use impl_credential_store;
