@@ -87,7 +87,9 @@ impl Keys {
     async fn give_back(&self, store: &dyn Store, succeeded: bool) -> Result<(), DomainError> {
         let keys = [self.ip.clone(), self.account.clone()];
         if succeeded {
-            store.give_back_attempts(&keys, std::slice::from_ref(&self.pair)).await
+            store
+                .give_back_attempts(&keys, std::slice::from_ref(&self.pair))
+                .await
         } else {
             let mut all = keys.to_vec();
             all.push(self.pair.clone());
@@ -141,7 +143,9 @@ pub async fn login(
         return Err(AuthError::Throttled(pair.retry_after_secs as u64));
     }
     if by_ip.failures > IP_LIMIT {
-        let others = [keys.pair.clone(), keys.account.clone()];
+        // The pair's count stays: giving it back could let a parallel guess at this account
+        // past its own limit.
+        let others = [keys.account.clone()];
         store.give_back_attempts(&others, &[]).await?;
         return Err(AuthError::Throttled(by_ip.retry_after_secs as u64));
     }

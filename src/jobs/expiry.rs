@@ -14,7 +14,8 @@ const MAX_BATCHES: usize = 20;
 /// Idempotency keys are kept at least this long.
 pub const KEY_RETENTION_SECS: i64 = 24 * 60 * 60;
 
-/// One sweep: expires due holds in bounded batches and purges old idempotency keys.
+/// One sweep: expires due holds in bounded batches and purges old idempotency keys, throttling
+/// windows and links.
 /// Returns how many holds it expired.
 pub async fn sweep_once(store: &dyn Store) -> DomainResult<u64> {
     let swept = sweep(store).await;
@@ -32,6 +33,8 @@ async fn sweep(store: &dyn Store) -> DomainResult<u64> {
         }
     }
     store.purge_idempotency_keys(KEY_RETENTION_SECS).await?;
+    // Throttling windows and e-mailed links a day past their end.
+    store.purge_credentials().await?;
     Ok(total)
 }
 

@@ -71,6 +71,10 @@ macro_rules! credential_queries {
             keys: &[String],
             reset: &[String],
         ) -> DomainResult<()> {
+            // In key order, as `take_attempt` locks them: never a circle of waits.
+            let mut keys: Vec<&String> = keys.iter().collect();
+            keys.sort();
+            let keys = &keys;
             retry(|| async move {
                 let mut tx = begin_short(pool).await?;
                 for key in keys {

@@ -179,10 +179,19 @@ pub struct Instance {
 impl Instance {
     /// Opens the store named by `s`, binds and serves until dropped.
     async fn start(s: Settings) -> Self {
-        let store = open_store(&s).await.expect("open the test store");
-        let app = Application::with_store(s, store.clone())
-            .await
-            .expect("bind");
+        Self::try_start(s).await.expect("start a test instance")
+    }
+
+    /// [`Instance::start`], or why the application refused to start.
+    async fn try_start(s: Settings) -> Result<Self, String> {
+        let store = open_store(&s).await.map_err(|e| e.to_string())?;
+        let app = match Application::with_store(s, store.clone()).await {
+            Ok(app) => app,
+            Err(e) => {
+                store.close().await;
+                return Err(e.to_string());
+            }
+        };
         let base = format!("http://127.0.0.1:{}/api", app.port());
         let metrics = format!(
             "http://127.0.0.1:{}/metrics",
@@ -193,13 +202,13 @@ impl Instance {
         tokio::spawn(app.run_until_stopped(async move {
             let _ = rx.await;
         }));
-        Self {
+        Ok(Self {
             base,
             metrics,
             store,
             auth,
             stop: Some(tx),
-        }
+        })
     }
 }
 
@@ -359,6 +368,25 @@ impl TestApp {
         };
         tweak(&mut s);
         Instance::start(s).await
+    }
+
+    /// Starts another instance as [`TestApp::another_instance_with`] does, or says why the
+    /// application refused to start.
+    pub async fn another_instance_result(
+        &self,
+        tweak: impl FnOnce(&mut Settings),
+    ) -> Result<Instance, String> {
+        let mut s = self.settings_for_tools();
+        tweak(&mut s);
+        Instance::try_start(s).await
+    }
+
+    /// The settings this app's instances start with (for tools a test runs itself).
+    pub fn settings_for_tools(&self) -> Settings {
+        match &self.pg_db {
+            Some((name, server)) => app_settings(server, name, self.pooler.as_ref()),
+            None => settings(&self.db_url),
+        }
     }
 
     /// The test database's URL, for a carebook process of the test's own.
