@@ -15,6 +15,7 @@ mod concurrency;
 mod contract;
 mod doctors;
 mod email;
+mod email_tls;
 mod group_commit;
 mod hostile;
 mod hot_slot;
