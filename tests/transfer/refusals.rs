@@ -87,6 +87,17 @@ async fn files_of_another_format_or_version_or_truncated_are_refused() {
             "users: 1 rows, the end line says 2",
         ),
         (
+            // A line break in a single-line field, as the API would refuse it: reported by
+            // its line, nothing imported.
+            "poisoned",
+            text.replacen(
+                "\"admin@carebook.test\"",
+                "\"admin@carebook.test\\nBcc: spy@evil.test\"",
+                1,
+            ),
+            "users.email: must be a single line without control characters",
+        ),
+        (
             "unknown-table",
             format!("{header}\n{{\"table\":\"sessions\",\"row\":{{}}}}\n{rest}"),
             "unknown table \"sessions\"",
