@@ -140,13 +140,18 @@ pub struct Login {
 
 /// Log in
 ///
-/// A wrong e-mail and a wrong password get the same answer in the same time. After 5 failures
-/// for one account in 15 minutes, or 30 from one IP in a minute, attempts get 429 until the
-/// window passes, even with the right password.
+/// A wrong e-mail and a wrong password get the same answer in the same time. Each attempt is
+/// counted before anything is checked: after 5 for one account from one client address in 15
+/// minutes, or 30 from one address in a minute, attempts from there get 429 with
+/// `Retry-After` (even with the right password) while the owner can still log in from
+/// elsewhere; past 10 for one account from anywhere, each attempt waits a second. With a second
+/// factor, send `totp_code` (each code once) or a `recovery_code`.
 #[utoipa::path(post, path = "/auth/login", operation_id = "login", tag = "auth", request_body = Login,
     responses(
         (status = 200, description = "A token pair", body = Envelope<TokenView>),
-        (status = 401, description = "`INVALID_CREDENTIALS`, or `TOTP_REQUIRED` (send `totp_code`)", body = ErrorBody),
+        (status = 401, description = "`INVALID_CREDENTIALS`, or `TOTP_REQUIRED` (send `totp_code` or `recovery_code`)", body = ErrorBody),
+        (status = 429, description = "`RATE_LIMITED`: too many attempts from this address (or for this account from it); sent with `Retry-After`", body = ErrorBody),
+        (status = 503, description = "`SERVICE_UNAVAILABLE`: too many passwords being checked at once, or the database is unavailable; sent with `Retry-After`", body = ErrorBody),
     ))]
 pub async fn login(
     State(app): State<AppState>,
