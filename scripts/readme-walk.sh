@@ -1,8 +1,11 @@
 #!/usr/bin/env bash
 # Runs the README's "first ten minutes" as a newcomer pastes it: a fresh release server with
-# nothing configured (SQLite, in an empty directory), then one on a fresh PostgreSQL database;
-# on each, the walk's blocks run in one bash with `set -euo pipefail`. Fails when a command
-# fails or an answer is an error envelope ({"success": false, "error": {…}}).
+# nothing configured (SQLite, in an empty directory), then one on a fresh PostgreSQL database
+# (also started in an empty directory); on each, the walk's blocks run in one bash with
+# `set -euo pipefail`, in the server's directory, as a newcomer runs them beside `cargo run`:
+# the walk reads files the server writes there (the e-mail in ./data/mail, since no SMTP
+# server is configured). Fails when a command fails or an answer is an error envelope
+# ({"success": false, "error": {…}}).
 #
 #   bash scripts/readme-walk.sh                  # SQLite, then PostgreSQL
 #   bash scripts/readme-walk.sh postgres         # one backend (sqlite | postgres)
@@ -114,7 +117,8 @@ free_port() {
     python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
 }
 
-# walk BACKEND [DATABASE_URL]: a fresh server in an empty directory, then the walk against it.
+# walk BACKEND [DATABASE_URL]: a fresh server in an empty directory, then the walk against it,
+# run in that directory.
 walk() {
     local backend=$1 url=${2:-} dir port password i
     dir=$WORK/$backend
@@ -122,8 +126,9 @@ walk() {
     port=$(free_port)
     log "$backend: starting $BIN on 127.0.0.1:$port${url:+ ($url)}"
     # An empty directory and an empty environment: no .env, no DATABASE_URL unless given, so
-    # SQLite is the default ./data/carebook.db of a first start. METRICS_ADDR=off: a second
-    # instance on the host must not need the metrics port.
+    # SQLite is the default ./data/carebook.db of a first start, and on either backend the
+    # master key and the mail land in ./data. METRICS_ADDR=off: a second instance on the host
+    # must not need the metrics port.
     (cd "$dir/run" && exec env -i PATH="$PATH" HOME="$HOME" LANG=C.UTF-8 \
         PORT="$port" HOST=127.0.0.1 METRICS_ADDR=off ${url:+DATABASE_URL="$url"} \
         "$BIN" serve >"$dir/server.out" 2>"$dir/server.err") &
@@ -165,7 +170,7 @@ EOF
     log "$backend: running the walk"
     : >"$dir/answers"
     local rc=0
-    (cd "$dir" && WALK_ANSWERS="$dir/answers" timeout "$TIMEOUT" bash "$dir/walk.sh") \
+    (cd "$dir/run" && WALK_ANSWERS="$dir/answers" timeout "$TIMEOUT" bash "$dir/walk.sh") \
         >"$dir/walk.out" 2>&1 || rc=$?
     sed 's/^/    /' "$dir/walk.out" >&2
     [ "$rc" -eq 0 ] || die "$backend: the walk failed (exit $rc); its script is $dir/walk.sh"
