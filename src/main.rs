@@ -211,7 +211,7 @@ async fn main() -> ExitCode {
                 Ok(app) => app,
                 Err(e) => return fail(&e.to_string()),
             };
-            tracing::info!(port = app.port(), "carebook listening");
+            tracing::info!(port = app.port(), "{}", app.describe());
             match app.run_until_stopped(shutdown_signal()).await {
                 Ok(()) => ExitCode::SUCCESS,
                 Err(e) => fail(&format!("server error: {e}")),

@@ -41,6 +41,8 @@ pub enum StartError {
     Notify(String),
     #[error("{0}")]
     MasterKey(String),
+    #[error("{0}")]
+    Metrics(String),
 }
 
 /// Opens the store named by the settings (creating the database, applying migrations).
@@ -92,7 +94,7 @@ impl Application {
             .await
             .map_err(|e| StartError::Bind(addr, e))?;
         let metrics = match &settings.metrics_addr {
-            Some(addr) => bind_metrics(addr).await,
+            Some(addr) => Some(bind_metrics(addr).await?),
             None => None,
         };
         let base = match &settings.security.public_url {
@@ -140,6 +142,24 @@ impl Application {
             .as_ref()
             .and_then(|l| l.local_addr().ok())
             .map(|a| a.port())
+    }
+
+    /// Where this instance answers, for the start-up line: a URL for people (a wildcard
+    /// address shown as `localhost`).
+    pub fn describe(&self) -> String {
+        let host = match self.state.settings.host.as_str() {
+            "0.0.0.0" | "::" | "[::]" | "" => "localhost".to_owned(),
+            h if h.contains(':') && !h.starts_with('[') => format!("[{h}]"),
+            h => h.to_owned(),
+        };
+        let metrics = match self.metrics.as_ref().and_then(|l| l.local_addr().ok()) {
+            Some(a) => format!("metrics http://{a}/metrics"),
+            None => "metrics off".to_owned(),
+        };
+        format!(
+            "listening on http://{host}:{} — API /api, docs /docs, {metrics}",
+            self.port()
+        )
     }
 
     /// The bound port.
@@ -246,20 +266,19 @@ pub async fn open_vault(
     Ok(vault)
 }
 
-/// Binds the metrics listener and installs the recorder. A metrics address that cannot be
-/// bound (say, a second instance on one machine with the default) is logged, not fatal: the
-/// service itself matters more than its gauges.
-async fn bind_metrics(addr: &str) -> Option<TcpListener> {
+/// Binds the metrics listener and installs the recorder. An address that cannot be bound (a
+/// second instance on one machine with the default, say) stops the start: serving without
+/// metrics, or a scraper reading another instance's numbers, would go unnoticed.
+async fn bind_metrics(addr: &str) -> Result<TcpListener, StartError> {
     match TcpListener::bind(addr).await {
         Ok(l) => {
             observability::handle();
-            tracing::info!(addr = %addr, "metrics on /metrics");
-            Some(l)
+            Ok(l)
         }
-        Err(e) => {
-            tracing::warn!(addr = %addr, error = %e, "cannot listen for metrics; serving without them");
-            None
-        }
+        Err(e) => Err(StartError::Metrics(format!(
+            "cannot listen for metrics on {addr} (METRICS_ADDR): {e}; set METRICS_ADDR to a free \
+             address (e.g. 127.0.0.1:9465), or METRICS_ADDR=off for none"
+        ))),
     }
 }
 

@@ -1,4 +1,5 @@
-//! Tracing setup: `RUST_LOG` filters, `LOG_FORMAT` picks pretty or JSON lines.
+//! Tracing setup: `RUST_LOG` filters, `LOG_FORMAT` picks pretty (coloured on a terminal only)
+//! or JSON lines.
 
 use tracing_subscriber::{fmt, EnvFilter};
 
@@ -8,7 +9,12 @@ use crate::config::LogFormat;
 pub fn init(format: LogFormat) {
     let filter =
         EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn"));
-    let builder = fmt().with_env_filter(filter).with_target(false);
+    // Colour only for a person at a terminal: in a file or a pipe, escape codes are noise.
+    let ansi = std::io::IsTerminal::is_terminal(&std::io::stdout());
+    let builder = fmt()
+        .with_env_filter(filter)
+        .with_target(false)
+        .with_ansi(ansi);
     let _ = match format {
         LogFormat::Json => builder
             .json()

@@ -307,6 +307,38 @@ pub async fn refresh(store: &dyn Store, auth: &Auth, token: &str) -> Result<Issu
     pair(auth, creds.user, sid, &secret, until)
 }
 
+/// Checks a signed-in account's password again (to change it or its second factor), counted
+/// in the same throttling windows as a login: a stolen access token cannot be used to guess it.
+pub async fn recheck_password(
+    store: &dyn Store,
+    auth: &Auth,
+    user: &User,
+    stored_hash: String,
+    password: String,
+    ip: &str,
+) -> Result<(), AuthError> {
+    let keys = Keys::new(user.email.as_str(), ip);
+    let windows = store
+        .take_attempt(&[
+            (keys.pair.clone(), PAIR_WINDOW_SECS),
+            (keys.ip.clone(), IP_WINDOW_SECS),
+            (keys.account.clone(), ACCOUNT_WINDOW_SECS),
+        ])
+        .await?;
+    if let [pair, by_ip, _] = windows[..] {
+        for (w, limit) in [(pair, PAIR_LIMIT), (by_ip, IP_LIMIT)] {
+            if w.failures > limit {
+                return Err(AuthError::Throttled(w.retry_after_secs as u64));
+            }
+        }
+    }
+    if !auth.hashing.verify(stored_hash, password).await? {
+        return Err(AuthError::Invalid);
+    }
+    keys.give_back(store, true).await?;
+    Ok(())
+}
+
 /// Changes the caller's password and ends every other session of theirs.
 pub async fn change_password(
     store: &dyn Store,
@@ -314,11 +346,10 @@ pub async fn change_password(
     caller: &Principal,
     current: String,
     new: String,
+    ip: &str,
 ) -> Result<(), AuthError> {
     let creds = store.credentials_by_id(caller.user_id).await?;
-    if !auth.hashing.verify(creds.password_hash, current).await? {
-        return Err(AuthError::Invalid);
-    }
+    recheck_password(store, auth, &creds.user, creds.password_hash, current, ip).await?;
     let hash = auth
         .hashing
         .hash(new)

@@ -46,35 +46,40 @@ pub struct RawSecurity {
     /// Comma-separated CIDRs of reverse proxies whose X-Forwarded-For / Forwarded headers name
     /// the client (the right-most address not in this list); empty: the socket peer is the
     /// client.
-    #[arg(long, env = "TRUSTED_PROXIES", default_value = "")]
+    #[arg(global = true, long, env = "TRUSTED_PROXIES", default_value = "")]
     pub trusted_proxies: String,
     /// How patients sign up: verify (e-mailed link), open (at once, reveals known addresses)
     /// or closed (invitations only).
-    #[arg(long, env = "REGISTRATION", value_enum, default_value_t = Registration::Verify)]
+    #[arg(global = true, long, env = "REGISTRATION", value_enum, default_value_t = Registration::Verify)]
     pub registration: Registration,
     /// Minutes an e-mailed link (verification, invitation, password reset) stays valid.
-    #[arg(long, env = "LINK_TOKEN_MINUTES", default_value_t = 30)]
+    #[arg(global = true, long, env = "LINK_TOKEN_MINUTES", default_value_t = 30)]
     pub link_token_minutes: u32,
     /// The address people reach carebook at, for links in e-mail (default
     /// http://localhost:PORT).
-    #[arg(long, env = "PUBLIC_URL")]
+    #[arg(global = true, long, env = "PUBLIC_URL")]
     pub public_url: Option<String>,
     /// The key that encrypts secrets kept in the database: 32 bytes in base64.
-    #[arg(long, env = "CAREBOOK_MASTER_KEY", hide_env_values = true)]
+    #[arg(
+        global = true,
+        long,
+        env = "CAREBOOK_MASTER_KEY",
+        hide_env_values = true
+    )]
     pub master_key: Option<Secret>,
     /// A file holding the master key in base64; created (mode 0600) if missing. Default: beside
     /// the SQLite database, or ./data/master.key.
-    #[arg(long, env = "MASTER_KEY_FILE")]
+    #[arg(global = true, long, env = "MASTER_KEY_FILE")]
     pub master_key_file: Option<PathBuf>,
     /// Folder that receives e-mail as .eml files when SMTP_URL is unset; `off` for none.
-    #[arg(long, env = "MAIL_DIR", default_value = "./data/mail")]
+    #[arg(global = true, long, env = "MAIL_DIR", default_value = "./data/mail")]
     pub mail_dir: String,
-    /// PEM file of the certificate authority that signs the SMTP server's certificate (for a
-    /// private CA); the system's roots are used otherwise.
-    #[arg(long, env = "SMTP_CA_FILE")]
+    /// PEM file of a certificate authority that signs the SMTP server's certificate (a private
+    /// CA), trusted besides the built-in web roots (Mozilla's, through webpki-roots).
+    #[arg(global = true, long, env = "SMTP_CA_FILE")]
     pub smtp_ca_file: Option<PathBuf>,
     /// Allow webhook URLs with plain http:// (tests, closed networks).
-    #[arg(long, env = "WEBHOOK_ALLOW_HTTP", default_value = "false", value_parser = clap::builder::BoolishValueParser::new(), action = clap::ArgAction::Set)]
+    #[arg(global = true, long, env = "WEBHOOK_ALLOW_HTTP", default_value = "false", value_parser = clap::builder::BoolishValueParser::new(), action = clap::ArgAction::Set)]
     pub webhook_allow_http: bool,
 }
 

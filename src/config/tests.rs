@@ -80,3 +80,62 @@ fn notice_windows_default_off_and_read_minutes() {
     let s = parse(&["--cancel-notice-minutes", "1440"]).unwrap();
     assert_eq!((s.notice.book_secs, s.notice.cancel_secs), (0, 86400));
 }
+
+#[test]
+fn database_limits_follow_the_request_timeout_unless_set() {
+    let d = parse(&[]).unwrap().db;
+    assert_eq!(
+        (
+            d.statement.as_millis(),
+            d.lock.as_millis(),
+            d.acquire.as_millis()
+        ),
+        (5000, 2000, 2000)
+    );
+    let short = parse(&["--request-timeout-seconds", "5"]).unwrap().db;
+    assert_eq!(
+        (short.statement.as_millis(), short.lock.as_millis()),
+        (2500, 1250)
+    );
+    let e = parse(&[
+        "--request-timeout-seconds",
+        "5",
+        "--db-statement-timeout-ms",
+        "6000",
+    ])
+    .unwrap_err();
+    assert!(
+        e.contains("DB_STATEMENT_TIMEOUT_MS (6000)") && e.contains("REQUEST_TIMEOUT_SECONDS"),
+        "{e}"
+    );
+    assert!(parse(&[
+        "--request-timeout-seconds",
+        "5",
+        "--db-lock-timeout-ms",
+        "3000"
+    ])
+    .is_ok());
+}
+
+#[test]
+fn flags_work_after_the_subcommand_too() {
+    #[derive(Parser)]
+    struct WithServe {
+        #[command(subcommand)]
+        cmd: Option<Sub>,
+        #[command(flatten)]
+        raw: RawSettings,
+    }
+    #[derive(clap::Subcommand)]
+    enum Sub {
+        Serve,
+    }
+    for args in [
+        ["t", "serve", "--port", "5001"],
+        ["t", "--port", "5001", "serve"],
+    ] {
+        let parsed = WithServe::try_parse_from(args).unwrap();
+        assert_eq!(parsed.raw.port, 5001);
+        assert!(parsed.cmd.is_some());
+    }
+}

@@ -94,7 +94,7 @@ impl From<Issued> for TokenView {
     }
 }
 
-fn auth_error(e: AuthError) -> ApiError {
+pub(super) fn auth_error(e: AuthError) -> ApiError {
     match e {
         AuthError::Invalid => ApiError::invalid_credentials(),
         AuthError::TotpRequired => ApiError::new(
@@ -267,6 +267,7 @@ pub struct ChangePassword {
 pub async fn change_password(
     State(app): State<AppState>,
     caller: Caller,
+    ClientIp(ip): ClientIp,
     ValidJson(body): ValidJson<ChangePassword>,
 ) -> Result<Reply<UserView>, ApiError> {
     let current = required(body.current_password, "current_password")?;
@@ -280,7 +281,7 @@ pub async fn change_password(
             "must differ from the current password",
         ));
     }
-    sessions::change_password(&*app.store, &app.auth, &caller.who, current, new)
+    sessions::change_password(&*app.store, &app.auth, &caller.who, current, new, &ip)
         .await
         .map_err(auth_error)?;
     tracing::info!(user_id = %caller.who.user_id, "password changed");

@@ -6,13 +6,14 @@ use axum::extract::State;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use super::accounts::{busy, UserView};
+use super::accounts::{auth_error, UserView};
 use super::caller::Caller;
 use super::error::{ApiError, ErrorBody};
 use super::extract::{ValidJson, ValidPath};
+use super::policy::ClientIp;
 use super::response::{self, Envelope, Reply};
 use super::{required, AppState};
-use crate::auth::{sha256_hex, totp};
+use crate::auth::{sessions, sha256_hex, totp};
 use crate::domain::credentials::AccountEvent;
 use crate::domain::{DomainError, UserId};
 
@@ -38,14 +39,18 @@ pub struct CurrentPassword {
     password: Option<String>,
 }
 
-/// 401 unless `password` is the caller's current one.
-async fn check_password(app: &AppState, user: UserId, password: String) -> Result<(), ApiError> {
+/// 401 unless `password` is the caller's current one; counted like a login (429 past it).
+async fn check_password(
+    app: &AppState,
+    user: UserId,
+    password: String,
+    ip: &str,
+) -> Result<(), ApiError> {
     let creds = app.store.credentials_by_id(user).await?;
-    match app.auth.hashing.verify(creds.password_hash, password).await {
-        Ok(true) => Ok(()),
-        Ok(false) => Err(ApiError::invalid_credentials()),
-        Err(_) => Err(busy()),
-    }
+    let (store, auth) = (&*app.store, &app.auth);
+    sessions::recheck_password(store, auth, &creds.user, creds.password_hash, password, ip)
+        .await
+        .map_err(auth_error)
 }
 
 /// Start enrolling a second factor (staff)
@@ -63,10 +68,11 @@ async fn check_password(app: &AppState, user: UserId, password: String) -> Resul
 pub async fn totp_enrol(
     State(app): State<AppState>,
     caller: Caller,
+    ClientIp(ip): ClientIp,
     ValidJson(body): ValidJson<CurrentPassword>,
 ) -> Result<Reply<TotpEnrolment>, ApiError> {
     let user = caller.who.user_id;
-    check_password(&app, user, required(body.password, "password")?).await?;
+    check_password(&app, user, required(body.password, "password")?, &ip).await?;
     let creds = app.store.credentials_by_id(user).await?;
     if creds.user.totp_enabled {
         return Err(DomainError::Duplicate("A second factor is already on".into()).into());
@@ -147,10 +153,11 @@ pub async fn totp_confirm(
 pub async fn totp_remove(
     State(app): State<AppState>,
     caller: Caller,
+    ClientIp(ip): ClientIp,
     ValidJson(body): ValidJson<CurrentPassword>,
 ) -> Result<Reply<UserView>, ApiError> {
     let user = caller.who.user_id;
-    check_password(&app, user, required(body.password, "password")?).await?;
+    check_password(&app, user, required(body.password, "password")?, &ip).await?;
     let user_view = clear_second_factor(&app, &caller, user, "totp_removed").await?;
     tracing::info!(user_id = %user, "second factor off");
     Ok(response::ok("Second factor off", user_view))

@@ -41,6 +41,7 @@ mod secrets;
 mod serialization;
 mod signup;
 mod slots;
+mod startup;
 mod store_contract;
 mod throttling;
 mod time_off;

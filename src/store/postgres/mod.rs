@@ -6,6 +6,7 @@
 //! data-modifying CTE that also inserts the audit row: one round trip, atomic by construction.
 
 mod appointments;
+mod capacity;
 mod outbox;
 mod people;
 mod replica;
@@ -94,6 +95,9 @@ impl PgStore {
             MIGRATOR.run(&mut migrating).await?;
         } else {
             migrate_behind_pooler(&mut migrating).await?;
+        }
+        if opts.db.statement_cache {
+            capacity::check_pools_fit(&mut migrating, opts.pool_size).await?;
         }
         migrating.close().await.map_err(OpenError::Connect)?;
         let writes = startup(
