@@ -76,11 +76,12 @@ impl Auth {
         })
     }
 
-    /// The caller named by a bearer token, if the token is valid and its session not revoked.
-    pub async fn principal(&self, token: &str) -> Option<Principal> {
+    /// The caller named by a bearer token: the token must be valid and its session not
+    /// revoked; otherwise why not.
+    pub async fn principal(&self, token: &str) -> Result<Principal, tokens::TokenProblem> {
         let c = self.keys.verify(token).await?;
         if self.revoked.contains(c.sid) {
-            return None;
+            return Err(tokens::TokenProblem::Revoked);
         }
         // The links must fit the role, as the database guarantees for accounts.
         let fits = match c.role {
@@ -88,7 +89,10 @@ impl Auth {
             Role::Patient => c.pid.is_some(),
             _ => true,
         };
-        fits.then_some(Principal {
+        if !fits {
+            return Err(tokens::TokenProblem::Unverified);
+        }
+        Ok(Principal {
             user_id: c.sub,
             session_id: c.sid,
             role: c.role,

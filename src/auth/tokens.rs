@@ -51,6 +51,31 @@ struct Key {
     decoding: DecodingKey,
 }
 
+/// Why a bearer token is refused (RFC 6750 `invalid_token`, with a description).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TokenProblem {
+    /// It was valid, and its time is up: refresh it.
+    Expired,
+    /// Not a JWT at all.
+    Malformed,
+    /// Its signature, key, algorithm, issuer or audience does not check out.
+    Unverified,
+    /// Its session was ended (logout, password change, a disabled account): log in again.
+    Revoked,
+}
+
+impl TokenProblem {
+    /// The `error_description` of the `WWW-Authenticate` answer.
+    pub fn description(self) -> &'static str {
+        match self {
+            Self::Expired => "token expired",
+            Self::Malformed => "not a token",
+            Self::Unverified => "token not valid",
+            Self::Revoked => "session ended",
+        }
+    }
+}
+
 /// The signing keys of this instance, reloaded from the database when needed.
 pub struct Keyring {
     store: Arc<dyn Store>,
@@ -151,22 +176,23 @@ impl Keyring {
     }
 
     /// The claims of a valid token: HS256 only, right issuer and audience, not expired, signed
-    /// by a known key. Anything else is `None`.
-    pub async fn verify(&self, token: &str) -> Option<Claims> {
-        let header = jsonwebtoken::decode_header(token).ok()?;
+    /// by a known key. Anything else says why, for the client's `WWW-Authenticate`.
+    pub async fn verify(&self, token: &str) -> Result<Claims, TokenProblem> {
+        let header = jsonwebtoken::decode_header(token).map_err(|_| TokenProblem::Malformed)?;
         if header.alg != Algorithm::HS256 {
-            return None;
+            return Err(TokenProblem::Unverified);
         }
-        let kid = header.kid?;
+        let kid = header.kid.ok_or(TokenProblem::Unverified)?;
         if let Some(c) = self.check(token, &kid) {
             return c;
         }
         // A key this instance has not seen: another instance may have rotated.
         if self.looked_for_lately(&kid) {
-            return None;
+            return Err(TokenProblem::Unverified);
         }
-        self.reload().await.ok()?;
-        self.check(token, &kid).flatten()
+        self.reload().await.map_err(|_| TokenProblem::Unverified)?;
+        self.check(token, &kid)
+            .unwrap_or(Err(TokenProblem::Unverified))
     }
 
     /// Whether `kid` was looked for in the last second (and notes that it is looked for now).
@@ -184,8 +210,8 @@ impl Keyring {
         }
     }
 
-    /// `None` when the key is unknown; `Some(None)` when the token fails with a known key.
-    fn check(&self, token: &str, kid: &str) -> Option<Option<Claims>> {
+    /// `None` when the key is unknown; `Some(Err(…))` when the token fails with a known key.
+    fn check(&self, token: &str, kid: &str) -> Option<Result<Claims, TokenProblem>> {
         let keys = self.keys.read().ok()?;
         let key = keys.iter().find(|k| k.kid == kid)?;
         let mut v = Validation::new(Algorithm::HS256);
@@ -195,8 +221,11 @@ impl Keyring {
         v.leeway = 5;
         Some(
             jsonwebtoken::decode::<Claims>(token, &key.decoding, &v)
-                .ok()
-                .map(|d| d.claims),
+                .map(|d| d.claims)
+                .map_err(|e| match e.kind() {
+                    jsonwebtoken::errors::ErrorKind::ExpiredSignature => TokenProblem::Expired,
+                    _ => TokenProblem::Unverified,
+                }),
         )
     }
 }

@@ -54,6 +54,9 @@ pub struct ApiError {
     /// A refusal for lack of access (a 403, or a 404 hiding an object that is not the
     /// caller's): the authorizer logs it as a security event.
     pub denied: bool,
+    /// For a 401 about a bearer token that was sent: why it is refused (RFC 6750's
+    /// `error_description` of `invalid_token`).
+    pub invalid_token: Option<&'static str>,
 }
 
 /// Marks a response that refused access, for the security log.
@@ -70,6 +73,21 @@ impl ApiError {
             details: Vec::new(),
             retry_after: None,
             denied: false,
+            invalid_token: None,
+        }
+    }
+
+    /// 401 for a bearer token that was sent and is refused: `WWW-Authenticate` says
+    /// `invalid_token` and why (an expired token can be refreshed; others need a new login).
+    pub fn invalid_token(description: &'static str) -> Self {
+        let message = if description == "token expired" {
+            "The access token expired; refresh it"
+        } else {
+            "A valid access token is required"
+        };
+        Self {
+            invalid_token: Some(description),
+            ..Self::new(StatusCode::UNAUTHORIZED, "UNAUTHORIZED", message)
         }
     }
 
@@ -273,10 +291,15 @@ impl IntoResponse for ApiError {
                 .insert(header::RETRY_AFTER, HeaderValue::from(secs));
         }
         if self.status == StatusCode::UNAUTHORIZED {
-            res.headers_mut().insert(
-                header::WWW_AUTHENTICATE,
-                HeaderValue::from_static("Bearer realm=\"carebook\""),
-            );
+            let value = match self.invalid_token {
+                Some(why) => format!(
+                    "Bearer realm=\"carebook\", error=\"invalid_token\", error_description=\"{why}\""
+                ),
+                None => "Bearer realm=\"carebook\"".to_owned(),
+            };
+            if let Ok(v) = HeaderValue::from_str(&value) {
+                res.headers_mut().insert(header::WWW_AUTHENTICATE, v);
+            }
         }
         res
     }

@@ -23,14 +23,55 @@ trait Source {
     fn read<T: DeserializeOwned>(&self) -> Result<T, (Path, String)>;
     /// Takes the value at `path` out; `false` when there is nothing to take.
     fn take(&mut self, path: &Path) -> bool;
+    /// The field name of `path` as the client sent it (items taken out of an array shift the
+    /// later ones down; this undoes that).
+    fn original(&self, path: &Path) -> String {
+        path.to_string()
+    }
+    /// [`Source::original`] of a path already spelled as text (garde's).
+    fn original_str(&self, path: &str) -> String {
+        path.to_owned()
+    }
 }
 
-impl Source for Value {
+/// A JSON body, and the array items taken out of it so far.
+struct Json {
+    value: Value,
+    /// (array path, the item's index in the client's array) of each item taken out.
+    removed: Vec<(String, usize)>,
+}
+
+/// The client's index of item `index` of the array at `array`, once `removed` items are out.
+fn client_index(removed: &[(String, usize)], array: &str, index: usize) -> usize {
+    let mut gone: Vec<usize> = removed
+        .iter()
+        .filter(|(a, _)| a == array)
+        .map(|(_, i)| *i)
+        .collect();
+    gone.sort_unstable();
+    let mut i = index;
+    for g in gone {
+        if g <= i {
+            i += 1;
+        }
+    }
+    i
+}
+
+impl Source for Json {
     fn read<T: DeserializeOwned>(&self) -> Result<T, (Path, String)> {
-        serde_path_to_error::deserialize(self).map_err(|e| {
+        serde_path_to_error::deserialize(&self.value).map_err(|e| {
             let message = e.inner().to_string();
             (e.path().clone(), message)
         })
+    }
+
+    fn original(&self, path: &Path) -> String {
+        translate(&self.removed, &path.to_string())
+    }
+
+    fn original_str(&self, path: &str) -> String {
+        translate(&self.removed, path)
     }
 
     fn take(&mut self, path: &Path) -> bool {
@@ -38,7 +79,7 @@ impl Source for Value {
         let Some((last, parents)) = segments.split_last() else {
             return false;
         };
-        let mut node = self;
+        let mut node = &mut self.value;
         for s in parents {
             node = match (s, node) {
                 (Segment::Map { key }, Value::Object(m)) => match m.get_mut(key) {
@@ -54,17 +95,62 @@ impl Source for Value {
         }
         match (last, node) {
             (Segment::Map { key }, Value::Object(m)) => m.remove(key).is_some(),
-            // Removing an item would renumber the rest: leave an empty object in its place.
-            (Segment::Seq { index }, Value::Array(a)) => match a.get_mut(*index) {
-                Some(v) if *v != Value::Object(Map::new()) => {
-                    *v = Value::Object(Map::new());
+            // An object item that failed inside is kept as an empty object, so the rest of the
+            // array keeps its numbering and its own fields are checked as missing.
+            (Segment::Seq { index }, Value::Array(a)) => match a.get(*index) {
+                Some(Value::Object(m)) if !m.is_empty() => {
+                    a[*index] = Value::Object(Map::new());
                     true
                 }
-                _ => false,
+                Some(_) => {
+                    // Anything else is taken out, and later items' names are shifted back.
+                    let parent: String = segments[..segments.len() - 1]
+                        .iter()
+                        .map(|s| match s {
+                            Segment::Seq { index } => format!("[{index}]"),
+                            Segment::Map { key } => format!(".{key}"),
+                            Segment::Enum { variant } => format!(".{variant}"),
+                            Segment::Unknown => ".?".into(),
+                        })
+                        .collect();
+                    let array = translate(&self.removed, &parent);
+                    let original = client_index(&self.removed, &array, *index);
+                    a.remove(*index);
+                    self.removed.push((array, original));
+                    true
+                }
+                None => false,
             },
             _ => false,
         }
     }
+}
+
+/// The client's spelling of a path (`items[1].name`, serde's or garde's) of the value as read,
+/// once `removed` items are out of its arrays.
+fn translate(removed: &[(String, usize)], path: &str) -> String {
+    let mut out = String::new();
+    let mut rest = path.strip_prefix('.').unwrap_or(path);
+    while !rest.is_empty() {
+        if let Some(r) = rest.strip_prefix('[') {
+            let end = r.find(']').unwrap_or(r.len());
+            let seen = &r[..end];
+            match seen.parse::<usize>() {
+                Ok(i) => out.push_str(&format!("[{}]", client_index(removed, &out, i))),
+                Err(_) => out.push_str(&format!("[{seen}]")),
+            }
+            rest = r.get(end + 1..).unwrap_or("");
+        } else {
+            let r = rest.strip_prefix('.').unwrap_or(rest);
+            let end = r.find(['.', '[']).unwrap_or(r.len());
+            if !out.is_empty() {
+                out.push('.');
+            }
+            out.push_str(&r[..end]);
+            rest = &r[end..];
+        }
+    }
+    out
 }
 
 /// A query string as its decoded pairs.
@@ -109,7 +195,8 @@ where
                 break;
             }
             Err((path, message)) => {
-                if let Some(field) = missing_field(&path, &message) {
+                let spelled = source.original(&path);
+                if let Some(field) = missing_field(&spelled, &message) {
                     // A required field that is absent (or was taken out after failing): serde
                     // cannot go on without it, so this pass is the last.
                     if !errors.iter().any(|e| e.field == field) {
@@ -117,7 +204,7 @@ where
                     }
                     break;
                 }
-                let field = field_name(&path, &message);
+                let field = field_name(&spelled, &message);
                 errors.push(FieldError::new(&field, humanize(&message)));
                 if !source.take(&path) {
                     break;
@@ -128,9 +215,13 @@ where
     if let Some(v) = &value {
         if let Err(report) = v.validate_with(ctx) {
             for (path, error) in report.iter() {
-                let field = path.to_string();
-                // A field that failed to read is absent now: do not report it twice.
-                if !errors.iter().any(|e| covers(&e.field, &field)) {
+                let field = source.original_str(&path.to_string());
+                // A field that failed to read is absent now (or lost a bad item): do not
+                // report it twice.
+                if !errors
+                    .iter()
+                    .any(|e| covers(&e.field, &field) || covers(&field, &e.field))
+                {
                     errors.push(FieldError::new(field, rule_message(error.message())));
                 }
             }
@@ -153,9 +244,9 @@ where
 }
 
 /// The field named by a serde "missing field" error, with its parent's path.
-fn missing_field(path: &Path, message: &str) -> Option<String> {
+fn missing_field(parent: &str, message: &str) -> Option<String> {
     let name = message.strip_prefix("missing field `")?.split('`').next()?;
-    let parent = path.to_string();
+    let parent = parent.to_owned();
     Some(if parent == "." || parent.is_empty() {
         name.to_owned()
     } else {
@@ -219,8 +310,8 @@ fn covers(failed: &str, field: &str) -> bool {
 
 /// The field a serde error is about. For an unknown field serde's path stops at its parent in
 /// some cases, so the name is taken from the message then.
-fn field_name(path: &Path, message: &str) -> String {
-    let p = path.to_string();
+fn field_name(path: &str, message: &str) -> String {
+    let p = path.to_owned();
     let p = if p == "." { String::new() } else { p };
     if let Some(unknown) = message
         .strip_prefix("unknown field `")
@@ -304,7 +395,13 @@ pub fn body<T>(value: Value, ctx: &T::Context) -> Result<T, DomainError>
 where
     T: DeserializeOwned + garde::Validate,
 {
-    read_all(value, ctx)
+    read_all(
+        Json {
+            value,
+            removed: Vec::new(),
+        },
+        ctx,
+    )
 }
 
 /// Reads a raw query string into `T`. Parameters `T` does not name are ignored.
@@ -330,7 +427,13 @@ where
         .into_iter()
         .map(|(k, v)| (k, Value::String(v)))
         .collect();
-    read_all(Value::Object(object), &())
+    read_all(
+        Json {
+            value: Value::Object(object),
+            removed: Vec::new(),
+        },
+        &(),
+    )
 }
 
 #[cfg(test)]
@@ -393,6 +496,40 @@ mod tests {
         assert_eq!(msg("who"), "is not a known field");
         assert_eq!(msg("items[2].name"), "is required");
         assert_eq!(msg("items[2].n"), "must be at least 1");
+    }
+
+    #[derive(Debug, Deserialize, garde::Validate)]
+    #[serde(deny_unknown_fields)]
+    struct Rule {
+        #[garde(required, length(min = 1))]
+        days: Option<Vec<Text<3>>>,
+        #[garde(skip)]
+        #[allow(dead_code)] // only its type matters here
+        n: Option<i64>,
+        #[garde(required)]
+        name: Option<Text<5>>,
+    }
+
+    #[test]
+    fn each_bad_item_of_a_list_of_values_is_named_once_and_the_rest_still_read() {
+        let v =
+            json!({"days": ["MON", "TUESDAY", "WED", "THURSDAY", 5], "n": "x", "name": "toolong"});
+        let errs = fields(body::<Rule>(v, &()).unwrap_err());
+        let names: Vec<&str> = errs.iter().map(|(f, _)| f.as_str()).collect();
+        assert_eq!(
+            names,
+            ["days[1]", "days[3]", "days[4]", "n", "name"],
+            "{errs:?}"
+        );
+        let msg = |f: &str| errs.iter().find(|(n, _)| n == f).unwrap().1.clone();
+        assert_eq!(msg("days[1]"), "must be at most 3 characters");
+        assert_eq!(msg("days[4]"), "must be a string");
+        // Every item bad: named each, not again as an empty list.
+        let errs = fields(body::<Rule>(json!({"days": ["XXXX"], "name": "ab"}), &()).unwrap_err());
+        assert_eq!(
+            errs,
+            [("days[0]".into(), "must be at most 3 characters".into())]
+        );
     }
 
     #[test]

@@ -364,9 +364,12 @@ pub async fn authorize(State(app): State<AppState>, mut req: Request, next: Next
         }
     };
     let principal = match bearer(&req) {
-        Some(token) => app.auth.principal(token).await,
+        Some(token) => Some(app.auth.principal(token).await),
         None => None,
     };
+    // A token sent and refused: why, for the 401 of a route that needs one.
+    let problem = principal.as_ref().and_then(|p| p.as_ref().err().copied());
+    let principal = principal.and_then(Result::ok);
     // Every call counts, refused ones too: per user when the token is valid, else per address.
     let key = match &principal {
         Some(p) => p.user_id.to_string(),
@@ -387,7 +390,10 @@ pub async fn authorize(State(app): State<AppState>, mut req: Request, next: Next
         Rule::Roles(roles) => roles,
     };
     let Some(who) = principal else {
-        return ApiError::unauthorized().into_response();
+        return match problem {
+            Some(p) => ApiError::invalid_token(p.description()).into_response(),
+            None => ApiError::unauthorized().into_response(),
+        };
     };
     let request_id = req
         .headers()

@@ -173,6 +173,62 @@ async fn forged_tokens_are_401(app: TestApp) {
     }
 }
 
+/// The challenge of a refused `GET /api/auth/me`.
+async fn challenge(app: &TestApp, authorization: Option<&str>) -> String {
+    let url = format!("{}/auth/me", app.base);
+    let headers: Vec<(&str, &str)> = authorization
+        .map(|a| vec![("authorization", a)])
+        .unwrap_or_default();
+    let (s, h, _) = app
+        .send(None, Method::GET, &url, Value::Null, &headers)
+        .await;
+    assert_eq!(s, StatusCode::UNAUTHORIZED);
+    h["www-authenticate"].to_str().unwrap().to_owned()
+}
+
+/// RFC 6750: an expired token says so (refresh it), other bad tokens say `invalid_token` with
+/// their own description (log in again), no token says only the realm.
+async fn refused_tokens_say_why(app: TestApp) {
+    let patient = app.sign_up().await;
+    let (kid, key) = app.signing_key().await;
+    let header = json!({"alg": "HS256", "typ": "JWT", "kid": kid});
+    let now = chrono::Utc::now().timestamp();
+    let mut expired = claims_of(&patient.access);
+    expired["exp"] = json!(now - 120);
+    expired["iat"] = json!(now - 1200);
+    let expired = sign(&header, &expired, &key);
+    let c = challenge(&app, Some(&format!("Bearer {expired}"))).await;
+    assert_eq!(
+        c,
+        "Bearer realm=\"carebook\", error=\"invalid_token\", error_description=\"token expired\""
+    );
+    let forged = sign(
+        &header,
+        &claims_of(&patient.access),
+        b"not the key the app signs with",
+    );
+    for (token, why) in [
+        ("garbage", "not a token"),
+        (forged.as_str(), "token not valid"),
+    ] {
+        let c = challenge(&app, Some(&format!("Bearer {token}"))).await;
+        assert!(c.contains("error=\"invalid_token\""), "{c}");
+        assert!(c.contains(&format!("error_description=\"{why}\"")), "{c}");
+    }
+    let (s, _) = app
+        .call_as(
+            Some(&patient.access),
+            Method::POST,
+            "/auth/logout",
+            Value::Null,
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK);
+    let c = challenge(&app, Some(&format!("Bearer {}", patient.access))).await;
+    assert!(c.contains("error_description=\"session ended\""), "{c}");
+    assert_eq!(challenge(&app, None).await, "Bearer realm=\"carebook\"");
+}
+
 /// The token with one character in the middle of its signature changed.
 fn tamper_signature(token: &str) -> String {
     let (input, sig) = token.rsplit_once('.').expect("three parts");
@@ -363,6 +419,7 @@ async fn idle_and_old_sessions_end(app: TestApp) {
 }
 
 backends!(
+    refused_tokens_say_why,
     missing_and_malformed_tokens_are_401,
     forged_tokens_are_401,
     a_disabled_account_loses_its_tokens,
