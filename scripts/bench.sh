@@ -258,7 +258,7 @@ cpu_model=$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//')
     --meta "machine=$(nproc) cores, $mem_total, $cpu_model, $(uname -sr)" \
     --meta "postgresql=$(psql "$PG/postgres" -qXAtc 'SELECT version()' | cut -d' ' -f1-2)" \
     --meta "postgresql settings=sslmode=disable (pgbench and carebook alike), fsync=$(pgsetting fsync), synchronous_commit=$(pgsetting synchronous_commit), wal_sync_method=$(pgsetting wal_sync_method), shared_buffers=$(pgsetting shared_buffers), max_connections=$(pgsetting max_connections)" \
-    --meta "carebook settings=DB_POOL_SIZE=$POOL, APPOINTMENT_EXPIRY_MINUTES=60, LOG_FORMAT=json (RUST_LOG default info), RATE_LIMIT_PER_MINUTE=0, MAX_PENDING_HOLDS_PER_PATIENT=0, ACCESS_TOKEN_MINUTES=120, load generator logged in as the admin ADMIN_EMAIL; server and load generator on the same machine" \
+    --meta "carebook settings=DB_POOL_SIZE=$POOL, APPOINTMENT_EXPIRY_MINUTES=60, LOG_FORMAT=json (RUST_LOG default info), RATE_LIMIT_PER_MINUTE=0, MAX_PENDING_HOLDS_PER_PATIENT=0, MAIL_DIR=off (e-mail off, as with no SMTP_URL before), ACCESS_TOKEN_MINUTES=120, load generator logged in as the admin ADMIN_EMAIL; server and load generator on the same machine" \
     "${BASELINE_META[@]}" \
     --meta "load=$CLIENTS booking clients, $READ_CLIENTS availability clients, $DURATION s windows (at most $MAX_BOOKINGS bookings each), growth after $SEED seeded appointments, paired with an empty reference server in $((2 * GROWTH_ROUNDS + 1)) alternating windows" \
     --out-json "$OUT/results.json" --out-md "$OUT/results.md"

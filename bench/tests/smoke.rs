@@ -143,6 +143,13 @@ async fn serve(url: &str) -> (String, oneshot::Sender<()>, JoinHandle<std::io::R
         "0",
         "--max-pending-holds-per-patient",
         "0",
+        // Nothing of the test's on a fixed port or in the working folder.
+        "--metrics-addr",
+        "off",
+        "--mail-dir",
+        "off",
+        "--master-key",
+        "KioqKioqKioqKioqKioqKioqKioqKioqKioqKioqKio=",
     ];
     let settings = Args::try_parse_from(args)
         .expect("flags")

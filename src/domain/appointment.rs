@@ -219,6 +219,10 @@ pub struct Appointment {
     pub completed_at: Option<DateTime<Utc>>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+    /// The patient's name, in lists (PHI: never log).
+    pub patient_name: Option<String>,
+    /// The doctor's name, in lists.
+    pub doctor_name: Option<String>,
 }
 
 /// The doctor as shown inside an appointment.

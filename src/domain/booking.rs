@@ -11,6 +11,8 @@ use super::{DoctorId, DomainError};
 pub struct SlotFacts {
     pub patient_exists: bool,
     pub doctor_exists: bool,
+    /// The doctor was deactivated: no new bookings.
+    pub doctor_inactive: bool,
     /// The slot's doctor; `None` when the slot does not exist.
     pub owner: Option<DoctorId>,
     pub date: Option<NaiveDate>,
@@ -55,6 +57,12 @@ pub fn booking_refusal(new: &NewAppointment, f: SlotFacts) -> Option<DomainError
     }
     if !f.doctor_exists {
         return Some(DomainError::NotFound("doctor"));
+    }
+    if f.doctor_inactive {
+        return Some(DomainError::conflict(
+            "DOCTOR_INACTIVE",
+            "This doctor is not taking bookings (deactivated)",
+        ));
     }
     let Some(owner) = f.owner else {
         return Some(DomainError::NotFound("time slot"));
@@ -118,6 +126,20 @@ mod tests {
             },
         );
         assert!(matches!(e, Some(DomainError::NotFound("time slot"))));
+        let e = booking_refusal(
+            &n,
+            SlotFacts {
+                doctor_inactive: true,
+                ..ok()
+            },
+        );
+        assert!(matches!(
+            e,
+            Some(DomainError::Conflict {
+                code: "DOCTOR_INACTIVE",
+                ..
+            })
+        ));
         let e = booking_refusal(
             &n,
             SlotFacts {

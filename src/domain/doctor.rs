@@ -64,6 +64,9 @@ pub struct DoctorPatch {
     pub address: Patch<String>,
     pub bio: Patch<String>,
     pub timezone: Option<TimeZone>,
+    /// Deactivate (`false`: hidden from public lists and search, no new bookings; existing
+    /// appointments stay) or reactivate.
+    pub is_active: Option<bool>,
 }
 
 impl DoctorPatch {
@@ -76,6 +79,7 @@ impl DoctorPatch {
         d.address = self.address.apply(d.address);
         d.bio = self.bio.apply(d.bio);
         d.timezone = self.timezone.unwrap_or(d.timezone);
+        d.is_active = self.is_active.unwrap_or(d.is_active);
         d
     }
 }

@@ -173,3 +173,62 @@ mod tests {
         assert!(check_birth_date(today.succ_opt().unwrap(), today).is_err());
     }
 }
+
+/// What the front desk types to find a patient: a date of birth (`YYYY-MM-DD`, matched
+/// exactly), or words each matching the start of a word of the name, the e-mail (split at its
+/// dots and `@`) or the phone (its groups, or all its digits).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PatientQuery {
+    Born(chrono::NaiveDate),
+    /// Lower-cased words of letters and digits only (nothing a search syntax could read).
+    Words(Vec<String>),
+}
+
+impl PatientQuery {
+    /// Reads a search; `None` when it holds nothing to search for.
+    pub fn parse(raw: &str) -> Option<Self> {
+        let raw = raw.trim();
+        if let Ok(d) = chrono::NaiveDate::parse_from_str(raw, "%Y-%m-%d") {
+            return Some(Self::Born(d));
+        }
+        let words: Vec<String> = raw
+            .split(|c: char| !c.is_alphanumeric())
+            .filter(|w| !w.is_empty())
+            .take(8)
+            .map(|w| w.chars().take(64).collect::<String>().to_lowercase())
+            .collect();
+        (!words.is_empty()).then_some(Self::Words(words))
+    }
+
+    /// The first word, for ranking names that start with it first.
+    pub fn first_word(&self) -> Option<&str> {
+        match self {
+            Self::Words(w) => w.first().map(String::as_str),
+            Self::Born(_) => None,
+        }
+    }
+}
+
+#[cfg(test)]
+mod query_tests {
+    use super::PatientQuery;
+
+    #[test]
+    fn searches_are_words_or_a_birth_date() {
+        assert_eq!(
+            PatientQuery::parse(" María  O'Brien-x "),
+            Some(PatientQuery::Words(vec![
+                "maría".into(),
+                "o".into(),
+                "brien".into(),
+                "x".into()
+            ]))
+        );
+        assert!(matches!(
+            PatientQuery::parse("1990-01-15"),
+            Some(PatientQuery::Born(_))
+        ));
+        assert_eq!(PatientQuery::parse(" *:& "), None);
+        assert_eq!(PatientQuery::parse(""), None);
+    }
+}

@@ -80,6 +80,8 @@ pub struct Booked {
 pub struct AppointmentFilter {
     pub date: Option<NaiveDate>,
     pub status: Option<AppointmentStatus>,
+    /// With no `status`: leave out CANCELLED and EXPIRED (a day list shows who is coming).
+    pub live_only: bool,
 }
 
 /// A connection pool's state at one moment, for metrics.
@@ -141,6 +143,13 @@ pub trait Store:
     async fn create_patient(&self, new: NewPatient, by: Option<Accessor>) -> DomainResult<Patient>;
     /// Patients ordered by creation, then id.
     async fn list_patients(&self, page: Page) -> DomainResult<Paged<Patient>>;
+    /// Patients matching `query` (see [`PatientQuery`]), those whose name starts with its first
+    /// word first, then by name.
+    async fn search_patients(
+        &self,
+        query: &super::patient::PatientQuery,
+        page: Page,
+    ) -> DomainResult<Paged<Patient>>;
     /// Errors: `NotFound("patient")`.
     async fn get_patient(&self, id: PatientId) -> DomainResult<Patient>;
     /// Records the update in the access log when `by` is a person.
@@ -178,6 +187,11 @@ pub trait Store:
         slot: SlotId,
         status: SlotAdminStatus,
     ) -> DomainResult<Slot>;
+
+    /// Deletes a slot laid by mistake. Errors: `NotFound("time slot")` (unknown, or not this
+    /// doctor's); `Conflict` `SLOT_IN_USE` when it ever held an appointment, `SLOT_FROM_SCHEDULE`
+    /// when a weekly rule laid it (the rule would lay it again).
+    async fn delete_slot(&self, doctor: DoctorId, slot: SlotId) -> DomainResult<()>;
 
     /// Takes a seat as a PENDING hold that lapses after `hold_secs`. With `max_holds`, a patient
     /// already holding that many live PENDING appointments is refused with `HoldLimit`.

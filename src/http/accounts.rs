@@ -8,7 +8,7 @@ use utoipa::ToSchema;
 
 use super::caller::Caller;
 use super::error::{ApiError, ErrorBody};
-use super::extract::{ValidJson, ValidPath, ValidQuery};
+use super::extract::{JsonBody, ValidJson, ValidPath, ValidQuery};
 use super::params::PageQuery;
 use super::policy::ClientIp;
 use super::response::{self, Envelope, PageReply, PagedEnvelope, Reply};
@@ -425,8 +425,18 @@ pub struct UpdateUser {
 pub async fn update_user(
     State(app): State<AppState>,
     ValidPath(p): ValidPath<UserPath>,
-    ValidJson(body): ValidJson<UpdateUser>,
+    JsonBody(body): JsonBody,
 ) -> Result<Reply<UserView>, ApiError> {
+    const READ_ONLY: &[&str] = &[
+        "id",
+        "email",
+        "doctor_id",
+        "patient_id",
+        "totp_enabled",
+        "created_at",
+        "updated_at",
+    ];
+    let body = super::input::patch::<UpdateUser>(body, &(), READ_ONLY)?;
     let patch = UserPatch {
         role: body.role,
         disabled: body.disabled,

@@ -393,7 +393,8 @@ paged_query!(
         #[garde(skip)]
         #[param(value_type = Option<chrono::NaiveDate>)]
         date: Option<Blank<Day>>,
-        /// Effective status (case-insensitive); empty means any.
+        /// Effective status (case-insensitive). Absent: every status but CANCELLED and
+        /// EXPIRED (who is coming); empty (`status=`): every status.
         #[garde(skip)]
         #[param(value_type = Option<AppointmentStatus>)]
         status: Option<Blank<AppointmentStatus>>,
@@ -436,9 +437,11 @@ pub async fn for_patient(
     ))
 }
 
-/// A doctor's appointments
+/// A doctor's appointments (the day list)
 ///
-/// By slot start.
+/// By slot start, each with the patient's name. Without `status`, CANCELLED and EXPIRED
+/// appointments are left out; `status=CANCELLED` (or any status) asks for those, an empty
+/// `status=` for every one.
 #[utoipa::path(get, path = "/appointments/doctor/{doctorId}", operation_id = "listDoctorAppointments", tag = "appointments",
     params(DoctorOwnerPath, DoctorAppointmentsQuery),
     responses(
@@ -453,9 +456,13 @@ pub async fn for_doctor(
 ) -> Result<PageReply<AppointmentView>, ApiError> {
     caller.must_run_calendar_of(p.doctor_id)?;
     let page = q.page();
+    // No `status` at all: who is coming (CANCELLED and EXPIRED left out); `status=` (empty):
+    // every appointment.
+    let live_only = q.status.is_none();
     let filter = AppointmentFilter {
         date: q.date.and_then(Blank::into_option).map(|d| d.0),
         status: status_of(q.status),
+        live_only,
     };
     let list = app
         .store

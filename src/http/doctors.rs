@@ -6,11 +6,11 @@ use utoipa::{IntoParams, ToSchema};
 
 use super::caller::Caller;
 use super::error::{ApiError, ErrorBody};
-use super::extract::{ValidJson, ValidPath, ValidQuery};
+use super::extract::{JsonBody, ValidJson, ValidPath, ValidQuery};
 use super::params::{DoctorPath, PageQuery};
 use super::response::{self, Envelope, PageReply, PagedEnvelope, Reply};
 use super::views::DoctorView;
-use super::{required, AppState};
+use super::{input, required, AppState};
 use crate::domain::calendar::TimeZone;
 use crate::domain::contact::{Email, Phone};
 use crate::domain::doctor::{
@@ -103,7 +103,23 @@ pub struct UpdateDoctor {
     #[serde(default, deserialize_with = "super::non_null")]
     #[schema(value_type = TimeZone, required = false)]
     timezone: Option<TimeZone>,
+    /// `false` deactivates the doctor (front desk, admin): hidden from public lists and search,
+    /// no new bookings (409 `DOCTOR_INACTIVE`); existing appointments stay. `true` reactivates.
+    #[serde(default, deserialize_with = "super::non_null")]
+    #[schema(value_type = bool, required = false)]
+    is_active: Option<bool>,
 }
+
+/// Fields of a doctor that exist but may not change through `PATCH`.
+const READ_ONLY: &[&str] = &[
+    "id",
+    "email",
+    "license_number",
+    "created_at",
+    "updated_at",
+    "rating_average",
+    "rating_count",
+];
 
 impl From<UpdateDoctor> for DoctorPatch {
     fn from(u: UpdateDoctor) -> Self {
@@ -115,6 +131,7 @@ impl From<UpdateDoctor> for DoctorPatch {
             address: u.address.flatten().map(Text::into_inner),
             bio: u.bio.flatten().map(Prose::into_inner),
             timezone: u.timezone,
+            is_active: u.is_active,
         }
     }
 }
@@ -204,6 +221,10 @@ pub async fn get(
 }
 
 /// Update a doctor
+///
+/// The doctor themself, the front desk and admins; deactivating or reactivating
+/// (`is_active`) is for the front desk and admins. Fields that may not change (`email`,
+/// `license_number`, …) are refused by name.
 #[utoipa::path(patch, path = "/doctors/{id}", operation_id = "updateDoctor", tag = "doctors", params(DoctorPath),
     request_body = UpdateDoctor,
     responses(
@@ -214,12 +235,18 @@ pub async fn update(
     State(app): State<AppState>,
     caller: Caller,
     ValidPath(p): ValidPath<DoctorPath>,
-    ValidJson(body): ValidJson<UpdateDoctor>,
+    JsonBody(body): JsonBody,
 ) -> Result<Reply<DoctorView>, ApiError> {
     // Doctors are public: another doctor's profile is visible, so changing it is forbidden.
     if caller.role() == Role::Doctor && caller.who.doctor_id != Some(p.id) {
         return Err(ApiError::refused(
             "A doctor may change only their own profile",
+        ));
+    }
+    let body = input::patch::<UpdateDoctor>(body, &(), READ_ONLY)?;
+    if caller.role() == Role::Doctor && body.is_active.is_some() {
+        return Err(ApiError::refused(
+            "Only the front desk or an admin may deactivate or reactivate a doctor",
         ));
     }
     let doctor = app.store.update_doctor(p.id, body.into()).await?;

@@ -404,6 +404,32 @@ where
     )
 }
 
+/// Reads a JSON object into the change `T` of a resource whose fields `read_only` exist but may
+/// not change: each of those sent is named "cannot be changed" (not "is not a known field"),
+/// with every other failing field.
+pub fn patch<T>(mut value: Value, ctx: &T::Context, read_only: &[&str]) -> Result<T, DomainError>
+where
+    T: DeserializeOwned + garde::Validate,
+{
+    let mut fixed = Vec::new();
+    if let Value::Object(m) = &mut value {
+        for name in read_only {
+            if m.remove(*name).is_some() {
+                fixed.push(FieldError::new(*name, "cannot be changed"));
+            }
+        }
+    }
+    match (body::<T>(value, ctx), fixed.is_empty()) {
+        (Ok(v), true) => Ok(v),
+        (Ok(_), false) => Err(DomainError::Validation(fixed)),
+        (Err(DomainError::Validation(mut rest)), _) => {
+            fixed.append(&mut rest);
+            Err(DomainError::Validation(fixed))
+        }
+        (Err(e), _) => Err(e),
+    }
+}
+
 /// Reads a raw query string into `T`. Parameters `T` does not name are ignored.
 pub fn query<T>(raw: &str) -> Result<T, DomainError>
 where
@@ -530,6 +556,26 @@ mod tests {
             errs,
             [("days[0]".into(), "must be at most 3 characters".into())]
         );
+    }
+
+    #[test]
+    fn read_only_fields_cannot_be_changed() {
+        let v = json!({"id": "x", "name": "toolong", "who": 1});
+        let errs = fields(patch::<Item>(v, &(), &["id", "created_at"]).unwrap_err());
+        assert_eq!(
+            errs,
+            [
+                ("id".into(), "cannot be changed".into()),
+                ("name".into(), "must be at most 5 characters".into()),
+                ("who".into(), "is not a known field".into())
+            ]
+        );
+        let errs = fields(
+            patch::<Item>(json!({"created_at": 1, "name": "ab"}), &(), &["created_at"])
+                .unwrap_err(),
+        );
+        assert_eq!(errs, [("created_at".into(), "cannot be changed".into())]);
+        assert!(patch::<Item>(json!({"name": "ab"}), &(), &["id"]).is_ok());
     }
 
     #[test]

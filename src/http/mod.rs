@@ -104,7 +104,7 @@ fn api_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(doctors::get, doctors::update))
         .routes(routes!(slots::create, slots::list))
         .routes(routes!(slots::create_bulk))
-        .routes(routes!(slots::set_status))
+        .routes(routes!(slots::set_status, slots::delete_slot))
         .routes(routes!(slots::available))
         .routes(routes!(schedules::create, schedules::list))
         .routes(routes!(schedules::update, schedules::delete))

@@ -3,12 +3,13 @@
 use axum::extract::State;
 use chrono::NaiveDate;
 use serde::Deserialize;
+use utoipa::IntoParams;
 use utoipa::ToSchema;
 
 use super::caller::Caller;
 use super::error::{ApiError, ErrorBody};
 use super::extract::{JsonBody, ValidPath, ValidQuery};
-use super::params::{PageQuery, PatientPath};
+use super::params::{paged_query, PatientPath};
 use super::response::{self, Envelope, PageReply, PagedEnvelope, Reply};
 use super::views::PatientView;
 use super::{input, required, AppState};
@@ -16,7 +17,8 @@ use crate::domain::calendar::Day;
 use crate::domain::contact::{Email, Phone};
 use crate::domain::patch::Patch;
 use crate::domain::patient::{
-    check_birth_date, BloodGroup, NewPatient, PatientPatch, GENDER_MAX, MEDICAL_MAX, TEXT_MAX,
+    check_birth_date, BloodGroup, NewPatient, PatientPatch, PatientQuery, GENDER_MAX, MEDICAL_MAX,
+    TEXT_MAX,
 };
 use crate::domain::text::{self, Blank, Prose, Text};
 use crate::domain::user::{AccessAction, NewAccess, Role};
@@ -219,18 +221,42 @@ pub async fn create(
     ))
 }
 
-/// List patients
+paged_query!(
+    /// A search, `limit` and `offset`.
+    PatientListQuery {
+        /// Find patients: a date of birth (`YYYY-MM-DD`, exact), or words each matching the start
+        /// of a word of the name, the e-mail or the phone (any case). Names starting with the
+        /// first word come first. Empty or absent: every patient, in registration order.
+        #[garde(length(max = 200))]
+        #[param(max_length = 200)]
+        q: Option<String>,
+    }
+);
+
+/// List or find patients
 ///
-/// In registration order. Front desk and admin; each patient listed is an access record.
-#[utoipa::path(get, path = "/patients", operation_id = "listPatients", tag = "patients", params(PageQuery),
+/// In registration order, or with `q` the patients it matches. Front desk and admin; each
+/// patient listed is an access record.
+#[utoipa::path(get, path = "/patients", operation_id = "listPatients", tag = "patients", params(PatientListQuery),
     responses((status = 200, description = "A page of patients", body = PagedEnvelope<PatientView>)))]
 pub async fn list(
     State(app): State<AppState>,
     caller: Caller,
-    ValidQuery(q): ValidQuery<PageQuery>,
+    ValidQuery(q): ValidQuery<PatientListQuery>,
 ) -> Result<PageReply<PatientView>, ApiError> {
     let page = q.page();
-    let patients = app.store.list_patients(page).await?;
+    let search = q.q.as_deref().and_then(PatientQuery::parse);
+    let patients = match &search {
+        Some(search) => app.store.search_patients(search, page).await?,
+        // Nothing to search for (blank, or only punctuation): nobody, unless nothing was asked.
+        None if q.q.as_deref().is_some_and(|s| !s.trim().is_empty()) => {
+            crate::domain::page::Paged {
+                items: Vec::new(),
+                total: 0,
+            }
+        }
+        None => app.store.list_patients(page).await?,
+    };
     record_reads(
         &app,
         &caller,
@@ -296,7 +322,8 @@ pub async fn update(
         let action = AccessAction::Update;
         return Err(caller.refuse_patient(&app, p.id, action, refusal).await);
     }
-    let patch = input::body::<UpdatePatient>(body, &app.today())?;
+    let patch =
+        input::patch::<UpdatePatient>(body, &app.today(), &["id", "created_at", "updated_at"])?;
     let patient = app
         .store
         .update_patient(p.id, patch.into(), Some(caller.access.clone()))

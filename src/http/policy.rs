@@ -107,6 +107,11 @@ pub const RULES: &[(Method, &str, Rule)] = &[
         Rule::Roles(&[Doctor, Scheduler, Admin]),
     ),
     (
+        Method::DELETE,
+        "/api/doctors/{id}/time-slots/{slotId}",
+        Rule::Roles(&[Doctor, Scheduler, Admin]),
+    ),
+    (
         Method::POST,
         "/api/doctors/{id}/schedules",
         Rule::Roles(&[Doctor, Scheduler, Admin]),

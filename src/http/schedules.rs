@@ -300,7 +300,11 @@ pub async fn update(
     JsonBody(body): JsonBody,
 ) -> Result<Reply<ScheduleOutcomeView>, ApiError> {
     caller.must_run_calendar_of(p.id)?;
-    let patch = input::body::<UpdateSchedule>(body, &())?;
+    let patch = input::patch::<UpdateSchedule>(
+        body,
+        &(),
+        &["id", "doctor_id", "created_at", "updated_at"],
+    )?;
     let current = app
         .store
         .primary()

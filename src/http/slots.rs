@@ -274,6 +274,21 @@ pub async fn available(
     Ok(answer.respond(&headers))
 }
 
+/// Fields of a slot that exist but may not change through `PATCH` (only `status` may).
+const SLOT_READ_ONLY: &[&str] = &[
+    "id",
+    "doctor_id",
+    "slot_date",
+    "slot_time",
+    "duration_minutes",
+    "max_capacity",
+    "current_bookings",
+    "available_capacity",
+    "starts_at",
+    "created_at",
+    "updated_at",
+];
+
 /// Block or unblock a time slot
 ///
 /// Blocking stops new bookings and keeps existing ones.
@@ -290,10 +305,36 @@ pub async fn set_status(
     JsonBody(body): JsonBody,
 ) -> Result<Reply<SlotView>, ApiError> {
     caller.must_run_calendar_of(p.id)?;
-    let status = required(input::body::<SetSlotStatus>(body, &())?.status, "status")?;
+    let status = required(
+        input::patch::<SetSlotStatus>(body, &(), SLOT_READ_ONLY)?.status,
+        "status",
+    )?;
     app.store.primary().get_doctor(p.id).await?;
     let slot = app.store.set_slot_status(p.id, p.slot_id, status).await?;
     app.availability.touch(p.id);
     tracing::info!(doctor_id = %p.id, slot_id = %p.slot_id, status = status.as_str(), "time slot status set");
     Ok(response::ok("Time slot updated successfully", slot.into()))
+}
+
+/// Delete a time slot laid by mistake
+///
+/// Only a slot that never held an appointment and that no weekly rule laid (the rule would lay
+/// it again): anything else is blocked instead (`PATCH` with `status` `BLOCKED`).
+#[utoipa::path(delete, path = "/doctors/{id}/time-slots/{slotId}", operation_id = "deleteSlot", tag = "time slots",
+    params(DoctorSlotPath),
+    responses(
+        (status = 204, description = "Deleted"),
+        (status = 404, description = "`NOT_FOUND`: no such doctor, no such slot of this doctor, or (for a doctor) not their own calendar", body = ErrorBody),
+        (status = 409, description = "`SLOT_IN_USE` (it held appointments: block it instead) or `SLOT_FROM_SCHEDULE` (a weekly rule lays it)", body = ErrorBody),
+    ))]
+pub async fn delete_slot(
+    State(app): State<AppState>,
+    caller: Caller,
+    ValidPath(p): ValidPath<DoctorSlotPath>,
+) -> Result<axum::http::StatusCode, ApiError> {
+    caller.must_run_calendar_of(p.id)?;
+    app.store.delete_slot(p.id, p.slot_id).await?;
+    app.availability.touch(p.id);
+    tracing::info!(doctor_id = %p.id, slot_id = %p.slot_id, "time slot deleted");
+    Ok(axum::http::StatusCode::NO_CONTENT)
 }

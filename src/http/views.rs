@@ -245,10 +245,17 @@ pub struct AppointmentView {
     pub completed_at: Option<DateTime<Utc>>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+    /// In lists: the patient's name (a doctor's day list, a patient's own list).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub patient_name: Option<String>,
+    /// In lists: the doctor's name.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub doctor_name: Option<String>,
 }
 view_from!(Appointment => AppointmentView { id, patient_id, doctor_id, time_slot_id,
     appointment_date, appointment_time, status, consultation_type, reason_for_visit, expires_at,
-    confirmed_at, cancelled_at, cancellation_reason, completed_at, created_at, updated_at });
+    confirmed_at, cancelled_at, cancellation_reason, completed_at, created_at, updated_at,
+    patient_name, doctor_name });
 
 /// The doctor inside an appointment.
 #[derive(Serialize, ToSchema)]

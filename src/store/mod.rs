@@ -12,6 +12,7 @@ mod review_rows;
 mod rows;
 mod schedule_rows;
 mod search;
+mod slot_removal;
 pub mod sqlite;
 pub(crate) mod statements;
 mod waitlist_rows;

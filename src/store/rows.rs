@@ -174,6 +174,12 @@ pub struct AppointmentRow {
     completed_at: Option<DateTime<Utc>>,
     created_at: DateTime<Utc>,
     updated_at: DateTime<Utc>,
+    /// Only in lists.
+    #[sqlx(default)]
+    patient_name: Option<String>,
+    /// Only in lists.
+    #[sqlx(default)]
+    doctor_name: Option<String>,
 }
 
 fn status(raw: &str) -> Result<AppointmentStatus, DomainError> {
@@ -201,6 +207,8 @@ impl TryFrom<AppointmentRow> for Appointment {
             completed_at: r.completed_at,
             created_at: r.created_at,
             updated_at: r.updated_at,
+            patient_name: r.patient_name,
+            doctor_name: r.doctor_name,
         })
     }
 }

@@ -375,6 +375,24 @@ pub const NOT_EXPORTED: &[(&str, &str)] = &[
          importing writes no deliveries, so moving a clinic never e-mails its patients again",
     ),
     (
+        "patients_fts",
+        "SQLite's patient search index: triggers fill it as the patients are imported",
+    ),
+    ("patients_fts_data", "part of SQLite's patient search index"),
+    ("patients_fts_idx", "part of SQLite's patient search index"),
+    (
+        "patients_fts_content",
+        "part of SQLite's patient search index",
+    ),
+    (
+        "patients_fts_docsize",
+        "part of SQLite's patient search index",
+    ),
+    (
+        "patients_fts_config",
+        "part of SQLite's patient search index",
+    ),
+    (
         "outbox_actions",
         "reference data the migrations write (which audit actions are events)",
     ),

@@ -71,6 +71,11 @@ const TABLE: &[(&str, &str, &str)] = &[
         "doctor scheduler admin",
     ),
     (
+        "DELETE",
+        "/api/doctors/{id}/time-slots/{slotId}",
+        "doctor scheduler admin",
+    ),
+    (
         "POST",
         "/api/doctors/{id}/schedules",
         "doctor scheduler admin",

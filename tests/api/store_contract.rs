@@ -343,6 +343,7 @@ async fn overdue_holds_expire_once(app: TestApp) {
     let filter = AppointmentFilter {
         date: None,
         status: Some(AppointmentStatus::Expired),
+        live_only: false,
     };
     let page = store
         .doctor_appointments(d.id, filter, Page::new(None, None))

@@ -39,6 +39,7 @@ macro_rules! book_sql {
         UPDATE time_slots SET current_bookings = current_bookings + 1, updated_at = now()
         WHERE id = $3 AND doctor_id = $2 AND status = 'AVAILABLE' AND current_bookings < max_capacity
           AND starts_at > now() AND ($4::date IS NULL OR slot_date = $4) AND ($5::time IS NULL OR slot_time = $5)
+          AND NOT EXISTS (SELECT 1 FROM doctors d WHERE d.id = $2 AND NOT d.is_active)
           AND ",
             $hold_cap,
             "
@@ -330,6 +331,7 @@ async fn diagnose(
     type Row = (
         bool,
         bool,
+        bool,
         Option<DoctorId>,
         Option<chrono::NaiveDate>,
         Option<chrono::NaiveTime>,
@@ -343,6 +345,7 @@ async fn diagnose(
         Ok(crate::store::statements::query_as(
             "SELECT EXISTS (SELECT 1 FROM patients WHERE id = $1),
                     EXISTS (SELECT 1 FROM doctors WHERE id = $2),
+                    EXISTS (SELECT 1 FROM doctors WHERE id = $2 AND NOT is_active),
                     s.doctor_id, s.slot_date, s.slot_time, s.status, s.starts_at > now(),
                     s.current_bookings - (SELECT count(*) FROM appointments a WHERE a.time_slot_id = s.id
                          AND a.status = 'PENDING' AND a.expires_at <= now()) >= s.max_capacity,
@@ -363,12 +366,13 @@ async fn diagnose(
         .await?)
     })
     .await?;
-    let (patient, doctor, owner, date, time, status, future, full, held, holds) = row;
+    let (patient, doctor, inactive, owner, date, time, status, future, full, held, holds) = row;
     let refusal = booking_refusal(
         new,
         SlotFacts {
             patient_exists: patient,
             doctor_exists: doctor,
+            doctor_inactive: inactive,
             owner,
             date,
             time,
@@ -630,13 +634,22 @@ pub async fn history(pool: &TxPool, id: AppointmentId) -> DomainResult<Vec<Audit
 /// `a` filtered by effective status `$2` (NULL: any).
 macro_rules! status_filter {
     () => {
-        "($2::text IS NULL OR CASE WHEN a.status = 'PENDING' AND a.expires_at <= now() THEN 'EXPIRED'
-                                   ELSE a.status END = $2)"
+        "(CASE WHEN a.status = 'PENDING' AND a.expires_at <= now() THEN 'EXPIRED' ELSE a.status END
+          = $2 OR ($2::text IS NULL AND NOT ($4::bool AND (a.status = 'CANCELLED'
+             OR (a.status = 'PENDING' AND a.expires_at <= now()) OR a.status = 'EXPIRED'))))"
     };
 }
 
 /// `a` of one patient or doctor (`$col` = `$1`), on date `$3` (NULL: any), with effective
-/// status `$2` (NULL: any).
+/// status `$2` (NULL: any, but CANCELLED and EXPIRED when `$4`).
+/// The patient's and the doctor's names beside a listed appointment.
+macro_rules! names {
+    () => {
+        "(SELECT p.name FROM patients p WHERE p.id = a.patient_id) AS patient_name,
+         (SELECT d.name FROM doctors d WHERE d.id = a.doctor_id) AS doctor_name "
+    };
+}
+
 macro_rules! owned_by {
     ($col:literal) => {
         concat!(
@@ -655,8 +668,10 @@ const PATIENT_LIST: ListSql = ListSql {
     page: concat!(
         "SELECT ",
         appt_cols!(),
+        ", ",
+        names!(),
         owned_by!("patient_id"),
-        " ORDER BY a.starts_at, a.id LIMIT $4 OFFSET $5"
+        " ORDER BY a.starts_at, a.id LIMIT $5 OFFSET $6"
     ),
 };
 
@@ -667,8 +682,10 @@ const DOCTOR_LIST: ListSql = ListSql {
     page: concat!(
         "SELECT ",
         appt_cols!(),
+        ", ",
+        names!(),
         owned_by!("doctor_id"),
-        " ORDER BY a.starts_at, a.id LIMIT $4 OFFSET $5"
+        " ORDER BY a.starts_at, a.id LIMIT $5 OFFSET $6"
     ),
 };
 
@@ -693,12 +710,14 @@ async fn list(
             .bind(owner)
             .bind(status)
             .bind(filter.date)
+            .bind(filter.live_only)
             .fetch_one(&mut *tx)
             .await?;
         let items = crate::store::statements::query_as(sql.page)
             .bind(owner)
             .bind(status)
             .bind(filter.date)
+            .bind(filter.live_only)
             .bind(page.limit)
             .bind(page.offset)
             .fetch_all(&mut *tx)
@@ -715,7 +734,11 @@ pub async fn for_patient(
     status: Option<AppointmentStatus>,
     page: Page,
 ) -> DomainResult<Paged<Appointment>> {
-    let filter = AppointmentFilter { date: None, status };
+    let filter = AppointmentFilter {
+        date: None,
+        status,
+        live_only: false,
+    };
     list(pool, &PATIENT_LIST, patient.0, filter, page).await
 }
 

@@ -428,6 +428,13 @@ impl Store for PgStore {
     async fn create_patient(&self, new: NewPatient, by: Option<Accessor>) -> DomainResult<Patient> {
         people::create_patient(&self.pool, new, by).await
     }
+    async fn search_patients(
+        &self,
+        query: &crate::domain::patient::PatientQuery,
+        page: Page,
+    ) -> DomainResult<Paged<Patient>> {
+        people::search_patients(&self.reader, query, page).await
+    }
     async fn list_patients(&self, page: Page) -> DomainResult<Paged<Patient>> {
         people::list_patients(&self.reader, page).await
     }
@@ -464,6 +471,9 @@ impl Store for PgStore {
         to: NaiveDate,
     ) -> DomainResult<Vec<Slot>> {
         slots::list_slots(&self.reader, doctor, from, to, true).await
+    }
+    async fn delete_slot(&self, doctor: DoctorId, slot: SlotId) -> DomainResult<()> {
+        crate::store::slot_removal::pg::delete_slot(&self.pool, doctor, slot).await
     }
     async fn set_slot_status(
         &self,

@@ -5,7 +5,7 @@ use super::TxPool;
 use super::on_unique;
 use crate::domain::doctor::{Doctor, DoctorPatch, NewDoctor};
 use crate::domain::page::{Page, Paged};
-use crate::domain::patient::{NewPatient, Patient, PatientPatch};
+use crate::domain::patient::{NewPatient, Patient, PatientPatch, PatientQuery};
 use crate::domain::user::{AccessAction, Accessor};
 use crate::domain::{DoctorId, DomainError, DomainResult, PatientId};
 use crate::store::accounts::pg;
@@ -107,10 +107,11 @@ pub async fn update_doctor(
         let d = patch.clone().apply(current);
         let updated = bind_doctor_changes!(crate::store::statements::query_as(
             "UPDATE doctors SET name = $2, specialization = $3, phone = $4, clinic_name = $5, address = $6,
-                    bio = $7, timezone = $8, updated_at = now()
+                    bio = $7, timezone = $8, is_active = $9, updated_at = now()
              WHERE id = $1 RETURNING *",
         )
         .bind(id), d)
+        .bind(d.is_active)
         .fetch_one(&mut *tx)
         .await?;
         tx.commit().await?;
@@ -158,6 +159,52 @@ pub async fn list_patients(pool: &TxPool, page: Page) -> DomainResult<Paged<Pati
         .bind(page.offset)
         .fetch_all(&mut *tx)
         .await?;
+        Ok(((total, items), tx))
+    })
+    .await?;
+    rows::paged(total, rows)
+}
+
+/// The text-search vector of a patient, spelled exactly as `patients_search_idx` (migration
+/// 0020) is, so the planner uses the index.
+const SEARCH_VECTOR: &str = "to_tsvector('simple', coalesce(name, '') || ' ' || \
+    replace(replace(coalesce(email, ''), '.', ' '), '@', ' ') || ' ' || coalesce(phone, '') || ' ' || \
+    regexp_replace(coalesce(phone, ''), '[^0-9]', '', 'g'))";
+
+pub async fn search_patients(
+    pool: &TxPool,
+    query: &PatientQuery,
+    page: Page,
+) -> DomainResult<Paged<Patient>> {
+    let (filter, arg) = match query {
+        PatientQuery::Born(d) => ("date_of_birth = $1::date".to_owned(), d.to_string()),
+        PatientQuery::Words(words) => {
+            let tsquery: Vec<String> = words.iter().map(|w| format!("{w}:*")).collect();
+            (
+                format!("{SEARCH_VECTOR} @@ to_tsquery('simple', $1)"),
+                tsquery.join(" & "),
+            )
+        }
+    };
+    let prefix = format!("{}%", query.first_word().unwrap_or_default());
+    let count = format!("SELECT count(*) FROM patients WHERE {filter}");
+    let list = format!(
+        "SELECT * FROM patients WHERE {filter}
+         ORDER BY (lower(name) LIKE $2) DESC, lower(name), id LIMIT $3 OFFSET $4"
+    );
+    let (count, list, arg, prefix) = (&count, &list, &arg, &prefix);
+    let (total, rows): (i64, Vec<PatientRow>) = super::snapshot(pool, |mut tx| async move {
+        let total = crate::store::statements::query_scalar(count)
+            .bind(arg)
+            .fetch_one(&mut *tx)
+            .await?;
+        let items = crate::store::statements::query_as(list)
+            .bind(arg)
+            .bind(prefix)
+            .bind(page.limit)
+            .bind(page.offset)
+            .fetch_all(&mut *tx)
+            .await?;
         Ok(((total, items), tx))
     })
     .await?;

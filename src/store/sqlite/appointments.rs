@@ -48,9 +48,12 @@ macro_rules! appt_cols {
 macro_rules! status_filter {
     () => {
         concat!(
-            "(?2 IS NULL OR CASE WHEN a.status = 'PENDING' AND a.expires_at <= ",
+            "(CASE WHEN a.status = 'PENDING' AND a.expires_at <= ",
             now_sql!(),
-            " THEN 'EXPIRED' ELSE a.status END = ?2)"
+            " THEN 'EXPIRED' ELSE a.status END = ?2 OR (?2 IS NULL AND NOT (?4 AND (a.status = 'CANCELLED'
+               OR a.status = 'EXPIRED' OR (a.status = 'PENDING' AND a.expires_at <= ",
+            now_sql!(),
+            ")))))"
         )
     };
 }
@@ -172,6 +175,7 @@ macro_rules! facts_sql {
     () => {
         "SELECT EXISTS (SELECT 1 FROM patients WHERE id = ?1),
                 EXISTS (SELECT 1 FROM doctors WHERE id = ?2),
+                EXISTS (SELECT 1 FROM doctors WHERE id = ?2 AND NOT is_active),
                 s.doctor_id, s.slot_date, s.slot_time, s.status, s.starts_at > ?4,
                 s.current_bookings >= s.max_capacity,
                 EXISTS (SELECT 1 FROM appointments a WHERE a.time_slot_id = s.id AND a.patient_id = ?1
@@ -242,6 +246,7 @@ async fn facts(
     type Row = (
         bool,
         bool,
+        bool,
         Option<DoctorId>,
         Option<chrono::NaiveDate>,
         Option<chrono::NaiveTime>,
@@ -261,7 +266,7 @@ async fn facts(
             facts_sql!()
         ),
     };
-    let (patient, doctor, owner, date, time, status, future, full, held, overdue, holds): Row =
+    let (patient, doctor, inactive, owner, date, time, status, future, full, held, overdue, holds): Row =
         sqlx::query_as(sql)
             .bind(new.patient_id)
             .bind(new.doctor_id)
@@ -274,6 +279,7 @@ async fn facts(
         slot: SlotFacts {
             patient_exists: patient,
             doctor_exists: doctor,
+            doctor_inactive: inactive,
             owner,
             date,
             time,
@@ -717,6 +723,14 @@ pub async fn history(pool: &SqlitePool, id: AppointmentId) -> DomainResult<Vec<A
 
 /// `a` of one patient or doctor (`$col` = `?1`), on date `?3` (NULL: any), with effective
 /// status `?2` (NULL: any).
+/// The patient's and the doctor's names beside a listed appointment.
+macro_rules! names {
+    () => {
+        "(SELECT p.name FROM patients p WHERE p.id = a.patient_id) AS patient_name,
+         (SELECT d.name FROM doctors d WHERE d.id = a.doctor_id) AS doctor_name "
+    };
+}
+
 macro_rules! owned_by {
     ($col:literal) => {
         concat!(
@@ -735,8 +749,10 @@ const PATIENT_LIST: ListSql = ListSql {
     page: concat!(
         "SELECT ",
         appt_cols!(now_sql!()),
+        ", ",
+        names!(),
         owned_by!("patient_id"),
-        " ORDER BY a.starts_at, a.id LIMIT ?4 OFFSET ?5"
+        " ORDER BY a.starts_at, a.id LIMIT ?5 OFFSET ?6"
     ),
 };
 
@@ -747,8 +763,10 @@ const DOCTOR_LIST: ListSql = ListSql {
     page: concat!(
         "SELECT ",
         appt_cols!(now_sql!()),
+        ", ",
+        names!(),
         owned_by!("doctor_id"),
-        " ORDER BY a.starts_at, a.id LIMIT ?4 OFFSET ?5"
+        " ORDER BY a.starts_at, a.id LIMIT ?5 OFFSET ?6"
     ),
 };
 
@@ -776,12 +794,14 @@ async fn list(
             .bind(owner)
             .bind(status)
             .bind(filter.date)
+            .bind(filter.live_only)
             .fetch_one(&mut *tx)
             .await?;
         let items = sqlx::query_as(sql.page)
             .bind(owner)
             .bind(status)
             .bind(filter.date)
+            .bind(filter.live_only)
             .bind(page.limit)
             .bind(page.offset)
             .fetch_all(&mut *tx)
@@ -799,7 +819,11 @@ pub async fn for_patient(
     status: Option<AppointmentStatus>,
     page: Page,
 ) -> DomainResult<Paged<Appointment>> {
-    let filter = AppointmentFilter { date: None, status };
+    let filter = AppointmentFilter {
+        date: None,
+        status,
+        live_only: false,
+    };
     list(pool, &PATIENT_LIST, patient.0, filter, page).await
 }
 

@@ -353,6 +353,13 @@ impl Store for SqliteStore {
     async fn create_patient(&self, new: NewPatient, by: Option<Accessor>) -> DomainResult<Patient> {
         people::create_patient(&self.writer, new, by).await
     }
+    async fn search_patients(
+        &self,
+        query: &crate::domain::patient::PatientQuery,
+        page: Page,
+    ) -> DomainResult<Paged<Patient>> {
+        people::search_patients(&self.reader, query, page).await
+    }
     async fn list_patients(&self, page: Page) -> DomainResult<Paged<Patient>> {
         people::list_patients(&self.reader, page).await
     }
@@ -389,6 +396,9 @@ impl Store for SqliteStore {
         to: NaiveDate,
     ) -> DomainResult<Vec<Slot>> {
         slots::list_slots(&self.reader, doctor, from, to, true).await
+    }
+    async fn delete_slot(&self, doctor: DoctorId, slot: SlotId) -> DomainResult<()> {
+        crate::store::slot_removal::lite::delete_slot(&self.writer, doctor, slot).await
     }
     async fn set_slot_status(
         &self,

@@ -5,7 +5,7 @@ use sqlx::SqlitePool;
 use super::{begin_write, exists, on_unique};
 use crate::domain::doctor::{Doctor, DoctorPatch, NewDoctor};
 use crate::domain::page::{Page, Paged};
-use crate::domain::patient::{NewPatient, Patient, PatientPatch};
+use crate::domain::patient::{NewPatient, Patient, PatientPatch, PatientQuery};
 use crate::domain::user::{AccessAction, Accessor};
 use crate::domain::{DoctorId, DomainError, DomainResult, PatientId};
 use crate::store::accounts::lite;
@@ -124,11 +124,12 @@ pub async fn update_doctor(
         let d = patch.clone().apply(current);
         bind_doctor_changes!(sqlx::query(concat!(
             "UPDATE doctors SET name = ?2, specialization = ?3, phone = ?4, clinic_name = ?5, address = ?6,
-                    bio = ?7, timezone = ?8, updated_at = ",
+                    bio = ?7, timezone = ?8, is_active = ?9, updated_at = ",
             now_sql!(),
             " WHERE id = ?1"
         ))
         .bind(id), d)
+        .bind(d.is_active)
         .execute(&mut *tx)
         .await?;
         let updated = sqlx::query_as("SELECT * FROM doctors WHERE id = ?1")
@@ -191,6 +192,50 @@ pub async fn list_patients(pool: &SqlitePool, page: Page) -> DomainResult<Paged<
                 .bind(page.offset)
                 .fetch_all(&mut *tx)
                 .await?;
+        tx.commit().await?;
+        Ok((total, items))
+    })
+    .await?;
+    rows::paged(total, items)
+}
+
+pub async fn search_patients(
+    pool: &SqlitePool,
+    query: &PatientQuery,
+    page: Page,
+) -> DomainResult<Paged<Patient>> {
+    // FTS5 prefix queries on the index of migration 0015; the words hold letters and digits
+    // only, so quoting them is enough to keep FTS5's syntax out.
+    let (from, arg) = match query {
+        PatientQuery::Born(d) => ("patients p WHERE p.date_of_birth = ?1", d.to_string()),
+        PatientQuery::Words(words) => {
+            let terms: Vec<String> = words.iter().map(|w| format!("\"{w}\"*")).collect();
+            (
+                "patients_fts f JOIN patients p ON p.rowid = f.rowid WHERE patients_fts MATCH ?1",
+                terms.join(" AND "),
+            )
+        }
+    };
+    let prefix = format!("{}%", query.first_word().unwrap_or_default());
+    let count = format!("SELECT count(*) FROM {from}");
+    let list = format!(
+        "SELECT p.* FROM {from} ORDER BY (lower(p.name) LIKE ?2) DESC, lower(p.name), p.id
+         LIMIT ?3 OFFSET ?4"
+    );
+    let (count, list, arg, prefix) = (&count, &list, &arg, &prefix);
+    let (total, items): (i64, Vec<PatientRow>) = retry(|| async move {
+        let mut tx = pool.begin().await?;
+        let total: i64 = sqlx::query_scalar(count)
+            .bind(arg)
+            .fetch_one(&mut *tx)
+            .await?;
+        let items = sqlx::query_as(list)
+            .bind(arg)
+            .bind(prefix)
+            .bind(page.limit)
+            .bind(page.offset)
+            .fetch_all(&mut *tx)
+            .await?;
         tx.commit().await?;
         Ok((total, items))
     })
