@@ -58,7 +58,7 @@ fuzz() {
     # Rate limits and the hold cap are off: one fuzzing admin sends far more than either allows.
     HOST=127.0.0.1 PORT="$port" DATABASE_URL="$url" RUST_LOG=warn \
         ADMIN_EMAIL="$ADMIN" ADMIN_PASSWORD="$ADMIN_PW" RATE_LIMIT_PER_MINUTE=0 \
-        MAX_PENDING_HOLDS_PER_PATIENT=0 ACCESS_TOKEN_MINUTES=60 \
+        MAX_PENDING_HOLDS_PER_PATIENT=0 ACCESS_TOKEN_MINUTES=60 MAIL_DIR=off \
         EXPIRY_SWEEP_INTERVAL_SECONDS=1 "$BIN" serve >"$work/$name.log" 2>&1 &
     pid=$!
     local up=""

@@ -21,6 +21,7 @@ pub mod linger;
 mod middleware;
 mod moves;
 mod openapi;
+mod openapi_client;
 mod outbox;
 mod params;
 mod patients;

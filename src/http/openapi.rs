@@ -23,16 +23,20 @@ one envelope: `{\"success\": true, \"message\", \"data\"[, \"pagination\"]}` or 
 `x-request-id`.",
         license(name = "MIT", identifier = "MIT"),
     ),
+    // In the order a newcomer needs them: sign in first, then the catalogue, then bookings.
     tags(
+        (name = "auth", description = "Sign up, log in (the access token for every other call), refresh, log out, passwords and the second factor"),
         (name = "doctors", description = "Doctors and their specializations"),
-        (name = "patients", description = "Patients (protected health information)"),
         (name = "time slots", description = "A doctor's bookable times, in the doctor's time zone"),
-        (name = "schedules", description = "A doctor's weekly availability rules (generating slots) and time off"),
+        (name = "patients", description = "Patients (protected health information)"),
         (name = "appointments", description = "Bookings: PENDING → CONFIRMED → COMPLETED, with cancellation, expiry, rescheduling and no-shows"),
-        (name = "reviews", description = "Patients' ratings of their completed appointments, and each doctor's public reviews"),
-        (name = "outbox", description = "Deliveries of e-mail and webhooks after each change commits (admin)"),
-        (name = "webhooks", description = "Signed JSON POSTs to other systems about appointment changes (admin)"),
+        (name = "schedules", description = "A doctor's weekly availability rules (generating slots) and time off"),
         (name = "waitlist", description = "Patients waiting for a seat with a doctor: a freed seat is offered to the first in line as a PENDING hold"),
+        (name = "reviews", description = "Patients' ratings of their completed appointments, and each doctor's public reviews"),
+        (name = "users", description = "Staff and patient accounts (admin)"),
+        (name = "audit", description = "Who read or changed which patient's data: the access log"),
+        (name = "webhooks", description = "Signed JSON POSTs to other systems about appointment changes (admin)"),
+        (name = "outbox", description = "Deliveries of e-mail and webhooks after each change commits (admin)"),
         (name = "operations", description = "Health checks and this contract"),
     ),
     components(schemas(ErrorBody))
@@ -335,6 +339,7 @@ pub fn document() -> &'static str {
     DOC.get_or_init(|| {
         let mut doc = serde_json::to_value(super::spec()).unwrap_or_default();
         fix_link_keys(&mut doc);
+        super::openapi_client::for_clients(&mut doc);
         doc.to_string()
     })
 }

@@ -174,12 +174,25 @@ pub struct AppointmentRow {
     completed_at: Option<DateTime<Utc>>,
     created_at: DateTime<Utc>,
     updated_at: DateTime<Utc>,
-    /// Only in lists.
-    #[sqlx(default)]
+}
+
+/// An appointment as a list shows it: with the patient's and the doctor's names.
+#[derive(sqlx::FromRow)]
+pub struct ListedRow {
+    #[sqlx(flatten)]
+    appointment: AppointmentRow,
     patient_name: Option<String>,
-    /// Only in lists.
-    #[sqlx(default)]
     doctor_name: Option<String>,
+}
+
+impl TryFrom<ListedRow> for Appointment {
+    type Error = DomainError;
+    fn try_from(r: ListedRow) -> Result<Self, DomainError> {
+        let mut a = Appointment::try_from(r.appointment)?;
+        a.patient_name = r.patient_name;
+        a.doctor_name = r.doctor_name;
+        Ok(a)
+    }
 }
 
 fn status(raw: &str) -> Result<AppointmentStatus, DomainError> {
@@ -207,8 +220,8 @@ impl TryFrom<AppointmentRow> for Appointment {
             completed_at: r.completed_at,
             created_at: r.created_at,
             updated_at: r.updated_at,
-            patient_name: r.patient_name,
-            doctor_name: r.doctor_name,
+            patient_name: None,
+            doctor_name: None,
         })
     }
 }

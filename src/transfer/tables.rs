@@ -406,6 +406,11 @@ pub const NOT_EXPORTED: &[(&str, &str)] = &[
 /// (table, column, how).
 pub const DERIVED: &[(&str, &str, &str)] = &[
     (
+        "time_slots",
+        "doctor_active",
+        "kept by triggers from the doctor's is_active, so importing the slots after the doctors sets it",
+    ),
+    (
         "patients",
         "pending_holds",
         "PostgreSQL: kept by a trigger on appointments, so importing the appointments recounts it",

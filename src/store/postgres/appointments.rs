@@ -17,7 +17,7 @@ use crate::domain::{
 use crate::store::accounts;
 use crate::store::gate::SlotGate;
 use crate::store::retry::{retry, TxError};
-use crate::store::rows::{self, AppointmentRow, AuditRow, DetailRow};
+use crate::store::rows::{self, AppointmentRow, AuditRow, DetailRow, ListedRow};
 use crate::store::ListSql;
 
 /// Columns of [`Appointment`] from alias `a`, with the effective status.
@@ -39,7 +39,7 @@ macro_rules! book_sql {
         UPDATE time_slots SET current_bookings = current_bookings + 1, updated_at = now()
         WHERE id = $3 AND doctor_id = $2 AND status = 'AVAILABLE' AND current_bookings < max_capacity
           AND starts_at > now() AND ($4::date IS NULL OR slot_date = $4) AND ($5::time IS NULL OR slot_time = $5)
-          AND NOT EXISTS (SELECT 1 FROM doctors d WHERE d.id = $2 AND NOT d.is_active)
+          AND doctor_active
           AND ",
             $hold_cap,
             "
@@ -698,7 +698,7 @@ async fn list(
     page: Page,
 ) -> DomainResult<Paged<Appointment>> {
     let status = filter.status.map(AppointmentStatus::as_str);
-    let (total, items): (i64, Vec<AppointmentRow>) = super::snapshot(pool, |mut tx| async move {
+    let (total, items): (i64, Vec<ListedRow>) = super::snapshot(pool, |mut tx| async move {
         let exists: bool = crate::store::statements::query_scalar(sql.exists)
             .bind(owner)
             .fetch_one(&mut *tx)

@@ -26,7 +26,7 @@ use crate::domain::{
 };
 use crate::store::accounts::lite;
 use crate::store::retry::{retry, TxError};
-use crate::store::rows::{self, AppointmentRow, AuditRow, DetailRow};
+use crate::store::rows::{self, AppointmentRow, AuditRow, DetailRow, ListedRow};
 use crate::store::ListSql;
 
 /// Columns of [`Appointment`] from alias `a`, with the effective status as of the SQL given for
@@ -175,7 +175,7 @@ macro_rules! facts_sql {
     () => {
         "SELECT EXISTS (SELECT 1 FROM patients WHERE id = ?1),
                 EXISTS (SELECT 1 FROM doctors WHERE id = ?2),
-                EXISTS (SELECT 1 FROM doctors WHERE id = ?2 AND NOT is_active),
+                coalesce(s.doctor_id = ?2 AND NOT s.doctor_active, 0),
                 s.doctor_id, s.slot_date, s.slot_time, s.status, s.starts_at > ?4,
                 s.current_bookings >= s.max_capacity,
                 EXISTS (SELECT 1 FROM appointments a WHERE a.time_slot_id = s.id AND a.patient_id = ?1
@@ -781,7 +781,7 @@ async fn list(
     page: Page,
 ) -> DomainResult<Paged<Appointment>> {
     let status = filter.status.map(AppointmentStatus::as_str);
-    let (total, items): (i64, Vec<AppointmentRow>) = retry(|| async move {
+    let (total, items): (i64, Vec<ListedRow>) = retry(|| async move {
         let mut tx = pool.begin().await?;
         let exists: bool = sqlx::query_scalar(sql.exists)
             .bind(owner)
