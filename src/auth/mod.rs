@@ -2,6 +2,7 @@
 
 pub mod bootstrap;
 pub mod password;
+pub mod refusals;
 pub mod revoked;
 pub mod sealing;
 pub mod sessions;
@@ -53,6 +54,8 @@ pub struct Auth {
     pub hashing: password::HashGate,
     /// The master key sealing the secrets kept in the database.
     pub vault: Arc<vault::Vault>,
+    /// Throttling windows this instance saw refuse, until they close.
+    pub refusals: refusals::Refusals,
 }
 
 impl Auth {
@@ -73,6 +76,7 @@ impl Auth {
             settings,
             hashing,
             vault,
+            refusals: refusals::Refusals::default(),
         })
     }
 

@@ -125,6 +125,12 @@ pub async fn login(
         return Err(AuthError::Invalid);
     }
     let keys = Keys::new(email, ip);
+    // A window this instance saw refuse is still closed: no need to ask the database.
+    for key in [&keys.pair, &keys.ip] {
+        if let Some(wait) = auth.refusals.refused(key) {
+            return Err(AuthError::Throttled(wait));
+        }
+    }
     let windows = store
         .take_attempt(&[
             (keys.pair.clone(), PAIR_WINDOW_SECS),
@@ -140,6 +146,8 @@ pub async fn login(
     if pair.failures > PAIR_LIMIT {
         let others = [keys.ip.clone(), keys.account.clone()];
         store.give_back_attempts(&others, &[]).await?;
+        auth.refusals
+            .refuse(&keys.pair, pair.retry_after_secs as u64);
         return Err(AuthError::Throttled(pair.retry_after_secs as u64));
     }
     if by_ip.failures > IP_LIMIT {
@@ -147,6 +155,8 @@ pub async fn login(
         // past its own limit.
         let others = [keys.account.clone()];
         store.give_back_attempts(&others, &[]).await?;
+        auth.refusals
+            .refuse(&keys.ip, by_ip.retry_after_secs as u64);
         return Err(AuthError::Throttled(by_ip.retry_after_secs as u64));
     }
     if account.failures > ACCOUNT_SLOW {
