@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # Bookings under a login flood: `book-distinct` windows with and without a client sending
-# FLOOD_RATE logins a second (default 50), alternating Q F Q F … on one server per round, so
-# drift in the machine's speed weighs on both sides. The report gives each round's bookings/s
-# quiet and flooded, the median of the per-round ratios flooded ÷ quiet, and what the flood's
-# logins were answered.
+# FLOOD_RATE logins a second (default 50), on one server per round: quiet then flooded in odd
+# rounds, flooded then quiet in even ones, so drift and the database's growth weigh on both
+# sides. The report gives each round's bookings/s quiet and flooded, the median of the
+# per-round ratios flooded ÷ quiet, and what the flood's logins were answered.
 #
 #   bash bench/login-flood.sh
 #   FLOOD_MODE=accounts ROUNDS=4 BACKEND=sqlite bash bench/login-flood.sh
@@ -90,6 +90,20 @@ window() {
         --out "$OUT/$label.json" >"$WORK/bench.log" 2>&1 || { tail -20 "$WORK/bench.log" >&2; exit 1; }
 }
 
+quiet_window() {
+    log "round $1: quiet"
+    window "quiet-$1"
+}
+
+flooded_window() {
+    log "round $1: flooded ($FLOOD_RATE logins/s, $FLOOD_MODE)"
+    flood "$OUT/flood-$1.json"
+    window "flooded-$1"
+    kill "$FLOOD_PID" 2>/dev/null || true
+    wait "$FLOOD_PID" 2>/dev/null || true
+    FLOOD_PID=
+}
+
 for r in $(seq 1 "$ROUNDS"); do
     case $BACKEND in
         postgres)
@@ -98,14 +112,13 @@ for r in $(seq 1 "$ROUNDS"); do
         sqlite) rm -rf "$WORK/db"; mkdir -p "$WORK/db"; url="sqlite:$WORK/db/carebook.db" ;;
     esac
     serve "$url" "$WORK/server-$r.log" CAREBOOK_MASTER_KEY="$(head -c 32 /dev/urandom | base64)"
-    log "round $r: quiet"
-    window "quiet-$r"
-    log "round $r: flooded ($FLOOD_RATE logins/s, $FLOOD_MODE)"
-    flood "$OUT/flood-$r.json"
-    window "flooded-$r"
-    kill "$FLOOD_PID" 2>/dev/null || true
-    wait "$FLOOD_PID" 2>/dev/null || true
-    FLOOD_PID=
+    # Odd rounds measure quiet first, even rounds flooded first: the second window of a round
+    # runs on a database the first has grown, and that must not weigh on one side only.
+    if [ $((r % 2)) -eq 1 ]; then
+        quiet_window "$r"; flooded_window "$r"
+    else
+        flooded_window "$r"; quiet_window "$r"
+    fi
     kill -TERM "$PID"; wait "$PID" 2>/dev/null || true; PID=
 done
 

@@ -2,6 +2,8 @@
 # Rewrites docs/docs-page.png, the README's picture of /docs: builds carebook, serves it on a
 # throwaway SQLite database and a free port, has headless Chromium photograph the page with
 # the network unusable (so the picture shows only what ships in the binary), then stops it.
+# Then rewrites docs/docs-page.txt, the listing of what the picture shows, which the browser
+# test checks against the served document.
 # Needs Debian's chromium (`apt-get install -y --no-install-recommends chromium`), or CHROMIUM.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -39,3 +41,6 @@ done
     --screenshot="$PWD/docs/docs-page.png" "http://127.0.0.1:$port/docs" 2>"$tmp/chromium.log" ||
     { tail -20 "$tmp/chromium.log" >&2; exit 1; }
 echo "wrote docs/docs-page.png"
+# The listing of what the picture shows, which the browser test checks against the document.
+UPDATE_DOCS_PAGE=1 cargo test --quiet --test browser the_docs_picture_shows_todays_document
+echo "wrote docs/docs-page.txt"

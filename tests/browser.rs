@@ -42,6 +42,58 @@ async fn docs_page_lists_every_operation() {
     );
 }
 
+/// `docs/docs-page.png` shows the document served today: `docs/docs-page.txt` lists what the
+/// picture shows (title, version, each tag's operations in order) and must match the served
+/// document. `UPDATE_DOCS_PAGE=1` rewrites the listing; `scripts/docs-screenshot.sh` does that
+/// and takes the picture again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_docs_picture_shows_todays_document() {
+    let app = App::spawn().await;
+    let shown = picture_listing(&app.spec().await);
+    let file = Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/docs-page.txt");
+    if std::env::var_os("UPDATE_DOCS_PAGE").is_some() {
+        std::fs::write(&file, &shown).expect("write docs/docs-page.txt");
+        return;
+    }
+    let recorded = std::fs::read_to_string(&file).unwrap_or_default();
+    assert!(
+        recorded == shown,
+        "docs/docs-page.png shows an older OpenAPI document: run scripts/docs-screenshot.sh \
+         (it rewrites the picture and docs/docs-page.txt)\n--- recorded\n{recorded}\n--- served\n{shown}"
+    );
+}
+
+/// What the picture of `/docs` shows, as text: the title and version, then each tag with its
+/// operations (method, path, summary), by path.
+fn picture_listing(spec: &Value) -> String {
+    let mut out = format!(
+        "{} {}\n",
+        spec["info"]["title"].as_str().unwrap_or_default(),
+        spec["info"]["version"].as_str().unwrap_or_default()
+    );
+    let tags: Vec<&str> = spec["tags"]
+        .as_array()
+        .map(|t| t.iter().filter_map(|t| t["name"].as_str()).collect())
+        .unwrap_or_default();
+    let paths = spec["paths"].as_object().expect("spec has paths");
+    for tag in tags {
+        out.push_str(&format!("\n{tag}\n"));
+        for (path, item) in paths {
+            for method in HTTP_METHODS {
+                let op = &item[method];
+                let tagged = op["tags"]
+                    .as_array()
+                    .is_some_and(|t| t.iter().any(|t| t == tag));
+                if tagged {
+                    let summary = op["summary"].as_str().unwrap_or_default();
+                    out.push_str(&format!("  {} {path}  {summary}\n", method.to_uppercase()));
+                }
+            }
+        }
+    }
+    out
+}
+
 /// The rendered page shows each operation of the spec, and nothing else.
 fn assert_lists_exactly(run: &Render, expected: &BTreeSet<Operation>) {
     let rendered = rendered_operations(&run.dom);

@@ -138,7 +138,7 @@ pub async fn no_show(
 ) -> Result<Reply<AppointmentView>, ApiError> {
     if caller.role() == Role::Patient {
         // The role table already refuses patients; kept here so the rule reads in one place.
-        return Err(ApiError::forbidden());
+        return Err(ApiError::refused("Only staff may mark a no-show"));
     }
     may_change(&app, &caller, p.id).await?;
     let a = app.store.mark_no_show(p.id, caller.actor()).await?;

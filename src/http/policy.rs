@@ -365,7 +365,7 @@ pub async fn authorize(State(app): State<AppState>, mut req: Request, next: Next
         None if route_known(&path) => return next.run(req).await,
         None => {
             security_event(None, &path, 403, &client);
-            return ApiError::forbidden().into_response();
+            return ApiError::refused("No rule allows this route").into_response();
         }
     };
     let principal = match bearer(&req) {

@@ -111,7 +111,9 @@ pub async fn create(
 ) -> Result<Reply<ReviewView>, ApiError> {
     if caller.role() != Role::Patient {
         // The role table already refuses staff; kept here so the rule reads in one place.
-        return Err(ApiError::forbidden());
+        return Err(ApiError::refused(
+            "Only the patient of an appointment may review it",
+        ));
     }
     // A patient account always names its patient; without one nothing is theirs.
     let patient = caller.who.patient_id.ok_or_else(|| hidden("appointment"))?;

@@ -159,12 +159,18 @@ fn scope(caller: &Caller) -> Result<WaitlistFilter, ApiError> {
     let who = &caller.who;
     match caller.role() {
         Role::Patient => Ok(WaitlistFilter {
-            patient: Some(who.patient_id.ok_or_else(ApiError::forbidden)?),
+            patient: Some(
+                who.patient_id
+                    .ok_or_else(|| ApiError::refused("This account is not linked to a patient"))?,
+            ),
             doctor: None,
         }),
         Role::Doctor => Ok(WaitlistFilter {
             patient: None,
-            doctor: Some(who.doctor_id.ok_or_else(ApiError::forbidden)?),
+            doctor: Some(
+                who.doctor_id
+                    .ok_or_else(|| ApiError::refused("This account is not linked to a doctor"))?,
+            ),
         }),
         Role::Admin | Role::Scheduler => Ok(WaitlistFilter::default()),
     }
