@@ -92,6 +92,27 @@ pub struct PatientRow {
     updated_at: DateTime<Utc>,
 }
 
+/// A `patients` row with how many rows its query matched (`count(*) OVER ()`): a search reads
+/// its page and its total in one pass over the matches.
+#[derive(sqlx::FromRow)]
+pub struct CountedPatientRow {
+    #[sqlx(flatten)]
+    patient: PatientRow,
+    matches: i64,
+}
+
+/// A page of counted rows with its total, or `None` for an empty page, whose total its rows
+/// cannot tell.
+pub fn counted_patients(
+    rows: Vec<CountedPatientRow>,
+) -> Result<Option<crate::domain::page::Paged<Patient>>, DomainError> {
+    let Some(total) = rows.first().map(|r| r.matches) else {
+        return Ok(None);
+    };
+    let items = rows.into_iter().map(|r| r.patient).collect();
+    paged(total, items).map(Some)
+}
+
 impl TryFrom<PatientRow> for Patient {
     type Error = DomainError;
     fn try_from(r: PatientRow) -> Result<Self, DomainError> {

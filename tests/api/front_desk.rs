@@ -271,6 +271,10 @@ async fn the_front_desk_finds_patients(app: TestApp) {
     let (_, b) = app.get("/patients?q=maria&limit=1&offset=1").await;
     assert_eq!(names(&b), ["Mariano Ruiz"], "{b}");
     assert_eq!(b["pagination"]["total"], 3);
+    // A page past the end is empty and still counts the matches.
+    let (_, b) = app.get("/patients?q=maria&limit=2&offset=10").await;
+    assert!(names(&b).is_empty(), "{b}");
+    assert_eq!(b["pagination"]["total"], 3, "{b}");
     for q in [
         "nobody-at-all",
         "*",

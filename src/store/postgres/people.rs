@@ -11,7 +11,7 @@ use crate::domain::{DoctorId, DomainError, DomainResult, PatientId};
 use crate::store::accounts::pg;
 use crate::store::binds::{bind_doctor_changes, bind_new_doctor, bind_patient};
 use crate::store::retry::retry;
-use crate::store::rows::{self, DoctorRow, PatientRow};
+use crate::store::rows::{self, CountedPatientRow, DoctorRow, PatientRow};
 
 const DOCTOR_DUPES: &[(&str, &str)] = &[
     (
@@ -187,28 +187,36 @@ pub async fn search_patients(
         }
     };
     let prefix = format!("{}%", query.first_word().unwrap_or_default());
-    let count = format!("SELECT count(*) FROM patients WHERE {filter}");
+    // The page and the number of matches in one pass; only a page past the end counts apart.
     let list = format!(
-        "SELECT * FROM patients WHERE {filter}
+        "SELECT *, count(*) OVER () AS matches FROM patients WHERE {filter}
          ORDER BY (lower(name) LIKE $2) DESC, lower(name), id LIMIT $3 OFFSET $4"
     );
+    let count = format!("SELECT count(*) FROM patients WHERE {filter}");
     let (count, list, arg, prefix) = (&count, &list, &arg, &prefix);
-    let (total, rows): (i64, Vec<PatientRow>) = super::snapshot(pool, |mut tx| async move {
-        let total = crate::store::statements::query_scalar(count)
-            .bind(arg)
-            .fetch_one(&mut *tx)
-            .await?;
-        let items = crate::store::statements::query_as(list)
+    let found = super::snapshot(pool, |mut tx| async move {
+        let rows: Vec<CountedPatientRow> = crate::store::statements::query_as(list)
             .bind(arg)
             .bind(prefix)
             .bind(page.limit)
             .bind(page.offset)
             .fetch_all(&mut *tx)
             .await?;
-        Ok(((total, items), tx))
+        if !rows.is_empty() || page.offset == 0 {
+            return Ok(((rows, None), tx));
+        }
+        let total: i64 = crate::store::statements::query_scalar(count)
+            .bind(arg)
+            .fetch_one(&mut *tx)
+            .await?;
+        Ok(((rows, Some(total)), tx))
     })
     .await?;
-    rows::paged(total, rows)
+    let (rows, total) = found;
+    Ok(rows::counted_patients(rows)?.unwrap_or(Paged {
+        items: Vec::new(),
+        total: total.unwrap_or(0),
+    }))
 }
 
 pub async fn get_patient(pool: &TxPool, id: PatientId) -> DomainResult<Patient> {

@@ -11,7 +11,7 @@ use crate::domain::{DoctorId, DomainError, DomainResult, PatientId};
 use crate::store::accounts::lite;
 use crate::store::binds::{bind_doctor_changes, bind_new_doctor, bind_patient};
 use crate::store::retry::{retry, TxError};
-use crate::store::rows::{self, DoctorRow, PatientRow};
+use crate::store::rows::{self, CountedPatientRow, DoctorRow, PatientRow};
 
 const DOCTOR_EMAIL_TAKEN: &str = "A doctor with this e-mail already exists";
 const DOCTOR_LICENCE_TAKEN: &str = "A doctor with this licence number already exists";
@@ -217,30 +217,40 @@ pub async fn search_patients(
         }
     };
     let prefix = format!("{}%", query.first_word().unwrap_or_default());
-    let count = format!("SELECT count(*) FROM {from}");
+    // The page and the number of matches in one pass; only a page past the end counts apart.
     let list = format!(
-        "SELECT p.* FROM {from} ORDER BY (lower(p.name) LIKE ?2) DESC, lower(p.name), p.id
-         LIMIT ?3 OFFSET ?4"
+        "SELECT p.*, count(*) OVER () AS matches FROM {from}
+         ORDER BY (lower(p.name) LIKE ?2) DESC, lower(p.name), p.id LIMIT ?3 OFFSET ?4"
     );
+    let count = format!("SELECT count(*) FROM {from}");
     let (count, list, arg, prefix) = (&count, &list, &arg, &prefix);
-    let (total, items): (i64, Vec<PatientRow>) = retry(|| async move {
+    let (rows, total) = retry(|| async move {
         let mut tx = pool.begin().await?;
-        let total: i64 = sqlx::query_scalar(count)
-            .bind(arg)
-            .fetch_one(&mut *tx)
-            .await?;
-        let items = sqlx::query_as(list)
+        let rows: Vec<CountedPatientRow> = sqlx::query_as(list)
             .bind(arg)
             .bind(prefix)
             .bind(page.limit)
             .bind(page.offset)
             .fetch_all(&mut *tx)
             .await?;
+        let total: Option<i64> = if rows.is_empty() && page.offset > 0 {
+            Some(
+                sqlx::query_scalar(count)
+                    .bind(arg)
+                    .fetch_one(&mut *tx)
+                    .await?,
+            )
+        } else {
+            None
+        };
         tx.commit().await?;
-        Ok((total, items))
+        Ok((rows, total))
     })
     .await?;
-    rows::paged(total, items)
+    Ok(rows::counted_patients(rows)?.unwrap_or(Paged {
+        items: Vec::new(),
+        total: total.unwrap_or(0),
+    }))
 }
 
 pub async fn get_patient(pool: &SqlitePool, id: PatientId) -> DomainResult<Patient> {
