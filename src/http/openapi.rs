@@ -386,8 +386,8 @@ pub async fn serve() -> impl IntoResponse {
 /// The same document for YAML tooling. JSON is a subset of YAML 1.2, so the JSON text is
 /// served as is: any YAML parser reads it as the same document.
 #[utoipa::path(get, path = "/openapi.yaml", tag = "operations", operation_id = "getOpenApiYaml",
-    responses((status = 200, description = "The OpenAPI document", content_type = "application/yaml",
-        body = Object)))]
+    responses((status = 200, description = "The OpenAPI document, as YAML text", content_type = "application/yaml",
+        body = String)))]
 pub async fn serve_yaml() -> impl IntoResponse {
     ([(header::CONTENT_TYPE, "application/yaml")], document())
 }

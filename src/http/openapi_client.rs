@@ -96,7 +96,46 @@ fn envelopes_by_reference(doc: &mut Value) {
         for (name, envelope) in made {
             s.entry(name).or_insert(envelope);
         }
+        // Envelopes the document already names (`Envelope_PatientView`) hold a copy of their
+        // view too: they refer to it instead.
+        for (name, envelope) in s.iter_mut() {
+            let Some(props) = envelope.get("properties").and_then(Value::as_object) else {
+                continue;
+            };
+            if !(props.contains_key("success") && props.contains_key("data")) {
+                continue;
+            }
+            let data = &props["data"];
+            let (view, list) = match (data.get("type"), data.get("items")) {
+                (Some(t), Some(items)) if t == "array" => (named_copy(&schemas, items), true),
+                _ => (named_copy(&schemas, data), false),
+            };
+            let Some(view) = view.filter(|v| v != name) else {
+                continue;
+            };
+            let target = json!({"$ref": format!("#/components/schemas/{view}")});
+            envelope["properties"]["data"] = if list {
+                json!({"type": "array", "items": target})
+            } else {
+                target
+            };
+        }
     }
+}
+
+/// The name of the component schema `v` is a copy of, if it is a schema written out rather
+/// than a reference.
+fn named_copy(schemas: &Map<String, Value>, v: &Value) -> Option<String> {
+    let written_out = v
+        .as_object()
+        .is_some_and(|o| !o.is_empty() && !o.contains_key("$ref"));
+    if !written_out {
+        return None;
+    }
+    schemas
+        .iter()
+        .find(|(_, s)| *s == v)
+        .map(|(n, _)| n.clone())
 }
 
 /// `x-enum-varnames` for string enums with values that are not identifiers, so a generated
@@ -282,5 +321,33 @@ mod tests {
         assert!(doc
             .pointer("/paths/~1x/get/responses/200/headers/x-request-id")
             .is_some());
+    }
+
+    #[test]
+    fn named_envelopes_refer_to_their_view() {
+        let view = json!({"type": "object", "properties": {"id": {"type": "string"}}});
+        let envelope = json!({"type": "object", "properties": {"success": {"type": "boolean"},
+            "data": view.clone()}});
+        let page = json!({"type": "object", "properties": {"success": {"type": "boolean"},
+            "data": {"type": "array", "items": view.clone()}, "pagination": {"type": "object"}}});
+        let mut doc = json!({
+            "paths": {"/x": {"get": {"responses": {"200": {"content": {"application/json": {
+                "schema": {"$ref": "#/components/schemas/Envelope_XView"}}}}}}}},
+            "components": {"schemas": {"XView": view, "Envelope_XView": envelope,
+                "PagedEnvelope_XView": page}}
+        });
+        for_clients(&mut doc);
+        assert_eq!(
+            doc.pointer("/components/schemas/Envelope_XView/properties/data/$ref"),
+            Some(&json!("#/components/schemas/XView"))
+        );
+        assert_eq!(
+            doc.pointer("/components/schemas/PagedEnvelope_XView/properties/data/items/$ref"),
+            Some(&json!("#/components/schemas/XView"))
+        );
+        assert_eq!(
+            doc.pointer("/components/schemas/XView/properties/id/type"),
+            Some(&json!("string"))
+        );
     }
 }
