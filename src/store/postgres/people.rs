@@ -188,9 +188,10 @@ pub async fn search_patients(
     };
     let prefix = format!("{}%", query.first_word().unwrap_or_default());
     // The page and the number of matches in one pass; only a page past the end counts apart.
+    // Ties in name keep registration order.
     let list = format!(
         "SELECT *, count(*) OVER () AS matches FROM patients WHERE {filter}
-         ORDER BY (lower(name) LIKE $2) DESC, lower(name), id LIMIT $3 OFFSET $4"
+         ORDER BY (lower(name) LIKE $2) DESC, lower(name), created_at, id LIMIT $3 OFFSET $4"
     );
     let count = format!("SELECT count(*) FROM patients WHERE {filter}");
     let (count, list, arg, prefix) = (&count, &list, &arg, &prefix);

@@ -205,24 +205,33 @@ pub async fn search_patients(
     page: Page,
 ) -> DomainResult<Paged<Patient>> {
     // FTS5 prefix queries on the index of migration 0015; the words hold letters and digits
-    // only, so quoting them is enough to keep FTS5's syntax out.
-    let (from, arg) = match query {
-        PatientQuery::Born(d) => ("patients p WHERE p.date_of_birth = ?1", d.to_string()),
+    // only, so quoting them is enough to keep FTS5's syntax out. The matches are ranked on the
+    // index's own copy of the name, and only the page's rows are read from `patients`.
+    let (source, arg) = match query {
+        PatientQuery::Born(d) => (
+            "SELECT rowid AS rid, name FROM patients WHERE date_of_birth = ?1",
+            d.to_string(),
+        ),
         PatientQuery::Words(words) => {
             let terms: Vec<String> = words.iter().map(|w| format!("\"{w}\"*")).collect();
             (
-                "patients_fts f JOIN patients p ON p.rowid = f.rowid WHERE patients_fts MATCH ?1",
+                "SELECT rowid AS rid, name FROM patients_fts WHERE patients_fts MATCH ?1",
                 terms.join(" AND "),
             )
         }
     };
     let prefix = format!("{}%", query.first_word().unwrap_or_default());
     // The page and the number of matches in one pass; only a page past the end counts apart.
+    // Ties in name keep registration order (the rowid), as on PostgreSQL.
     let list = format!(
-        "SELECT p.*, count(*) OVER () AS matches FROM {from}
-         ORDER BY (lower(p.name) LIKE ?2) DESC, lower(p.name), p.id LIMIT ?3 OFFSET ?4"
+        "WITH hits AS (
+             SELECT rid, lower(name) LIKE ?2 AS first, lower(name) AS key,
+                    count(*) OVER () AS matches
+             FROM ({source}) ORDER BY first DESC, key, rid LIMIT ?3 OFFSET ?4)
+         SELECT p.*, h.matches FROM hits h JOIN patients p ON p.rowid = h.rid
+         ORDER BY h.first DESC, h.key, h.rid"
     );
-    let count = format!("SELECT count(*) FROM {from}");
+    let count = format!("SELECT count(*) FROM ({source})");
     let (count, list, arg, prefix) = (&count, &list, &arg, &prefix);
     let (rows, total) = retry(|| async move {
         let mut tx = pool.begin().await?;
