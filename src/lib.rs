@@ -8,6 +8,7 @@
 pub mod admin;
 pub mod auth;
 pub mod config;
+pub mod dburl;
 pub mod domain;
 pub mod files;
 pub mod http;

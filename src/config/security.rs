@@ -7,7 +7,7 @@ use std::time::Duration;
 use clap::Args;
 use ipnet::IpNet;
 
-use super::Secret;
+use super::secret::Secret;
 
 /// How patients get an account.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -190,11 +190,7 @@ impl RawSecurity {
 
 /// `master.key` beside the SQLite database file, or in `./data` for PostgreSQL.
 fn default_key_file(database_url: &str) -> PathBuf {
-    let sqlite = database_url
-        .strip_prefix("sqlite://")
-        .or_else(|| database_url.strip_prefix("sqlite:"))
-        .map(|p| p.split('?').next().unwrap_or(p));
-    match sqlite.map(std::path::Path::new).and_then(|p| p.parent()) {
+    match crate::dburl::sqlite_file(database_url).and_then(|p| p.parent()) {
         Some(dir) if !dir.as_os_str().is_empty() => dir.join("master.key"),
         Some(_) => PathBuf::from("master.key"),
         None => PathBuf::from("./data/master.key"),

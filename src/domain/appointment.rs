@@ -2,8 +2,9 @@
 
 use chrono::{DateTime, NaiveDate, NaiveTime, Utc};
 
+use super::error::{DomainError, FieldError};
+use super::ids::{AppointmentId, DoctorId, PatientId, SlotId};
 use super::text::{string_ser, string_serde};
-use super::{AppointmentId, DoctorId, DomainError, PatientId, SlotId};
 
 /// Longest reason for a visit or for a cancellation.
 pub const REASON_MAX: usize = 2000;
@@ -347,13 +348,13 @@ impl NewAppointment {
     pub fn check_slot_time(&self, date: NaiveDate, time: NaiveTime) -> Result<(), DomainError> {
         let mut errors = Vec::new();
         if self.appointment_date.is_some_and(|d| d != date) {
-            errors.push(super::FieldError::new(
+            errors.push(FieldError::new(
                 "appointment_date",
                 format!("must equal the slot's date ({date})"),
             ));
         }
         if self.appointment_time.is_some_and(|t| t != time) {
-            errors.push(super::FieldError::new(
+            errors.push(FieldError::new(
                 "appointment_time",
                 format!("must equal the slot's time ({time})"),
             ));

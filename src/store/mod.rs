@@ -22,6 +22,7 @@ use std::sync::Arc;
 
 pub use retry::{unavailable_cause, TxError};
 
+use crate::dburl::Backend;
 use crate::domain::store::{PoolStats, Store};
 
 /// A pool's state for metrics, with one timed acquire.
@@ -47,31 +48,6 @@ pub(crate) struct ListSql {
     pub exists: &'static str,
     pub count: &'static str,
     pub page: &'static str,
-}
-
-/// Which adapter a database URL selects.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Backend {
-    Postgres,
-    Sqlite,
-}
-
-impl Backend {
-    /// Picks the backend from the URL scheme; any other scheme is an error.
-    pub fn from_url(url: &str) -> Result<Self, String> {
-        let scheme = url
-            .split(':')
-            .next()
-            .unwrap_or_default()
-            .to_ascii_lowercase();
-        match scheme.as_str() {
-            "postgres" | "postgresql" => Ok(Self::Postgres),
-            "sqlite" => Ok(Self::Sqlite),
-            _ => Err(format!(
-                "unsupported database URL scheme '{scheme}:' (use postgres://, postgresql:// or sqlite:)"
-            )),
-        }
-    }
 }
 
 /// Why the store could not be opened.
@@ -104,27 +80,5 @@ pub async fn open(opts: &StoreOptions) -> Result<Arc<dyn Store>, OpenError> {
     match Backend::from_url(&opts.url).map_err(OpenError::Config)? {
         Backend::Postgres => Ok(Arc::new(postgres::PgStore::open(opts).await?)),
         Backend::Sqlite => Ok(Arc::new(sqlite::SqliteStore::open(opts).await?)),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn scheme_picks_backend() {
-        assert_eq!(
-            Backend::from_url("postgres://x/y").unwrap(),
-            Backend::Postgres
-        );
-        assert_eq!(
-            Backend::from_url("postgresql://x/y").unwrap(),
-            Backend::Postgres
-        );
-        assert_eq!(
-            Backend::from_url("sqlite:data/x.db").unwrap(),
-            Backend::Sqlite
-        );
-        assert!(Backend::from_url("mysql://x/y").is_err());
     }
 }

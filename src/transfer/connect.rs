@@ -10,7 +10,7 @@ use sqlx::{ConnectOptions, PgConnection, SqliteConnection};
 
 use super::TransferError;
 use crate::config::Settings;
-use crate::store::Backend;
+use crate::dburl::Backend;
 
 static PG_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
 static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
