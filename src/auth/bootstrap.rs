@@ -35,7 +35,7 @@ pub enum BootstrapError {
 
 fn random_password() -> String {
     use base64::Engine;
-    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(super::random_bytes::<18>())
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(super::crypto::random_bytes::<18>())
 }
 
 /// With `ADMIN_EMAIL`/`ADMIN_PASSWORD`, creates that admin unless the e-mail has an account (an

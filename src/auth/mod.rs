@@ -1,6 +1,7 @@
 //! Identity: passwords, access tokens, sessions, second factors, throttling.
 
 pub mod bootstrap;
+mod crypto;
 pub mod password;
 pub mod refusals;
 pub mod revoked;
@@ -10,30 +11,14 @@ pub mod tokens;
 pub mod totp;
 pub mod vault;
 
+pub use crypto::{random_bytes, sha256_hex};
+
 use std::sync::Arc;
 
 use crate::config::AuthSettings;
 use crate::domain::store::Store;
 use crate::domain::user::Role;
 use crate::domain::{DoctorId, DomainResult, PatientId, SessionId, UserId};
-
-/// `N` bytes from the operating system's CSPRNG: every secret carebook makes (signing keys,
-/// refresh secrets, TOTP secrets, the first admin's password) starts here.
-pub fn random_bytes<const N: usize>() -> [u8; N] {
-    use argon2::password_hash::rand_core::{OsRng, RngCore};
-    let mut bytes = [0u8; N];
-    OsRng.fill_bytes(&mut bytes);
-    bytes
-}
-
-/// SHA-256 of `text`, lower-case hex (refresh secrets, idempotency fingerprints).
-pub fn sha256_hex(text: &str) -> String {
-    use sha2::{Digest, Sha256};
-    Sha256::digest(text.as_bytes())
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
-}
 
 /// Who is calling, from a valid access token.
 #[derive(Debug, Clone)]

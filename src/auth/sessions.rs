@@ -7,7 +7,8 @@
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 
-use super::{password, sha256_hex, totp, Auth, Principal};
+use super::crypto::sha256_hex;
+use super::{password, totp, Auth, Principal};
 use crate::domain::store::Store;
 use crate::domain::user::{Credentials, User};
 use crate::domain::{DomainError, SessionId};
@@ -61,7 +62,7 @@ impl From<DomainError> for AuthError {
 }
 
 fn random_secret() -> String {
-    URL_SAFE_NO_PAD.encode(super::random_bytes::<32>())
+    URL_SAFE_NO_PAD.encode(super::crypto::random_bytes::<32>())
 }
 
 /// The throttling keys of a login attempt: the account from this address, this address, and

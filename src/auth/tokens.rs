@@ -87,7 +87,7 @@ pub struct Keyring {
 }
 
 fn random_secret() -> String {
-    STANDARD.encode(super::random_bytes::<32>())
+    STANDARD.encode(super::crypto::random_bytes::<32>())
 }
 
 impl Keyring {

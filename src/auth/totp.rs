@@ -10,7 +10,7 @@ fn totp(secret_b32: &str) -> Option<TOTP> {
 
 /// A fresh 160-bit secret, base32.
 pub fn new_secret() -> String {
-    match Secret::Raw(super::random_bytes::<20>().to_vec()).to_encoded() {
+    match Secret::Raw(super::crypto::random_bytes::<20>().to_vec()).to_encoded() {
         Secret::Encoded(s) => s,
         Secret::Raw(_) => String::new(),
     }
@@ -69,7 +69,7 @@ pub fn new_recovery_codes() -> Vec<String> {
     const ALPHABET: &[u8] = b"abcdefghjkmnpqrstuvwxyz23456789";
     (0..RECOVERY_CODES)
         .map(|_| {
-            let raw: String = super::random_bytes::<12>()
+            let raw: String = super::crypto::random_bytes::<12>()
                 .iter()
                 .map(|b| ALPHABET[usize::from(*b) % ALPHABET.len()] as char)
                 .collect();

@@ -88,7 +88,7 @@ impl Vault {
 
     /// Seals `plain`, bound to `aad` (what and whose it is).
     pub fn seal(&self, aad: &str, plain: &str) -> String {
-        let nonce_bytes = super::random_bytes::<NONCE_LEN>();
+        let nonce_bytes = super::crypto::random_bytes::<NONCE_LEN>();
         let mut buf = plain.as_bytes().to_vec();
         let nonce = Nonce::assume_unique_for_key(nonce_bytes);
         // Sealing fails only for a message over 256 GiB.
@@ -164,7 +164,7 @@ fn read_or_make(path: &Path) -> Result<[u8; 32], KeyError> {
                 .map_err(|_| err("must hold exactly 32 bytes in base64".into()))
         }
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            let key = super::random_bytes::<32>();
+            let key = super::crypto::random_bytes::<32>();
             if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
                 crate::files::private_dir(dir).map_err(|e| err(e.to_string()))?;
             }

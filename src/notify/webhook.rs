@@ -16,7 +16,7 @@ use serde::Serialize;
 pub use guard::check_destination;
 pub use sign::sign;
 
-use super::{DeliveryError, Notice};
+use super::notice::{DeliveryError, Notice};
 use crate::domain::outbox::WebhookTarget;
 use crate::domain::webhook::{is_public, signing_key, WebhookUrl};
 

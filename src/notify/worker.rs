@@ -9,7 +9,8 @@ use std::time::Duration;
 use futures_util::stream::{self, StreamExt};
 use tokio::sync::watch;
 
-use super::{Channels, DeliveryError, Notice};
+use super::channels::Channels;
+use super::notice::{DeliveryError, Notice};
 use crate::config::NotifySettings;
 use crate::domain::outbox::{Channel, Claimed, Settlement};
 use crate::domain::store::Store;

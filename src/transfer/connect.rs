@@ -8,7 +8,7 @@ use sqlx::postgres::PgConnectOptions;
 use sqlx::sqlite::SqliteConnectOptions;
 use sqlx::{ConnectOptions, PgConnection, SqliteConnection};
 
-use super::TransferError;
+use super::outcome::TransferError;
 use crate::config::Settings;
 use crate::dburl::Backend;
 

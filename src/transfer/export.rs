@@ -11,8 +11,8 @@ use sqlx::{Connection, PgConnection, SqliteConnection};
 use super::cell::Cell;
 use super::connect::{self, Conn};
 use super::format::{end_line, row_line, Header};
+use super::outcome::{Summary, TransferError};
 use super::tables::{Table, TABLES};
-use super::{Summary, TransferError};
 use crate::config::Settings;
 
 /// Writes every exported table of the database named by `settings` (`DATABASE_URL` or the

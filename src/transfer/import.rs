@@ -14,8 +14,8 @@ use sqlx::{Connection, Postgres, Sqlite};
 use super::cell::Cell;
 use super::connect::{self, Conn};
 use super::format::{parse_line, Header, Line};
+use super::outcome::{Summary, TransferError};
 use super::tables::{shape, Kind, Shape, Table, TABLES};
-use super::{Summary, TransferError};
 use crate::config::Settings;
 use crate::domain::text::is_single_line;
 

@@ -16,7 +16,7 @@ use lettre::transport::smtp::client::{Certificate, Tls, TlsParameters};
 use lettre::transport::smtp::Error as SmtpError;
 use lettre::{Address, AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 
-use super::{DeliveryError, Notice};
+use super::notice::{DeliveryError, Notice};
 use crate::config::NotifySettings;
 
 /// How long one SMTP command may take before the attempt counts as failed.

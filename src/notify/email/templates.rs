@@ -13,7 +13,7 @@ use chrono_tz::Tz;
 
 use super::ics::{Invite, Method};
 use crate::domain::outbox::AppointmentFacts;
-use crate::notify::{DeliveryError, Notice};
+use crate::notify::notice::{DeliveryError, Notice};
 
 /// A message ready to be sent.
 #[derive(Debug, Clone)]
