@@ -2,13 +2,17 @@
 # Fuzzes the running API against its own OpenAPI document with schemathesis, on both backends.
 #
 #   bash scripts/fuzz.sh            # release build, SQLite then PostgreSQL
-#   FUZZ_EXAMPLES=50 bash scripts/fuzz.sh
+#   FUZZ_EXAMPLES=50 FUZZ_BACKENDS=sqlite bash scripts/fuzz.sh
 #
 # Installs pinned schemathesis and openapi-spec-validator into ./.venv-ci (nothing assumed
 # installed), validates the served document as OpenAPI 3.1, then runs every phase (examples,
 # coverage, fuzzing, stateful via the document's links) with positive and negative data.
-# Checks: no server errors, responses match their schemas, no undocumented status codes or
-# content types. Exits non-zero on any failure.
+# Every check runs: no server errors; responses match their schemas, with no undocumented
+# status codes, content types or headers; data the document allows is accepted and data it
+# refuses is refused; authentication, methods and resources behave as documented. The few
+# operations whose 400 can depend on the time, on what is stored or on another field (each
+# says which in its 400 response) are listed in schemathesis.toml, where a 400 to data their
+# schemas allow is expected. Exits non-zero on any failure.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -84,7 +88,7 @@ fuzz() {
         --header "Authorization: Bearer $token" \
         --exclude-operation-id logout \
         --exclude-operation-id updateUser \
-        --checks not_a_server_error,status_code_conformance,content_type_conformance,response_schema_conformance \
+        --checks all \
         --phases examples,coverage,fuzzing,stateful \
         --mode all \
         --max-examples "$EXAMPLES" \
@@ -99,7 +103,12 @@ fuzz() {
     pid=""
 }
 
-fuzz sqlite "sqlite:$work/fuzz.db"
-db="carebook_fuzz_$$"
-fuzz postgres "$PG/$db"
-psql "$PG/postgres" -qc "DROP DATABASE IF EXISTS \"$db\" WITH (FORCE)" >/dev/null 2>&1 || true
+for backend in ${FUZZ_BACKENDS:-sqlite postgres}; do
+    case $backend in
+        sqlite) fuzz sqlite "sqlite:$work/fuzz.db" ;;
+        postgres)
+            db="carebook_fuzz_$$"
+            fuzz postgres "$PG/$db"
+            psql "$PG/postgres" -qc "DROP DATABASE IF EXISTS \"$db\" WITH (FORCE)" >/dev/null 2>&1 || true ;;
+    esac
+done

@@ -54,12 +54,20 @@ impl<'de> serde::Deserialize<'de> for Day {
 pub struct TimeOfDay(pub NaiveTime);
 
 impl TimeOfDay {
-    /// Parses `HH:MM` or `HH:MM:SS`.
+    /// Parses `HH:MM` or `HH:MM:SS`, two digits each (chrono alone would skip a space before a
+    /// number and read `09: 3` as 09:03).
     pub fn parse(raw: &str) -> Result<Self, String> {
         let raw = raw.trim();
+        let ok_shape = raw.bytes().enumerate().all(|(i, c)| {
+            if i % 3 == 2 {
+                c == b':'
+            } else {
+                c.is_ascii_digit()
+            }
+        });
         let parsed = match raw.len() {
-            5 => NaiveTime::parse_from_str(raw, "%H:%M"),
-            8 => NaiveTime::parse_from_str(raw, "%H:%M:%S"),
+            5 if ok_shape => NaiveTime::parse_from_str(raw, "%H:%M"),
+            8 if ok_shape => NaiveTime::parse_from_str(raw, "%H:%M:%S"),
             _ => return Err("must be a valid time in HH:MM or HH:MM:SS format".into()),
         };
         match parsed {
@@ -150,6 +158,8 @@ mod tests {
         assert_eq!(TimeOfDay::parse("09:30:15").unwrap().0, t(9, 30, 15));
         for bad in [
             "9:30",
+            "09: 3",
+            "9:30: 15",
             "25:00",
             "09:60",
             "09:30:00.5",

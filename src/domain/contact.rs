@@ -8,11 +8,12 @@ pub struct Email(String);
 
 impl Email {
     /// A pragmatic check: one `@`, a non-empty local part, a dotted domain of letters, digits
-    /// and inner hyphens, no spaces, at most 254 characters.
+    /// and inner hyphens, no spaces, at most 254 characters (as the document counts them).
     pub fn parse(raw: &str) -> Result<Self, String> {
         let e = raw.trim().to_lowercase();
         let bad = || Err("must be a valid e-mail address".to_string());
-        if e.len() > 254 || e.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        let long = e.chars().count() > 254;
+        if long || e.chars().any(|c| c.is_whitespace() || c.is_control()) {
             return bad();
         }
         let Some((local, domain)) = e.split_once('@') else {

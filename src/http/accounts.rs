@@ -123,18 +123,20 @@ pub(super) fn busy() -> ApiError {
 #[serde(deny_unknown_fields)]
 #[schema(example = json!({"email": "admin@localhost", "password": "correct horse battery"}))]
 pub struct Login {
-    #[garde(required, length(max = 254))]
-    #[schema(value_type = String)]
+    #[garde(required, length(chars, max = 254))]
+    #[schema(value_type = String, max_length = 254)]
     email: Option<String>,
-    #[garde(required, length(max = 1024))]
-    #[schema(value_type = String)]
+    #[garde(required, length(chars, max = 1024))]
+    #[schema(value_type = String, max_length = 1024)]
     password: Option<String>,
     /// The current TOTP code, for an account with a second factor (a recovery code is taken
     /// here too).
-    #[garde(length(max = 32))]
+    #[garde(length(chars, max = 32))]
+    #[schema(max_length = 32)]
     totp_code: Option<String>,
     /// One of the account's single-use recovery codes, instead of a TOTP code.
-    #[garde(length(max = 32))]
+    #[garde(length(chars, max = 32))]
+    #[schema(max_length = 32)]
     recovery_code: Option<String>,
 }
 
@@ -182,8 +184,8 @@ pub async fn login(
 #[serde(deny_unknown_fields)]
 #[schema(example = json!({"refresh_token": "0b1e6f3a-9c2d-4e5f-8a7b-6c5d4e3f2a1b.Zm9vYmFyYmF6cXV4"}))]
 pub struct Refresh {
-    #[garde(required, length(max = 512))]
-    #[schema(value_type = String)]
+    #[garde(required, length(chars, max = 512))]
+    #[schema(value_type = String, max_length = 512)]
     refresh_token: Option<String>,
 }
 
@@ -248,11 +250,13 @@ pub async fn me(State(app): State<AppState>, caller: Caller) -> Result<Reply<Use
 #[serde(deny_unknown_fields)]
 #[schema(example = json!({"current_password": "correct horse battery", "new_password": "staple horse correct battery"}))]
 pub struct ChangePassword {
-    #[garde(required, length(max = 1024))]
-    #[schema(value_type = String)]
+    #[garde(required, length(chars, max = 1024))]
+    #[schema(value_type = String, max_length = 1024)]
     current_password: Option<String>,
-    #[garde(required, length(max = 1024))]
-    #[schema(value_type = String)]
+    /// 12-128 characters, not a common password, not the e-mail, not easy to guess, not the
+    /// current one.
+    #[garde(required, length(chars, max = 1024))]
+    #[schema(value_type = String, min_length = 12, max_length = 128)]
     new_password: Option<String>,
 }
 
@@ -262,6 +266,7 @@ pub struct ChangePassword {
 #[utoipa::path(post, path = "/auth/password", operation_id = "changePassword", tag = "auth", request_body = ChangePassword,
     responses(
         (status = 200, description = "Changed", body = Envelope<UserView>),
+        (status = 400, description = "`VALIDATION_ERROR`: a malformed field, or a `new_password` that is too common, the e-mail, too easy to guess (zxcvbn) or the current one", body = ErrorBody),
         (status = 401, description = "`INVALID_CREDENTIALS`: the current password is wrong", body = ErrorBody),
     ))]
 pub async fn change_password(
@@ -299,8 +304,9 @@ pub struct CreateUser {
     #[garde(required)]
     #[schema(value_type = Email)]
     email: Option<Email>,
-    #[garde(required, length(max = 1024))]
-    #[schema(value_type = String)]
+    /// 12-128 characters, not a common password, not the e-mail, not easy to guess.
+    #[garde(required, length(chars, max = 1024))]
+    #[schema(value_type = String, min_length = 12, max_length = 128)]
     password: Option<String>,
     #[garde(required)]
     #[schema(value_type = Role)]
@@ -317,6 +323,7 @@ pub struct CreateUser {
 #[utoipa::path(post, path = "/users", operation_id = "createUser", tag = "users", request_body = CreateUser,
     responses(
         (status = 201, description = "Created", body = Envelope<UserView>),
+        (status = 400, description = "`VALIDATION_ERROR`: a malformed field, a `doctor_id` or `patient_id` that does not go with the role, or a `password` that is too common, the e-mail or too easy to guess (zxcvbn)", body = ErrorBody),
         (status = 404, description = "`NOT_FOUND`: no such doctor or patient to link", body = ErrorBody),
         (status = 409, description = "`DUPLICATE`: the e-mail is taken, or the patient has an account", body = ErrorBody),
     ))]

@@ -8,12 +8,12 @@ use utoipa::{IntoParams, ToSchema};
 
 use super::caller::Caller;
 use super::error::{ApiError, ErrorBody};
-use super::extract::{JsonBody, ValidJson, ValidPath, ValidQuery};
+use super::extract::{JsonBody, OptionalJson, ValidPath, ValidQuery};
 use super::params::{paged_query, AppointmentPath};
 use super::patients::record_reads;
 use super::response::{self, Envelope, PageReply, PagedEnvelope, Reply};
 use super::views::{AppointmentDetailView, AppointmentView, AuditEntryView};
-use super::{input, required, AppState};
+use super::{input, required, shapes, AppState};
 use crate::domain::appointment::{AppointmentStatus, ConsultationType, NewAppointment, REASON_MAX};
 use crate::domain::calendar::{Day, TimeOfDay};
 use crate::domain::store::{AppointmentFilter, Booked, IdempotencyKey, Store};
@@ -84,10 +84,10 @@ pub struct Book {
     appointment_date: Option<Day>,
     /// When sent, must equal the slot's time (`HH:MM` or `HH:MM:SS`).
     #[garde(skip)]
-    #[schema(value_type = Option<String>, pattern = "^[0-9]{2}:[0-9]{2}(:[0-9]{2})?$")]
+    #[schema(value_type = Option<shapes::Time>, inline)]
     appointment_time: Option<TimeOfDay>,
     #[garde(skip)]
-    #[schema(value_type = Option<String>, max_length = 2000)]
+    #[schema(value_type = Option<shapes::ReasonOrBlank>, inline)]
     reason_for_visit: Option<Blank<Prose<REASON_MAX>>>,
     /// Default `in-person`.
     #[garde(skip)]
@@ -115,7 +115,7 @@ impl Book {
 #[schema(example = json!({"reason": "Unable to attend"}))]
 pub struct Cancel {
     #[garde(skip)]
-    #[schema(value_type = Option<String>, max_length = 2000)]
+    #[schema(value_type = Option<shapes::ReasonOrBlank>, inline)]
     reason: Option<Blank<Prose<REASON_MAX>>>,
 }
 
@@ -129,19 +129,20 @@ fn idempotency_key(headers: &HeaderMap, body: &Value) -> Result<Option<Idempoten
     if sent.next().is_some() {
         return Err(ApiError::field("Idempotency-Key", "must be sent only once"));
     }
-    let key = raw
-        .to_str()
-        .ok()
-        .map(str::trim)
-        .filter(|k| (1..=255).contains(&k.len()) && k.bytes().all(|b| b.is_ascii_graphic()))
-        .ok_or_else(|| {
-            ApiError::field("Idempotency-Key", "must be 1-255 visible ASCII characters")
-        })?;
+    let key = raw.to_str().ok().and_then(key_text).ok_or_else(|| {
+        ApiError::field("Idempotency-Key", "must be 1-255 visible ASCII characters")
+    })?;
     let fingerprint = crate::auth::sha256_hex(&canonical(body).to_string());
     Ok(Some(IdempotencyKey {
         key: key.to_owned(),
         fingerprint,
     }))
+}
+
+/// The key of an `Idempotency-Key` header's text: trimmed, 1-255 visible ASCII characters.
+pub(super) fn key_text(raw: &str) -> Option<&str> {
+    Some(raw.trim())
+        .filter(|k| (1..=255).contains(&k.len()) && k.bytes().all(|b| b.is_ascii_graphic()))
 }
 
 /// `v` with every object's keys sorted, so equal bodies fingerprint alike whatever their order.
@@ -166,10 +167,11 @@ fn canonical(v: &Value) -> Value {
 /// Takes a seat as a hold that lapses unless confirmed in time. With `Idempotency-Key`, a
 /// repeat with the same body answers 201 with the same appointment and books nothing.
 #[utoipa::path(post, path = "/appointments", operation_id = "bookAppointment", tag = "appointments", request_body = Book,
-    params(("Idempotency-Key" = Option<String>, Header,
+    params(("Idempotency-Key" = inline(Option<shapes::IdempotencyKeyHeader>), Header,
         description = "1-255 visible ASCII characters, sent once; makes retries safe for 24 hours")),
     responses(
         (status = 201, description = "Held; confirm before `expires_at`", body = Envelope<AppointmentView>),
+        (status = 400, description = "`VALIDATION_ERROR`: a malformed field or `Idempotency-Key`, or (depending on the slot) a `doctor_id` that does not own the slot, or an `appointment_date` or `appointment_time` other than the slot's", body = ErrorBody),
         (status = 404, description = "`NOT_FOUND`: no such patient, doctor or slot", body = ErrorBody),
         (status = 409, description = "`SLOT_UNAVAILABLE` (blocked, full or started), `ALREADY_BOOKED` (the patient holds this slot) or `HOLD_LIMIT` (the patient holds `MAX_PENDING_HOLDS_PER_PATIENT` pending appointments) or `TOO_LATE` (a patient booking a slot that starts within `MIN_NOTICE_MINUTES`)", body = ErrorBody),
         (status = 422, description = "`IDEMPOTENCY_KEY_REUSED`: the key came with another body", body = ErrorBody),
@@ -276,7 +278,7 @@ pub async fn cancel(
     State(app): State<AppState>,
     caller: Caller,
     ValidPath(p): ValidPath<AppointmentPath>,
-    ValidJson(body): ValidJson<Cancel>,
+    OptionalJson(body): OptionalJson<Cancel>,
 ) -> Result<Reply<AppointmentView>, ApiError> {
     may_change(&app, &caller, p.id).await?;
     super::moves::cancel_notice(&app, &caller, p.id).await?;
@@ -379,9 +381,9 @@ pub struct DoctorOwnerPath {
 paged_query!(
     /// A status filter and a page.
     PatientAppointmentsQuery {
-        /// Effective status (case-insensitive); empty means any.
+        /// Effective status (case-insensitive); empty (or blank) means any.
         #[garde(skip)]
-        #[param(value_type = Option<AppointmentStatus>)]
+        #[param(value_type = Option<shapes::StatusOrBlank>, inline)]
         status: Option<Blank<AppointmentStatus>>,
     }
 );
@@ -389,14 +391,14 @@ paged_query!(
 paged_query!(
     /// Date and status filters and a page.
     DoctorAppointmentsQuery {
-        /// The appointment's local date, `YYYY-MM-DD`; empty means any.
+        /// The appointment's local date, `YYYY-MM-DD`; empty (or blank) means any.
         #[garde(skip)]
-        #[param(value_type = Option<chrono::NaiveDate>)]
+        #[param(value_type = Option<shapes::DateOrBlank>, inline)]
         date: Option<Blank<Day>>,
         /// Effective status (case-insensitive). Absent: every status but CANCELLED and
-        /// EXPIRED (who is coming); empty (`status=`): every status.
+        /// EXPIRED (who is coming); empty or blank (`status=`): every status.
         #[garde(skip)]
-        #[param(value_type = Option<AppointmentStatus>)]
+        #[param(value_type = Option<shapes::StatusOrBlank>, inline)]
         status: Option<Blank<AppointmentStatus>>,
     }
 );

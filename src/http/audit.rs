@@ -58,13 +58,13 @@ impl From<AccessRecord> for AccessView {
 paged_query!(
     /// Filters of the access audit and a page.
     AccessQuery {
-        /// Only this patient's records.
+        /// Only this patient's records; empty (or blank) means any.
         #[garde(skip)]
-        #[param(value_type = Option<PatientId>)]
+        #[param(value_type = Option<super::shapes::PatientIdOrBlank>, inline)]
         patient_id: Option<Blank<PatientId>>,
-        /// Only this account's records.
+        /// Only this account's records; empty (or blank) means any.
         #[garde(skip)]
-        #[param(value_type = Option<UserId>)]
+        #[param(value_type = Option<super::shapes::UserIdOrBlank>, inline)]
         actor_id: Option<Blank<UserId>>,
         /// From this instant (RFC 3339), inclusive.
         #[garde(skip)]

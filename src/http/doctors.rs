@@ -10,7 +10,7 @@ use super::extract::{JsonBody, ValidJson, ValidPath, ValidQuery};
 use super::params::{DoctorPath, PageQuery};
 use super::response::{self, Envelope, PageReply, PagedEnvelope, Reply};
 use super::views::DoctorView;
-use super::{input, required, AppState};
+use super::{input, required, shapes, AppState};
 use crate::domain::calendar::TimeZone;
 use crate::domain::contact::{Email, Phone};
 use crate::domain::doctor::{
@@ -29,29 +29,29 @@ use crate::domain::user::Role;
     "bio": "20 years in cardiac care", "timezone": "Europe/Paris"}))]
 pub struct CreateDoctor {
     #[garde(required)]
-    #[schema(value_type = String, min_length = 1, max_length = 200)]
+    #[schema(value_type = shapes::DoctorName, inline)]
     name: Option<Text<NAME_MAX>>,
     #[garde(required)]
-    #[schema(value_type = String, min_length = 1, max_length = 200)]
+    #[schema(value_type = shapes::Field, inline)]
     specialization: Option<Text<FIELD_MAX>>,
     #[garde(required)]
     #[schema(value_type = Email)]
     email: Option<Email>,
     #[garde(required)]
-    #[schema(value_type = String, min_length = 1, max_length = 100)]
+    #[schema(value_type = shapes::License, inline)]
     license_number: Option<Text<LICENSE_MAX>>,
     /// Empty or null means none.
     #[garde(skip)]
-    #[schema(value_type = Option<Phone>)]
+    #[schema(value_type = Option<shapes::PhoneOrBlank>, inline)]
     phone: Option<Blank<Phone>>,
     #[garde(skip)]
-    #[schema(value_type = Option<String>, max_length = 200)]
+    #[schema(value_type = Option<shapes::FieldOrBlank>, inline)]
     clinic_name: Option<Blank<Text<FIELD_MAX>>>,
     #[garde(skip)]
-    #[schema(value_type = Option<String>, max_length = 500)]
+    #[schema(value_type = Option<shapes::AddressOrBlank>, inline)]
     address: Option<Blank<Text<ADDRESS_MAX>>>,
     #[garde(skip)]
-    #[schema(value_type = Option<String>, max_length = 5000)]
+    #[schema(value_type = Option<shapes::BioOrBlank>, inline)]
     bio: Option<Blank<Prose<BIO_MAX>>>,
     /// The zone of this doctor's slot times; `CLINIC_TIMEZONE` when not sent.
     #[garde(skip)]
@@ -83,22 +83,22 @@ impl CreateDoctor {
 #[schema(example = json!({"bio": "Now also sees children", "phone": null}))]
 pub struct UpdateDoctor {
     #[serde(default, deserialize_with = "super::non_null")]
-    #[schema(value_type = String, required = false, min_length = 1, max_length = 200)]
+    #[schema(value_type = shapes::DoctorName, inline, required = false)]
     name: Option<Text<NAME_MAX>>,
     #[serde(default, deserialize_with = "super::non_null")]
-    #[schema(value_type = String, required = false, min_length = 1, max_length = 200)]
+    #[schema(value_type = shapes::Field, inline, required = false)]
     specialization: Option<Text<FIELD_MAX>>,
     #[serde(default)]
-    #[schema(value_type = Option<Phone>, required = false)]
+    #[schema(value_type = Option<shapes::PhoneOrBlank>, inline, required = false)]
     phone: Patch<Blank<Phone>>,
     #[serde(default)]
-    #[schema(value_type = Option<String>, required = false, max_length = 200)]
+    #[schema(value_type = Option<shapes::FieldOrBlank>, inline, required = false)]
     clinic_name: Patch<Blank<Text<FIELD_MAX>>>,
     #[serde(default)]
-    #[schema(value_type = Option<String>, required = false, max_length = 500)]
+    #[schema(value_type = Option<shapes::AddressOrBlank>, inline, required = false)]
     address: Patch<Blank<Text<ADDRESS_MAX>>>,
     #[serde(default)]
-    #[schema(value_type = Option<String>, required = false, max_length = 5000)]
+    #[schema(value_type = Option<shapes::BioOrBlank>, inline, required = false)]
     bio: Patch<Blank<Prose<BIO_MAX>>>,
     #[serde(default, deserialize_with = "super::non_null")]
     #[schema(value_type = TimeZone, required = false)]
@@ -179,7 +179,7 @@ pub async fn list(
 pub struct SpecializationPath {
     /// Matched case-insensitively.
     #[garde(skip)]
-    #[param(value_type = String, min_length = 1, max_length = 200)]
+    #[param(value_type = shapes::Field, inline)]
     specialization: Text<FIELD_MAX>,
 }
 

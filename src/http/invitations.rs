@@ -101,12 +101,13 @@ pub async fn invite(
 #[serde(deny_unknown_fields)]
 #[schema(example = json!({"token": "q3Yb0Jf4c1xWZkq2m9N8r7T6v5U4s3R2p1O0n9M8l7K", "password": "correct horse battery"}))]
 pub struct AcceptInvitation {
-    #[garde(required, length(min = 1, max = 200))]
-    #[schema(value_type = String)]
+    #[garde(required, length(chars, min = 1, max = 200))]
+    #[schema(value_type = String, min_length = 1, max_length = 200)]
     token: Option<String>,
-    /// The new account's password (the usual rules).
-    #[garde(required, length(max = 1024))]
-    #[schema(value_type = String)]
+    /// The new account's password: 12-128 characters, not a common password, not the e-mail,
+    /// not easy to guess.
+    #[garde(required, length(chars, max = 1024))]
+    #[schema(value_type = String, min_length = 12, max_length = 128)]
     password: Option<String>,
 }
 
@@ -118,7 +119,7 @@ pub struct AcceptInvitation {
     request_body = AcceptInvitation,
     responses(
         (status = 201, description = "The account: log in", body = Envelope<UserView>),
-        (status = 400, description = "`VALIDATION_ERROR`: the token is unknown, used or expired, or the password breaks the rules", body = ErrorBody),
+        (status = 400, description = "`VALIDATION_ERROR`: a malformed field, a `password` that is too common, the e-mail or too easy to guess (zxcvbn), or (depending on the token's state) a token that is unknown, used or expired", body = ErrorBody),
         (status = 409, description = "`DUPLICATE`: the patient or the address has an account already", body = ErrorBody),
     ))]
 pub async fn accept(

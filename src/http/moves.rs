@@ -97,6 +97,7 @@ pub(super) async fn cancel_notice(
     params(AppointmentPath), request_body = Reschedule,
     responses(
         (status = 200, description = "Moved (or already on that slot)", body = Envelope<AppointmentView>),
+        (status = 400, description = "`VALIDATION_ERROR`: a malformed field, or (depending on the slot) a `time_slot_id` of another doctor", body = ErrorBody),
         (status = 404, description = "`NOT_FOUND`: no such appointment (or not the caller's), or no such slot", body = ErrorBody),
         (status = 409, description = "`SLOT_UNAVAILABLE` (the new slot is blocked, full or started), `ALREADY_BOOKED` (the patient holds the new slot), `INVALID_TRANSITION` (not PENDING or CONFIRMED) or `TOO_LATE` (a patient inside `CANCEL_NOTICE_MINUTES` of the appointment or `MIN_NOTICE_MINUTES` of the new slot)", body = ErrorBody),
     ))]

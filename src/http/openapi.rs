@@ -3,6 +3,7 @@
 
 use std::sync::OnceLock;
 
+use axum::extract::State;
 use axum::http::header;
 use axum::response::IntoResponse;
 use utoipa::openapi::link::LinkBuilder;
@@ -11,6 +12,7 @@ use utoipa::openapi::{OpenApi, Ref, RefOr, Response, ResponseBuilder};
 use utoipa::OpenApi as _;
 
 use super::error::ErrorBody;
+use super::AppState;
 
 /// What the generated paths do not say: title, description, tags.
 #[derive(utoipa::OpenApi)]
@@ -63,7 +65,9 @@ fn error(description: &str) -> RefOr<Response> {
 }
 
 /// Adds the answers any operation can give besides its own: 400 where it reads parameters or
-/// a body, 413 where it reads a body, 503 everywhere (database down, or the request timed out).
+/// a body; the server-wide refusals of a body, URI or headers too large (checked before any
+/// route, so a GET with a large declared body is refused too); 503 everywhere (database down,
+/// the request timed out, or too many requests in flight).
 pub fn add_common_responses(doc: &mut OpenApi) {
     for item in doc.paths.paths.values_mut() {
         for op in operations(item) {
@@ -75,13 +79,14 @@ pub fn add_common_responses(doc: &mut OpenApi) {
                     "`VALIDATION_ERROR`: a malformed parameter or body; `details` names every field at fault",
                 ));
             }
-            if has_body {
-                r.entry("413".into())
-                    .or_insert_with(|| error("`PAYLOAD_TOO_LARGE`: the body is larger than 1 MiB"));
+            for (status, text) in [
+                ("413", "`PAYLOAD_TOO_LARGE`: the body is (or is declared to be) larger than 1 MiB"),
+                ("414", "`URI_TOO_LONG`: the path and query are longer than 8 KiB"),
+                ("431", "`HEADERS_TOO_LARGE`: the headers are larger than 32 KiB"),
+                ("503", "`SERVICE_UNAVAILABLE`: the database is unavailable, the request timed out or too many are in flight; sent with `Retry-After`"),
+            ] {
+                r.entry(status.into()).or_insert_with(|| error(text));
             }
-            r.entry("503".into()).or_insert_with(|| {
-                error("`SERVICE_UNAVAILABLE`: the database is unavailable or the request timed out; sent with `Retry-After`")
-            });
         }
     }
 }
@@ -125,6 +130,10 @@ pub fn add_security(doc: &mut OpenApi) {
                 "bearer",
                 Vec::<String>::new(),
             )]);
+            // Every signed-in route reads `Break-Glass-Reason` (the access log keeps it).
+            r.entry("400".into()).or_insert_with(|| {
+                error("`VALIDATION_ERROR`: a malformed `Break-Glass-Reason` header")
+            });
             r.entry("401".into()).or_insert_with(|| {
                 error("`UNAUTHORIZED`: no valid access token (missing, malformed, expired, tampered or revoked); sent with `WWW-Authenticate: Bearer`")
             });
@@ -333,12 +342,14 @@ pub fn add_links(doc: &mut OpenApi) {
     }
 }
 
-/// The served document, built once.
-pub fn document() -> &'static str {
-    static DOC: OnceLock<String> = OnceLock::new();
-    DOC.get_or_init(|| {
+/// The served document, built once for each value of `WEBHOOK_ALLOW_HTTP` (the one setting
+/// it states).
+pub fn document(allow_http: bool) -> &'static str {
+    static DOCS: [OnceLock<String>; 2] = [OnceLock::new(), OnceLock::new()];
+    DOCS[usize::from(allow_http)].get_or_init(|| {
         let mut doc = serde_json::to_value(super::spec()).unwrap_or_default();
         fix_link_keys(&mut doc);
+        super::openapi_rules::apply(&mut doc, allow_http);
         super::openapi_client::for_clients(&mut doc);
         doc.to_string()
     })
@@ -377,8 +388,12 @@ fn fix_link_keys(v: &mut serde_json::Value) {
 #[utoipa::path(get, path = "/openapi.json", operation_id = "getOpenApi", tag = "operations",
     responses((status = 200, description = "The OpenAPI document", content_type = "application/json",
         body = Object)))]
-pub async fn serve() -> impl IntoResponse {
-    ([(header::CONTENT_TYPE, "application/json")], document())
+pub async fn serve(State(app): State<AppState>) -> impl IntoResponse {
+    let allow_http = app.settings.notify.webhook_allow_http;
+    (
+        [(header::CONTENT_TYPE, "application/json")],
+        document(allow_http),
+    )
 }
 
 /// The OpenAPI document as YAML
@@ -386,8 +401,12 @@ pub async fn serve() -> impl IntoResponse {
 /// The same document for YAML tooling. JSON is a subset of YAML 1.2, so the JSON text is
 /// served as is: any YAML parser reads it as the same document.
 #[utoipa::path(get, path = "/openapi.yaml", tag = "operations", operation_id = "getOpenApiYaml",
-    responses((status = 200, description = "The OpenAPI document, as YAML text", content_type = "application/yaml",
-        body = String)))]
-pub async fn serve_yaml() -> impl IntoResponse {
-    ([(header::CONTENT_TYPE, "application/yaml")], document())
+    responses((status = 200, description = "The OpenAPI document as YAML text (no schema: a YAML reader reads the document, a client the text)", content_type = "application/yaml",
+        body = serde_json::Value)))]
+pub async fn serve_yaml(State(app): State<AppState>) -> impl IntoResponse {
+    let allow_http = app.settings.notify.webhook_allow_http;
+    (
+        [(header::CONTENT_TYPE, "application/yaml")],
+        document(allow_http),
+    )
 }

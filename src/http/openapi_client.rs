@@ -2,18 +2,40 @@
 //! success envelope a named schema that refers to its view (one class per view, not one per
 //! operation), member names for enum values that are not identifiers (`A+` → `A_POS`), an
 //! optional body as an optional body rather than a `oneOf` with `null`, optional headers as
-//! plain strings, and the headers every answer carries (`x-request-id`, and `Retry-After` on
-//! 429 and 503) in each response.
+//! plain strings, a `oneOf` of one schema as that schema, and the headers every answer carries
+//! (`x-request-id`, and `Retry-After` on 429 and 503) in each response.
 
 use serde_json::{json, Map, Value};
 
 /// Applies every touch to the served document.
 pub fn for_clients(doc: &mut Value) {
+    single_choices(doc);
     envelopes_by_reference(doc);
     enum_member_names(doc);
     optional_bodies(doc);
     plain_header_parameters(doc);
     response_headers(doc);
+}
+
+/// A `oneOf` of one schema (utoipa's wrapping of an inlined field) becomes that schema, with
+/// the wrapper's other keys (its description) beside it.
+fn single_choices(v: &mut Value) {
+    match v {
+        Value::Object(m) => {
+            if let Some(Value::Array(alts)) = m.get("oneOf") {
+                if let [Value::Object(only)] = alts.as_slice() {
+                    let only = only.clone();
+                    m.remove("oneOf");
+                    for (k, x) in only {
+                        m.entry(k).or_insert(x);
+                    }
+                }
+            }
+            m.values_mut().for_each(single_choices);
+        }
+        Value::Array(a) => a.iter_mut().for_each(single_choices),
+        _ => {}
+    }
 }
 
 /// Every operation object of the document.
@@ -185,8 +207,8 @@ fn member_name(value: &str) -> String {
 }
 
 /// A body that may be left out is `required: false` with its schema, not a `oneOf` with `null`
-/// (with which a generated call refuses to send nothing); a PATCH's body may be left out too
-/// (it then changes nothing).
+/// (with which a generated call refuses to send nothing). Every other body is required (a PATCH
+/// that changes nothing sends `{}`).
 fn optional_bodies(doc: &mut Value) {
     let Some(Value::Object(paths)) = doc.get_mut("paths") else {
         return;
@@ -195,7 +217,7 @@ fn optional_bodies(doc: &mut Value) {
         let Some(item) = item.as_object_mut() else {
             continue;
         };
-        for (method, op) in item.iter_mut() {
+        for op in item.values_mut() {
             let Some(body) = op.get_mut("requestBody") else {
                 continue;
             };
@@ -212,15 +234,12 @@ fn optional_bodies(doc: &mut Value) {
                     }
                 }
             }
-            if method == "patch" {
-                body["required"] = Value::Bool(false);
-            }
         }
     }
 }
 
-/// Header parameters are strings that may be left out; `["string", "null"]` makes generated
-/// clients type them nullable for nothing.
+/// Header parameters are strings that may be left out; `["string", "null"]` (or a `oneOf` with
+/// `null`) makes generated clients type them nullable for nothing.
 fn plain_header_parameters(doc: &mut Value) {
     for op in operations(doc) {
         let Some(Value::Array(params)) = op.get_mut("parameters") else {
@@ -231,6 +250,13 @@ fn plain_header_parameters(doc: &mut Value) {
                 continue;
             }
             if let Some(schema) = p.get_mut("schema") {
+                if let Some(Value::Array(alts)) = schema.get("oneOf") {
+                    let real: Vec<&Value> = alts.iter().filter(|a| a["type"] != "null").collect();
+                    if let [only] = real.as_slice() {
+                        let only = (*only).clone();
+                        *schema = only;
+                    }
+                }
                 if let Some(Value::Array(types)) = schema.get("type") {
                     let kept: Vec<Value> = types.iter().filter(|t| *t != "null").cloned().collect();
                     if kept.len() == 1 {

@@ -96,12 +96,15 @@ impl From<OutboxItem> for OutboxView {
     }
 }
 
+/// A delivery status, or blank.
+type StatusOrBlank = super::shapes::RefOrBlank<StatusView>;
+
 paged_query!(
     /// `status`, `limit` and `offset`.
     OutboxQuery {
-        /// Only rows in this state (case-insensitive); empty means any.
+        /// Only rows in this state (case-insensitive); empty (or blank) means any.
         #[garde(skip)]
-        #[param(value_type = Option<StatusView>)]
+        #[param(value_type = Option<StatusOrBlank>, inline)]
         status: Option<Blank<StatusView>>,
     }
 );

@@ -12,7 +12,7 @@ use super::extract::{JsonBody, ValidPath, ValidQuery};
 use super::params::{paged_query, PatientPath};
 use super::response::{self, Envelope, PageReply, PagedEnvelope, Reply};
 use super::views::PatientView;
-use super::{input, required, AppState};
+use super::{input, required, shapes, AppState};
 use crate::domain::calendar::Day;
 use crate::domain::contact::{Email, Phone};
 use crate::domain::patch::Patch;
@@ -50,7 +50,7 @@ fn patch_born_by(p: &Patch<Blank<Day>>, today: &NaiveDate) -> garde::Result {
     "emergency_contact_phone": "+1 234 567 899"}))]
 pub struct CreatePatient {
     #[garde(required)]
-    #[schema(value_type = String, min_length = 1, max_length = 200)]
+    #[schema(value_type = shapes::PatientName, inline)]
     name: Option<Text<TEXT_MAX>>,
     #[garde(required)]
     #[schema(value_type = Email)]
@@ -58,27 +58,27 @@ pub struct CreatePatient {
     #[garde(required)]
     #[schema(value_type = Phone)]
     phone: Option<Phone>,
-    /// `YYYY-MM-DD`, not in the future.
+    /// `YYYY-MM-DD`, not in the future (a 400 that depends on the day).
     #[garde(inner(custom(born_by)))]
-    #[schema(value_type = Option<NaiveDate>)]
+    #[schema(value_type = Option<shapes::DateOrBlank>, inline)]
     date_of_birth: Option<Blank<Day>>,
     #[garde(skip)]
-    #[schema(value_type = Option<String>, max_length = 50)]
+    #[schema(value_type = Option<shapes::GenderOrBlank>, inline)]
     gender: Option<Blank<Text<GENDER_MAX>>>,
     #[garde(skip)]
-    #[schema(value_type = Option<BloodGroup>)]
+    #[schema(value_type = Option<shapes::BloodGroupOrBlank>, inline)]
     blood_group: Option<Blank<BloodGroup>>,
     #[garde(skip)]
-    #[schema(value_type = Option<String>, max_length = 10000)]
+    #[schema(value_type = Option<shapes::MedicalOrBlank>, inline)]
     allergies: Option<Blank<Prose<MEDICAL_MAX>>>,
     #[garde(skip)]
-    #[schema(value_type = Option<String>, max_length = 10000)]
+    #[schema(value_type = Option<shapes::MedicalOrBlank>, inline)]
     medical_history: Option<Blank<Prose<MEDICAL_MAX>>>,
     #[garde(skip)]
-    #[schema(value_type = Option<String>, max_length = 200)]
+    #[schema(value_type = Option<shapes::PatientNameOrBlank>, inline)]
     emergency_contact_name: Option<Blank<Text<TEXT_MAX>>>,
     #[garde(skip)]
-    #[schema(value_type = Option<Phone>)]
+    #[schema(value_type = Option<shapes::PhoneOrBlank>, inline)]
     emergency_contact_phone: Option<Blank<Phone>>,
 }
 
@@ -107,7 +107,7 @@ impl CreatePatient {
 #[schema(example = json!({"allergies": "None"}))]
 pub struct UpdatePatient {
     #[serde(default, deserialize_with = "super::non_null")]
-    #[schema(value_type = String, required = false, min_length = 1, max_length = 200)]
+    #[schema(value_type = shapes::PatientName, inline, required = false)]
     name: Option<Text<TEXT_MAX>>,
     #[serde(default, deserialize_with = "super::non_null")]
     #[schema(value_type = Email, required = false)]
@@ -115,27 +115,28 @@ pub struct UpdatePatient {
     #[serde(default, deserialize_with = "super::non_null")]
     #[schema(value_type = Phone, required = false)]
     phone: Option<Phone>,
+    /// `YYYY-MM-DD`, not in the future (a 400 that depends on the day).
     #[serde(default)]
     #[garde(custom(patch_born_by))]
-    #[schema(value_type = Option<NaiveDate>, required = false)]
+    #[schema(value_type = Option<shapes::DateOrBlank>, inline, required = false)]
     date_of_birth: Patch<Blank<Day>>,
     #[serde(default)]
-    #[schema(value_type = Option<String>, required = false, max_length = 50)]
+    #[schema(value_type = Option<shapes::GenderOrBlank>, inline, required = false)]
     gender: Patch<Blank<Text<GENDER_MAX>>>,
     #[serde(default)]
-    #[schema(value_type = Option<BloodGroup>, required = false)]
+    #[schema(value_type = Option<shapes::BloodGroupOrBlank>, inline, required = false)]
     blood_group: Patch<Blank<BloodGroup>>,
     #[serde(default)]
-    #[schema(value_type = Option<String>, required = false, max_length = 10000)]
+    #[schema(value_type = Option<shapes::MedicalOrBlank>, inline, required = false)]
     allergies: Patch<Blank<Prose<MEDICAL_MAX>>>,
     #[serde(default)]
-    #[schema(value_type = Option<String>, required = false, max_length = 10000)]
+    #[schema(value_type = Option<shapes::MedicalOrBlank>, inline, required = false)]
     medical_history: Patch<Blank<Prose<MEDICAL_MAX>>>,
     #[serde(default)]
-    #[schema(value_type = Option<String>, required = false, max_length = 200)]
+    #[schema(value_type = Option<shapes::PatientNameOrBlank>, inline, required = false)]
     emergency_contact_name: Patch<Blank<Text<TEXT_MAX>>>,
     #[serde(default)]
-    #[schema(value_type = Option<Phone>, required = false)]
+    #[schema(value_type = Option<shapes::PhoneOrBlank>, inline, required = false)]
     emergency_contact_phone: Patch<Blank<Phone>>,
 }
 
@@ -201,6 +202,7 @@ pub(super) async fn record_reads(
 #[utoipa::path(post, path = "/patients", operation_id = "createPatient", tag = "patients", request_body = CreatePatient,
     responses(
         (status = 201, description = "Registered", body = Envelope<PatientView>),
+        (status = 400, description = "`VALIDATION_ERROR`: a malformed field, or (depending on the day) a `date_of_birth` after today", body = ErrorBody),
         (status = 409, description = "`DUPLICATE`: the e-mail is taken", body = ErrorBody),
     ))]
 pub async fn create(
@@ -227,7 +229,7 @@ paged_query!(
         /// Find patients: a date of birth (`YYYY-MM-DD`, exact), or words each matching the start
         /// of a word of the name, the e-mail or the phone (any case). Names starting with the
         /// first word come first. Empty or absent: every patient, in registration order.
-        #[garde(length(max = 200))]
+        #[garde(length(chars, max = 200))]
         #[param(max_length = 200)]
         q: Option<String>,
     }
@@ -277,7 +279,7 @@ pub async fn list(
 /// Staff; the patient themself; a doctor with an appointment with them, or any doctor sending
 /// `Break-Glass-Reason` (emergency access, flagged in the access log). Anyone else gets 404.
 #[utoipa::path(get, path = "/patients/{id}", operation_id = "getPatient", tag = "patients", params(PatientPath,
-        ("Break-Glass-Reason" = Option<String>, Header, description = "Emergency access by a doctor: why.")),
+        ("Break-Glass-Reason" = inline(Option<shapes::BreakGlassHeader>), Header, description = "Emergency access by a doctor: why (1-500 printable ASCII characters).")),
     responses(
         (status = 200, description = "The patient", body = Envelope<PatientView>),
         (status = 404, description = "`NOT_FOUND`: no such patient, or not yours to see", body = ErrorBody),
@@ -306,6 +308,7 @@ pub async fn get(
     request_body = UpdatePatient,
     responses(
         (status = 200, description = "The updated patient", body = Envelope<PatientView>),
+        (status = 400, description = "`VALIDATION_ERROR`: a malformed field, no body, or (depending on the day) a `date_of_birth` after today", body = ErrorBody),
         (status = 404, description = "`NOT_FOUND`: no such patient, or not yours", body = ErrorBody),
         (status = 409, description = "`DUPLICATE`: the new e-mail is taken", body = ErrorBody),
     ))]

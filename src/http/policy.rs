@@ -332,16 +332,19 @@ fn wrong_role(roles: &[Role]) -> ApiError {
     ))
 }
 
-/// The break-glass reason of a request: trimmed, 1..=500 characters, printable.
+/// The break-glass reason of a header's text: trimmed, 1..=500 printable ASCII characters
+/// (a tab inside is a control character, refused like any other).
+pub(super) fn reason_text(raw: &str) -> Option<&str> {
+    let printable = |b: u8| (b' '..=b'~').contains(&b);
+    Some(raw.trim()).filter(|r| (1..=500).contains(&r.len()) && r.bytes().all(printable))
+}
+
+/// The break-glass reason of a request (see [`reason_text`]).
 fn break_glass(req: &Request) -> Result<Option<String>, ApiError> {
     let Some(v) = req.headers().get(BREAK_GLASS) else {
         return Ok(None);
     };
-    let reason = v
-        .to_str()
-        .ok()
-        .map(str::trim)
-        .filter(|r| !r.is_empty() && r.chars().count() <= 500);
+    let reason = v.to_str().ok().and_then(reason_text);
     match reason {
         Some(r) => Ok(Some(r.to_owned())),
         None => Err(ApiError::field(

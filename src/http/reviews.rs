@@ -30,7 +30,7 @@ pub struct CreateReview {
     /// Shown publicly with the rating (never with the patient's identity). Trimmed, at most
     /// 2000 characters; empty or null means none.
     #[garde(skip)]
-    #[schema(value_type = Option<String>, max_length = 2000)]
+    #[schema(value_type = Option<super::shapes::CommentOrBlank>, inline)]
     comment: Option<Blank<Prose<COMMENT_MAX>>>,
 }
 

@@ -12,7 +12,7 @@ use super::extract::{JsonBody, ValidPath};
 use super::params::DoctorPath;
 use super::response::{self, Envelope, Reply};
 use super::views::SlotView;
-use super::{input, required, AppState};
+use super::{input, required, shapes, AppState};
 use crate::domain::calendar::{Day, TimeOfDay};
 use crate::domain::patch::Patch;
 use crate::domain::schedule::{DayOfWeek, Generation, Removal, Rule, Schedule, Skipped};
@@ -30,11 +30,11 @@ pub struct CreateSchedule {
     weekdays: Option<Vec<DayOfWeek>>,
     /// Local time of the first slot, `HH:MM` or `HH:MM:SS`.
     #[garde(required)]
-    #[schema(value_type = String, example = "09:00", pattern = "^[0-9]{2}:[0-9]{2}(:[0-9]{2})?$")]
+    #[schema(value_type = shapes::Time, inline, example = "09:00")]
     start_time: Option<TimeOfDay>,
     /// Local time by which the last slot ends.
     #[garde(required)]
-    #[schema(value_type = String, example = "12:30", pattern = "^[0-9]{2}:[0-9]{2}(:[0-9]{2})?$")]
+    #[schema(value_type = shapes::Time, inline, example = "12:30")]
     end_time: Option<TimeOfDay>,
     /// Length of each slot, 5-480 minutes.
     #[garde(required, inner(range(min = 5, max = 480)))]
@@ -81,10 +81,10 @@ pub struct UpdateSchedule {
     #[schema(value_type = Vec<DayOfWeek>, required = false, min_items = 1, max_items = 7)]
     weekdays: Option<Vec<DayOfWeek>>,
     #[serde(default, deserialize_with = "super::non_null")]
-    #[schema(value_type = String, required = false, pattern = "^[0-9]{2}:[0-9]{2}(:[0-9]{2})?$")]
+    #[schema(value_type = shapes::Time, inline, required = false)]
     start_time: Option<TimeOfDay>,
     #[serde(default, deserialize_with = "super::non_null")]
-    #[schema(value_type = String, required = false, pattern = "^[0-9]{2}:[0-9]{2}(:[0-9]{2})?$")]
+    #[schema(value_type = shapes::Time, inline, required = false)]
     end_time: Option<TimeOfDay>,
     #[serde(default, deserialize_with = "super::non_null")]
     #[garde(inner(range(min = 5, max = 480)))]
@@ -243,6 +243,7 @@ async fn generate(app: &AppState, id: ScheduleId) -> Result<Generation, ApiError
     params(DoctorPath), request_body = CreateSchedule,
     responses(
         (status = 201, description = "Created, with what generation did", body = Envelope<ScheduleOutcomeView>),
+        (status = 400, description = "`VALIDATION_ERROR`: a malformed field, an `end_time` that leaves no room for a slot after `start_time`, a `valid_until` before `valid_from`, or (depending on the day) a `valid_from` more than 10 years ahead", body = ErrorBody),
         (status = 404, description = "`NOT_FOUND`: no such doctor, or (for a doctor) not their own calendar", body = ErrorBody),
     ))]
 pub async fn create(
@@ -291,6 +292,7 @@ pub async fn list(
     params(DoctorRulePath), request_body = UpdateSchedule,
     responses(
         (status = 200, description = "The changed rule, with what generation did", body = Envelope<ScheduleOutcomeView>),
+        (status = 400, description = "`VALIDATION_ERROR`: a malformed field or no body, or the rule as changed (with the stored fields it keeps) breaks a rule of `POST`: an `end_time` without room for a slot, a `valid_until` before `valid_from`, a `valid_from` more than 10 years ahead", body = ErrorBody),
         (status = 404, description = "`NOT_FOUND`: no such doctor or rule of this doctor, or (for a doctor) not their own calendar", body = ErrorBody),
     ))]
 pub async fn update(

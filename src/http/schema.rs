@@ -4,7 +4,7 @@
 
 use std::borrow::Cow;
 
-use utoipa::openapi::schema::{KnownFormat, ObjectBuilder, SchemaFormat, Type};
+use utoipa::openapi::schema::{AllOfBuilder, KnownFormat, ObjectBuilder, SchemaFormat, Type};
 use utoipa::openapi::{RefOr, Schema};
 use utoipa::{PartialSchema, ToSchema};
 
@@ -84,20 +84,39 @@ named_schema!(
         .examples(["sarah@clinic.com"])
 );
 
-named_schema!(
-    Phone,
-    "Phone",
-    string("Digits with an optional leading `+`, spaces, dashes and parentheses; 7-20 characters, at least 7 digits.")
-        .min_length(Some(7))
-        .max_length(Some(20))
-        .pattern(Some(r"^(\+[0-9 ()-]{6,19}|[0-9 ()-]{7,20})$"))
-        .examples(["+1 234 567 890"])
-);
+impl PartialSchema for Phone {
+    fn schema() -> RefOr<Schema> {
+        let [shape, digits] = super::shapes::phone();
+        Schema::AllOf(
+            AllOfBuilder::new()
+                .description(Some(
+                    "Digits with an optional leading `+`, spaces, dashes and parentheses; 7-20 \
+                 characters once trimmed, at least 7 digits.",
+                ))
+                .schema_type(Type::String)
+                .item(string("").description(None::<&str>).pattern(Some(shape)))
+                .item(string("").description(None::<&str>).pattern(Some(digits)))
+                .examples(["+1 234 567 890"])
+                .build(),
+        )
+        .into()
+    }
+}
+
+impl ToSchema for Phone {
+    fn name() -> Cow<'static, str> {
+        Cow::Borrowed("Phone")
+    }
+}
 
 named_schema!(
     TimeZone,
     "TimeZone",
-    string("An IANA time zone name.").examples(["Europe/Paris"])
+    one_of(
+        "An IANA time zone name.",
+        chrono_tz::TZ_VARIANTS.iter().map(|tz| tz.name())
+    )
+    .examples(["Europe/Paris"])
 );
 
 /// An enum schema from the domain's list of spellings.

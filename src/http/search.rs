@@ -3,18 +3,19 @@
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use chrono::{Duration, NaiveDate};
+use chrono::{Datelike, Duration, NaiveDate};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use super::error::{ApiError, ErrorBody};
 use super::extract::ValidQuery;
 use super::views::SlotView;
-use super::AppState;
+use super::{shapes, AppState};
 use crate::domain::calendar::{Day, TimeZone};
 use crate::domain::doctor::FIELD_MAX;
 use crate::domain::search::{
-    Cursor, DoctorBrief, FoundSlot, SlotSearch, DEFAULT_LIMIT, MAX_LIMIT, MAX_RANGE_DAYS,
+    Cursor, DoctorBrief, FoundSlot, SlotSearch, BAD_CURSOR, DEFAULT_LIMIT, MAX_LIMIT,
+    MAX_RANGE_DAYS,
 };
 use crate::domain::text::{Blank, Text};
 use crate::domain::DoctorId;
@@ -23,28 +24,29 @@ use crate::domain::DoctorId;
 #[derive(Deserialize, garde::Validate, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct SearchQuery {
-    /// Matched case-insensitively (`cardiology` finds `Cardiology`); not sent: every
-    /// specialization.
+    /// Matched case-insensitively (`cardiology` finds `Cardiology`); not sent, empty or blank:
+    /// every specialization.
     #[garde(skip)]
-    #[param(value_type = Option<String>, max_length = 200, example = "Cardiology")]
+    #[param(value_type = Option<shapes::FieldOrBlank>, inline, example = "Cardiology")]
     specialization: Option<Blank<Text<FIELD_MAX>>>,
-    /// First local date (in each doctor's zone), `YYYY-MM-DD`; default today in
-    /// `CLINIC_TIMEZONE`.
+    /// First local date (in each doctor's zone), `YYYY-MM-DD`; default (also when empty or
+    /// blank) today in `CLINIC_TIMEZONE`.
     #[garde(skip)]
-    #[param(value_type = Option<NaiveDate>)]
+    #[param(value_type = Option<shapes::DateOrBlank>, inline)]
     from_date: Option<Blank<Day>>,
-    /// Last local date, inclusive, `YYYY-MM-DD`; default `from_date` + 30 days; at most 92 days
-    /// after `from_date`.
+    /// Last local date, inclusive, `YYYY-MM-DD`; default (also when empty or blank)
+    /// `from_date` + 30 days; at most 92 days after `from_date`.
     #[garde(skip)]
-    #[param(value_type = Option<NaiveDate>)]
+    #[param(value_type = Option<shapes::DateOrBlank>, inline)]
     to_date: Option<Blank<Day>>,
     /// Slots per page, 1-100, default 20.
     #[garde(inner(range(min = 1, max = MAX_LIMIT)))]
     #[param(minimum = 1, maximum = 100, example = 20)]
     limit: Option<i64>,
-    /// The `next_cursor` of the previous page (send the same other parameters with it).
+    /// The `next_cursor` of the previous page (send the same other parameters with it); empty
+    /// or blank: the first page.
     #[garde(skip)]
-    #[param(value_type = Option<String>)]
+    #[param(value_type = Option<shapes::CursorOrBlank>, inline)]
     cursor: Option<Blank<Cursor>>,
 }
 
@@ -63,11 +65,16 @@ impl SearchQuery {
                 format!("the range may span at most {MAX_RANGE_DAYS} days"),
             ));
         }
+        let after = self.cursor.and_then(|b| b.0);
+        // A cursor of the right shape may still name an instant no database stores.
+        if after.is_some_and(|c| !(1..=9999).contains(&c.starts_at.year())) {
+            return Err(ApiError::field("cursor", BAD_CURSOR));
+        }
         Ok(SlotSearch {
             specialization: self.specialization.and_then(|b| b.0).map(Text::into_inner),
             from,
             to,
-            after: self.cursor.and_then(|b| b.0),
+            after,
             limit: self.limit.unwrap_or(DEFAULT_LIMIT),
         })
     }
@@ -158,7 +165,7 @@ impl IntoResponse for FoundSlotsPage {
     params(SearchQuery),
     responses(
         (status = 200, description = "A page of free slots, earliest first", body = FoundSlotsPage),
-        (status = 400, description = "`VALIDATION_ERROR`: a malformed date, `to_date` before `from_date` or more than 92 days after it, `limit` outside 1-100, a `cursor` this route did not hand out, a `specialization` over 200 characters; `details` names each", body = ErrorBody),
+        (status = 400, description = "`VALIDATION_ERROR`: a malformed date, `to_date` before `from_date` or more than 92 days after it (either bound defaults from today), `limit` outside 1-100, a `cursor` this route did not hand out (one of the right shape may still name an instant out of range), a `specialization` over 200 characters; `details` names each", body = ErrorBody),
     ))]
 pub async fn find(
     State(app): State<AppState>,

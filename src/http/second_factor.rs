@@ -34,8 +34,8 @@ pub struct TotpEnrolment {
 #[serde(deny_unknown_fields)]
 #[schema(example = json!({"password": "correct horse battery"}))]
 pub struct CurrentPassword {
-    #[garde(required, length(max = 1024))]
-    #[schema(value_type = String)]
+    #[garde(required, length(chars, max = 1024))]
+    #[schema(value_type = String, max_length = 1024)]
     password: Option<String>,
 }
 
@@ -103,8 +103,8 @@ pub async fn totp_enrol(
 #[serde(deny_unknown_fields)]
 #[schema(example = json!({"code": "492039"}))]
 pub struct TotpCode {
-    #[garde(required, length(min = 6, max = 8))]
-    #[schema(value_type = String)]
+    #[garde(required, length(chars, min = 6, max = 8))]
+    #[schema(value_type = String, min_length = 6, max_length = 8)]
     code: Option<String>,
 }
 
@@ -112,7 +112,7 @@ pub struct TotpCode {
 #[utoipa::path(post, path = "/auth/totp/confirm", operation_id = "confirmTotp", tag = "auth", request_body = TotpCode,
     responses(
         (status = 200, description = "On", body = Envelope<UserView>),
-        (status = 400, description = "`VALIDATION_ERROR`: wrong code, or no enrolment started", body = ErrorBody),
+        (status = 400, description = "`VALIDATION_ERROR`: a malformed field, or (depending on the time and the account) a code that is not the current one, or no enrolment started", body = ErrorBody),
     ))]
 pub async fn totp_confirm(
     State(app): State<AppState>,

@@ -112,6 +112,7 @@ fn request_id(headers: &HeaderMap) -> String {
     request_body = SignUp,
     responses(
         (status = 201, description = "Signed up (`REGISTRATION=open`)", body = Envelope<PatientView>),
+        (status = 400, description = "`VALIDATION_ERROR`: a malformed field, a `password` that is too common, the e-mail or too easy to guess (zxcvbn), or (depending on the day) a `date_of_birth` after today", body = ErrorBody),
         (status = 202, description = "A message is on its way to the address (`REGISTRATION=verify`)", body = Envelope<Accepted>),
         (status = 403, description = "`FORBIDDEN`: sign-up is closed (`REGISTRATION=closed`)", body = ErrorBody),
         (status = 409, description = "`DUPLICATE`: the e-mail is taken (`REGISTRATION=open` only)", body = ErrorBody),
@@ -191,8 +192,8 @@ pub async fn register(
 #[serde(deny_unknown_fields)]
 #[schema(example = json!({"token": "q3Yb0Jf4c1xWZkq2m9N8r7T6v5U4s3R2p1O0n9M8l7K"}))]
 pub struct Token {
-    #[garde(required, length(min = 1, max = 200))]
-    #[schema(value_type = String)]
+    #[garde(required, length(chars, min = 1, max = 200))]
+    #[schema(value_type = String, min_length = 1, max_length = 200)]
     token: Option<String>,
 }
 
@@ -214,7 +215,7 @@ pub(super) fn bad_token(e: DomainError) -> ApiError {
     request_body = Token,
     responses(
         (status = 201, description = "Signed up: log in now", body = Envelope<PatientView>),
-        (status = 400, description = "`VALIDATION_ERROR`: the token is unknown, used or expired", body = ErrorBody),
+        (status = 400, description = "`VALIDATION_ERROR`: a malformed field, or (depending on the token's state) a token that is unknown, used or expired", body = ErrorBody),
         (status = 409, description = "`DUPLICATE`: the address got an account or a record meanwhile", body = ErrorBody),
     ))]
 pub async fn verify(
@@ -259,8 +260,8 @@ pub async fn verify(
 #[serde(deny_unknown_fields)]
 #[schema(example = json!({"email": "john@example.com"}))]
 pub struct ResetRequest {
-    #[garde(required, length(max = 254))]
-    #[schema(value_type = String)]
+    #[garde(required, length(chars, max = 254))]
+    #[schema(value_type = String, max_length = 254)]
     email: Option<String>,
 }
 
@@ -309,11 +310,13 @@ pub async fn password_reset(
 #[serde(deny_unknown_fields)]
 #[schema(example = json!({"token": "q3Yb0Jf4c1xWZkq2m9N8r7T6v5U4s3R2p1O0n9M8l7K", "new_password": "staple horse correct battery"}))]
 pub struct ResetConfirm {
-    #[garde(required, length(min = 1, max = 200))]
-    #[schema(value_type = String)]
+    #[garde(required, length(chars, min = 1, max = 200))]
+    #[schema(value_type = String, min_length = 1, max_length = 200)]
     token: Option<String>,
-    #[garde(required, length(max = 1024))]
-    #[schema(value_type = String)]
+    /// 12-128 characters, not a common password, not the account's e-mail, not easy to guess,
+    /// not the current one.
+    #[garde(required, length(chars, max = 1024))]
+    #[schema(value_type = String, min_length = 12, max_length = 128)]
     new_password: Option<String>,
 }
 
@@ -325,7 +328,7 @@ pub struct ResetConfirm {
     request_body = ResetConfirm,
     responses(
         (status = 200, description = "Password set; every session ended: log in", body = Envelope<UserView>),
-        (status = 400, description = "`VALIDATION_ERROR`: the token is unknown, used or expired, or the password breaks the rules", body = ErrorBody),
+        (status = 400, description = "`VALIDATION_ERROR`: a malformed field, a `new_password` that is too common, the account's e-mail, too easy to guess (zxcvbn) or the current one, or (depending on the token's state) a token that is unknown, used or expired", body = ErrorBody),
     ))]
 pub async fn password_reset_confirm(
     State(app): State<AppState>,

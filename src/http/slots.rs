@@ -15,7 +15,7 @@ use super::extract::{JsonBody, ValidPath};
 use super::params::DoctorPath;
 use super::response::{self, Envelope, Reply};
 use super::views::{BulkOutcomeView, SlotView};
-use super::{input, required, AppState};
+use super::{input, required, shapes, AppState};
 use crate::domain::calendar::{Day, TimeOfDay};
 use crate::domain::slot::{NewSlot, SlotAdminStatus, BULK_MAX};
 use crate::domain::text::Blank;
@@ -35,7 +35,7 @@ pub struct CreateSlot {
     slot_date: Option<Day>,
     /// Local time, `HH:MM` or `HH:MM:SS`; a time skipped by a daylight-saving change is refused.
     #[garde(required)]
-    #[schema(value_type = String, example = "10:00", pattern = "^[0-9]{2}:[0-9]{2}(:[0-9]{2})?$")]
+    #[schema(value_type = shapes::Time, inline, example = "10:00")]
     slot_time: Option<TimeOfDay>,
     /// 5-480, default 30.
     #[garde(inner(range(min = 5, max = 480)))]
@@ -98,13 +98,14 @@ pub struct DoctorSlotPath {
 #[derive(Deserialize, garde::Validate, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct RangeQuery {
-    /// First date, `YYYY-MM-DD`.
+    /// First date, `YYYY-MM-DD`; empty (or blank) means not sent.
     #[garde(skip)]
-    #[param(value_type = Option<NaiveDate>)]
+    #[param(value_type = Option<shapes::DateOrBlank>, inline)]
     from_date: Option<Blank<Day>>,
-    /// Last date, `YYYY-MM-DD`, inclusive; not before `from_date`.
+    /// Last date, `YYYY-MM-DD`, inclusive; not before `from_date` (400 otherwise); empty (or
+    /// blank) means not sent.
     #[garde(skip)]
-    #[param(value_type = Option<NaiveDate>)]
+    #[param(value_type = Option<shapes::DateOrBlank>, inline)]
     to_date: Option<Blank<Day>>,
 }
 
@@ -130,6 +131,7 @@ impl RangeQuery {
     request_body = CreateSlot,
     responses(
         (status = 201, description = "Created", body = Envelope<SlotView>),
+        (status = 400, description = "`VALIDATION_ERROR`: a malformed field, or (depending on the time and the doctor's zone) a slot that does not start in the future and within 10 years, or a local time a daylight-saving change skips", body = ErrorBody),
         (status = 404, description = "`NOT_FOUND`: no such doctor, or (for a doctor) not their own calendar", body = ErrorBody),
         (status = 409, description = "`DUPLICATE`: the doctor has a slot at that date and time", body = ErrorBody),
     ))]
@@ -164,6 +166,7 @@ pub async fn create(
     request_body = CreateSlots,
     responses(
         (status = 201, description = "Created; `skipped` lists what was not", body = Envelope<BulkOutcomeView>),
+        (status = 400, description = "`VALIDATION_ERROR`: a malformed item, or (depending on the time and the doctor's zone) a slot that does not start in the future and within 10 years, or a local time a daylight-saving change skips", body = ErrorBody),
         (status = 404, description = "`NOT_FOUND`: no such doctor, or (for a doctor) not their own calendar", body = ErrorBody),
     ))]
 pub async fn create_bulk(
@@ -201,6 +204,7 @@ pub async fn create_bulk(
     params(DoctorPath, RangeQuery),
     responses(
         (status = 200, description = "The slots", body = Envelope<Vec<SlotView>>),
+        (status = 400, description = "`VALIDATION_ERROR`: a malformed date, or a `to_date` before `from_date`", body = ErrorBody),
         (status = 404, description = "`NOT_FOUND`: no such doctor, or (for a doctor) not their own calendar", body = ErrorBody),
     ))]
 pub async fn list(
@@ -237,6 +241,7 @@ pub async fn list(
     responses(
         (status = 200, description = "The bookable slots", body = Envelope<Vec<SlotView>>,
             headers(("ETag" = String, description = "Validator of this answer, for `If-None-Match`"))),
+        (status = 400, description = "`VALIDATION_ERROR`: a malformed date, a `to_date` before `from_date`, or a range over 92 days (either bound defaults from today in the doctor's zone)", body = ErrorBody),
         (status = 304, description = "Not modified: `If-None-Match` names the current answer's `ETag`",
             headers(("ETag" = String, description = "The current answer's validator"))),
         (status = 404, description = "`NOT_FOUND`: no such doctor", body = ErrorBody),

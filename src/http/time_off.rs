@@ -2,7 +2,7 @@
 //! inside it; deleting it unblocks exactly those.
 
 use axum::extract::State;
-use chrono::{DateTime, Datelike, Duration, NaiveDate, NaiveTime, TimeZone as _, Utc};
+use chrono::{DateTime, Datelike, Duration, NaiveDate, NaiveTime, TimeZone as _, Timelike, Utc};
 use chrono_tz::Tz;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -13,11 +13,14 @@ use super::extract::{JsonBody, ValidPath};
 use super::params::DoctorPath;
 use super::response::{self, Envelope, Reply};
 use super::views::SlotView;
-use super::{input, required, AppState};
+use super::{input, required, shapes, AppState};
 use crate::domain::calendar::Day;
 use crate::domain::schedule::{NewTimeOff, TimeOff, TimeOffOutcome};
 use crate::domain::text::Text;
 use crate::domain::{DoctorId, TimeOffId};
+
+/// Longest reason, in characters.
+pub(super) const REASON_MAX: usize = 500;
 
 /// Longest time off accepted at once, in days.
 const MAX_DAYS: i64 = 3653;
@@ -30,15 +33,29 @@ pub enum Moment {
 }
 
 impl Moment {
+    /// Reads a date or an instant exactly as the `date` and `date-time` formats of JSON Schema
+    /// (RFC 3339) spell them, which is what the document says: nothing around it, `T` (or `t`)
+    /// between date and time, an ASCII sign, a leap second only at 23:59:60 UTC.
     fn parse(raw: &str) -> Result<Self, String> {
+        let bad = || "must be an RFC 3339 instant (2026-12-24T08:00:00Z) or a date (YYYY-MM-DD)";
+        if raw.trim() != raw {
+            return Err(bad().into());
+        }
         if let Ok(d) = Day::parse(raw) {
             return Ok(Self::Date(d.0));
         }
-        DateTime::parse_from_rfc3339(raw.trim())
-            .map(|t| Self::At(t.with_timezone(&Utc)))
-            .map_err(|_| {
-                "must be an RFC 3339 instant (2026-12-24T08:00:00Z) or a date (YYYY-MM-DD)".into()
-            })
+        let separated = matches!(raw.as_bytes().get(10), Some(b'T' | b't'));
+        if !separated || raw.contains('\u{2212}') {
+            return Err(bad().into());
+        }
+        let t = DateTime::parse_from_rfc3339(raw)
+            .map_err(|_| bad())?
+            .with_timezone(&Utc);
+        let leap = t.nanosecond() >= 1_000_000_000;
+        if leap && (t.hour(), t.minute()) != (23, 59) {
+            return Err(bad().into());
+        }
+        Ok(Self::At(t))
     }
 
     /// The instant; a date means its start in `tz`, or with `next_day` the start of the day
@@ -76,16 +93,16 @@ impl<'de> Deserialize<'de> for Moment {
 pub struct CreateTimeOff {
     /// Start: an RFC 3339 instant or a local date.
     #[garde(required)]
-    #[schema(value_type = String, example = "2026-12-24")]
+    #[schema(value_type = shapes::InstantOrDate, inline, example = "2026-12-24")]
     from: Option<Moment>,
     /// End: an RFC 3339 instant (exclusive) or a local date (inclusive).
     #[garde(required)]
-    #[schema(value_type = String, example = "2026-12-26")]
+    #[schema(value_type = shapes::InstantOrDate, inline, example = "2026-12-26")]
     to: Option<Moment>,
-    /// Up to 500 characters.
+    /// A single line of up to 500 characters.
     #[garde(skip)]
-    #[schema(value_type = Option<String>, max_length = 500)]
-    reason: Option<Text<500>>,
+    #[schema(value_type = Option<shapes::TimeOffReason>, inline)]
+    reason: Option<Text<REASON_MAX>>,
 }
 
 impl CreateTimeOff {
@@ -195,6 +212,7 @@ pub struct TimeOffDeletedView {
     params(DoctorPath), request_body = CreateTimeOff,
     responses(
         (status = 201, description = "Entered, with what it blocked", body = Envelope<TimeOffOutcomeView>),
+        (status = 400, description = "`VALIDATION_ERROR`: a malformed field, a `to` not after `from`, a span over 10 years, or (in the doctor's zone) a date that resolves outside the years 0001-9999", body = ErrorBody),
         (status = 404, description = "`NOT_FOUND`: no such doctor, or (for a doctor) not their own calendar", body = ErrorBody),
     ))]
 pub async fn create(
@@ -283,5 +301,27 @@ mod tests {
             "2030-01-10T07:00:00+00:00"
         );
         assert!(Moment::parse("soon").is_err());
+    }
+
+    #[test]
+    fn moments_are_spelt_as_the_formats_say() {
+        for ok in [
+            "2030-01-10",
+            "2030-01-10T08:00:00Z",
+            "2030-01-10t08:00:00.5z",
+            "1998-12-31T15:59:60-08:00",
+        ] {
+            assert!(Moment::parse(ok).is_ok(), "{ok}");
+        }
+        for bad in [
+            " 2030-01-10",
+            "2030-01-10T08:00:00Z ",
+            "2030-01-10 08:00:00Z",
+            "2030-01-10T08:00:00\u{2212}01:00",
+            "2030-01-10T08:00:60Z",
+            "2030-1-10",
+        ] {
+            assert!(Moment::parse(bad).is_err(), "{bad}");
+        }
     }
 }

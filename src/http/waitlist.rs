@@ -17,7 +17,7 @@ use super::params::paged_query;
 use super::patients::record_reads;
 use super::response::{self, Envelope, PageReply, PagedEnvelope, Reply};
 use super::schema::UUID_PATTERN;
-use super::{input, required, AppState};
+use super::{input, required, shapes, AppState};
 use crate::domain::calendar::Day;
 use crate::domain::text::Blank;
 use crate::domain::user::{AccessAction, Role};
@@ -132,13 +132,14 @@ impl From<WaitlistEntry> for WaitlistEntryView {
 paged_query!(
     /// Filters, `limit` and `offset`.
     WaitlistQuery {
-        /// Only this patient's entries (a patient may name only themself).
+        /// Only this patient's entries (a patient may name only themself); empty (or blank)
+        /// means any.
         #[garde(skip)]
-        #[param(value_type = Option<PatientId>)]
+        #[param(value_type = Option<shapes::PatientIdOrBlank>, inline)]
         patient_id: Option<Blank<PatientId>>,
-        /// Only entries for this doctor.
+        /// Only entries for this doctor; empty (or blank) means any.
         #[garde(skip)]
-        #[param(value_type = Option<DoctorId>)]
+        #[param(value_type = Option<shapes::DoctorIdOrBlank>, inline)]
         doctor_id: Option<Blank<DoctorId>>,
     }
 );
@@ -196,8 +197,11 @@ fn within<T: PartialEq + Copy>(limit: Option<T>, asked: Option<T>) -> Result<Opt
 /// to confirm like any booking; the entry is then OFFERED.
 #[utoipa::path(post, path = "/waitlist", operation_id = "joinWaitlist", tag = "waitlist",
     request_body = JoinWaitlist,
+    params(("Break-Glass-Reason" = inline(Option<shapes::BreakGlassHeader>), Header,
+        description = "A doctor queueing a patient they have no care relationship with: why (1-500 printable ASCII characters).")),
     responses(
         (status = 201, description = "In line", body = Envelope<WaitlistEntryView>),
+        (status = 400, description = "`VALIDATION_ERROR`: a malformed field or header, a `to_date` before `from_date` or more than 90 days after it, or (depending on the day in the doctor's zone) a `from_date` in the past", body = ErrorBody),
         (status = 403, description = "`FORBIDDEN`: a patient naming another patient, or a doctor another doctor", body = ErrorBody),
         (status = 404, description = "`NOT_FOUND`: no such patient or doctor, or (for a doctor) a patient they have no care relationship with", body = ErrorBody),
         (status = 409, description = "`DUPLICATE`: the patient already waits for this doctor on overlapping dates", body = ErrorBody),

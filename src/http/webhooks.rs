@@ -16,7 +16,7 @@ use super::error::{ApiError, ErrorBody};
 use super::extract::{ValidJson, ValidPath, ValidQuery};
 use super::params::PageQuery;
 use super::response::{self, Envelope, PageReply, PagedEnvelope, Reply};
-use super::{required, AppState};
+use super::{required, shapes, AppState};
 use crate::auth::vault::WEBHOOK_AAD;
 use crate::domain::webhook::{NewWebhook, Webhook, WebhookEvent, WebhookSecret, WebhookUrl};
 
@@ -27,23 +27,63 @@ use crate::domain::webhook::{NewWebhook, Webhook, WebhookEvent, WebhookSecret, W
     "events": ["appointment.booked", "appointment.cancelled"],
     "secret": "whsec_C2FVsBQIhrscChlQIMV+b5sSYspob7oD"}))]
 pub struct CreateWebhook {
-    /// An absolute `http` or `https` URL with a host and no user name or password. Its host
-    /// must not be or resolve to a loopback, private, link-local or otherwise non-public
-    /// address unless `WEBHOOK_ALLOW_PRIVATE=true`.
+    /// An absolute `https` URL (`http` too with `WEBHOOK_ALLOW_HTTP=true`) with a host and no
+    /// user name or password, without spaces or control characters. Its host must not be or
+    /// resolve to a loopback, private, link-local or otherwise non-public address unless
+    /// `WEBHOOK_ALLOW_PRIVATE=true`.
     #[garde(required)]
-    #[schema(value_type = String, max_length = 2048)]
-    url: Option<WebhookUrl>,
+    #[schema(value_type = shapes::WebhookUrl, inline)]
+    url: Option<HookUrl>,
     /// The events to receive: at least one, each at most once.
     #[garde(required, length(min = 1))]
     #[schema(value_type = BTreeSet<WebhookEvent>, min_items = 1, max_items = 8)]
     events: Option<Vec<WebhookEvent>>,
     /// The signing secret, never shown again: `whsec_` and the base64 of 24-64 bytes (a
-    /// Standard Webhooks secret: the key is the decoded bytes),
-    /// or any other 24 bytes to 256 characters without control characters (the key is their
-    /// UTF-8 bytes).
+    /// Standard Webhooks secret: the key is the decoded bytes), or any other 24 to 256
+    /// characters without control characters (the key is their UTF-8 bytes).
     #[garde(required)]
-    #[schema(value_type = String, min_length = 24, max_length = 256, write_only)]
-    secret: Option<WebhookSecret>,
+    #[schema(value_type = shapes::WebhookSecret, inline)]
+    secret: Option<HookSecret>,
+}
+
+/// A webhook URL as the document describes it ([`shapes::is_webhook_url`]), then read by the
+/// domain's URL rules.
+pub struct HookUrl(WebhookUrl);
+
+impl<'de> Deserialize<'de> for HookUrl {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let raw = <Cow<'de, str>>::deserialize(d)?;
+        if !shapes::is_webhook_url(&raw) {
+            return Err(serde::de::Error::custom(
+                "must be an absolute http or https URL with a host, without spaces or control characters",
+            ));
+        }
+        WebhookUrl::parse(&raw)
+            .map(Self)
+            .map_err(serde::de::Error::custom)
+    }
+}
+
+/// A new webhook's secret ([`read_secret`]).
+pub struct HookSecret(WebhookSecret);
+
+/// A new webhook's secret, or why not: counted in characters, as the document counts them (24
+/// at least, which are 24 bytes at least, as the domain asks), unless it is a Standard
+/// Webhooks `whsec_` secret.
+pub(super) fn read_secret(raw: &str) -> Result<WebhookSecret, String> {
+    if !raw.starts_with("whsec_") && raw.chars().count() < 24 {
+        return Err("must be 24 to 256 characters long (or whsec_ and base64)".into());
+    }
+    WebhookSecret::parse(raw)
+}
+
+impl<'de> Deserialize<'de> for HookSecret {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let raw = <Cow<'de, str>>::deserialize(d)?;
+        read_secret(&raw)
+            .map(Self)
+            .map_err(serde::de::Error::custom)
+    }
 }
 
 /// A subscription, without its secret.
@@ -99,15 +139,15 @@ fn canonical_uuid<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Uuid, D::Err
     request_body = CreateWebhook,
     responses(
         (status = 201, description = "Subscribed", body = Envelope<WebhookView>),
-        (status = 400, description = "`VALIDATION_ERROR`: a malformed field, a secret under 24 bytes, an event listed twice, a plain `http://` URL (unless `WEBHOOK_ALLOW_HTTP`), or a `url` whose host is or resolves to a non-public address", body = ErrorBody),
+        (status = 400, description = "`VALIDATION_ERROR`: a malformed field, a secret under 24 characters (or a `whsec_` key under 24 bytes), an event listed twice, a plain `http://` URL (unless `WEBHOOK_ALLOW_HTTP`), or (depending on DNS and `WEBHOOK_ALLOW_PRIVATE`) a `url` whose host is or resolves to a non-public address", body = ErrorBody),
     ))]
 pub async fn create(
     State(app): State<AppState>,
     ValidJson(body): ValidJson<CreateWebhook>,
 ) -> Result<Reply<WebhookView>, ApiError> {
-    let url = required(body.url, "url")?;
+    let url = required(body.url, "url")?.0;
     let events = required(body.events, "events")?;
-    let secret = required(body.secret, "secret")?;
+    let secret = required(body.secret, "secret")?.0;
     if let Some(twice) = repeated(&events) {
         return Err(ApiError::field(
             "events",
@@ -219,7 +259,8 @@ mod tests {
 
     #[test]
     fn the_spec_lists_events_once_each() {
-        let spec = serde_json::to_value(crate::http::spec()).unwrap();
+        let spec: serde_json::Value =
+            serde_json::from_str(crate::http::openapi_document(false)).unwrap();
         let schemas = &spec["components"]["schemas"];
         for (schema, field) in [("CreateWebhook", "events"), ("WebhookView", "events")] {
             let events = &schemas[schema]["properties"][field];

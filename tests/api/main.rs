@@ -14,6 +14,7 @@ mod care;
 mod concurrency;
 mod contract;
 mod doctors;
+mod document_shapes;
 mod email;
 mod email_tls;
 mod front_desk;
