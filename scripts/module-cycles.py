@@ -1,5 +1,7 @@
 #!/usr/bin/env python3
-"""Module dependency graph of a Rust crate's src/, at file level, and its cycles."""
+"""Module dependency graph of a Rust crate's src/, at file level, and its cycles.
+
+Usage: module-cycles.py [SRC] [-v]   (-v also lists the edges inside each cycle)"""
 import os, re, sys
 root = sys.argv[1] if len(sys.argv) > 1 else 'src'
 mods = {}  # module path tuple -> file
@@ -20,8 +22,8 @@ tok = re.compile(r'\b(crate|super|self)((?:::[A-Za-z_][A-Za-z0-9_]*)+)')
 grp = re.compile(r'\b(crate|super|self)((?:::[A-Za-z_][A-Za-z0-9_]*)*)::\{([^;]*?)\};', re.S)
 for m, f in mods.items():
     src = open(f).read()
-    # drop #[cfg(test)] mod tests { ... } blocks roughly: cut at '#[cfg(test)]\nmod tests'
-    i = src.find('#[cfg(test)]\nmod tests')
+    # Drop an inline `#[cfg(test)] mod tests { ... }` block (at the end of a file, by convention).
+    i = src.find('#[cfg(test)]\nmod tests {')
     if i >= 0: src = src[:i]
     src = re.sub(r'//[^\n]*', '', src)
     is_modrs = f.endswith('mod.rs') or f.endswith('lib.rs') or f.endswith('main.rs')
@@ -45,15 +47,15 @@ for m, f in mods.items():
             paths.append(head + [s for s in item.split('::') if s and s != 'self'])
     for t in tok.finditer(src):
         paths.append(absolute(t.group(1), t.group(2)))
-    # Paths that start with a child module's name (`waitlist::offer`, `use waitlist::X`).
+    # Paths that start with a child module's name (`waitlist::offer`, `use waitlist::X`), from
+    # a mod.rs or from a file with a folder of children of the same name.
     here = list(m)
     children = {k[len(here)] for k in mods if len(k) == len(here) + 1 and list(k[:len(here)]) == here}
-    if is_modrs:
-        for ch in children:
-            for t in re.finditer(r'(?<![:\w])' + ch + r'((?:::[A-Za-z_][A-Za-z0-9_]*)+)', src):
-                paths.append(here + [ch] + [x for x in t.group(1).split('::') if x])
-            for g in re.finditer(r'(?<![:\w])use\s+' + ch + r'((?:::[A-Za-z_][A-Za-z0-9_]*)*)::\{', src):
-                paths.append(here + [ch])
+    for ch in children:
+        for t in re.finditer(r'(?<![:\w])' + ch + r'((?:::[A-Za-z_][A-Za-z0-9_]*)+)', src):
+            paths.append(here + [ch] + [x for x in t.group(1).split('::') if x])
+        for g in re.finditer(r'(?<![:\w])use\s+' + ch + r'((?:::[A-Za-z_][A-Za-z0-9_]*)*)::\{', src):
+            paths.append(here + [ch])
     for p in paths:
         r = resolve(p)
         if r is not None and r != m:
@@ -78,3 +80,7 @@ name = lambda m: '::'.join(m) or 'crate'
 print(f"{len(mods)} modules, {sum(len(e) for e in edges.values())} edges, {len(sccs)} cycles (strongly connected groups)")
 for comp in sorted(sccs, key=len, reverse=True):
     print(f"- {len(comp)} modules: " + ', '.join(sorted(name(m) for m in comp)))
+    if '-v' in sys.argv:
+        for a in sorted(comp):
+            for b in sorted(edges[a] & set(comp)):
+                print(f"    {name(a)} -> {name(b)}")

@@ -52,6 +52,10 @@ pub async fn open_store(settings: &Settings) -> Result<Arc<dyn Store>, OpenError
         read_url: settings.database_read_url.as_ref().map(|r| r.0.clone()),
         pool_size: settings.pool_size,
         db: settings.db,
+        terms: crate::domain::waitlist::OfferTerms {
+            hold_secs: settings.booking.hold_secs(),
+            max_holds: settings.booking.max_pending_holds,
+        },
     })
     .await
 }
@@ -77,10 +81,6 @@ impl Application {
             Bootstrap::Nothing => {}
         }
 
-        store.set_offer_terms(crate::domain::waitlist::OfferTerms {
-            hold_secs: settings.hold_secs(),
-            max_holds: settings.auth.max_pending_holds,
-        });
         let vault = Arc::new(open_vault(&*store, &settings).await?);
         let gate = crate::auth::password::HashGate::new(
             settings.security.hash_concurrency,

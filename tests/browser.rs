@@ -291,7 +291,11 @@ impl App {
             clinic_timezone: chrono_tz::UTC,
             cors_origins: Vec::new(),
             log_format: LogFormat::Pretty,
-            hold: Duration::from_secs(300),
+            booking: carebook::config::BookingSettings {
+                hold: Duration::from_secs(300),
+                max_pending_holds: Some(3),
+                notice: Default::default(),
+            },
             sweep_interval: Duration::from_secs(3600),
             request_timeout: Duration::from_secs(30),
             availability_cache: Duration::from_millis(1000),
@@ -301,7 +305,6 @@ impl App {
                 session_max: Duration::from_secs(12 * 3600),
                 admin_email: None,
                 admin_password: None,
-                max_pending_holds: Some(3),
                 rate_limit_per_minute: 0,
             },
             metrics_addr: None,
@@ -309,7 +312,6 @@ impl App {
             max_in_flight: 512,
             schedule_horizon_days: 60,
             schedule_interval: Duration::from_secs(24 * 3600),
-            notice: Default::default(),
             notify: Default::default(),
             security: carebook::config::SecuritySettings::with_key([42; 32]),
         };

@@ -113,10 +113,6 @@ impl RawSettings {
             schedule_interval: Duration::from_secs(
                 u64::from(self.schedule_generation_interval_minutes.max(1)) * 60,
             ),
-            notice: crate::domain::reschedule::Notice {
-                book_secs: i64::from(self.min_notice_minutes) * 60,
-                cancel_secs: i64::from(self.cancel_notice_minutes) * 60,
-            },
             max_in_flight: self.max_in_flight as usize,
             metrics_addr,
             db,
@@ -133,7 +129,15 @@ impl RawSettings {
                 .filter(|o| !o.is_empty())
                 .collect(),
             log_format: self.log_format,
-            hold: Duration::from_secs(hold_secs),
+            booking: BookingSettings {
+                hold: Duration::from_secs(hold_secs),
+                max_pending_holds: (self.max_pending_holds_per_patient > 0)
+                    .then_some(i64::from(self.max_pending_holds_per_patient)),
+                notice: crate::domain::reschedule::Notice {
+                    book_secs: i64::from(self.min_notice_minutes) * 60,
+                    cancel_secs: i64::from(self.cancel_notice_minutes) * 60,
+                },
+            },
             sweep_interval: Duration::from_secs(u64::from(
                 self.expiry_sweep_interval_seconds.max(1),
             )),
@@ -145,8 +149,6 @@ impl RawSettings {
                 session_max: Duration::from_secs(u64::from(self.session_max_hours) * 3600),
                 admin_email: self.admin_email,
                 admin_password: self.admin_password,
-                max_pending_holds: (self.max_pending_holds_per_patient > 0)
-                    .then_some(i64::from(self.max_pending_holds_per_patient)),
                 rate_limit_per_minute: self.rate_limit_per_minute,
             },
         })
@@ -195,7 +197,7 @@ fn postgres_url(raw: &RawSettings) -> String {
     )
 }
 
-impl Settings {
+impl BookingSettings {
     /// The hold in whole seconds.
     pub fn hold_secs(&self) -> i64 {
         self.hold.as_secs() as i64

@@ -16,8 +16,19 @@ pub struct AuthSettings {
     pub session_max: Duration,
     pub admin_email: Option<String>,
     pub admin_password: Option<Secret>,
-    pub max_pending_holds: Option<i64>,
     pub rate_limit_per_minute: u32,
+}
+
+/// The terms of a booking: how long a hold lasts, how many a patient may hold, and the notice
+/// windows that bind patients.
+#[derive(Debug, Clone)]
+pub struct BookingSettings {
+    /// How long a hold lasts unconfirmed (`APPOINTMENT_EXPIRY_MINUTES`).
+    pub hold: Duration,
+    /// Live holds a patient may have at once (`MAX_PENDING_HOLDS_PER_PATIENT`); `None`: no cap.
+    pub max_pending_holds: Option<i64>,
+    /// The notice windows binding patients (`MIN_NOTICE_MINUTES`, `CANCEL_NOTICE_MINUTES`).
+    pub notice: crate::domain::reschedule::Notice,
 }
 
 /// Validated settings.
@@ -32,7 +43,8 @@ pub struct Settings {
     pub clinic_timezone: Tz,
     pub cors_origins: Vec<String>,
     pub log_format: LogFormat,
-    pub hold: Duration,
+    /// Hold length, hold cap and notice windows.
+    pub booking: BookingSettings,
     pub sweep_interval: Duration,
     pub request_timeout: Duration,
     /// How old an availability answer served from memory may be; zero when off.
@@ -48,8 +60,6 @@ pub struct Settings {
     pub schedule_horizon_days: i64,
     /// Time between runs of the schedule generator.
     pub schedule_interval: Duration,
-    /// The notice windows binding patients (`MIN_NOTICE_MINUTES`, `CANCEL_NOTICE_MINUTES`).
-    pub notice: crate::domain::reschedule::Notice,
     /// E-mail, webhooks, reminders and the outbox worker.
     pub notify: NotifySettings,
     /// Proxies, sign-up, e-mailed links and the master key.

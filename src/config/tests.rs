@@ -32,7 +32,7 @@ fn builds_url_from_parts_and_prefers_seconds() {
         "postgres://postgres:p%40ss%20word@db:5432/carebook"
     );
     assert_eq!(
-        (s.hold_secs(), s.hold_description()),
+        (s.booking.hold_secs(), s.booking.hold_description()),
         (90, "90 seconds".to_string())
     );
     assert!(format!("{s:?}").contains("[redacted]"));
@@ -64,21 +64,27 @@ fn statement_cache_is_on_unless_switched_off() {
 fn rejects_bad_zone() {
     assert!(parse(&["--clinic-timezone", "Mars/Base"]).is_err());
     let defaults = parse(&[]).unwrap();
-    assert_eq!(defaults.hold_description(), "5 minutes");
+    assert_eq!(defaults.booking.hold_description(), "5 minutes");
     assert_eq!(defaults.database_url.0, DEFAULT_DATABASE_URL);
     let one = parse(&["--appointment-expiry-seconds", "1"]).unwrap();
-    assert_eq!(one.hold_description(), "1 second");
+    assert_eq!(one.booking.hold_description(), "1 second");
     let minute = parse(&["--appointment-expiry-minutes", "1"]).unwrap();
-    assert_eq!(minute.hold_description(), "1 minute");
+    assert_eq!(minute.booking.hold_description(), "1 minute");
 }
 
 #[test]
 fn notice_windows_default_off_and_read_minutes() {
-    assert_eq!(parse(&[]).unwrap().notice, Default::default());
+    assert_eq!(parse(&[]).unwrap().booking.notice, Default::default());
     let s = parse(&["--min-notice-minutes", "90"]).unwrap();
-    assert_eq!((s.notice.book_secs, s.notice.cancel_secs), (5400, 0));
+    assert_eq!(
+        (s.booking.notice.book_secs, s.booking.notice.cancel_secs),
+        (5400, 0)
+    );
     let s = parse(&["--cancel-notice-minutes", "1440"]).unwrap();
-    assert_eq!((s.notice.book_secs, s.notice.cancel_secs), (0, 86400));
+    assert_eq!(
+        (s.booking.notice.book_secs, s.booking.notice.cancel_secs),
+        (0, 86400)
+    );
 }
 
 #[test]

@@ -324,6 +324,9 @@ pub fn plan(
     (planned, skipped)
 }
 
+/// Longest reason of a time off, in characters.
+pub const TIME_OFF_REASON_MAX: usize = 500;
+
 /// A period a doctor does not work, as instants.
 #[derive(Debug, Clone)]
 pub struct NewTimeOff {

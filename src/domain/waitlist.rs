@@ -6,8 +6,6 @@
 //! `system`. The entry then becomes OFFERED, linked to that appointment, and is never offered
 //! again (an offer that lapses passes the seat to the next in line; the lapsed entry is done).
 
-use std::sync::atomic::{AtomicI64, Ordering};
-
 use async_trait::async_trait;
 use chrono::{DateTime, NaiveDate, Utc};
 
@@ -132,6 +130,7 @@ pub fn check_range(from: NaiveDate, to: NaiveDate, today: NaiveDate) -> Result<(
 }
 
 /// What an offer is made with: the hold's length and the patient hold cap booking enforces.
+/// Given to the store when it opens ([`crate::store::StoreOptions`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct OfferTerms {
     /// Seconds the offered hold lasts before it expires unconfirmed.
@@ -149,48 +148,10 @@ impl Default for OfferTerms {
     }
 }
 
-/// [`OfferTerms`] an adapter shares between its clones, set once the settings are known.
-#[derive(Debug)]
-pub struct SharedTerms {
-    hold_secs: AtomicI64,
-    /// Negative: no cap.
-    max_holds: AtomicI64,
-}
-
-impl Default for SharedTerms {
-    fn default() -> Self {
-        let d = OfferTerms::default();
-        Self {
-            hold_secs: AtomicI64::new(d.hold_secs),
-            max_holds: AtomicI64::new(d.max_holds.unwrap_or(-1)),
-        }
-    }
-}
-
-impl SharedTerms {
-    /// Replaces the terms.
-    pub fn set(&self, terms: OfferTerms) {
-        self.hold_secs.store(terms.hold_secs, Ordering::Relaxed);
-        self.max_holds
-            .store(terms.max_holds.unwrap_or(-1), Ordering::Relaxed);
-    }
-
-    /// The terms now.
-    pub fn get(&self) -> OfferTerms {
-        let max = self.max_holds.load(Ordering::Relaxed);
-        OfferTerms {
-            hold_secs: self.hold_secs.load(Ordering::Relaxed),
-            max_holds: (max >= 0).then_some(max),
-        }
-    }
-}
-
 /// The waitlist use cases. The offers themselves are made inside the releasing use cases of
 /// [`super::store::Store`] (cancel, expire_due, reschedule, delete_time_off).
 #[async_trait]
 pub trait WaitlistStore: Send + Sync + 'static {
-    /// Sets how offers are made (hold length, hold cap); called once at start.
-    fn set_offer_terms(&self, terms: OfferTerms);
     /// Adds an entry at the end of the line, recording the access when `by` is a person.
     /// Errors: `NotFound("patient" | "doctor")`, `Duplicate` (the patient already waits for this
     /// doctor on overlapping dates).
@@ -249,15 +210,7 @@ mod tests {
     }
 
     #[test]
-    fn terms_are_shared() {
-        let t = SharedTerms::default();
-        assert_eq!(t.get(), OfferTerms::default());
-        let set = OfferTerms {
-            hold_secs: 0,
-            max_holds: Some(3),
-        };
-        t.set(set);
-        assert_eq!(t.get(), set);
+    fn statuses_parse() {
         assert_eq!(
             WaitlistStatus::parse("OFFERED"),
             Ok(WaitlistStatus::Offered)

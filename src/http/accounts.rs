@@ -9,10 +9,11 @@ use utoipa::ToSchema;
 use super::caller::Caller;
 use super::error::{ApiError, ErrorBody};
 use super::extract::{JsonBody, ValidJson, ValidPath, ValidQuery};
+use super::fields::required;
 use super::params::PageQuery;
 use super::policy::ClientIp;
 use super::response::{self, Envelope, PageReply, PagedEnvelope, Reply};
-use super::{required, AppState};
+use super::state::AppState;
 use crate::auth::password;
 use crate::auth::sessions::{self, AuthError, Issued};
 use crate::domain::contact::Email;
@@ -411,10 +412,10 @@ pub struct UserPath {
 #[garde(allow_unvalidated)]
 #[schema(example = json!({"disabled": true}))]
 pub struct UpdateUser {
-    #[serde(default, deserialize_with = "super::non_null")]
+    #[serde(default, deserialize_with = "super::fields::non_null")]
     #[schema(value_type = Role, required = false)]
     role: Option<Role>,
-    #[serde(default, deserialize_with = "super::non_null")]
+    #[serde(default, deserialize_with = "super::fields::non_null")]
     #[schema(value_type = bool, required = false)]
     disabled: Option<bool>,
 }

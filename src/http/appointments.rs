@@ -9,57 +9,22 @@ use utoipa::{IntoParams, ToSchema};
 use super::caller::Caller;
 use super::error::{ApiError, ErrorBody};
 use super::extract::{JsonBody, OptionalJson, ValidPath, ValidQuery};
+use super::fields::required;
 use super::params::{paged_query, AppointmentPath};
 use super::patients::record_reads;
 use super::response::{self, Envelope, PageReply, PagedEnvelope, Reply};
+use super::state::AppState;
 use super::views::{AppointmentDetailView, AppointmentView, AuditEntryView};
-use super::{input, required, shapes, AppState};
+use super::{input, shapes};
 use crate::domain::appointment::{AppointmentStatus, ConsultationType, NewAppointment, REASON_MAX};
 use crate::domain::calendar::{Day, TimeOfDay};
-use crate::domain::store::{AppointmentFilter, Booked, IdempotencyKey, Store};
+use crate::domain::store::{AppointmentFilter, Booked, IdempotencyKey};
 use crate::domain::text::{self, Blank, Prose};
 use crate::domain::user::{AccessAction, Role};
-use crate::domain::{AppointmentId, DoctorId, PatientId, SlotId};
+use crate::domain::{DoctorId, PatientId, SlotId};
 use crate::observability;
 
 const IDEMPOTENCY_KEY: &str = "idempotency-key";
-
-/// 404 unless the appointment is the caller's (or the caller is front desk / admin); the
-/// appointment's patient, for the access log. Read from `store`: the primary before a change.
-async fn owned(
-    app: &AppState,
-    store: &dyn Store,
-    caller: &Caller,
-    id: AppointmentId,
-    action: AccessAction,
-) -> Result<PatientId, ApiError> {
-    let d = store.get_appointment(id).await?;
-    let a = &d.appointment;
-    caller
-        .must_own_appointment(app, a.patient_id, a.doctor_id, action)
-        .await?;
-    Ok(a.patient_id)
-}
-
-/// 404 unless the caller may change the appointment. Front desk and admin may change any, and
-/// the transition itself answers 404 for an unknown id, so only patients and doctors pay for
-/// reading the appointment first.
-pub(super) async fn may_change(
-    app: &AppState,
-    caller: &Caller,
-    id: AppointmentId,
-) -> Result<(), ApiError> {
-    match caller.role() {
-        Role::Admin | Role::Scheduler => Ok(()),
-        // From the primary: the appointment may have been booked a moment ago.
-        Role::Patient | Role::Doctor => {
-            let primary = app.store.primary();
-            owned(app, primary, caller, id, AccessAction::Update)
-                .await
-                .map(drop)
-        }
-    }
-}
 
 /// A booking request.
 #[derive(Deserialize, garde::Validate, ToSchema)]
@@ -205,7 +170,7 @@ pub async fn book(
     }
     let message = format!(
         "Appointment booked successfully. Please confirm within {}.",
-        app.settings.hold_description()
+        app.settings.booking.hold_description()
     );
     Ok(response::created(message, booked.appointment.into()))
 }
@@ -227,23 +192,13 @@ async fn take_seat(
             .refuse_patient(app, new.patient_id, action, refusal)
             .await);
     }
-    super::moves::book_notice(app, caller, new.time_slot_id).await?;
+    super::rules::book_notice(app, caller, new.time_slot_id).await?;
     // Keys are scoped per user: another user's key never replays someone else's booking.
     let key = key?.map(|k| IdempotencyKey {
         key: format!("{}:{}", caller.who.user_id, k.key),
         ..k
     });
-    let max_holds = app.settings.auth.max_pending_holds;
-    Ok(app
-        .store
-        .book(
-            new,
-            app.settings.hold_secs(),
-            max_holds,
-            key,
-            caller.actor(),
-        )
-        .await?)
+    Ok(app.store.book(new, key, caller.actor()).await?)
 }
 
 /// Confirm a hold
@@ -259,7 +214,7 @@ pub async fn confirm(
     caller: Caller,
     ValidPath(p): ValidPath<AppointmentPath>,
 ) -> Result<Reply<AppointmentView>, ApiError> {
-    may_change(&app, &caller, p.id).await?;
+    super::rules::may_change(&app, &caller, p.id).await?;
     let a = app.store.confirm(p.id, caller.actor()).await?;
     tracing::info!(appointment_id = %a.id, "appointment confirmed");
     observability::holds("confirmed", 1);
@@ -280,8 +235,8 @@ pub async fn cancel(
     ValidPath(p): ValidPath<AppointmentPath>,
     OptionalJson(body): OptionalJson<Cancel>,
 ) -> Result<Reply<AppointmentView>, ApiError> {
-    may_change(&app, &caller, p.id).await?;
-    super::moves::cancel_notice(&app, &caller, p.id).await?;
+    super::rules::may_change(&app, &caller, p.id).await?;
+    super::rules::cancel_notice(&app, &caller, p.id).await?;
     let a = app
         .store
         .cancel(p.id, text::optional_prose(body.reason), caller.actor())
@@ -304,7 +259,7 @@ pub async fn complete(
     caller: Caller,
     ValidPath(p): ValidPath<AppointmentPath>,
 ) -> Result<Reply<AppointmentView>, ApiError> {
-    may_change(&app, &caller, p.id).await?;
+    super::rules::may_change(&app, &caller, p.id).await?;
     let a = app.store.complete(p.id, caller.actor()).await?;
     tracing::info!(appointment_id = %a.id, "appointment completed");
     Ok(response::ok("Appointment completed successfully", a.into()))
@@ -349,7 +304,7 @@ pub async fn history(
     caller: Caller,
     ValidPath(p): ValidPath<AppointmentPath>,
 ) -> Result<Reply<Vec<AuditEntryView>>, ApiError> {
-    let patient = owned(&app, &*app.store, &caller, p.id, AccessAction::Read).await?;
+    let patient = super::rules::owned(&app, &*app.store, &caller, p.id, AccessAction::Read).await?;
     let entries = app.store.history(p.id).await?;
     record_reads(&app, &caller, AccessAction::Read, [patient]).await?;
     Ok(response::ok(

@@ -12,7 +12,7 @@ use super::error::{ApiError, ErrorBody};
 use super::extract::{ValidPath, ValidQuery};
 use super::params::{paged_query, PageQuery, PatientPath};
 use super::response::{self, PageReply, PagedEnvelope};
-use super::AppState;
+use super::state::AppState;
 use crate::domain::text::Blank;
 use crate::domain::user::{AccessAction, AccessFilter, AccessRecord, Role};
 use crate::domain::{PatientId, UserId};

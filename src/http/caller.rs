@@ -7,7 +7,7 @@ use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
 
 use super::error::ApiError;
-use super::AppState;
+use super::state::AppState;
 use crate::auth::Principal;
 use crate::domain::user::{AccessAction, Accessor, NewAccess, Role};
 use crate::domain::{DoctorId, PatientId};

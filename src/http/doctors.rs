@@ -7,10 +7,12 @@ use utoipa::{IntoParams, ToSchema};
 use super::caller::Caller;
 use super::error::{ApiError, ErrorBody};
 use super::extract::{JsonBody, ValidJson, ValidPath, ValidQuery};
+use super::fields::required;
 use super::params::{DoctorPath, PageQuery};
 use super::response::{self, Envelope, PageReply, PagedEnvelope, Reply};
+use super::state::AppState;
 use super::views::DoctorView;
-use super::{input, required, shapes, AppState};
+use super::{input, shapes};
 use crate::domain::calendar::TimeZone;
 use crate::domain::contact::{Email, Phone};
 use crate::domain::doctor::{
@@ -82,10 +84,10 @@ impl CreateDoctor {
 #[garde(allow_unvalidated)]
 #[schema(example = json!({"bio": "Now also sees children", "phone": null}))]
 pub struct UpdateDoctor {
-    #[serde(default, deserialize_with = "super::non_null")]
+    #[serde(default, deserialize_with = "super::fields::non_null")]
     #[schema(value_type = shapes::DoctorName, inline, required = false)]
     name: Option<Text<NAME_MAX>>,
-    #[serde(default, deserialize_with = "super::non_null")]
+    #[serde(default, deserialize_with = "super::fields::non_null")]
     #[schema(value_type = shapes::Field, inline, required = false)]
     specialization: Option<Text<FIELD_MAX>>,
     #[serde(default)]
@@ -100,12 +102,12 @@ pub struct UpdateDoctor {
     #[serde(default)]
     #[schema(value_type = Option<shapes::BioOrBlank>, inline, required = false)]
     bio: Patch<Blank<Prose<BIO_MAX>>>,
-    #[serde(default, deserialize_with = "super::non_null")]
+    #[serde(default, deserialize_with = "super::fields::non_null")]
     #[schema(value_type = TimeZone, required = false)]
     timezone: Option<TimeZone>,
     /// `false` deactivates the doctor (front desk, admin): hidden from public lists and search,
     /// no new bookings (409 `DOCTOR_INACTIVE`); existing appointments stay. `true` reactivates.
-    #[serde(default, deserialize_with = "super::non_null")]
+    #[serde(default, deserialize_with = "super::fields::non_null")]
     #[schema(value_type = bool, required = false)]
     is_active: Option<bool>,
 }

@@ -6,7 +6,7 @@ use utoipa::ToSchema;
 
 use super::error::{ApiError, ErrorBody};
 use super::response::{self, Envelope, Reply};
-use super::AppState;
+use super::state::AppState;
 
 /// Liveness.
 #[derive(Serialize, ToSchema)]

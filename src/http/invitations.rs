@@ -13,35 +13,16 @@ use super::accounts::{busy, UserView};
 use super::caller::Caller;
 use super::error::{ApiError, ErrorBody};
 use super::extract::{ValidJson, ValidPath};
+use super::fields::required;
+use super::links::{audit, Accepted};
 use super::params::PatientPath;
 use super::response::{self, Envelope, Reply};
-use super::signup::Accepted;
-use super::{required, AppState};
+use super::state::AppState;
 use crate::auth::password;
-use crate::domain::credentials::{AccountEvent, LinkPurpose, NewLink};
+use crate::domain::credentials::{LinkPurpose, NewLink};
 use crate::domain::user::{AccessAction, NewAccess, NewUser, Role};
-use crate::domain::{DomainError, UserId};
+use crate::domain::DomainError;
 use crate::notify::email::account::Kind;
-
-/// Appends to the account audit: `actor` `None` is the holder of an e-mailed link.
-pub(super) async fn audit(
-    app: &AppState,
-    actor: Option<&Caller>,
-    user: UserId,
-    action: &'static str,
-    request_id: String,
-) -> Result<(), ApiError> {
-    app.store
-        .record_account_event(AccountEvent {
-            actor_id: actor.map(|c| c.who.user_id),
-            actor_role: actor.map_or("link".to_owned(), |c| c.role().as_str().to_owned()),
-            user_id: Some(user),
-            action,
-            request_id,
-        })
-        .await?;
-    Ok(())
-}
 
 /// Invite a patient to set up their account (front desk, admin)
 ///
@@ -69,7 +50,7 @@ pub async fn invite(
     {
         return Err(DomainError::Duplicate("This patient has an account already".into()).into());
     }
-    let (token, token_hash) = super::signup::new_token();
+    let (token, token_hash) = super::links::new_token();
     let valid = app.settings.security.link_token;
     app.store
         .create_link(NewLink {
@@ -135,7 +116,7 @@ pub async fn accept(
         .store
         .spend_link(LinkPurpose::Invite, &hash)
         .await
-        .map_err(super::signup::bad_token)?;
+        .map_err(super::links::bad_token)?;
     let patient = link.patient_id.ok_or_else(|| {
         ApiError::from(DomainError::Internal(
             "an invitation without its patient".into(),

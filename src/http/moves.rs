@@ -1,22 +1,21 @@
-//! Rescheduling and no-shows (`/appointments/{id}/reschedule`, `/appointments/{id}/no-show`),
-//! and the notice windows that bind patients' bookings, cancels and reschedules.
+//! Rescheduling and no-shows (`/appointments/{id}/reschedule`, `/appointments/{id}/no-show`).
 
 use axum::extract::State;
 use serde::Deserialize;
 use utoipa::ToSchema;
 
-use super::appointments::may_change;
 use super::caller::Caller;
 use super::error::{ApiError, ErrorBody};
 use super::extract::{ValidJson, ValidPath};
+use super::fields::required;
 use super::params::AppointmentPath;
 use super::response::{self, Envelope, Reply};
+use super::rules::{cancel_notice, may_change, notice};
+use super::state::AppState;
 use super::views::AppointmentView;
-use super::{required, AppState};
-use crate::domain::appointment::AppointmentStatus;
-use crate::domain::reschedule::{too_late, Notice};
+
 use crate::domain::user::Role;
-use crate::domain::{AppointmentId, SlotId};
+use crate::domain::SlotId;
 
 /// Where a reschedule moves the appointment.
 #[derive(Deserialize, garde::Validate, ToSchema)]
@@ -27,64 +26,6 @@ pub struct Reschedule {
     #[garde(required)]
     #[schema(value_type = SlotId)]
     time_slot_id: Option<SlotId>,
-}
-
-/// For a patient, 409 `TOO_LATE` when the slot starts within `secs` seconds (0: no window).
-/// `started_counts`: whether a slot that has already started is inside the window too (for the
-/// slot an appointment leaves), or left to the store's own refusal (for a slot to book).
-async fn notice(
-    app: &AppState,
-    caller: &Caller,
-    slot: SlotId,
-    secs: i64,
-    started_counts: bool,
-    what: &str,
-) -> Result<(), ApiError> {
-    if secs <= 0 || !Notice::binds(caller.role()) {
-        return Ok(());
-    }
-    let Some(until) = app.store.slot_starts_in(slot).await? else {
-        // An unknown slot: the use case answers 404.
-        return Ok(());
-    };
-    if until <= secs as f64 && (started_counts || until > 0.0) {
-        return Err(too_late(what, secs / 60).into());
-    }
-    Ok(())
-}
-
-/// `MIN_NOTICE_MINUTES` for a patient's booking of `slot`.
-pub(super) async fn book_notice(
-    app: &AppState,
-    caller: &Caller,
-    slot: SlotId,
-) -> Result<(), ApiError> {
-    let secs = app.settings.notice.book_secs;
-    notice(app, caller, slot, secs, false, "book this time slot").await
-}
-
-/// `CANCEL_NOTICE_MINUTES` for a patient's cancel or reschedule of a live appointment (the
-/// appointment is the caller's: [`may_change`] ran first). Other statuses are left to the
-/// transition, which answers as it always does.
-pub(super) async fn cancel_notice(
-    app: &AppState,
-    caller: &Caller,
-    id: AppointmentId,
-) -> Result<(), ApiError> {
-    let secs = app.settings.notice.cancel_secs;
-    if secs <= 0 || !Notice::binds(caller.role()) {
-        return Ok(());
-    }
-    let d = app.store.primary().get_appointment(id).await?;
-    let a = &d.appointment;
-    if !matches!(
-        a.status,
-        AppointmentStatus::Pending | AppointmentStatus::Confirmed
-    ) {
-        return Ok(());
-    }
-    let what = "change this appointment";
-    notice(app, caller, a.time_slot_id, secs, true, what).await
 }
 
 /// Reschedule an appointment
@@ -110,7 +51,7 @@ pub async fn reschedule(
     let slot = required(body.time_slot_id, "time_slot_id")?;
     may_change(&app, &caller, p.id).await?;
     cancel_notice(&app, &caller, p.id).await?;
-    let secs = app.settings.notice.book_secs;
+    let secs = app.settings.booking.notice.book_secs;
     notice(&app, &caller, slot, secs, false, "move to this time slot").await?;
     let a = app.store.reschedule(p.id, slot, caller.actor()).await?;
     // Both slots are this doctor's: a reschedule never crosses doctors.

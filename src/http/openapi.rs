@@ -1,18 +1,12 @@
 //! The OpenAPI 3.1 contract, generated from the handlers' annotations and the request and
 //! view types, and served at `GET /api/openapi.json`.
 
-use std::sync::OnceLock;
-
-use axum::extract::State;
-use axum::http::header;
-use axum::response::IntoResponse;
 use utoipa::openapi::link::LinkBuilder;
 use utoipa::openapi::path::Operation;
 use utoipa::openapi::{OpenApi, Ref, RefOr, Response, ResponseBuilder};
 use utoipa::OpenApi as _;
 
 use super::error::ErrorBody;
-use super::AppState;
 
 /// What the generated paths do not say: title, description, tags.
 #[derive(utoipa::OpenApi)]
@@ -342,22 +336,9 @@ pub fn add_links(doc: &mut OpenApi) {
     }
 }
 
-/// The served document, built once for each value of `WEBHOOK_ALLOW_HTTP` (the one setting
-/// it states).
-pub fn document(allow_http: bool) -> &'static str {
-    static DOCS: [OnceLock<String>; 2] = [OnceLock::new(), OnceLock::new()];
-    DOCS[usize::from(allow_http)].get_or_init(|| {
-        let mut doc = serde_json::to_value(super::spec()).unwrap_or_default();
-        fix_link_keys(&mut doc);
-        super::openapi_rules::apply(&mut doc, allow_http);
-        super::openapi_client::for_clients(&mut doc);
-        doc.to_string()
-    })
-}
-
 /// utoipa 5 writes a link's `operationId` and `requestBody` in snake case, which OpenAPI
 /// validators (rightly) refuse: rename them in every `links` object.
-fn fix_link_keys(v: &mut serde_json::Value) {
+pub fn fix_link_keys(v: &mut serde_json::Value) {
     use serde_json::Value;
     match v {
         Value::Object(m) => {
@@ -380,33 +361,4 @@ fn fix_link_keys(v: &mut serde_json::Value) {
         Value::Array(a) => a.iter_mut().for_each(fix_link_keys),
         _ => {}
     }
-}
-
-/// The OpenAPI document
-///
-/// This contract, as JSON (OpenAPI 3.1).
-#[utoipa::path(get, path = "/openapi.json", operation_id = "getOpenApi", tag = "operations",
-    responses((status = 200, description = "The OpenAPI document", content_type = "application/json",
-        body = Object)))]
-pub async fn serve(State(app): State<AppState>) -> impl IntoResponse {
-    let allow_http = app.settings.notify.webhook_allow_http;
-    (
-        [(header::CONTENT_TYPE, "application/json")],
-        document(allow_http),
-    )
-}
-
-/// The OpenAPI document as YAML
-///
-/// The same document for YAML tooling. JSON is a subset of YAML 1.2, so the JSON text is
-/// served as is: any YAML parser reads it as the same document.
-#[utoipa::path(get, path = "/openapi.yaml", tag = "operations", operation_id = "getOpenApiYaml",
-    responses((status = 200, description = "The OpenAPI document as YAML text (no schema: a YAML reader reads the document, a client the text)", content_type = "application/yaml",
-        body = serde_json::Value)))]
-pub async fn serve_yaml(State(app): State<AppState>) -> impl IntoResponse {
-    let allow_http = app.settings.notify.webhook_allow_http;
-    (
-        [(header::CONTENT_TYPE, "application/yaml")],
-        document(allow_http),
-    )
 }

@@ -10,7 +10,7 @@ use super::error::{ApiError, ErrorBody};
 use super::extract::{ValidPath, ValidQuery};
 use super::params::paged_query;
 use super::response::{self, Envelope, PageReply, PagedEnvelope, Reply};
-use super::AppState;
+use super::state::AppState;
 use crate::domain::outbox::{OutboxItem, OutboxStatus};
 use crate::domain::text::Blank;
 use crate::domain::AppointmentId;

@@ -9,10 +9,12 @@ use utoipa::ToSchema;
 use super::caller::Caller;
 use super::error::{ApiError, ErrorBody};
 use super::extract::{JsonBody, ValidPath, ValidQuery};
+use super::fields::required;
 use super::params::{paged_query, PatientPath};
 use super::response::{self, Envelope, PageReply, PagedEnvelope, Reply};
+use super::state::AppState;
 use super::views::PatientView;
-use super::{input, required, shapes, AppState};
+use super::{input, shapes};
 use crate::domain::calendar::Day;
 use crate::domain::contact::{Email, Phone};
 use crate::domain::patch::Patch;
@@ -106,13 +108,13 @@ impl CreatePatient {
 #[garde(allow_unvalidated)]
 #[schema(example = json!({"allergies": "None"}))]
 pub struct UpdatePatient {
-    #[serde(default, deserialize_with = "super::non_null")]
+    #[serde(default, deserialize_with = "super::fields::non_null")]
     #[schema(value_type = shapes::PatientName, inline, required = false)]
     name: Option<Text<TEXT_MAX>>,
-    #[serde(default, deserialize_with = "super::non_null")]
+    #[serde(default, deserialize_with = "super::fields::non_null")]
     #[schema(value_type = Email, required = false)]
     email: Option<Email>,
-    #[serde(default, deserialize_with = "super::non_null")]
+    #[serde(default, deserialize_with = "super::fields::non_null")]
     #[schema(value_type = Phone, required = false)]
     phone: Option<Phone>,
     /// `YYYY-MM-DD`, not in the future (a 400 that depends on the day).

@@ -17,7 +17,7 @@ use super::caller::{Caller, BREAK_GLASS};
 use super::client::{client_addr, ClientAddr};
 use super::error::{ApiError, Denied};
 use super::linger::PeerAddr;
-use super::AppState;
+use super::state::AppState;
 use crate::domain::user::{Accessor, Role};
 
 use Role::{Admin, Doctor, Patient, Scheduler};

@@ -9,10 +9,12 @@ use utoipa::{IntoParams, ToSchema};
 use super::caller::Caller;
 use super::error::{ApiError, ErrorBody};
 use super::extract::{JsonBody, ValidPath};
+use super::fields::required;
 use super::params::DoctorPath;
 use super::response::{self, Envelope, Reply};
+use super::state::AppState;
 use super::views::SlotView;
-use super::{input, required, shapes, AppState};
+use super::{input, shapes};
 use crate::domain::calendar::{Day, TimeOfDay};
 use crate::domain::patch::Patch;
 use crate::domain::schedule::{DayOfWeek, Generation, Removal, Rule, Schedule, Skipped};
@@ -76,25 +78,25 @@ impl CreateSchedule {
 #[garde(allow_unvalidated)]
 #[schema(example = json!({"end_time": "13:00", "valid_until": null}))]
 pub struct UpdateSchedule {
-    #[serde(default, deserialize_with = "super::non_null")]
+    #[serde(default, deserialize_with = "super::fields::non_null")]
     #[garde(length(min = 1, max = 7))]
     #[schema(value_type = Vec<DayOfWeek>, required = false, min_items = 1, max_items = 7)]
     weekdays: Option<Vec<DayOfWeek>>,
-    #[serde(default, deserialize_with = "super::non_null")]
+    #[serde(default, deserialize_with = "super::fields::non_null")]
     #[schema(value_type = shapes::Time, inline, required = false)]
     start_time: Option<TimeOfDay>,
-    #[serde(default, deserialize_with = "super::non_null")]
+    #[serde(default, deserialize_with = "super::fields::non_null")]
     #[schema(value_type = shapes::Time, inline, required = false)]
     end_time: Option<TimeOfDay>,
-    #[serde(default, deserialize_with = "super::non_null")]
+    #[serde(default, deserialize_with = "super::fields::non_null")]
     #[garde(inner(range(min = 5, max = 480)))]
     #[schema(value_type = i64, required = false, minimum = 5, maximum = 480)]
     slot_minutes: Option<i64>,
-    #[serde(default, deserialize_with = "super::non_null")]
+    #[serde(default, deserialize_with = "super::fields::non_null")]
     #[garde(inner(range(min = 1, max = 1000)))]
     #[schema(value_type = i64, required = false, minimum = 1, maximum = 1000)]
     capacity: Option<i64>,
-    #[serde(default, deserialize_with = "super::non_null")]
+    #[serde(default, deserialize_with = "super::fields::non_null")]
     #[schema(value_type = NaiveDate, required = false)]
     valid_from: Option<Day>,
     #[serde(default)]

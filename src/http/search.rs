@@ -9,8 +9,9 @@ use utoipa::{IntoParams, ToSchema};
 
 use super::error::{ApiError, ErrorBody};
 use super::extract::ValidQuery;
+use super::shapes;
+use super::state::AppState;
 use super::views::SlotView;
-use super::{shapes, AppState};
 use crate::domain::calendar::{Day, TimeZone};
 use crate::domain::doctor::FIELD_MAX;
 use crate::domain::search::{

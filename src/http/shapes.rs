@@ -305,7 +305,7 @@ pub type ReasonOrBlank = ProseOrBlank<REASON_MAX>;
 /// A review's comment, or none.
 pub type CommentOrBlank = ProseOrBlank<COMMENT_MAX>;
 /// A time-off reason.
-pub type TimeOffReason = Line<{ super::time_off::REASON_MAX }>;
+pub type TimeOffReason = Line<{ crate::domain::schedule::TIME_OFF_REASON_MAX }>;
 /// A phone number, or none.
 pub type PhoneOrBlank = RefOrBlank<Phone>;
 /// A blood group, or none.

@@ -6,17 +6,20 @@
 use axum::extract::State;
 use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 use serde_json::{json, Value};
 use utoipa::ToSchema;
 
 use super::accounts::{busy, UserView};
 use super::error::{ApiError, ErrorBody};
 use super::extract::{JsonBody, ValidJson};
+use super::fields::required;
+use super::input;
+use super::links::{bad_token, new_token, Accepted};
 use super::patients::CreatePatient;
 use super::response::{self, Envelope, Reply};
+use super::state::AppState;
 use super::views::PatientView;
-use super::{input, required, AppState};
 use crate::auth::password::{self, HashGate};
 use crate::config::Registration;
 use crate::domain::credentials::{LinkPurpose, NewLink};
@@ -57,15 +60,6 @@ async fn hashed(gate: &HashGate, password: String) -> Result<String, ApiError> {
         .map_err(|e| ApiError::from(DomainError::Internal(e.into())))
 }
 
-/// A fresh link token: 32 random bytes (URL-safe base64) and the hash kept of it.
-pub(super) fn new_token() -> (String, String) {
-    use base64::Engine;
-    let token =
-        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(crate::auth::random_bytes::<32>());
-    let hash = crate::auth::sha256_hex(&token);
-    (token, hash)
-}
-
 // Documentation only: the handler reads the password, then the rest as `CreatePatient`; the
 // OpenAPI document gets CreatePatient's fields added to this schema (`complete_sign_up`).
 /// A patient's sign-up: the fields of `POST /patients` and a password.
@@ -77,14 +71,6 @@ pub struct SignUp {
     /// 12-128 characters, not a common password, not the e-mail, not easy to guess.
     #[schema(min_length = 12, max_length = 128)]
     password: String,
-}
-
-/// What a sign-up or a reset request answers in `verify` mode, whatever the address.
-#[derive(Serialize, ToSchema)]
-pub struct Accepted {
-    /// Always `sent`: a message is on its way to the address if it can be used.
-    #[schema(example = "sent")]
-    pub status: &'static str,
 }
 
 fn accepted(message: &'static str) -> Response {
@@ -195,16 +181,6 @@ pub struct Token {
     #[garde(required, length(chars, min = 1, max = 200))]
     #[schema(value_type = String, min_length = 1, max_length = 200)]
     token: Option<String>,
-}
-
-/// The answer to a link token that is unknown, used or expired.
-pub(super) fn bad_token(e: DomainError) -> ApiError {
-    match e {
-        DomainError::NotFound(_) => {
-            ApiError::field("token", "is not valid: unknown, used already, or expired")
-        }
-        e => e.into(),
-    }
 }
 
 /// Finish a sign-up
@@ -368,7 +344,7 @@ pub async fn password_reset_confirm(
     let hashed = hashed(&app.auth.hashing, new).await?;
     app.store.set_password(user_id, hashed, None).await?;
     app.auth.revoked.sync(&*app.store).await?;
-    super::invitations::audit(&app, None, user_id, "password_reset", request_id(&headers)).await?;
+    super::links::audit(&app, None, user_id, "password_reset", request_id(&headers)).await?;
     tracing::info!(user_id = %user_id, "password reset through an e-mailed link");
     let creds = app.store.credentials_by_id(user_id).await?;
     Ok(response::ok(

@@ -10,17 +10,16 @@ use utoipa::{IntoParams, ToSchema};
 use super::caller::Caller;
 use super::error::{ApiError, ErrorBody};
 use super::extract::{JsonBody, ValidPath};
+use super::fields::required;
 use super::params::DoctorPath;
 use super::response::{self, Envelope, Reply};
+use super::state::AppState;
 use super::views::SlotView;
-use super::{input, required, shapes, AppState};
+use super::{input, shapes};
 use crate::domain::calendar::Day;
-use crate::domain::schedule::{NewTimeOff, TimeOff, TimeOffOutcome};
+use crate::domain::schedule::{NewTimeOff, TimeOff, TimeOffOutcome, TIME_OFF_REASON_MAX};
 use crate::domain::text::Text;
 use crate::domain::{DoctorId, TimeOffId};
-
-/// Longest reason, in characters.
-pub(super) const REASON_MAX: usize = 500;
 
 /// Longest time off accepted at once, in days.
 const MAX_DAYS: i64 = 3653;
@@ -102,7 +101,7 @@ pub struct CreateTimeOff {
     /// A single line of up to 500 characters.
     #[garde(skip)]
     #[schema(value_type = Option<shapes::TimeOffReason>, inline)]
-    reason: Option<Text<REASON_MAX>>,
+    reason: Option<Text<TIME_OFF_REASON_MAX>>,
 }
 
 impl CreateTimeOff {

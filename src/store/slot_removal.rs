@@ -51,7 +51,7 @@ macro_rules! removal {
 
 /// The PostgreSQL spelling (SERIALIZABLE write pool: a booking racing the delete conflicts).
 pub mod pg {
-    removal!(crate::store::postgres::TxPool);
+    removal!(crate::store::postgres::tx_pool::TxPool);
 }
 
 /// The SQLite spelling (the one writer: nothing races).

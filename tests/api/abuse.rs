@@ -74,7 +74,7 @@ async fn logins_are_throttled_per_account_and_per_ip(app: TestApp) {
 }
 
 async fn a_patient_holds_at_most_the_cap(app: TestApp) {
-    let app = respawn(app, |s| s.auth.max_pending_holds = Some(3)).await;
+    let app = respawn(app, |s| s.booking.max_pending_holds = Some(3)).await;
     let patient = app.sign_up().await;
     let p = patient.patient_id.clone().unwrap();
     let d = app.doctor().await;

@@ -48,7 +48,7 @@ async fn history_actions(app: &TestApp, appointment: &str) -> Vec<(String, Strin
 async fn with_hold(app: TestApp, secs: u64) -> TestApp {
     let backend: Backend = app.backend;
     drop(app);
-    TestApp::spawn_with(backend, |s| s.hold = Duration::from_secs(secs)).await
+    TestApp::spawn_with(backend, |s| s.booking.hold = Duration::from_secs(secs)).await
 }
 
 async fn book_creates_a_pending_hold(app: TestApp) {

@@ -16,6 +16,7 @@ mod clock;
 pub mod cluster;
 mod db;
 pub mod pgbouncer;
+pub mod port;
 pub mod smtp;
 mod template;
 
@@ -119,7 +120,13 @@ pub fn settings(url: &str) -> Settings {
         clinic_timezone: chrono_tz::UTC,
         cors_origins: vec!["https://clinic.example".into()],
         log_format: LogFormat::Pretty,
-        hold: Duration::from_secs(300),
+        booking: carebook::config::BookingSettings {
+            hold: Duration::from_secs(300),
+            // Off unless a test is about it: most tests book far more holds than a patient
+            // would be allowed to.
+            max_pending_holds: None,
+            notice: Default::default(),
+        },
         // Tests drive the sweeper themselves through `sweep_once`.
         sweep_interval: Duration::from_secs(3600),
         request_timeout: Duration::from_secs(30),
@@ -130,9 +137,8 @@ pub fn settings(url: &str) -> Settings {
             session_max: Duration::from_secs(12 * 3600),
             admin_email: Some(ADMIN_EMAIL.into()),
             admin_password: Some(Secret(ADMIN_PASSWORD.into())),
-            // Off unless a test is about them: most tests book and call far more than a
-            // patient or a script would be allowed to.
-            max_pending_holds: None,
+            // Off unless a test is about it: most tests call far more than a patient or a
+            // script would be allowed to.
             rate_limit_per_minute: 0,
         },
         metrics_addr: Some("127.0.0.1:0".into()),
@@ -141,7 +147,6 @@ pub fn settings(url: &str) -> Settings {
         schedule_horizon_days: 60,
         // Tests drive the generator themselves through `generate_once`.
         schedule_interval: Duration::from_secs(24 * 3600),
-        notice: Default::default(),
         // Tests drive the outbox worker themselves through `deliver_once` unless they shorten this.
         notify: NotifySettings {
             poll_interval: Duration::from_secs(3600),
@@ -567,24 +572,28 @@ impl Drop for TestApp {
         // Stop the server before its database goes.
         drop(self.server.take());
         if let Some((db, server)) = self.pg_db.take() {
-            // Drop the test database from a separate thread and runtime: Drop cannot await.
-            let url = format!("{server}/postgres");
-            let _ = std::thread::spawn(move || {
-                let rt = tokio::runtime::Builder::new_current_thread()
-                    .enable_all()
-                    .build()
-                    .unwrap();
-                rt.block_on(async move {
-                    use sqlx::Connection;
-                    if let Ok(mut c) = sqlx::PgConnection::connect(&url).await {
-                        let _ =
-                            sqlx::query(&format!("DROP DATABASE IF EXISTS \"{db}\" WITH (FORCE)"))
-                                .execute(&mut c)
-                                .await;
-                    }
-                });
-            })
-            .join();
+            drop_database(&server, &db);
         }
     }
+}
+
+/// Drops database `db` of `server`, from a separate thread and runtime: Drop cannot await.
+fn drop_database(server: &str, db: &str) {
+    let url = format!("{server}/postgres");
+    let db = db.to_owned();
+    let _ = std::thread::spawn(move || {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        rt.block_on(async move {
+            use sqlx::Connection;
+            if let Ok(mut c) = sqlx::PgConnection::connect(&url).await {
+                let _ = sqlx::query(&format!("DROP DATABASE IF EXISTS \"{db}\" WITH (FORCE)"))
+                    .execute(&mut c)
+                    .await;
+            }
+        });
+    })
+    .join();
 }

@@ -254,7 +254,7 @@ async fn sweep_in_small_transactions_interleaves_with_bookings(app: TestApp) {
 /// The hold cap holds inside a group: a patient capped at two holds who books six slots at
 /// once gets two.
 async fn hold_cap_inside_a_group(backend: Backend) {
-    let app = TestApp::spawn_with(backend, |s| s.auth.max_pending_holds = Some(2)).await;
+    let app = TestApp::spawn_with(backend, |s| s.booking.max_pending_holds = Some(2)).await;
     let doctor = app.doctor().await;
     let patient = app.patient().await;
     let mut slots = Vec::new();

@@ -43,6 +43,7 @@ mod secrets;
 mod serialization;
 mod settings_docs;
 mod signup;
+mod slot_lists;
 mod slots;
 mod startup;
 mod store_contract;

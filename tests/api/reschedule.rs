@@ -341,8 +341,8 @@ async fn with_notice(app: TestApp) -> TestApp {
     let backend = app.backend;
     drop(app);
     TestApp::spawn_with(backend, |s| {
-        s.notice.book_secs = 3600;
-        s.notice.cancel_secs = 3600;
+        s.booking.notice.book_secs = 3600;
+        s.booking.notice.cancel_secs = 3600;
     })
     .await
 }

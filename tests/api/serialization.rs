@@ -123,7 +123,7 @@ async fn distinct_slots_never_exhaust_serialization_retries_on_a_pool_of_64() {
     let app = TestApp::spawn_on(&server.primary_url(), |s| {
         s.pool_size = 64;
         // The shipped cap (MAX_PENDING_HOLDS_PER_PATIENT=3): its check is on the hot path.
-        s.auth.max_pending_holds = Some(3);
+        s.booking.max_pending_holds = Some(3);
     })
     .await;
     let work = setup(&app).await;

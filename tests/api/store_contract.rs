@@ -1,5 +1,6 @@
-//! Store-level contract: the same use cases, called on the `Store` port directly, must give
-//! the same results and the same errors on both adapters (the errors each method documents).
+//! Store-level contract: the same use cases, called on the store's ports directly (no HTTP
+//! app is started), must give the same results and the same errors on both adapters (the
+//! errors each method documents).
 
 use chrono::{Duration, NaiveTime, Utc};
 
@@ -16,8 +17,8 @@ use carebook::domain::slot::{NewSlot, Slot, SlotAdminStatus, SlotStatus};
 use carebook::domain::store::{Actor, AppointmentFilter, IdempotencyKey, Store};
 use carebook::domain::{AppointmentId, DoctorId, DomainError, PatientId, SlotId};
 
-use crate::backends;
-use crate::common::TestApp;
+use crate::common::port::TestStore;
+use crate::on_both_stores;
 
 fn tag() -> String {
     uuid::Uuid::new_v4().simple().to_string()
@@ -95,10 +96,8 @@ fn booking(p: PatientId, d: DoctorId, s: SlotId) -> NewAppointment {
     }
 }
 
-const HOLD: i64 = 300;
-
-async fn people_round_trip_and_report_duplicates(app: TestApp) {
-    let store = &*app.store;
+async fn people_round_trip_and_report_duplicates(port: TestStore) {
+    let store = &*port.store;
     let d = doctor(store).await;
     assert_eq!(store.get_doctor(d.id).await.unwrap().email, d.email);
     assert!(matches!(
@@ -141,8 +140,8 @@ async fn people_round_trip_and_report_duplicates(app: TestApp) {
     assert_eq!((page.total, page.items.len()), (2, 1));
 }
 
-async fn slots_are_unique_and_bulk_skips(app: TestApp) {
-    let store = &*app.store;
+async fn slots_are_unique_and_bulk_skips(port: TestStore) {
+    let store = &*port.store;
     let d = doctor(store).await;
     let s = slot(store, d.id, 2).await;
     assert_eq!((s.status, s.available_capacity), (SlotStatus::Available, 2));
@@ -179,11 +178,11 @@ async fn slots_are_unique_and_bulk_skips(app: TestApp) {
     );
 }
 
-async fn booking_refusals_come_in_order(app: TestApp) {
-    let store = &*app.store;
+async fn booking_refusals_come_in_order(port: TestStore) {
+    let store = &*port.store;
     let (d, p) = (doctor(store).await, patient(store).await);
     let s = slot(store, d.id, 1).await;
-    let book = |n: NewAppointment| store.book(n, HOLD, None, None, Actor::system());
+    let book = |n: NewAppointment| store.book(n, None, Actor::system());
     let e = book(booking(PatientId::random(), d.id, s.id)).await;
     assert!(matches!(e, Err(DomainError::NotFound("patient"))), "{e:?}");
     let e = book(booking(p.id, DoctorId::random(), s.id)).await;
@@ -211,8 +210,8 @@ async fn booking_refusals_come_in_order(app: TestApp) {
     assert!(matches!(e, Err(DomainError::SlotUnavailable(_))), "{e:?}");
 }
 
-async fn idempotent_bookings_replay_or_refuse(app: TestApp) {
-    let store = &*app.store;
+async fn idempotent_bookings_replay_or_refuse(port: TestStore) {
+    let store = &*port.store;
     let (d, p) = (doctor(store).await, patient(store).await);
     let s = slot(store, d.id, 3).await;
     let key = |fp: &str| {
@@ -222,35 +221,17 @@ async fn idempotent_bookings_replay_or_refuse(app: TestApp) {
         })
     };
     let first = store
-        .book(
-            booking(p.id, d.id, s.id),
-            HOLD,
-            None,
-            key("a"),
-            Actor::system(),
-        )
+        .book(booking(p.id, d.id, s.id), key("a"), Actor::system())
         .await
         .unwrap();
     let again = store
-        .book(
-            booking(p.id, d.id, s.id),
-            HOLD,
-            None,
-            key("a"),
-            Actor::system(),
-        )
+        .book(booking(p.id, d.id, s.id), key("a"), Actor::system())
         .await
         .unwrap();
     assert!(!first.replayed && again.replayed);
     assert_eq!(first.appointment.id, again.appointment.id);
     let other = store
-        .book(
-            booking(p.id, d.id, s.id),
-            HOLD,
-            None,
-            key("b"),
-            Actor::system(),
-        )
+        .book(booking(p.id, d.id, s.id), key("b"), Actor::system())
         .await;
     assert!(
         matches!(other, Err(DomainError::IdempotencyKeyReused)),
@@ -258,13 +239,13 @@ async fn idempotent_bookings_replay_or_refuse(app: TestApp) {
     );
 }
 
-async fn transitions_follow_the_state_machine(app: TestApp) {
-    let store = &*app.store;
+async fn transitions_follow_the_state_machine(port: TestStore) {
+    let store = &*port.store;
     let (d, p) = (doctor(store).await, patient(store).await);
     let s = slot(store, d.id, 1).await;
     let actor = || Actor::system();
     let a = store
-        .book(booking(p.id, d.id, s.id), HOLD, None, None, actor())
+        .book(booking(p.id, d.id, s.id), None, actor())
         .await
         .unwrap()
         .appointment;
@@ -309,13 +290,15 @@ async fn transitions_follow_the_state_machine(app: TestApp) {
     assert_eq!((detail.doctor.id, detail.patient.id), (d.id, p.id));
 }
 
-async fn overdue_holds_expire_once(app: TestApp) {
-    let store = &*app.store;
+async fn overdue_holds_expire_once(port: TestStore) {
+    // A hold of zero seconds is overdue as soon as it is written: no waiting on the clock.
+    let port =
+        TestStore::open_with(port.backend, |s| s.booking.hold = std::time::Duration::ZERO).await;
+    let store = &*port.store;
     let (d, p) = (doctor(store).await, patient(store).await);
     let s = slot(store, d.id, 1).await;
-    // A hold of zero seconds is overdue as soon as it is written: no waiting on the clock.
     let a = store
-        .book(booking(p.id, d.id, s.id), 0, None, None, Actor::system())
+        .book(booking(p.id, d.id, s.id), None, Actor::system())
         .await
         .unwrap()
         .appointment;
@@ -361,15 +344,15 @@ async fn overdue_holds_expire_once(app: TestApp) {
 
 /// Reviews on the port: only the appointment's patient, only COMPLETED, once; the doctor's
 /// rating follows; the list is newest first and unknown doctors are not found.
-async fn reviews_are_once_per_completed_appointment(app: TestApp) {
+async fn reviews_are_once_per_completed_appointment(port: TestStore) {
     use carebook::domain::review::{NewReview, Rating};
     use carebook::domain::user::{Accessor, Role};
     use carebook::domain::UserId;
-    let store = &*app.store;
+    let store = &*port.store;
     let (d, p) = (doctor(store).await, patient(store).await);
     let s = slot(store, d.id, 2).await;
     let a = store
-        .book(booking(p.id, d.id, s.id), HOLD, None, None, Actor::system())
+        .book(booking(p.id, d.id, s.id), None, Actor::system())
         .await
         .unwrap()
         .appointment;
@@ -438,7 +421,7 @@ async fn reviews_are_once_per_completed_appointment(app: TestApp) {
     assert!(matches!(e, Err(DomainError::NotFound("doctor"))), "{e:?}");
 }
 
-backends!(
+on_both_stores!(
     reviews_are_once_per_completed_appointment,
     people_round_trip_and_report_duplicates,
     slots_are_unique_and_bulk_skips,

@@ -347,7 +347,7 @@ async fn reschedule_away_and_lifted_time_off_offer_seats(app: TestApp) {
 
 /// With a hold cap of one: a patient already on the slot and a patient at the cap are skipped.
 async fn holders_and_capped_patients_are_skipped(backend: Backend) {
-    let app = TestApp::spawn_with(backend, |s| s.auth.max_pending_holds = Some(1)).await;
+    let app = TestApp::spawn_with(backend, |s| s.booking.max_pending_holds = Some(1)).await;
     let doctor = app.doctor().await;
     let slot = app.slot(&doctor, 3, "10:00", 2).await;
     let other = app.slot(&doctor, 3, "12:00", 1).await;

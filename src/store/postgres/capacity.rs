@@ -1,6 +1,6 @@
 //! What the PostgreSQL server can hold, checked at start.
 
-use crate::store::OpenError;
+use crate::store::options::OpenError;
 
 /// Refuses pools the server cannot hold: `DB_POOL_SIZE` is per pool, and an instance opens a
 /// write pool and a read pool on the primary, so it may hold twice that many connections.

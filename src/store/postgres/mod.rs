@@ -5,16 +5,19 @@
 //! Use cases that fit one statement (book, confirm, cancel, complete, expire) are written as one
 //! data-modifying CTE that also inserts the audit row: one round trip, atomic by construction.
 
+mod adapter;
 mod appointments;
 mod capacity;
 mod outbox;
 mod people;
+mod pools;
 mod replica;
 mod reviews;
 mod schedules;
 mod search;
 mod slots;
-mod tx_pool;
+mod tx;
+pub(crate) mod tx_pool;
 mod waitlist;
 mod webhooks;
 
@@ -22,51 +25,24 @@ use std::str::FromStr;
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
-use sqlx::{ConnectOptions, Connection, Executor, PgPool};
-
-use chrono::NaiveDate;
+use sqlx::postgres::PgConnectOptions;
+use sqlx::{ConnectOptions, Connection, Executor};
 
 use super::gate::SlotGate;
-use super::retry::{retry, TxError};
-use super::{OpenError, StoreOptions};
-use crate::config::DbSettings;
+use super::options::{OpenError, StoreOptions};
 use crate::domain::appointment::{Action, AppointmentStatus, AuditEntry, NewAppointment};
-use crate::domain::doctor::{Doctor, DoctorPatch, NewDoctor};
 use crate::domain::page::{Page, Paged};
-use crate::domain::patient::{NewPatient, Patient, PatientPatch};
-use crate::domain::schedule::{
-    Generation, NewTimeOff, Removal, Rule, Schedule, TimeOff, TimeOffOutcome,
+use crate::domain::store::{
+    Actor, AppointmentFilter, AppointmentStore, Booked, IdempotencyKey, PoolStats, Store,
 };
-use crate::domain::slot::{BulkOutcome, NewSlot, Slot, SlotAdminStatus};
-use crate::domain::store::{Actor, AppointmentFilter, Booked, IdempotencyKey, PoolStats, Store};
-use crate::domain::user::Accessor;
 use crate::domain::{
     Appointment, AppointmentDetail, AppointmentId, DoctorId, DomainError, DomainResult, PatientId,
     SlotId,
 };
-use crate::domain::{ScheduleId, TimeOffId};
-use crate::store;
+use crate::store::slot_removal::pg as slot_removal;
+pub use adapter::PgStore;
+use pools::{pool_options, read_only, startup, tx_pool, READS};
 pub use tx_pool::TxPool;
-
-/// The PostgreSQL store.
-#[derive(Clone)]
-pub struct PgStore {
-    /// SERIALIZABLE connections for every use case that writes.
-    pool: TxPool,
-    /// READ COMMITTED, read-only connections for pure reads: on the replica when
-    /// `DATABASE_READ_URL` is set, else on the primary (then the same pool as `fresh`).
-    reader: TxPool,
-    /// READ COMMITTED, read-only connections on the primary, for reads that must see the latest
-    /// commit: who someone is, what they may do, what a write is about to change.
-    fresh: TxPool,
-    /// This store with its pure reads on the primary too; `None` when they already are.
-    on_primary: Option<Arc<PgStore>>,
-    /// How waitlist offers are made, shared with `on_primary`.
-    terms: Arc<crate::domain::waitlist::SharedTerms>,
-    /// The in-process queue per slot for seat-changing writes, shared with `on_primary`.
-    gate: Arc<SlotGate<SlotId>>,
-}
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
 
@@ -80,6 +56,11 @@ super::accounts::impl_account_store!(
     reader,
     |t| t
 );
+
+crate::store::forward::impl_people_store!(PgStore);
+crate::store::forward::impl_slot_store!(PgStore);
+crate::store::forward::impl_schedule_store!(PgStore);
+crate::store::forward::impl_notify_store!(PgStore);
 
 impl PgStore {
     /// Connects (creating the database when it does not exist) and applies migrations.
@@ -111,7 +92,7 @@ impl PgStore {
             .await
             .map_err(OpenError::Connect)?;
         if !opts.db.statement_cache {
-            store::statements::send_unnamed();
+            crate::store::statements::send_unnamed();
         }
         let pool = tx_pool(opts, pool, WRITES);
         let replica = replica::pool(opts)?.map(|r| tx_pool(opts, r, READS));
@@ -124,7 +105,7 @@ impl PgStore {
             .await
             .map_err(OpenError::Connect)?;
         let fresh = tx_pool(opts, fresh, READS);
-        let terms = Arc::new(crate::domain::waitlist::SharedTerms::default());
+        let terms = opts.terms;
         let gate = Arc::new(SlotGate::new(opts.db.lock));
         let Some(reader) = replica else {
             let reader = fresh.clone();
@@ -142,7 +123,7 @@ impl PgStore {
             reader: fresh.clone(),
             fresh: fresh.clone(),
             on_primary: None,
-            terms: terms.clone(),
+            terms,
             gate: gate.clone(),
         };
         Ok(Self {
@@ -173,75 +154,6 @@ async fn migrate_behind_pooler(conn: &mut sqlx::PgConnection) -> Result<(), Open
 
 /// How the write pool's transactions begin behind a transaction pooler.
 const WRITES: &str = "ISOLATION LEVEL SERIALIZABLE";
-/// How the read pools' transactions begin behind a transaction pooler.
-const READS: &str = "ISOLATION LEVEL READ COMMITTED READ ONLY";
-
-/// `pool` as a [`TxPool`]: straight to PostgreSQL with the statement cache on; otherwise
-/// behind a pooler, each transaction opening with `BEGIN mode` and the limits.
-fn tx_pool(opts: &StoreOptions, pool: PgPool, mode: &str) -> TxPool {
-    if opts.db.statement_cache {
-        TxPool::direct(pool)
-    } else {
-        TxPool::pooled(pool, mode, &limits(&opts.db))
-    }
-}
-
-/// `base` with the server-side limits and `session` settings every pooled connection runs
-/// with, sent as startup options. With the statement cache off (behind a transaction-pooling
-/// PgBouncer, which refuses startup options and would not keep them on the server connection a
-/// transaction lands on) nothing is sent: every transaction sets the isolation level and the limits itself
-/// ([`TxPool`]).
-fn startup(base: PgConnectOptions, db: &DbSettings, session: &[(&str, &str)]) -> PgConnectOptions {
-    if !db.statement_cache {
-        return base.statement_cache_capacity(0);
-    }
-    let limits = limits(db);
-    base.options(limits.iter().map(|(k, v)| (*k, v.as_str())))
-        .options(session.iter().copied())
-}
-
-/// `base` for pure reads. They are single statements, each consistent in its own snapshot at
-/// READ COMMITTED. Running them SERIALIZABLE would only add predicate locks, which cost CPU and
-/// make concurrent bookings fail serialization checks against readers (and a hot standby
-/// refuses SERIALIZABLE).
-fn read_only(base: PgConnectOptions, db: &DbSettings) -> PgConnectOptions {
-    startup(
-        base,
-        db,
-        &[
-            // PostgreSQL splits `options` on spaces unless escaped.
-            ("default_transaction_isolation", "read\\ committed"),
-            ("default_transaction_read_only", "on"),
-        ],
-    )
-}
-
-/// The server-side limits every pooled connection runs with, in milliseconds. A statement
-/// blocked on a lock gives up after `lock_timeout` and any statement after
-/// `statement_timeout`, so the database itself stops work whose request is being answered 503.
-fn limits(t: &DbSettings) -> [(&'static str, String); 3] {
-    let ms = |d: std::time::Duration| d.as_millis().to_string();
-    [
-        ("statement_timeout", ms(t.statement)),
-        ("lock_timeout", ms(t.lock)),
-        (
-            "idle_in_transaction_session_timeout",
-            ms(t.idle_in_transaction),
-        ),
-    ]
-}
-
-fn pool_options(opts: &StoreOptions) -> PgPoolOptions {
-    PgPoolOptions::new()
-        .max_connections(opts.pool_size)
-        // No ping before every query: it doubles the round trips of a booking. A connection
-        // broken by a server restart fails its next query once (503, Retry-After) and is then
-        // dropped by the pool.
-        .test_before_acquire(false)
-        .min_connections(1)
-        .acquire_timeout(opts.db.acquire)
-}
-
 /// How long start-up waits for the server before giving up.
 const CONNECT_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
 
@@ -295,81 +207,6 @@ async fn create_database_if_missing(target: &PgConnectOptions) -> Result<(), Ope
     admin.close().await.map_err(OpenError::Connect)
 }
 
-/// A read-only transaction whose statements all see one snapshot.
-type ReadTx = sqlx::Transaction<'static, sqlx::Postgres>;
-
-/// Runs `read` in one REPEATABLE READ, read-only transaction, so that a list's total and its
-/// page (and any existence check before them) come from the same snapshot. `read` hands the
-/// transaction back so it can be committed; the whole of it is retried like any transaction.
-async fn snapshot<T, F, Fut>(pool: &TxPool, read: F) -> DomainResult<T>
-where
-    F: Fn(ReadTx) -> Fut,
-    Fut: std::future::Future<Output = Result<(T, ReadTx), TxError>>,
-{
-    retry(|| async {
-        let tx = pool
-            .begin_with("ISOLATION LEVEL REPEATABLE READ READ ONLY")
-            .await?;
-        let (value, tx) = read(tx).await?;
-        tx.commit().await?;
-        Ok(value)
-    })
-    .await
-}
-
-/// Maps a unique violation on `constraint` to `Duplicate(message)`; leaves other errors alone.
-fn on_unique(e: sqlx::Error, messages: &[(&str, &str)]) -> TxError {
-    if let Some(db) = e.as_database_error() {
-        if db.is_unique_violation() {
-            if let Some(c) = db.constraint() {
-                if let Some((_, m)) = messages.iter().find(|(name, _)| *name == c) {
-                    return TxError::Domain(DomainError::Duplicate((*m).to_owned()));
-                }
-            }
-        }
-    }
-    TxError::Db(e)
-}
-
-#[async_trait]
-impl crate::domain::outbox::NotifyStore for PgStore {
-    async fn claim_outbox(
-        &self,
-        limit: i64,
-        lease_secs: i64,
-    ) -> DomainResult<Vec<crate::domain::outbox::Claimed>> {
-        outbox::claim(&self.pool, limit, lease_secs).await
-    }
-    async fn settle_outbox_all(
-        &self,
-        lease: uuid::Uuid,
-        settled: &[(i64, crate::domain::outbox::Settlement)],
-    ) -> DomainResult<u64> {
-        outbox::settle(&self.pool, lease, settled).await
-    }
-    async fn renew_outbox_lease(
-        &self,
-        lease: uuid::Uuid,
-        ids: &[i64],
-        lease_secs: i64,
-    ) -> DomainResult<u64> {
-        outbox::renew(&self.pool, lease, ids, lease_secs).await
-    }
-    async fn list_outbox(
-        &self,
-        status: Option<crate::domain::outbox::OutboxStatus>,
-        page: Page,
-    ) -> DomainResult<Paged<crate::domain::outbox::OutboxItem>> {
-        outbox::list(&self.fresh, status, page).await
-    }
-    async fn retry_outbox(&self, id: i64) -> DomainResult<crate::domain::outbox::OutboxItem> {
-        outbox::retry_row(&self.pool, id).await
-    }
-    async fn enqueue_reminders(&self, hours: &[u32]) -> DomainResult<u64> {
-        outbox::enqueue_reminders(&self.pool, hours).await
-    }
-}
-
 #[async_trait]
 impl Store for PgStore {
     async fn ping(&self) -> DomainResult<()> {
@@ -400,111 +237,37 @@ impl Store for PgStore {
     }
     async fn pool_stats(&self) -> Vec<PoolStats> {
         let mut stats = vec![
-            store::pool_stats("write", &self.pool).await,
-            store::pool_stats("read", &self.reader).await,
+            crate::store::options::pool_stats("write", &self.pool).await,
+            crate::store::options::pool_stats("read", &self.reader).await,
         ];
         if self.on_primary.is_some() {
-            stats.push(store::pool_stats("read_primary", &self.fresh).await);
+            stats.push(crate::store::options::pool_stats("read_primary", &self.fresh).await);
         }
         stats
     }
+}
 
-    async fn create_doctor(&self, new: NewDoctor) -> DomainResult<Doctor> {
-        people::create_doctor(&self.pool, new).await
-    }
-    async fn list_doctors(
-        &self,
-        specialization: Option<&str>,
-        page: Page,
-    ) -> DomainResult<Paged<Doctor>> {
-        people::list_doctors(&self.reader, specialization, page).await
-    }
-    async fn get_doctor(&self, id: DoctorId) -> DomainResult<Doctor> {
-        people::get_doctor(&self.reader, id).await
-    }
-    async fn update_doctor(&self, id: DoctorId, patch: DoctorPatch) -> DomainResult<Doctor> {
-        people::update_doctor(&self.pool, id, patch).await
-    }
-    async fn create_patient(&self, new: NewPatient, by: Option<Accessor>) -> DomainResult<Patient> {
-        people::create_patient(&self.pool, new, by).await
-    }
-    async fn search_patients(
-        &self,
-        query: &crate::domain::patient::PatientQuery,
-        page: Page,
-    ) -> DomainResult<Paged<Patient>> {
-        people::search_patients(&self.reader, query, page).await
-    }
-    async fn list_patients(&self, page: Page) -> DomainResult<Paged<Patient>> {
-        people::list_patients(&self.reader, page).await
-    }
-    async fn get_patient(&self, id: PatientId) -> DomainResult<Patient> {
-        people::get_patient(&self.reader, id).await
-    }
-    async fn update_patient(
-        &self,
-        id: PatientId,
-        patch: PatientPatch,
-        by: Option<Accessor>,
-    ) -> DomainResult<Patient> {
-        people::update_patient(&self.pool, id, patch, by).await
-    }
-
-    async fn create_slot(&self, doctor: DoctorId, new: NewSlot) -> DomainResult<Slot> {
-        slots::create_slot(&self.pool, doctor, new).await
-    }
-    async fn create_slots(&self, doctor: DoctorId, new: Vec<NewSlot>) -> DomainResult<BulkOutcome> {
-        slots::create_slots(&self.pool, doctor, new).await
-    }
-    async fn list_slots(
-        &self,
-        doctor: DoctorId,
-        from: NaiveDate,
-        to: NaiveDate,
-    ) -> DomainResult<Vec<Slot>> {
-        slots::list_slots(&self.reader, doctor, from, to, false).await
-    }
-    async fn available_slots(
-        &self,
-        doctor: DoctorId,
-        from: NaiveDate,
-        to: NaiveDate,
-    ) -> DomainResult<Vec<Slot>> {
-        slots::list_slots(&self.reader, doctor, from, to, true).await
-    }
-    async fn delete_slot(&self, doctor: DoctorId, slot: SlotId) -> DomainResult<()> {
-        crate::store::slot_removal::pg::delete_slot(&self.pool, doctor, slot).await
-    }
-    async fn set_slot_status(
-        &self,
-        doctor: DoctorId,
-        slot: SlotId,
-        status: SlotAdminStatus,
-    ) -> DomainResult<Slot> {
-        slots::set_slot_status(&self.pool, doctor, slot, status).await
-    }
-
+#[async_trait]
+impl AppointmentStore for PgStore {
     async fn book(
         &self,
         new: NewAppointment,
-        hold_secs: i64,
-        max_holds: Option<i64>,
         key: Option<IdempotencyKey>,
         actor: Actor,
     ) -> DomainResult<Booked> {
-        appointments::book(
+        appointments::booking::book(
             &self.pool,
             &self.gate,
             &new,
-            hold_secs,
-            max_holds,
+            self.terms.hold_secs,
+            self.terms.max_holds,
             key.as_ref(),
             &actor,
         )
         .await
     }
     async fn confirm(&self, id: AppointmentId, actor: Actor) -> DomainResult<Appointment> {
-        let terms = Some(self.terms.get());
+        let terms = Some(self.terms);
         appointments::transition(&self.pool, id, Action::Confirm, None, &actor, terms, None).await
     }
     async fn cancel(
@@ -513,7 +276,7 @@ impl Store for PgStore {
         reason: Option<String>,
         actor: Actor,
     ) -> DomainResult<Appointment> {
-        let (reason, terms) = (reason.as_deref(), Some(self.terms.get()));
+        let (reason, terms) = (reason.as_deref(), Some(self.terms));
         let slot = appointments::slot_of(&self.fresh, id).await?;
         let queue = Some((&*self.gate, slot.as_slice()));
         appointments::transition(&self.pool, id, Action::Cancel, reason, &actor, terms, queue).await
@@ -522,10 +285,10 @@ impl Store for PgStore {
         appointments::transition(&self.pool, id, Action::Complete, None, &actor, None, None).await
     }
     async fn get_appointment(&self, id: AppointmentId) -> DomainResult<AppointmentDetail> {
-        appointments::detail(&self.reader, id).await
+        appointments::reads::detail(&self.reader, id).await
     }
     async fn history(&self, id: AppointmentId) -> DomainResult<Vec<AuditEntry>> {
-        appointments::history(&self.reader, id).await
+        appointments::reads::history(&self.reader, id).await
     }
     async fn patient_appointments(
         &self,
@@ -533,7 +296,7 @@ impl Store for PgStore {
         status: Option<AppointmentStatus>,
         page: Page,
     ) -> DomainResult<Paged<Appointment>> {
-        appointments::for_patient(&self.reader, patient, status, page).await
+        appointments::reads::for_patient(&self.reader, patient, status, page).await
     }
     async fn doctor_appointments(
         &self,
@@ -541,60 +304,13 @@ impl Store for PgStore {
         filter: AppointmentFilter,
         page: Page,
     ) -> DomainResult<Paged<Appointment>> {
-        appointments::for_doctor(&self.reader, doctor, filter, page).await
+        appointments::reads::for_doctor(&self.reader, doctor, filter, page).await
     }
     async fn expire_due(&self, batch: i64) -> DomainResult<u64> {
-        appointments::expire_due(&self.pool, batch, self.terms.get()).await
+        appointments::expire_due(&self.pool, batch, self.terms).await
     }
     async fn purge_idempotency_keys(&self, max_age_secs: i64) -> DomainResult<u64> {
         appointments::purge_keys(&self.pool, max_age_secs).await
-    }
-
-    async fn create_schedule(&self, doctor: DoctorId, rule: Rule) -> DomainResult<Schedule> {
-        schedules::create(&self.pool, doctor, rule).await
-    }
-    async fn list_schedules(&self, doctor: DoctorId) -> DomainResult<Vec<Schedule>> {
-        schedules::list(&self.reader, doctor).await
-    }
-    async fn update_schedule(
-        &self,
-        doctor: DoctorId,
-        id: ScheduleId,
-        rule: Rule,
-    ) -> DomainResult<(Schedule, Removal)> {
-        schedules::update(&self.pool, doctor, id, rule).await
-    }
-    async fn end_schedule(&self, doctor: DoctorId, id: ScheduleId) -> DomainResult<Removal> {
-        schedules::end(&self.pool, doctor, id).await
-    }
-    async fn generate_schedule(
-        &self,
-        id: ScheduleId,
-        horizon_days: i64,
-    ) -> DomainResult<Generation> {
-        schedules::generate(&self.pool, id, horizon_days).await
-    }
-    async fn current_schedules(&self, today: NaiveDate) -> DomainResult<Vec<ScheduleId>> {
-        schedules::current(&self.fresh, today).await
-    }
-    async fn create_time_off(
-        &self,
-        doctor: DoctorId,
-        new: NewTimeOff,
-    ) -> DomainResult<TimeOffOutcome> {
-        schedules::create_time_off(&self.pool, doctor, new).await
-    }
-    async fn list_time_off(&self, doctor: DoctorId) -> DomainResult<Vec<TimeOff>> {
-        schedules::list_time_off(&self.reader, doctor).await
-    }
-    async fn delete_time_off(&self, doctor: DoctorId, id: TimeOffId) -> DomainResult<u64> {
-        schedules::delete_time_off(&self.pool, doctor, id, self.terms.get()).await
-    }
-    async fn find_free_slots(
-        &self,
-        search: &crate::domain::search::SlotSearch,
-    ) -> DomainResult<Vec<crate::domain::search::FoundSlot>> {
-        search::find_free_slots(&self.reader, search).await
     }
     async fn reschedule(
         &self,
@@ -605,12 +321,9 @@ impl Store for PgStore {
         let mut slots = appointments::slot_of(&self.fresh, id).await?;
         slots.push(slot);
         let queue = (&*self.gate, slots.as_slice());
-        appointments::reschedule(&self.pool, id, slot, &actor, self.terms.get(), queue).await
+        appointments::moves::reschedule(&self.pool, id, slot, &actor, self.terms, queue).await
     }
     async fn mark_no_show(&self, id: AppointmentId, actor: Actor) -> DomainResult<Appointment> {
-        appointments::no_show(&self.pool, id, &actor).await
-    }
-    async fn slot_starts_in(&self, slot: SlotId) -> DomainResult<Option<f64>> {
-        appointments::slot_starts_in(&self.fresh, slot).await
+        appointments::moves::no_show(&self.pool, id, &actor).await
     }
 }

@@ -8,7 +8,7 @@
 
 use uuid::Uuid;
 
-use super::TxPool;
+use super::tx_pool::TxPool;
 use crate::domain::outbox::{Claimed, OutboxItem, OutboxStatus, Settlement};
 use crate::domain::page::{Page, Paged};
 use crate::domain::DomainResult;

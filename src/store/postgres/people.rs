@@ -1,8 +1,8 @@
 //! Doctors and patients on PostgreSQL.
 
-use super::TxPool;
+use super::tx_pool::TxPool;
 
-use super::on_unique;
+use super::tx::on_unique;
 use crate::domain::doctor::{Doctor, DoctorPatch, NewDoctor};
 use crate::domain::page::{Page, Paged};
 use crate::domain::patient::{NewPatient, Patient, PatientPatch, PatientQuery};
@@ -56,7 +56,7 @@ pub async fn list_doctors(
     specialization: Option<&str>,
     page: Page,
 ) -> DomainResult<Paged<Doctor>> {
-    let (total, rows): (i64, Vec<DoctorRow>) = super::snapshot(pool, |mut tx| async move {
+    let (total, rows): (i64, Vec<DoctorRow>) = super::tx::snapshot(pool, |mut tx| async move {
         let total =
             crate::store::statements::query_scalar(concat!("SELECT count(*) ", doctor_filter!()))
                 .bind(specialization)
@@ -148,7 +148,7 @@ pub async fn create_patient(
 }
 
 pub async fn list_patients(pool: &TxPool, page: Page) -> DomainResult<Paged<Patient>> {
-    let (total, rows): (i64, Vec<PatientRow>) = super::snapshot(pool, |mut tx| async move {
+    let (total, rows): (i64, Vec<PatientRow>) = super::tx::snapshot(pool, |mut tx| async move {
         let total = crate::store::statements::query_scalar("SELECT count(*) FROM patients")
             .fetch_one(&mut *tx)
             .await?;
@@ -195,7 +195,7 @@ pub async fn search_patients(
     );
     let count = format!("SELECT count(*) FROM patients WHERE {filter}");
     let (count, list, arg, prefix) = (&count, &list, &arg, &prefix);
-    let found = super::snapshot(pool, |mut tx| async move {
+    let found = super::tx::snapshot(pool, |mut tx| async move {
         let rows: Vec<CountedPatientRow> = crate::store::statements::query_as(list)
             .bind(arg)
             .bind(prefix)

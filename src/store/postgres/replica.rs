@@ -12,8 +12,8 @@ use std::str::FromStr;
 use sqlx::postgres::PgConnectOptions;
 use sqlx::{ConnectOptions, PgPool};
 
-use super::{pool_options, read_only};
-use crate::store::{OpenError, StoreOptions};
+use super::pools::{pool_options, read_only};
+use crate::store::options::{OpenError, StoreOptions};
 
 /// `application_name` of the pool serving pure reads (on the replica when there is one).
 pub const READ_APP: &str = "carebook-read";

@@ -5,7 +5,8 @@
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
-use super::{PgStore, TxPool};
+use super::adapter::PgStore;
+use super::tx_pool::TxPool;
 use crate::domain::appointment::AppointmentStatus;
 use crate::domain::page::{Page, Paged};
 use crate::domain::review::{may_review, NewReview, Review, ReviewId, ReviewStore};
@@ -82,7 +83,7 @@ async fn create(pool: &TxPool, new: &NewReview, by: &Accessor) -> DomainResult<R
 }
 
 async fn list(pool: &TxPool, doctor: DoctorId, page: Page) -> DomainResult<Paged<Review>> {
-    let found: Option<(i64, Vec<ReviewRow>)> = super::snapshot(pool, |mut tx| async move {
+    let found: Option<(i64, Vec<ReviewRow>)> = super::tx::snapshot(pool, |mut tx| async move {
         let known: bool = query_scalar("SELECT EXISTS (SELECT 1 FROM doctors WHERE id = $1)")
             .bind(doctor)
             .fetch_one(&mut *tx)

@@ -6,7 +6,7 @@
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 use sqlx::{Postgres, Transaction};
 
-use super::TxPool;
+use super::tx_pool::TxPool;
 use crate::domain::schedule::{
     join_days, plan, slot_in, window, Existing, Generation, NewTimeOff, Removal, Rule, Schedule,
     TimeOff, TimeOffOutcome,

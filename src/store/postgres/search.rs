@@ -15,7 +15,7 @@ use crate::store::retry::retry;
 use crate::store::rows;
 use crate::store::search::FoundRow;
 
-use super::TxPool;
+use super::tx_pool::TxPool;
 
 /// The reported columns of a free slot `t` whose overdue holds `l.lapsed` no longer count.
 macro_rules! free_columns {

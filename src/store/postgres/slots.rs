@@ -2,9 +2,9 @@
 
 use chrono::NaiveDate;
 
-use super::TxPool;
+use super::tx_pool::TxPool;
 
-use super::on_unique;
+use super::tx::on_unique;
 use crate::domain::slot::{
     dedupe, BulkOutcome, NewSlot, SkippedSlot, Slot, SlotAdminStatus, SLOT_EXISTS,
 };

@@ -4,7 +4,8 @@
 use async_trait::async_trait;
 use sqlx::PgConnection;
 
-use super::{PgStore, TxPool};
+use super::adapter::PgStore;
+use super::tx_pool::TxPool;
 use crate::domain::page::{Page, Paged};
 use crate::domain::user::{AccessAction, Accessor};
 use crate::domain::waitlist::{
@@ -203,7 +204,7 @@ async fn list(
     filter: WaitlistFilter,
     page: Page,
 ) -> DomainResult<Paged<WaitlistEntry>> {
-    let (total, items): (i64, Vec<WaitlistRow>) = super::snapshot(pool, |mut tx| async move {
+    let (total, items): (i64, Vec<WaitlistRow>) = super::tx::snapshot(pool, |mut tx| async move {
         let total = query_scalar(&format!("SELECT count(*) {FILTER}"))
             .bind(filter.patient)
             .bind(filter.doctor)
@@ -255,9 +256,6 @@ async fn leave(
 
 #[async_trait]
 impl WaitlistStore for PgStore {
-    fn set_offer_terms(&self, terms: OfferTerms) {
-        self.terms.set(terms);
-    }
     async fn join_waitlist(
         &self,
         new: NewWaitlistEntry,

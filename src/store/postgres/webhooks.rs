@@ -5,7 +5,8 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
-use super::{snapshot, PgStore};
+use super::adapter::PgStore;
+use super::tx::snapshot;
 use crate::domain::page::{Page, Paged};
 use crate::domain::webhook::{NewWebhook, Webhook, WebhookStore};
 use crate::domain::{DomainError, DomainResult};

@@ -19,8 +19,10 @@ use sqlx::SqlitePool;
 use tokio::runtime::Handle;
 use tokio::sync::{mpsc, oneshot};
 
-use super::appointments::{alone, BookRequest, Opening, Step, TransitionRequest, WriteStep};
-use super::{begin_write, db_now, WriteTx};
+use super::appointments::booking::BookRequest;
+use super::appointments::TransitionRequest;
+use super::steps::{alone, Opening, Step, WriteStep};
+use super::tx::{begin_write, db_now, WriteTx};
 use crate::domain::store::Booked;
 use crate::domain::{Appointment, DomainError, DomainResult};
 use crate::observability as metrics;

@@ -20,16 +20,20 @@ macro_rules! now_sql {
     };
 }
 
+mod adapter;
 mod appointments;
 mod group;
+mod offers;
 mod outbox;
 mod people;
 mod reviews;
 mod schedules;
 mod search;
 mod slots;
+mod steps;
 #[cfg(test)]
 mod tests;
+mod tx;
 mod waitlist;
 mod webhooks;
 
@@ -37,30 +41,23 @@ use std::str::FromStr;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use chrono::{DateTime, Datelike, NaiveDate, Utc};
-use sqlx::sqlite::{
-    SqliteConnectOptions, SqliteConnection, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous,
-};
-use sqlx::{ConnectOptions, Sqlite, SqlitePool, Transaction};
+use chrono::Datelike;
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::ConnectOptions;
 
-use super::retry::TxError;
-use super::{OpenError, StoreOptions};
+use super::options::{OpenError, StoreOptions};
 use crate::domain::appointment::{Action, AppointmentStatus, AuditEntry, NewAppointment};
-use crate::domain::doctor::{Doctor, DoctorPatch, NewDoctor};
 use crate::domain::page::{Page, Paged};
-use crate::domain::patient::{NewPatient, Patient, PatientPatch};
-use crate::domain::schedule::{
-    Generation, NewTimeOff, Removal, Rule, Schedule, TimeOff, TimeOffOutcome,
+use crate::domain::store::{
+    Actor, AppointmentFilter, AppointmentStore, Booked, IdempotencyKey, PoolStats, Store,
 };
-use crate::domain::slot::{BulkOutcome, NewSlot, Slot, SlotAdminStatus};
-use crate::domain::store::{Actor, AppointmentFilter, Booked, IdempotencyKey, PoolStats, Store};
-use crate::domain::user::Accessor;
 use crate::domain::{
     Appointment, AppointmentDetail, AppointmentId, DoctorId, DomainError, DomainResult, PatientId,
     SlotId,
 };
-use crate::domain::{ScheduleId, TimeOffId};
-use crate::store;
+use crate::store::slot_removal::lite as slot_removal;
+pub use adapter::SqliteStore;
+use tx::instant;
 
 /// How long a connection waits for another process's lock before SQLite gives up.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
@@ -68,20 +65,6 @@ const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
 const WRITE_QUEUE_TIMEOUT: Duration = Duration::from_secs(20);
 /// How long a read waits for a free reader connection.
 const READ_ACQUIRE_TIMEOUT: Duration = Duration::from_secs(5);
-
-/// The SQLite store.
-#[derive(Clone)]
-pub struct SqliteStore {
-    /// Exactly one connection: every write use case, one at a time.
-    writer: SqlitePool,
-    /// Pure reads.
-    reader: SqlitePool,
-    /// How waitlist offers are made.
-    terms: std::sync::Arc<crate::domain::waitlist::SharedTerms>,
-    /// The writer task bookings and transitions queue to, so that several share one
-    /// transaction and one fsync; `None` (each runs alone) outside a Tokio runtime.
-    group: Option<group::GroupCommit>,
-}
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
 
@@ -109,6 +92,11 @@ super::accounts::impl_account_store!(
         })
     }
 );
+
+crate::store::forward::impl_people_store!(SqliteStore);
+crate::store::forward::impl_slot_store!(SqliteStore);
+crate::store::forward::impl_schedule_store!(SqliteStore);
+crate::store::forward::impl_notify_store!(SqliteStore);
 
 impl SqliteStore {
     /// Opens (creating the file and its folder when missing) and applies migrations.
@@ -169,7 +157,7 @@ impl SqliteStore {
                 .await
                 .map_err(OpenError::Connect)?
         };
-        let terms = Default::default();
+        let terms = opts.terms;
         let group = group::GroupCommit::start(&writer, group::MAX_GROUP);
         Ok(Self {
             writer,
@@ -197,119 +185,14 @@ impl SqliteStore {
         };
         match &self.group {
             Some(group) => group.transition(req).await,
-            None => appointments::alone(&self.writer, &req).await,
+            None => steps::alone(&self.writer, &req).await,
         }
-    }
-
-    /// The writer pool (one connection), for tests and tools that need raw access.
-    pub fn writer(&self) -> &SqlitePool {
-        &self.writer
-    }
-
-    /// The reader pool, for tests and tools that need raw access.
-    pub fn reader(&self) -> &SqlitePool {
-        &self.reader
     }
 }
 
 /// Whether the URL names an in-memory database rather than a file.
 fn is_in_memory(url: &str) -> bool {
     url.contains(":memory:") || url.contains("mode=memory")
-}
-
-/// A write transaction that holds the database's write lock from its first statement.
-type WriteTx = Transaction<'static, Sqlite>;
-
-/// Begins a write transaction on the writer pool with `BEGIN IMMEDIATE`, so the write lock is
-/// taken up front instead of on the first write (where upgrading could fail with SQLITE_BUSY).
-async fn begin_write(pool: &SqlitePool) -> Result<WriteTx, sqlx::Error> {
-    pool.begin_with("BEGIN IMMEDIATE").await
-}
-
-/// The database clock's current instant, read once per transaction so that every row the
-/// transaction writes, and every decision it makes, uses the same "now".
-async fn db_now(conn: &mut SqliteConnection) -> Result<String, sqlx::Error> {
-    sqlx::query_scalar(concat!("SELECT ", now_sql!()))
-        .fetch_one(conn)
-        .await
-}
-
-/// An instant computed in Rust, in the stored text format (must match `now_sql!`); `None`
-/// outside the years 0000..=9999, which the fixed-width format cannot hold.
-fn instant(t: DateTime<Utc>) -> Option<String> {
-    (0..=9999)
-        .contains(&t.year())
-        .then(|| t.format("%Y-%m-%dT%H:%M:%S%.3fZ").to_string())
-}
-
-/// Whether a row exists for a query with one bound value.
-async fn exists<'q, T>(
-    conn: &mut SqliteConnection,
-    sql: &'q str,
-    value: T,
-) -> Result<bool, sqlx::Error>
-where
-    T: 'q + Send + sqlx::Encode<'q, Sqlite> + sqlx::Type<Sqlite>,
-{
-    let found: Option<i64> = sqlx::query_scalar(sql)
-        .bind(value)
-        .fetch_optional(conn)
-        .await?;
-    Ok(found.is_some())
-}
-
-/// Maps a unique violation whose message names `table.column` to `Duplicate(message)`; leaves
-/// other errors alone. SQLite reports no constraint names, only the columns; the database's
-/// text is only matched, never shown.
-fn on_unique(e: sqlx::Error, messages: &[(&str, &str)]) -> TxError {
-    if let Some(db) = e.as_database_error() {
-        if db.is_unique_violation() {
-            let text = db.message();
-            if let Some((_, m)) = messages.iter().find(|(column, _)| text.contains(column)) {
-                return TxError::Domain(DomainError::Duplicate((*m).to_owned()));
-            }
-        }
-    }
-    TxError::Db(e)
-}
-
-#[async_trait]
-impl crate::domain::outbox::NotifyStore for SqliteStore {
-    async fn claim_outbox(
-        &self,
-        limit: i64,
-        lease_secs: i64,
-    ) -> DomainResult<Vec<crate::domain::outbox::Claimed>> {
-        outbox::claim(&self.writer, limit, lease_secs).await
-    }
-    async fn settle_outbox_all(
-        &self,
-        lease: uuid::Uuid,
-        settled: &[(i64, crate::domain::outbox::Settlement)],
-    ) -> DomainResult<u64> {
-        outbox::settle(&self.writer, lease, settled).await
-    }
-    async fn renew_outbox_lease(
-        &self,
-        lease: uuid::Uuid,
-        ids: &[i64],
-        lease_secs: i64,
-    ) -> DomainResult<u64> {
-        outbox::renew(&self.writer, lease, ids, lease_secs).await
-    }
-    async fn list_outbox(
-        &self,
-        status: Option<crate::domain::outbox::OutboxStatus>,
-        page: Page,
-    ) -> DomainResult<Paged<crate::domain::outbox::OutboxItem>> {
-        outbox::list(&self.reader, status, page).await
-    }
-    async fn retry_outbox(&self, id: i64) -> DomainResult<crate::domain::outbox::OutboxItem> {
-        outbox::retry_row(&self.writer, id).await
-    }
-    async fn enqueue_reminders(&self, hours: &[u32]) -> DomainResult<u64> {
-        outbox::enqueue_reminders(&self.writer, hours).await
-    }
 }
 
 #[async_trait]
@@ -329,102 +212,29 @@ impl Store for SqliteStore {
     }
     async fn pool_stats(&self) -> Vec<PoolStats> {
         vec![
-            store::pool_stats("write", &self.writer).await,
-            store::pool_stats("read", &self.reader).await,
+            crate::store::options::pool_stats("write", &self.writer).await,
+            crate::store::options::pool_stats("read", &self.reader).await,
         ]
     }
+}
 
-    async fn create_doctor(&self, new: NewDoctor) -> DomainResult<Doctor> {
-        people::create_doctor(&self.writer, new).await
-    }
-    async fn list_doctors(
-        &self,
-        specialization: Option<&str>,
-        page: Page,
-    ) -> DomainResult<Paged<Doctor>> {
-        people::list_doctors(&self.reader, specialization, page).await
-    }
-    async fn get_doctor(&self, id: DoctorId) -> DomainResult<Doctor> {
-        people::get_doctor(&self.reader, id).await
-    }
-    async fn update_doctor(&self, id: DoctorId, patch: DoctorPatch) -> DomainResult<Doctor> {
-        people::update_doctor(&self.writer, id, patch).await
-    }
-    async fn create_patient(&self, new: NewPatient, by: Option<Accessor>) -> DomainResult<Patient> {
-        people::create_patient(&self.writer, new, by).await
-    }
-    async fn search_patients(
-        &self,
-        query: &crate::domain::patient::PatientQuery,
-        page: Page,
-    ) -> DomainResult<Paged<Patient>> {
-        people::search_patients(&self.reader, query, page).await
-    }
-    async fn list_patients(&self, page: Page) -> DomainResult<Paged<Patient>> {
-        people::list_patients(&self.reader, page).await
-    }
-    async fn get_patient(&self, id: PatientId) -> DomainResult<Patient> {
-        people::get_patient(&self.reader, id).await
-    }
-    async fn update_patient(
-        &self,
-        id: PatientId,
-        patch: PatientPatch,
-        by: Option<Accessor>,
-    ) -> DomainResult<Patient> {
-        people::update_patient(&self.writer, id, patch, by).await
-    }
-
-    async fn create_slot(&self, doctor: DoctorId, new: NewSlot) -> DomainResult<Slot> {
-        slots::create_slot(&self.writer, doctor, new).await
-    }
-    async fn create_slots(&self, doctor: DoctorId, new: Vec<NewSlot>) -> DomainResult<BulkOutcome> {
-        slots::create_slots(&self.writer, doctor, new).await
-    }
-    async fn list_slots(
-        &self,
-        doctor: DoctorId,
-        from: NaiveDate,
-        to: NaiveDate,
-    ) -> DomainResult<Vec<Slot>> {
-        slots::list_slots(&self.reader, doctor, from, to, false).await
-    }
-    async fn available_slots(
-        &self,
-        doctor: DoctorId,
-        from: NaiveDate,
-        to: NaiveDate,
-    ) -> DomainResult<Vec<Slot>> {
-        slots::list_slots(&self.reader, doctor, from, to, true).await
-    }
-    async fn delete_slot(&self, doctor: DoctorId, slot: SlotId) -> DomainResult<()> {
-        crate::store::slot_removal::lite::delete_slot(&self.writer, doctor, slot).await
-    }
-    async fn set_slot_status(
-        &self,
-        doctor: DoctorId,
-        slot: SlotId,
-        status: SlotAdminStatus,
-    ) -> DomainResult<Slot> {
-        slots::set_slot_status(&self.writer, doctor, slot, status).await
-    }
-
+#[async_trait]
+impl AppointmentStore for SqliteStore {
     async fn book(
         &self,
         new: NewAppointment,
-        hold_secs: i64,
-        max_holds: Option<i64>,
         key: Option<IdempotencyKey>,
         actor: Actor,
     ) -> DomainResult<Booked> {
-        let req = appointments::BookRequest::new(new, hold_secs, max_holds, key, actor);
+        let (hold, cap) = (self.terms.hold_secs, self.terms.max_holds);
+        let req = appointments::booking::BookRequest::new(new, hold, cap, key, actor);
         match &self.group {
             Some(group) => group.book(req).await,
-            None => appointments::alone(&self.writer, &req).await,
+            None => steps::alone(&self.writer, &req).await,
         }
     }
     async fn confirm(&self, id: AppointmentId, actor: Actor) -> DomainResult<Appointment> {
-        let terms = Some(self.terms.get());
+        let terms = Some(self.terms);
         self.transition(id, Action::Confirm, None, actor, terms)
             .await
     }
@@ -434,7 +244,7 @@ impl Store for SqliteStore {
         reason: Option<String>,
         actor: Actor,
     ) -> DomainResult<Appointment> {
-        let terms = Some(self.terms.get());
+        let terms = Some(self.terms);
         self.transition(id, Action::Cancel, reason, actor, terms)
             .await
     }
@@ -443,10 +253,10 @@ impl Store for SqliteStore {
             .await
     }
     async fn get_appointment(&self, id: AppointmentId) -> DomainResult<AppointmentDetail> {
-        appointments::detail(&self.reader, id).await
+        appointments::reads::detail(&self.reader, id).await
     }
     async fn history(&self, id: AppointmentId) -> DomainResult<Vec<AuditEntry>> {
-        appointments::history(&self.reader, id).await
+        appointments::reads::history(&self.reader, id).await
     }
     async fn patient_appointments(
         &self,
@@ -454,7 +264,7 @@ impl Store for SqliteStore {
         status: Option<AppointmentStatus>,
         page: Page,
     ) -> DomainResult<Paged<Appointment>> {
-        appointments::for_patient(&self.reader, patient, status, page).await
+        appointments::reads::for_patient(&self.reader, patient, status, page).await
     }
     async fn doctor_appointments(
         &self,
@@ -462,60 +272,13 @@ impl Store for SqliteStore {
         filter: AppointmentFilter,
         page: Page,
     ) -> DomainResult<Paged<Appointment>> {
-        appointments::for_doctor(&self.reader, doctor, filter, page).await
+        appointments::reads::for_doctor(&self.reader, doctor, filter, page).await
     }
     async fn expire_due(&self, batch: i64) -> DomainResult<u64> {
-        appointments::expire_due(&self.writer, batch, self.terms.get()).await
+        appointments::expire_due(&self.writer, batch, self.terms).await
     }
     async fn purge_idempotency_keys(&self, max_age_secs: i64) -> DomainResult<u64> {
         appointments::purge_keys(&self.writer, max_age_secs).await
-    }
-
-    async fn create_schedule(&self, doctor: DoctorId, rule: Rule) -> DomainResult<Schedule> {
-        schedules::create(&self.writer, doctor, rule).await
-    }
-    async fn list_schedules(&self, doctor: DoctorId) -> DomainResult<Vec<Schedule>> {
-        schedules::list(&self.reader, doctor).await
-    }
-    async fn update_schedule(
-        &self,
-        doctor: DoctorId,
-        id: ScheduleId,
-        rule: Rule,
-    ) -> DomainResult<(Schedule, Removal)> {
-        schedules::update(&self.writer, doctor, id, rule).await
-    }
-    async fn end_schedule(&self, doctor: DoctorId, id: ScheduleId) -> DomainResult<Removal> {
-        schedules::end(&self.writer, doctor, id).await
-    }
-    async fn generate_schedule(
-        &self,
-        id: ScheduleId,
-        horizon_days: i64,
-    ) -> DomainResult<Generation> {
-        schedules::generate(&self.writer, id, horizon_days).await
-    }
-    async fn current_schedules(&self, today: NaiveDate) -> DomainResult<Vec<ScheduleId>> {
-        schedules::current(&self.reader, today).await
-    }
-    async fn create_time_off(
-        &self,
-        doctor: DoctorId,
-        new: NewTimeOff,
-    ) -> DomainResult<TimeOffOutcome> {
-        schedules::create_time_off(&self.writer, doctor, new).await
-    }
-    async fn list_time_off(&self, doctor: DoctorId) -> DomainResult<Vec<TimeOff>> {
-        schedules::list_time_off(&self.reader, doctor).await
-    }
-    async fn delete_time_off(&self, doctor: DoctorId, id: TimeOffId) -> DomainResult<u64> {
-        schedules::delete_time_off(&self.writer, doctor, id, self.terms.get()).await
-    }
-    async fn find_free_slots(
-        &self,
-        search: &crate::domain::search::SlotSearch,
-    ) -> DomainResult<Vec<crate::domain::search::FoundSlot>> {
-        search::find_free_slots(&self.reader, search).await
     }
     async fn reschedule(
         &self,
@@ -523,12 +286,9 @@ impl Store for SqliteStore {
         slot: SlotId,
         actor: Actor,
     ) -> DomainResult<Appointment> {
-        appointments::reschedule(&self.writer, id, slot, &actor, self.terms.get()).await
+        appointments::moves::reschedule(&self.writer, id, slot, &actor, self.terms).await
     }
     async fn mark_no_show(&self, id: AppointmentId, actor: Actor) -> DomainResult<Appointment> {
-        appointments::no_show(&self.writer, id, &actor).await
-    }
-    async fn slot_starts_in(&self, slot: SlotId) -> DomainResult<Option<f64>> {
-        appointments::slot_starts_in(&self.reader, slot).await
+        appointments::moves::no_show(&self.writer, id, &actor).await
     }
 }

@@ -5,7 +5,7 @@
 use sqlx::SqlitePool;
 use uuid::Uuid;
 
-use super::{begin_write, db_now};
+use super::tx::{begin_write, db_now};
 use crate::domain::outbox::{Claimed, OutboxItem, OutboxStatus, Settlement};
 use crate::domain::page::{Page, Paged};
 use crate::domain::DomainResult;

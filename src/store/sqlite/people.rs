@@ -2,7 +2,7 @@
 
 use sqlx::SqlitePool;
 
-use super::{begin_write, exists, on_unique};
+use super::tx::{begin_write, exists, on_unique};
 use crate::domain::doctor::{Doctor, DoctorPatch, NewDoctor};
 use crate::domain::page::{Page, Paged};
 use crate::domain::patient::{NewPatient, Patient, PatientPatch, PatientQuery};

@@ -6,7 +6,8 @@
 use async_trait::async_trait;
 use sqlx::SqlitePool;
 
-use super::{begin_write, db_now, SqliteStore};
+use super::adapter::SqliteStore;
+use super::tx::{begin_write, db_now};
 use crate::domain::appointment::AppointmentStatus;
 use crate::domain::page::{Page, Paged};
 use crate::domain::review::{may_review, NewReview, Review, ReviewId, ReviewStore};

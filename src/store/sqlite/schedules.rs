@@ -4,7 +4,7 @@
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 use sqlx::{SqliteConnection, SqlitePool};
 
-use super::{begin_write, instant};
+use super::tx::{begin_write, instant};
 use crate::domain::schedule::{
     join_days, plan, slot_in, window, Existing, Generation, NewTimeOff, Removal, Rule, Schedule,
     TimeOff, TimeOffOutcome,
@@ -34,7 +34,7 @@ fn stored(t: DateTime<Utc>, field: &str) -> Result<String, DomainError> {
 }
 
 async fn require_doctor(conn: &mut SqliteConnection, doctor: DoctorId) -> Result<(), TxError> {
-    if super::exists(conn, "SELECT 1 FROM doctors WHERE id = ?1", doctor).await? {
+    if super::tx::exists(conn, "SELECT 1 FROM doctors WHERE id = ?1", doctor).await? {
         Ok(())
     } else {
         Err(DomainError::NotFound("doctor").into())
@@ -408,7 +408,7 @@ pub async fn delete_time_off(
         if found.is_none() {
             return Err(DomainError::NotFound("time off").into());
         }
-        let now = super::db_now(&mut tx).await?;
+        let now = super::tx::db_now(&mut tx).await?;
         let restored: Vec<(SlotId, i64)> = sqlx::query_as(
             "UPDATE time_slots SET status = 'AVAILABLE', updated_at = ?2
              WHERE id IN (SELECT slot_id FROM time_off_slots WHERE time_off_id = ?1)
@@ -423,7 +423,7 @@ pub async fn delete_time_off(
         .await?;
         for (slot, free) in &restored {
             let seats = usize::try_from(*free).unwrap_or(0);
-            super::waitlist::offer_seats(&mut tx, &now, *slot, seats, terms).await?;
+            super::offers::offer_seats(&mut tx, &now, *slot, seats, terms).await?;
         }
         let restored = restored.len() as u64;
         sqlx::query("DELETE FROM time_off WHERE id = ?1")

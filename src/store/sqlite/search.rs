@@ -8,7 +8,7 @@
 use chrono::Datelike;
 use sqlx::SqlitePool;
 
-use super::instant;
+use super::tx::instant;
 use crate::domain::search::{FoundSlot, SlotSearch};
 use crate::domain::{DomainResult, SlotId};
 use crate::store::retry::retry;

@@ -3,7 +3,7 @@
 use chrono::NaiveDate;
 use sqlx::{SqliteConnection, SqlitePool};
 
-use super::{begin_write, exists, instant, on_unique};
+use super::tx::{begin_write, exists, instant, on_unique};
 use crate::domain::slot::{
     dedupe, BulkOutcome, NewSlot, SkippedSlot, Slot, SlotAdminStatus, SLOT_EXISTS,
 };

@@ -5,11 +5,17 @@ use std::path::PathBuf;
 
 use chrono::{Duration as Days, NaiveTime, Utc};
 
+use super::tx::{db_now, on_unique};
 use super::*;
 use crate::domain::appointment::{ConsultationType, NewAppointment};
 use crate::domain::calendar::TimeZone;
 use crate::domain::contact::{Email, Phone};
+use crate::domain::doctor::NewDoctor;
+use crate::domain::patient::NewPatient;
 use crate::domain::slot::NewSlot;
+use crate::domain::store::{PeopleStore, SlotStore};
+use crate::store::retry::TxError;
+use chrono::DateTime;
 
 /// A directory removed on drop.
 struct TempDir(PathBuf);
@@ -26,6 +32,7 @@ async fn open_at(url: String) -> SqliteStore {
         read_url: None,
         pool_size: 4,
         db: Default::default(),
+        terms: Default::default(),
     };
     SqliteStore::open(&opts).await.expect("open")
 }
@@ -199,7 +206,7 @@ async fn overdue_holds_read_expired_and_the_sweep_releases_their_seats() {
     let (store, _dir, _) = fresh().await;
     let new = booking(&store).await;
     let a = store
-        .book(new.clone(), 300, None, None, Actor::system())
+        .book(new.clone(), None, Actor::system())
         .await
         .unwrap()
         .appointment;
@@ -230,7 +237,7 @@ async fn confirming_an_overdue_hold_commits_its_expiry() {
     let (store, _dir, _) = fresh().await;
     let new = booking(&store).await;
     let a = store
-        .book(new.clone(), 300, None, None, Actor::system())
+        .book(new.clone(), None, Actor::system())
         .await
         .unwrap()
         .appointment;
@@ -255,10 +262,7 @@ async fn confirming_an_overdue_hold_commits_its_expiry() {
         patient_id: other.id,
         ..new
     };
-    assert!(store
-        .book(again, 60, None, None, Actor::system())
-        .await
-        .is_ok());
+    assert!(store.book(again, None, Actor::system()).await.is_ok());
 }
 
 #[tokio::test]

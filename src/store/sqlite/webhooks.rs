@@ -5,7 +5,8 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
-use super::{begin_write, SqliteStore};
+use super::adapter::SqliteStore;
+use super::tx::begin_write;
 use crate::domain::page::{Page, Paged};
 use crate::domain::webhook::{NewWebhook, Webhook, WebhookStore};
 use crate::domain::{DomainError, DomainResult};

@@ -67,6 +67,7 @@ async fn build(admin: &mut PgConnection, base: &str, template: &str) {
         read_url: None,
         pool_size: 1,
         db: Default::default(),
+        terms: Default::default(),
     })
     .await
     .expect("migrate the template");

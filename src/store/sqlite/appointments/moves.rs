@@ -3,7 +3,8 @@
 
 use sqlx::{SqliteConnection, SqlitePool};
 
-use super::{audit, book_backstop, expire, load, Due};
+use super::booking::book_backstop;
+use super::{audit, expire, load, Due};
 use crate::domain::appointment::{AppointmentStatus, AuditAction, Verdict};
 use crate::domain::booking::SlotFacts;
 use crate::domain::reschedule::{
@@ -17,7 +18,7 @@ use crate::domain::{
 };
 use crate::store::accounts::lite;
 use crate::store::retry::{retry, TxError};
-use crate::store::sqlite::{begin_write, db_now};
+use crate::store::sqlite::tx::{begin_write, db_now};
 
 /// The target slot as a reschedule of `patient`'s appointment sees it, as of `now` (its overdue
 /// holds expired just before, so the stored seat count is the effective one).
@@ -154,7 +155,7 @@ pub async fn reschedule(
                 }
                 apply_move(&mut tx, &current, slot, actor, now).await?;
                 let left = current.time_slot_id;
-                super::super::waitlist::offer_seats(&mut tx, now, left, 1, terms).await?;
+                super::super::offers::offer_seats(&mut tx, now, left, 1, terms).await?;
                 let moved = load(&mut tx, id, now).await?;
                 tx.commit().await?;
                 Ok(moved)

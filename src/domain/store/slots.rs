@@ -1,0 +1,54 @@
+//! The port of time slots.
+
+use async_trait::async_trait;
+use chrono::NaiveDate;
+
+use crate::domain::slot::{BulkOutcome, NewSlot, Slot, SlotAdminStatus};
+use crate::domain::{DoctorId, DomainResult, SlotId};
+
+/// Time slots: laid one by one or in bulk, listed, searched, blocked and removed.
+#[async_trait]
+pub trait SlotStore: Send + Sync + 'static {
+    /// Errors: `NotFound("doctor")`, `Duplicate` (same doctor, date and time).
+    async fn create_slot(&self, doctor: DoctorId, new: NewSlot) -> DomainResult<Slot>;
+    /// Creates every new slot in one transaction; existing ones and in-batch repeats are skipped.
+    /// Errors: `NotFound("doctor")`.
+    async fn create_slots(&self, doctor: DoctorId, new: Vec<NewSlot>) -> DomainResult<BulkOutcome>;
+    /// Every slot of the doctor between the dates (inclusive), any status, by start.
+    async fn list_slots(
+        &self,
+        doctor: DoctorId,
+        from: NaiveDate,
+        to: NaiveDate,
+    ) -> DomainResult<Vec<Slot>>;
+    /// Future AVAILABLE slots with seats left, between the dates, by start.
+    async fn available_slots(
+        &self,
+        doctor: DoctorId,
+        from: NaiveDate,
+        to: NaiveDate,
+    ) -> DomainResult<Vec<Slot>>;
+    /// Errors: `NotFound("time slot")` (unknown, or not this doctor's).
+    async fn set_slot_status(
+        &self,
+        doctor: DoctorId,
+        slot: SlotId,
+        status: SlotAdminStatus,
+    ) -> DomainResult<Slot>;
+
+    /// Deletes a slot laid by mistake. Errors: `NotFound("time slot")` (unknown, or not this
+    /// doctor's); `Conflict` `SLOT_IN_USE` when it ever held an appointment, `SLOT_FROM_SCHEDULE`
+    /// when a weekly rule laid it (the rule would lay it again).
+    async fn delete_slot(&self, doctor: DoctorId, slot: SlotId) -> DomainResult<()>;
+
+    /// The earliest free slots (AVAILABLE, a seat left, not started) of active doctors between
+    /// the dates, by start then id, each with its doctor; at most `search.limit`, after
+    /// `search.after` when given. A pure read.
+    async fn find_free_slots(
+        &self,
+        search: &crate::domain::search::SlotSearch,
+    ) -> DomainResult<Vec<crate::domain::search::FoundSlot>>;
+    /// Seconds from the database clock's now to the slot's start (negative once started), for
+    /// the notice windows; `None` for an unknown slot. Reads the primary.
+    async fn slot_starts_in(&self, slot: SlotId) -> DomainResult<Option<f64>>;
+}

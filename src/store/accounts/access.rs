@@ -1,0 +1,152 @@
+//! The PHI access log: records written inside a change's transaction or on their own, the
+//! log read back, and the care relationships that allow a doctor's reads.
+
+/// The access-log functions for one backend: `$db` the sqlx database, `$pool` its pool type (PostgreSQL's sets each transaction's
+/// isolation level itself behind a pooler), `$now` its SQL for the current instant,
+/// `$ago_open`/`$ago_close` wrapped around a placeholder of seconds to make "that many seconds
+/// before now".
+macro_rules! access_queries {
+    ($db:ty, $pool:ty, $now:literal, $ago_open:literal, $ago_close:literal) => {
+        use crate::domain::page::{Page, Paged};
+        use crate::domain::user::{AccessAction, AccessFilter, AccessRecord, Accessor, NewAccess};
+        use crate::domain::{DoctorId, DomainResult, PatientId};
+        use crate::store::retry::retry;
+        use crate::store::rows::{self, AccessRow};
+
+
+        pub async fn insert_access(
+            conn: &mut <$db as sqlx::Database>::Connection,
+            by: &Accessor,
+            records: &[NewAccess],
+        ) -> Result<(), sqlx::Error> {
+            for r in records {
+                crate::store::statements::query(
+                    "INSERT INTO access_log (actor_id, actor_role, patient_id, action, route, request_id,
+                                             outcome, break_glass_reason)
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+                )
+                .bind(by.user_id)
+                .bind(by.role.as_str())
+                .bind(r.patient_id)
+                .bind(r.action.as_str())
+                .bind(&by.route)
+                .bind(&by.request_id)
+                .bind(i32::from(r.outcome))
+                .bind(&by.break_glass)
+                .execute(&mut *conn)
+                .await?;
+            }
+            Ok(())
+        }
+
+        /// The access record of a person's write (`create` answered 201, `update` 200), inside
+        /// the write's transaction; nothing for the system.
+        pub async fn record_write(
+            conn: &mut <$db as sqlx::Database>::Connection,
+            by: Option<&Accessor>,
+            patient_id: PatientId,
+            action: AccessAction,
+        ) -> Result<(), sqlx::Error> {
+            let Some(by) = by else {
+                return Ok(());
+            };
+            let outcome = if action == AccessAction::Create { 201 } else { 200 };
+            let record = NewAccess {
+                patient_id,
+                action,
+                outcome,
+            };
+            insert_access(conn, by, &[record]).await
+        }
+
+        pub async fn record_access(
+            pool: &$pool,
+            by: &Accessor,
+            records: &[NewAccess],
+        ) -> DomainResult<()> {
+            retry(|| async move {
+                let mut tx = pool.begin().await?;
+                insert_access(&mut *tx, by, records).await?;
+                tx.commit().await?;
+                Ok(())
+            })
+            .await
+        }
+
+        pub async fn has_care_relationship(
+            pool: &$pool,
+            doctor: DoctorId,
+            patient: PatientId,
+        ) -> DomainResult<bool> {
+            retry(|| async move {
+                let n: i64 = crate::store::statements::query_scalar(
+                    "SELECT count(*) FROM (SELECT 1 FROM appointments a
+                     WHERE a.doctor_id = $1 AND a.patient_id = $2
+                       AND EXISTS (SELECT 1 FROM appointment_audit_log l
+                                   WHERE l.appointment_id = a.id AND l.action IN ('BOOK', 'CONFIRM')
+                                     AND l.actor_role IN ('patient', 'scheduler', 'admin'))
+                     LIMIT 1) c",
+                )
+                .bind(doctor)
+                .bind(patient)
+                .fetch_one(pool)
+                .await?;
+                Ok(n > 0)
+            })
+            .await
+        }
+
+        /// The access records filter, over both places records are kept (the `access_records`
+        /// view); `$3`/`$4` are instants in the backend's stored form.
+        macro_rules! access_filter {
+            () => {
+                "FROM access_records WHERE ($1 IS NULL OR patient_id = $1) AND ($2 IS NULL OR actor_id = $2)
+                 AND ($3 IS NULL OR at >= $3) AND ($4 IS NULL OR at <= $4)
+                 AND ($5 IS NULL OR (break_glass_reason IS NOT NULL) = $5)"
+            };
+        }
+
+        pub async fn access_log<T>(
+            pool: &$pool,
+            f: &AccessFilter,
+            from: Option<T>,
+            to: Option<T>,
+            page: Page,
+        ) -> DomainResult<Paged<AccessRecord>>
+        where
+            T: for<'q> sqlx::Encode<'q, $db> + sqlx::Type<$db> + Clone + Send + Sync,
+        {
+            let (from, to) = (&from, &to);
+            let (total, items): (i64, Vec<AccessRow>) = retry(|| async move {
+                let mut tx = pool.begin().await?;
+                let total = crate::store::statements::query_scalar(concat!("SELECT count(*) ", access_filter!()))
+                    .bind(f.patient_id)
+                    .bind(f.actor_id)
+                    .bind(from.clone())
+                    .bind(to.clone())
+                    .bind(f.break_glass)
+                    .fetch_one(&mut *tx)
+                    .await?;
+                let items = crate::store::statements::query_as(concat!(
+                    "SELECT * ",
+                    access_filter!(),
+                    " ORDER BY at DESC, id DESC LIMIT $6 OFFSET $7"
+                ))
+                .bind(f.patient_id)
+                .bind(f.actor_id)
+                .bind(from.clone())
+                .bind(to.clone())
+                .bind(f.break_glass)
+                .bind(page.limit)
+                .bind(page.offset)
+                .fetch_all(&mut *tx)
+                .await?;
+                tx.commit().await?;
+                Ok((total, items))
+            })
+            .await?;
+            rows::paged(total, items)
+        }
+    };
+}
+pub(crate) use access_queries;

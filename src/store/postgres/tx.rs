@@ -1,0 +1,42 @@
+//! What the PostgreSQL modules share about transactions: a consistent read of several
+//! statements, and the mapping of a unique violation to the duplicate it means.
+
+use super::tx_pool::TxPool;
+use crate::domain::{DomainError, DomainResult};
+use crate::store::retry::{retry, TxError};
+
+/// A read-only transaction whose statements all see one snapshot.
+pub(super) type ReadTx = sqlx::Transaction<'static, sqlx::Postgres>;
+
+/// Runs `read` in one REPEATABLE READ, read-only transaction, so that a list's total and its
+/// page (and any existence check before them) come from the same snapshot. `read` hands the
+/// transaction back so it can be committed; the whole of it is retried like any transaction.
+pub(super) async fn snapshot<T, F, Fut>(pool: &TxPool, read: F) -> DomainResult<T>
+where
+    F: Fn(ReadTx) -> Fut,
+    Fut: std::future::Future<Output = Result<(T, ReadTx), TxError>>,
+{
+    retry(|| async {
+        let tx = pool
+            .begin_with("ISOLATION LEVEL REPEATABLE READ READ ONLY")
+            .await?;
+        let (value, tx) = read(tx).await?;
+        tx.commit().await?;
+        Ok(value)
+    })
+    .await
+}
+
+/// Maps a unique violation on `constraint` to `Duplicate(message)`; leaves other errors alone.
+pub(super) fn on_unique(e: sqlx::Error, messages: &[(&str, &str)]) -> TxError {
+    if let Some(db) = e.as_database_error() {
+        if db.is_unique_violation() {
+            if let Some(c) = db.constraint() {
+                if let Some((_, m)) = messages.iter().find(|(name, _)| *name == c) {
+                    return TxError::Domain(DomainError::Duplicate((*m).to_owned()));
+                }
+            }
+        }
+    }
+    TxError::Db(e)
+}

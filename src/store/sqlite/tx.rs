@@ -1,0 +1,64 @@
+//! What the SQLite modules share about transactions: the write lock taken up front, the
+//! database clock, instants in the stored format, and the mapping of a unique violation.
+
+use chrono::{DateTime, Datelike, Utc};
+use sqlx::{Sqlite, SqliteConnection, SqlitePool, Transaction};
+
+use crate::domain::DomainError;
+use crate::store::retry::TxError;
+
+/// A write transaction that holds the database's write lock from its first statement.
+pub(super) type WriteTx = Transaction<'static, Sqlite>;
+
+/// Begins a write transaction on the writer pool with `BEGIN IMMEDIATE`, so the write lock is
+/// taken up front instead of on the first write (where upgrading could fail with SQLITE_BUSY).
+pub(super) async fn begin_write(pool: &SqlitePool) -> Result<WriteTx, sqlx::Error> {
+    pool.begin_with("BEGIN IMMEDIATE").await
+}
+
+/// The database clock's current instant, read once per transaction so that every row the
+/// transaction writes, and every decision it makes, uses the same "now".
+pub(super) async fn db_now(conn: &mut SqliteConnection) -> Result<String, sqlx::Error> {
+    sqlx::query_scalar(concat!("SELECT ", now_sql!()))
+        .fetch_one(conn)
+        .await
+}
+
+/// An instant computed in Rust, in the stored text format (must match `now_sql!`); `None`
+/// outside the years 0000..=9999, which the fixed-width format cannot hold.
+pub(super) fn instant(t: DateTime<Utc>) -> Option<String> {
+    (0..=9999)
+        .contains(&t.year())
+        .then(|| t.format("%Y-%m-%dT%H:%M:%S%.3fZ").to_string())
+}
+
+/// Whether a row exists for a query with one bound value.
+pub(super) async fn exists<'q, T>(
+    conn: &mut SqliteConnection,
+    sql: &'q str,
+    value: T,
+) -> Result<bool, sqlx::Error>
+where
+    T: 'q + Send + sqlx::Encode<'q, Sqlite> + sqlx::Type<Sqlite>,
+{
+    let found: Option<i64> = sqlx::query_scalar(sql)
+        .bind(value)
+        .fetch_optional(conn)
+        .await?;
+    Ok(found.is_some())
+}
+
+/// Maps a unique violation whose message names `table.column` to `Duplicate(message)`; leaves
+/// other errors alone. SQLite reports no constraint names, only the columns; the database's
+/// text is only matched, never shown.
+pub(super) fn on_unique(e: sqlx::Error, messages: &[(&str, &str)]) -> TxError {
+    if let Some(db) = e.as_database_error() {
+        if db.is_unique_violation() {
+            let text = db.message();
+            if let Some((_, m)) = messages.iter().find(|(column, _)| text.contains(column)) {
+                return TxError::Domain(DomainError::Duplicate((*m).to_owned()));
+            }
+        }
+    }
+    TxError::Db(e)
+}
