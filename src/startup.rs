@@ -56,6 +56,7 @@ pub async fn open_store(settings: &Settings) -> Result<Arc<dyn Store>, OpenError
             hold_secs: settings.booking.hold_secs(),
             max_holds: settings.booking.max_pending_holds,
         },
+        notice: settings.booking.notice,
     })
     .await
 }

@@ -79,6 +79,23 @@ impl Notice {
     pub fn binds(role: Role) -> bool {
         role == Role::Patient
     }
+
+    /// The booking window that binds an actor of `role` (as an [`crate::domain::store::Actor`]
+    /// names it), in seconds; `None` when none does.
+    pub fn book_window(&self, role: &str) -> Option<i64> {
+        (self.book_secs > 0 && role == Role::Patient.as_str()).then_some(self.book_secs)
+    }
+
+    /// Whether a slot starting in `until` seconds (negative once started) is inside the
+    /// booking window of `secs`: a started slot is left to the booking's own refusal.
+    pub fn too_soon_to_book(until: f64, secs: i64) -> bool {
+        until <= secs as f64 && until > 0.0
+    }
+}
+
+/// What a booking inside `MIN_NOTICE_MINUTES` is refused with.
+pub fn too_late_to_book(secs: i64) -> DomainError {
+    too_late("book this time slot", secs / 60)
 }
 
 /// The refusal of a change inside a notice window.

@@ -192,7 +192,6 @@ async fn take_seat(
             .refuse_patient(app, new.patient_id, action, refusal)
             .await);
     }
-    super::rules::book_notice(app, caller, new.time_slot_id).await?;
     // Keys are scoped per user: another user's key never replays someone else's booking.
     let key = key?.map(|k| IdempotencyKey {
         key: format!("{}:{}", caller.who.user_id, k.key),

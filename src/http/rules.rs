@@ -1,5 +1,6 @@
 //! The request-side rules of an appointment change: whose appointment it is, and the notice
-//! windows that bind patients' bookings, cancels and reschedules.
+//! windows that bind patients' cancels and reschedules (a booking's is the store's, checked
+//! after an idempotent replay).
 
 use super::caller::Caller;
 use super::error::ApiError;
@@ -69,16 +70,6 @@ pub(super) async fn notice(
         return Err(too_late(what, secs / 60).into());
     }
     Ok(())
-}
-
-/// `MIN_NOTICE_MINUTES` for a patient's booking of `slot`.
-pub(super) async fn book_notice(
-    app: &AppState,
-    caller: &Caller,
-    slot: SlotId,
-) -> Result<(), ApiError> {
-    let secs = app.settings.booking.notice.book_secs;
-    notice(app, caller, slot, secs, false, "book this time slot").await
 }
 
 /// `CANCEL_NOTICE_MINUTES` for a patient's cancel or reschedule of a live appointment (the

@@ -51,4 +51,7 @@ pub struct StoreOptions {
     pub db: crate::config::DbSettings,
     /// How the waitlist's offers are made (hold length, hold cap), as bookings are.
     pub terms: crate::domain::waitlist::OfferTerms,
+    /// The notice windows that bind patients (`MIN_NOTICE_MINUTES`), checked inside the use
+    /// case, after an idempotent replay has had its answer.
+    pub notice: crate::domain::reschedule::Notice,
 }

@@ -397,6 +397,42 @@ async fn notice_binds_patients_not_staff(app: TestApp) {
     assert_seats_match_recount(&app, &doctor_id).await;
 }
 
+/// A patient's retry of a booking, sent again with its `Idempotency-Key` after the slot came
+/// inside `MIN_NOTICE_MINUTES`, answers what the first request answered.
+async fn a_replay_inside_the_notice_window_answers_as_before(app: TestApp) {
+    let app = with_notice(app).await;
+    let doctor = app.doctor().await;
+    let me = app.sign_up().await;
+    let patient = me.patient_id.clone().unwrap();
+    let slot = app.slot(&doctor, 2, "10:00", 5).await;
+    let url = format!("{}/appointments", app.base);
+    let body = json!({"patient_id": patient, "doctor_id": doctor, "time_slot_id": slot});
+    let key = [("Idempotency-Key", "retry-after-a-lost-answer")];
+    let book = || {
+        app.send(
+            Some(me.access.as_str()),
+            Method::POST,
+            &url,
+            body.clone(),
+            &key,
+        )
+    };
+    let (s, _, first) = book().await;
+    assert_eq!(s, StatusCode::CREATED, "{first}");
+    // The slot now starts in 30 minutes: a new booking would be too late.
+    app.move_slot_start(&slot, chrono::Duration::minutes(30))
+        .await;
+    let (s, _, again) = book().await;
+    assert_eq!(s, StatusCode::CREATED, "{again}");
+    assert_eq!(again["data"]["id"], first["data"]["id"]);
+    assert_eq!(seats(&app.slot_view(&doctor, &slot).await), 1);
+    // Without the key it is a new booking, and refused.
+    let other = app.sign_up().await;
+    let theirs = other.patient_id.clone().unwrap();
+    let (s, b) = app.book_as(&other, &theirs, &doctor, &slot).await;
+    assert_error(s, &b, 409, "TOO_LATE");
+}
+
 async fn notice_is_off_by_default(app: TestApp) {
     let doctor = app.doctor().await;
     let me = app.sign_up().await;
@@ -416,5 +452,6 @@ backends!(
     patients_move_only_their_own,
     fifty_reschedules_race_for_five_seats,
     notice_binds_patients_not_staff,
+    a_replay_inside_the_notice_window_answers_as_before,
     notice_is_off_by_default,
 );

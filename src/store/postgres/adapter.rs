@@ -21,6 +21,8 @@ pub struct PgStore {
     pub(super) on_primary: Option<Arc<PgStore>>,
     /// How waitlist offers are made.
     pub(super) terms: crate::domain::waitlist::OfferTerms,
+    /// The notice windows that bind patients.
+    pub(super) notice: crate::domain::reschedule::Notice,
     /// The in-process queue per slot for seat-changing writes, shared with `on_primary`.
     pub(super) gate: Arc<SlotGate<SlotId>>,
 }

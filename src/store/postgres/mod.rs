@@ -105,7 +105,7 @@ impl PgStore {
             .await
             .map_err(OpenError::Connect)?;
         let fresh = tx_pool(opts, fresh, READS);
-        let terms = opts.terms;
+        let (terms, notice) = (opts.terms, opts.notice);
         let gate = Arc::new(SlotGate::new(opts.db.lock));
         let Some(reader) = replica else {
             let reader = fresh.clone();
@@ -115,6 +115,7 @@ impl PgStore {
                 fresh,
                 on_primary: None,
                 terms,
+                notice,
                 gate,
             });
         };
@@ -124,6 +125,7 @@ impl PgStore {
             fresh: fresh.clone(),
             on_primary: None,
             terms,
+            notice,
             gate: gate.clone(),
         };
         Ok(Self {
@@ -132,6 +134,7 @@ impl PgStore {
             fresh,
             on_primary: Some(Arc::new(on_primary)),
             terms,
+            notice,
             gate,
         })
     }
@@ -261,6 +264,7 @@ impl AppointmentStore for PgStore {
             &new,
             self.terms.hold_secs,
             self.terms.max_holds,
+            self.notice.book_window(actor.role),
             key.as_ref(),
             &actor,
         )

@@ -13,6 +13,8 @@ pub struct SqliteStore {
     pub(super) reader: SqlitePool,
     /// How waitlist offers are made.
     pub(super) terms: crate::domain::waitlist::OfferTerms,
+    /// The notice windows that bind patients.
+    pub(super) notice: crate::domain::reschedule::Notice,
     /// The writer task bookings and transitions queue to, so that several share one
     /// transaction and one fsync; `None` (each runs alone) outside a Tokio runtime.
     pub(super) group: Option<group::GroupCommit>,

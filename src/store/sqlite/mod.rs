@@ -157,12 +157,13 @@ impl SqliteStore {
                 .await
                 .map_err(OpenError::Connect)?
         };
-        let terms = opts.terms;
+        let (terms, notice) = (opts.terms, opts.notice);
         let group = group::GroupCommit::start(&writer, group::MAX_GROUP);
         Ok(Self {
             writer,
             reader,
             terms,
+            notice,
             group,
         })
     }
@@ -227,7 +228,8 @@ impl AppointmentStore for SqliteStore {
         actor: Actor,
     ) -> DomainResult<Booked> {
         let (hold, cap) = (self.terms.hold_secs, self.terms.max_holds);
-        let req = appointments::booking::BookRequest::new(new, hold, cap, key, actor);
+        let notice = self.notice.book_window(actor.role);
+        let req = appointments::booking::BookRequest::new(new, hold, cap, notice, key, actor);
         match &self.group {
             Some(group) => group.book(req).await,
             None => steps::alone(&self.writer, &req).await,

@@ -33,6 +33,7 @@ async fn open_at(url: String) -> SqliteStore {
         pool_size: 4,
         db: Default::default(),
         terms: Default::default(),
+        notice: Default::default(),
     };
     SqliteStore::open(&opts).await.expect("open")
 }

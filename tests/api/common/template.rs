@@ -68,6 +68,7 @@ async fn build(admin: &mut PgConnection, base: &str, template: &str) {
         pool_size: 1,
         db: Default::default(),
         terms: Default::default(),
+        notice: Default::default(),
     })
     .await
     .expect("migrate the template");

@@ -4,6 +4,7 @@
 use super::{expire, load, EXPIRE_PATIENT, EXPIRE_SLOT};
 use crate::domain::appointment::NewAppointment;
 use crate::domain::booking::{booking_refusal, SlotFacts};
+use crate::domain::reschedule::{too_late_to_book, Notice};
 use crate::domain::store::{Actor, Booked, IdempotencyKey};
 use crate::domain::{AppointmentId, DoctorId, DomainError, DomainResult, SlotId};
 use crate::store::gate::SlotGate;
@@ -92,12 +93,21 @@ pub async fn book(
     new: &NewAppointment,
     hold_secs: i64,
     max_holds: Option<i64>,
+    notice: Option<i64>,
     key: Option<&IdempotencyKey>,
     actor: &Actor,
 ) -> DomainResult<Booked> {
     if let Some(k) = key {
         if let Some(b) = replay(pool, k).await? {
             return Ok(b);
+        }
+    }
+    // After the replay, which answers what it answered the first time. A slot's start never
+    // changes, so this read needs no place in the booking's statement.
+    if let Some(secs) = notice {
+        let until = super::moves::slot_starts_in(pool, new.time_slot_id).await?;
+        if until.is_some_and(|u| Notice::too_soon_to_book(u, secs)) {
+            return Err(too_late_to_book(secs));
         }
     }
     let id = AppointmentId::random();

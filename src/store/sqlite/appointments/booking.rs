@@ -7,6 +7,7 @@ use sqlx::SqliteConnection;
 use super::{expire, replay, Due};
 use crate::domain::appointment::NewAppointment;
 use crate::domain::booking::{booking_refusal, SlotFacts};
+use crate::domain::reschedule::{too_late_to_book, Notice};
 use crate::domain::store::{Actor, Booked, IdempotencyKey};
 use crate::domain::{AppointmentId, DoctorId, DomainError};
 use crate::store::retry::TxError;
@@ -125,6 +126,8 @@ pub struct BookRequest {
     pub new: NewAppointment,
     pub hold_secs: i64,
     pub max_holds: Option<i64>,
+    /// The booking window that binds the actor, in seconds (`MIN_NOTICE_MINUTES`).
+    pub notice: Option<i64>,
     pub key: Option<IdempotencyKey>,
     pub actor: Actor,
 }
@@ -134,6 +137,7 @@ impl BookRequest {
         new: NewAppointment,
         hold_secs: i64,
         max_holds: Option<i64>,
+        notice: Option<i64>,
         key: Option<IdempotencyKey>,
         actor: Actor,
     ) -> Self {
@@ -142,6 +146,7 @@ impl BookRequest {
             new,
             hold_secs,
             max_holds,
+            notice,
             key,
             actor,
         }
@@ -168,6 +173,20 @@ async fn book_in(
         opening = opening.run(conn).await?;
         if let Some(b) = replay(conn, k, now).await? {
             return Ok(Ok(b));
+        }
+    }
+    // After the replay, which answers what it answered the first time.
+    if let Some(secs) = req.notice {
+        opening = opening.run(conn).await?;
+        let until: Option<f64> = sqlx::query_scalar(
+            "SELECT (julianday(starts_at) - julianday(?2)) * 86400.0 FROM time_slots WHERE id = ?1",
+        )
+        .bind(new.time_slot_id)
+        .bind(now)
+        .fetch_optional(&mut *conn)
+        .await?;
+        if until.is_some_and(|u| Notice::too_soon_to_book(u, secs)) {
+            return Err(too_late_to_book(secs).into());
         }
     }
     let mut known = facts(conn, new, now, req.max_holds, opening).await?;
