@@ -6,6 +6,7 @@ use crate::domain::appointment::NewAppointment;
 use crate::domain::booking::{booking_refusal, SlotFacts};
 use crate::domain::reschedule::{too_late_to_book, Notice};
 use crate::domain::store::{Actor, Booked, IdempotencyKey};
+use crate::domain::waitlist::OfferTerms;
 use crate::domain::{AppointmentId, DoctorId, DomainError, DomainResult, SlotId};
 use crate::store::gate::SlotGate;
 use crate::store::postgres::tx_pool::TxPool;
@@ -85,18 +86,23 @@ fn classify_book_error(e: sqlx::Error) -> Result<Attempt, TxError> {
     Err(e.into())
 }
 
-/// Books. Only the booking statement itself runs in the slot's queue (`gate`): a refusal's
-/// diagnosis afterwards changes no seat and need not hold up the requests behind it.
+/// Books on the `terms` (hold length and cap), inside the booking window `notice` (seconds)
+/// when one binds the actor. Only the booking statement itself runs in the slot's queue
+/// (`gate`): a refusal's diagnosis afterwards changes no seat and need not hold up the requests
+/// behind it.
 pub async fn book(
     pool: &TxPool,
     gate: &SlotGate<SlotId>,
     new: &NewAppointment,
-    hold_secs: i64,
-    max_holds: Option<i64>,
+    terms: OfferTerms,
     notice: Option<i64>,
     key: Option<&IdempotencyKey>,
     actor: &Actor,
 ) -> DomainResult<Booked> {
+    let OfferTerms {
+        hold_secs,
+        max_holds,
+    } = terms;
     if let Some(k) = key {
         if let Some(b) = replay(pool, k).await? {
             return Ok(b);
