@@ -14,6 +14,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 PATIENTS=${PATIENTS:-100000}
 CONNECTIONS=${CONNECTIONS:-2}
+THREADS=$((CONNECTIONS < 2 ? CONNECTIONS : 2))
 DURATION=${DURATION:-15}
 BACKENDS=${BACKENDS:-postgres sqlite}
 OUT=${OUT:-bench/results/patient-search}
@@ -97,8 +98,8 @@ for backend in $BACKENDS; do
     token=$(curl -fsS "$BASE/auth/login" -H 'content-type: application/json' \
         -d "{\"email\": \"$ADMIN_EMAIL\", \"password\": \"$ADMIN_PASSWORD\"}" | python3 -c 'import json,sys; print(json.load(sys.stdin)["data"]["access_token"])')
     # Warm the caches once, then measure.
-    wrk -t 2 -c "$CONNECTIONS" -d 3 -s "$WORK/search.lua" "$BASE/patients" -- "$token" >/dev/null
-    wrk -t 2 -c "$CONNECTIONS" -d "$DURATION" --latency -s "$WORK/search.lua" "$BASE/patients" -- "$token" \
+    wrk -t "$THREADS" -c "$CONNECTIONS" -d 3 -s "$WORK/search.lua" "$BASE/patients" -- "$token" >/dev/null
+    wrk -t "$THREADS" -c "$CONNECTIONS" -d "$DURATION" --latency -s "$WORK/search.lua" "$BASE/patients" -- "$token" \
         | tee "$OUT/$backend.txt"
     kill -TERM "$PID"; wait "$PID" 2>/dev/null || true; PID=
 done

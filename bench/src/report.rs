@@ -138,9 +138,9 @@ fn check(backend: &str, target: &str, measured: String, met: Option<bool>) -> Ta
     }
 }
 
-/// SQLite's `book-distinct` target (issue 14), bookings/s.
+/// SQLite's `book-distinct` target, bookings/s.
 const SQLITE_BOOKINGS: f64 = 2000.0;
-/// `availability-day`'s target (issue 14), answers/s.
+/// `availability-day`'s target, answers/s.
 const DAY_ANSWERS: f64 = 1000.0;
 
 fn checks(run: &BackendRun, pg: Option<&Pgbench>) -> Vec<TargetCheck> {

@@ -1,4 +1,4 @@
-//! The scenarios of issue 5: fixtures, measured window, checks.
+//! The benchmark scenarios: fixtures, measured window, checks.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};

@@ -136,7 +136,7 @@ impl SqliteStore {
             .idle_timeout(None)
             // Every write runs on this one connection, so its page cache holds the b-tree
             // pages writes touch: 16 MiB instead of SQLite's 2 MB default, so a large database
-            // (issue 14's `growth`: a million appointments) does not re-read index pages from
+            // (the `growth` benchmark: a million appointments) does not re-read index pages from
             // the file for each group of bookings. Readers keep the default.
             .connect_with(connect.clone().pragma("cache_size", "-16384"))
             .await
