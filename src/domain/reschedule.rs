@@ -83,7 +83,8 @@ impl Notice {
     /// The booking window that binds an actor of `role` (as an [`crate::domain::store::Actor`]
     /// names it), in seconds; `None` when none does.
     pub fn book_window(&self, role: &str) -> Option<i64> {
-        (self.book_secs > 0 && role == Role::Patient.as_str()).then_some(self.book_secs)
+        let bound = Role::parse(role).is_ok_and(Self::binds);
+        (self.book_secs > 0 && bound).then_some(self.book_secs)
     }
 
     /// Whether a slot starting in `until` seconds (negative once started) is inside the

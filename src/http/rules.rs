@@ -66,7 +66,7 @@ pub(super) async fn notice(
         // An unknown slot: the use case answers 404.
         return Ok(());
     };
-    if until <= secs as f64 && (started_counts || until > 0.0) {
+    if Notice::too_soon_to_book(until, secs) || (started_counts && until <= 0.0) {
         return Err(too_late(what, secs / 60).into());
     }
     Ok(())
