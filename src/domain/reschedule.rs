@@ -92,6 +92,28 @@ impl Notice {
     pub fn too_soon_to_book(until: f64, secs: i64) -> bool {
         until <= secs as f64 && until > 0.0
     }
+
+    /// The cancel window that binds an actor of `role`, in seconds; `None` when none does.
+    pub fn cancel_window(&self, role: &str) -> Option<i64> {
+        let bound = Role::parse(role).is_ok_and(Self::binds);
+        (self.cancel_secs > 0 && bound).then_some(self.cancel_secs)
+    }
+
+    /// The refusal of an actor's cancel of a live appointment, or its move away, when the
+    /// appointment's slot starts in `until` seconds: a slot that has started is inside too.
+    /// The use case asks only once it knows the change would go ahead, so that a replay of a
+    /// change already made answers as it did the first time.
+    pub fn change_refusal(&self, role: &str, until: f64) -> Option<DomainError> {
+        let secs = self.cancel_window(role)?;
+        (until <= secs as f64).then(|| too_late("change this appointment", secs / 60))
+    }
+
+    /// The refusal of an actor's move to a slot that starts in `until` seconds (`None`: no such
+    /// slot, which the move itself refuses); a started slot is left to the move's own refusal.
+    pub fn move_refusal(&self, role: &str, until: Option<f64>) -> Option<DomainError> {
+        let secs = self.book_window(role)?;
+        Self::too_soon_to_book(until?, secs).then(|| too_late("move to this time slot", secs / 60))
+    }
 }
 
 /// What a booking inside `MIN_NOTICE_MINUTES` is refused with.
@@ -172,5 +194,33 @@ mod tests {
             Some(DomainError::NotFound("time slot"))
         ));
         assert!(Notice::binds(Role::Patient) && !Notice::binds(Role::Scheduler));
+    }
+
+    #[test]
+    fn notice_windows_bind_patients_only() {
+        let n = Notice {
+            book_secs: 3600,
+            cancel_secs: 1800,
+        };
+        let too_late = |e: Option<DomainError>| matches!(e, Some(DomainError::TooLate(_)));
+        assert!(too_late(n.change_refusal("patient", 1800.0)));
+        assert!(
+            too_late(n.change_refusal("patient", -60.0)),
+            "started counts"
+        );
+        assert!(n.change_refusal("patient", 1801.0).is_none());
+        assert!(n.change_refusal("scheduler", 60.0).is_none());
+        assert!(n.change_refusal("system", 60.0).is_none());
+        assert!(too_late(n.move_refusal("patient", Some(3600.0))));
+        assert!(
+            n.move_refusal("patient", Some(-1.0)).is_none(),
+            "started: the move refuses"
+        );
+        assert!(
+            n.move_refusal("patient", None).is_none(),
+            "unknown: the move refuses"
+        );
+        assert!(n.move_refusal("doctor", Some(60.0)).is_none());
+        assert!(Notice::default().change_refusal("patient", 0.0).is_none());
     }
 }

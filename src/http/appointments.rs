@@ -235,7 +235,6 @@ pub async fn cancel(
     OptionalJson(body): OptionalJson<Cancel>,
 ) -> Result<Reply<AppointmentView>, ApiError> {
     super::rules::may_change(&app, &caller, p.id).await?;
-    super::rules::cancel_notice(&app, &caller, p.id).await?;
     let a = app
         .store
         .cancel(p.id, text::optional_prose(body.reason), caller.actor())

@@ -10,7 +10,7 @@ use super::extract::{ValidJson, ValidPath};
 use super::fields::required;
 use super::params::AppointmentPath;
 use super::response::{self, Envelope, Reply};
-use super::rules::{cancel_notice, may_change, notice};
+use super::rules::may_change;
 use super::state::AppState;
 use super::views::AppointmentView;
 
@@ -50,9 +50,6 @@ pub async fn reschedule(
 ) -> Result<Reply<AppointmentView>, ApiError> {
     let slot = required(body.time_slot_id, "time_slot_id")?;
     may_change(&app, &caller, p.id).await?;
-    cancel_notice(&app, &caller, p.id).await?;
-    let secs = app.settings.booking.notice.book_secs;
-    notice(&app, &caller, slot, secs, false, "move to this time slot").await?;
     let a = app.store.reschedule(p.id, slot, caller.actor()).await?;
     // Both slots are this doctor's: a reschedule never crosses doctors.
     app.availability.touch(a.doctor_id);

@@ -139,12 +139,6 @@ macro_rules! impl_slot_store {
             ) -> crate::domain::DomainResult<Vec<crate::domain::search::FoundSlot>> {
                 search::find_free_slots(self.reads(), search).await
             }
-            async fn slot_starts_in(
-                &self,
-                slot: crate::domain::SlotId,
-            ) -> crate::domain::DomainResult<Option<f64>> {
-                appointments::moves::slot_starts_in(self.fresh(), slot).await
-            }
         }
     };
 }

@@ -433,6 +433,47 @@ async fn a_replay_inside_the_notice_window_answers_as_before(app: TestApp) {
     assert_error(s, &b, 409, "TOO_LATE");
 }
 
+/// A patient's move repeated after its slot came inside `CANCEL_NOTICE_MINUTES` answers what
+/// the first move answered; a new move or a cancel of that appointment is too late.
+async fn a_repeated_move_inside_the_notice_window_answers_as_before(app: TestApp) {
+    let app = with_notice(app).await;
+    let doctor = app.doctor().await;
+    let me = app.sign_up().await;
+    let patient = me.patient_id.clone().unwrap();
+    let first = app.slot(&doctor, 2, "10:00", 5).await;
+    let second = app.slot(&doctor, 3, "10:00", 5).await;
+    let third = app.slot(&doctor, 4, "10:00", 5).await;
+    let (s, b) = app.book_as(&me, &patient, &doctor, &first).await;
+    assert_eq!(s, StatusCode::CREATED, "{b}");
+    let id = b["data"]["id"].as_str().unwrap().to_owned();
+    let (s, moved) = move_as(&app, &me, &id, &second).await;
+    assert_eq!(s, StatusCode::OK, "{moved}");
+    // The appointment's new slot now starts in 20 minutes.
+    app.move_slot_start(&second, chrono::Duration::minutes(20))
+        .await;
+    let (s, again) = move_as(&app, &me, &id, &second).await;
+    assert_eq!(s, StatusCode::OK, "{again}");
+    assert_eq!(again["data"]["time_slot_id"], moved["data"]["time_slot_id"]);
+    assert_eq!(again["data"]["status"], moved["data"]["status"]);
+    let (s, b) = move_as(&app, &me, &id, &third).await;
+    assert_error(s, &b, 409, "TOO_LATE");
+    let cancel = format!("/appointments/{id}/cancel");
+    let (s, b) = app.as_user(&me, Method::POST, &cancel, json!({})).await;
+    assert_error(s, &b, 409, "TOO_LATE");
+    assert_eq!(seats(&app.slot_view(&doctor, &second).await), 1);
+    assert_eq!(seats(&app.slot_view(&doctor, &third).await), 0);
+    // The front desk cancels it; the patient's repeat of that cancel answers as it did.
+    let scheduler = app.account("scheduler", None).await;
+    let (s, b) = app
+        .as_user(&scheduler, Method::POST, &cancel, json!({}))
+        .await;
+    assert_eq!(s, StatusCode::OK, "{b}");
+    let (s, b) = app.as_user(&me, Method::POST, &cancel, json!({})).await;
+    assert_eq!(s, StatusCode::OK, "{b}");
+    assert_eq!(b["data"]["status"], "CANCELLED");
+    assert_seats_match_recount(&app, &doctor).await;
+}
+
 async fn notice_is_off_by_default(app: TestApp) {
     let doctor = app.doctor().await;
     let me = app.sign_up().await;
@@ -453,5 +494,6 @@ backends!(
     fifty_reschedules_race_for_five_seats,
     notice_binds_patients_not_staff,
     a_replay_inside_the_notice_window_answers_as_before,
+    a_repeated_move_inside_the_notice_window_answers_as_before,
     notice_is_off_by_default,
 );

@@ -48,7 +48,4 @@ pub trait SlotStore: Send + Sync + 'static {
         &self,
         search: &crate::domain::search::SlotSearch,
     ) -> DomainResult<Vec<crate::domain::search::FoundSlot>>;
-    /// Seconds from the database clock's now to the slot's start (negative once started), for
-    /// the notice windows; `None` for an unknown slot. Reads the primary.
-    async fn slot_starts_in(&self, slot: SlotId) -> DomainResult<Option<f64>>;
 }

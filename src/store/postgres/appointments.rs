@@ -5,6 +5,7 @@ use super::tx_pool::TxPool;
 
 use super::waitlist::{anyone_waiting, lock_line, offer_seats, two_pass, Pass};
 use crate::domain::appointment::{Action, AppointmentStatus, Verdict};
+use crate::domain::reschedule::Notice;
 use crate::domain::store::Actor;
 use crate::domain::user::{AccessAction, NewAccess};
 use crate::domain::waitlist::OfferTerms;
@@ -181,6 +182,12 @@ pub async fn slot_of(pool: &TxPool, id: AppointmentId) -> DomainResult<Vec<SlotI
         .map_err(crate::store::retry::unmapped)
 }
 
+/// Seconds until live appointment `$1`'s slot starts (negative once started); no row for an
+/// appointment that is not live.
+const STARTS_IN: &str = "SELECT extract(epoch FROM s.starts_at - now())::float8
+     FROM appointments a JOIN time_slots s ON s.id = a.time_slot_id
+     WHERE a.id = $1 AND (a.status = 'CONFIRMED' OR (a.status = 'PENDING' AND a.expires_at > now()))";
+
 /// Cancels and, in the same transaction, offers the freed seat to the first patient waiting
 /// for it. `None`: the cancel changed nothing.
 async fn cancel_offering(
@@ -189,12 +196,25 @@ async fn cancel_offering(
     reason: Option<&str>,
     actor: &Actor,
     terms: OfferTerms,
+    notice: Notice,
 ) -> DomainResult<Option<Appointment>> {
     retry(|| {
         two_pass(|locked| async move {
             let mut tx = pool.begin().await?;
             if locked {
                 lock_line(&mut tx).await?;
+            }
+            if notice.cancel_window(actor.role).is_some() {
+                // The cancel window, decided in this transaction for a live appointment only:
+                // a replay of a cancel already made answers as before.
+                let until: Option<f64> = crate::store::statements::query_scalar(STARTS_IN)
+                    .bind(id)
+                    .fetch_optional(&mut *tx)
+                    .await?;
+                if let Some(e) = until.and_then(|u| notice.change_refusal(actor.role, u)) {
+                    tx.rollback().await?;
+                    return Err(e.into());
+                }
             }
             let Some(row) = bound(CANCEL, id, reason, actor)
                 .fetch_optional(&mut *tx)
@@ -255,6 +275,15 @@ async fn expire_one_offering(
     .await
 }
 
+/// What a transition runs on besides its request.
+#[derive(Debug, Clone, Copy)]
+pub struct Terms {
+    /// How freed seats are offered to the waitlist; `None`: they are not.
+    pub offers: Option<OfferTerms>,
+    /// The notice windows (a cancel's binds patients).
+    pub notice: Notice,
+}
+
 /// Confirms, cancels or completes. With `terms`, a cancel offers the freed seat to the
 /// waitlist in its own transaction, and so does an overdue hold expired on the spot (a late
 /// confirm of a lapsed offer passes the seat on).
@@ -264,9 +293,13 @@ pub async fn transition(
     action: Action,
     reason: Option<&str>,
     actor: &Actor,
-    terms: Option<OfferTerms>,
+    terms: Terms,
     queue: Option<(&SlotGate<SlotId>, &[SlotId])>,
 ) -> DomainResult<Appointment> {
+    let Terms {
+        offers: terms,
+        notice,
+    } = terms;
     for _ in 0..4 {
         // Only the write waits its turn on the slot; the diagnosis after it need not.
         let turn = match queue {
@@ -274,7 +307,7 @@ pub async fn transition(
             None => None,
         };
         if let Some(terms) = terms.filter(|_| action == Action::Cancel) {
-            if let Some(done) = cancel_offering(pool, id, reason, actor, terms).await? {
+            if let Some(done) = cancel_offering(pool, id, reason, actor, terms, notice).await? {
                 return Ok(done);
             }
         } else {

@@ -271,6 +271,10 @@ impl AppointmentStore for PgStore {
     }
     async fn confirm(&self, id: AppointmentId, actor: Actor) -> DomainResult<Appointment> {
         let terms = Some(self.terms);
+        let terms = appointments::Terms {
+            offers: terms,
+            notice: self.notice,
+        };
         appointments::transition(&self.pool, id, Action::Confirm, None, &actor, terms, None).await
     }
     async fn cancel(
@@ -282,10 +286,18 @@ impl AppointmentStore for PgStore {
         let (reason, terms) = (reason.as_deref(), Some(self.terms));
         let slot = appointments::slot_of(&self.fresh, id).await?;
         let queue = Some((&*self.gate, slot.as_slice()));
+        let terms = appointments::Terms {
+            offers: terms,
+            notice: self.notice,
+        };
         appointments::transition(&self.pool, id, Action::Cancel, reason, &actor, terms, queue).await
     }
     async fn complete(&self, id: AppointmentId, actor: Actor) -> DomainResult<Appointment> {
-        appointments::transition(&self.pool, id, Action::Complete, None, &actor, None, None).await
+        let terms = appointments::Terms {
+            offers: None,
+            notice: self.notice,
+        };
+        appointments::transition(&self.pool, id, Action::Complete, None, &actor, terms, None).await
     }
     async fn get_appointment(&self, id: AppointmentId) -> DomainResult<AppointmentDetail> {
         appointments::reads::detail(&self.reader, id).await
@@ -324,7 +336,16 @@ impl AppointmentStore for PgStore {
         let mut slots = appointments::slot_of(&self.fresh, id).await?;
         slots.push(slot);
         let queue = (&*self.gate, slots.as_slice());
-        appointments::moves::reschedule(&self.pool, id, slot, &actor, self.terms, queue).await
+        appointments::moves::reschedule(
+            &self.pool,
+            id,
+            slot,
+            &actor,
+            self.terms,
+            self.notice,
+            queue,
+        )
+        .await
     }
     async fn mark_no_show(&self, id: AppointmentId, actor: Actor) -> DomainResult<Appointment> {
         appointments::moves::no_show(&self.pool, id, &actor).await

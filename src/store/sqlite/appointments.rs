@@ -14,6 +14,7 @@ use sqlx::{SqliteConnection, SqlitePool};
 use super::steps::{Opening, Step, WriteStep};
 use super::tx::{begin_write, db_now};
 use crate::domain::appointment::{Action, AppointmentStatus, AuditAction, Verdict};
+use crate::domain::reschedule::Notice;
 use crate::domain::store::{Actor, Booked, IdempotencyKey};
 use crate::domain::user::AccessAction;
 use crate::domain::waitlist::OfferTerms;
@@ -262,6 +263,8 @@ pub(super) struct TransitionRequest {
     pub reason: Option<String>,
     pub actor: Actor,
     pub terms: Option<OfferTerms>,
+    /// The notice windows (a cancel's binds patients).
+    pub notice: Notice,
 }
 
 /// Confirms, cancels or completes inside the caller's write transaction as of `now` (see
@@ -300,6 +303,14 @@ async fn transition_in(
             Ok(Err(refusal))
         }
         Verdict::Proceed => {
+            if action == Action::Cancel && req.notice.cancel_window(actor.role).is_some() {
+                // Decided once the cancel would go ahead: a replay answered as before above.
+                let until = moves::starts_in(conn, current.time_slot_id, now).await?;
+                let late = until.and_then(|u| req.notice.change_refusal(actor.role, u));
+                if let Some(e) = late {
+                    return Err(e.into());
+                }
+            }
             apply(conn, &current, action, req.reason.as_deref(), actor, now).await?;
             if let Some(terms) = req.terms.filter(|_| action == Action::Cancel) {
                 let slot = current.time_slot_id;

@@ -183,6 +183,7 @@ impl SqliteStore {
             reason,
             actor,
             terms,
+            notice: self.notice,
         };
         match &self.group {
             Some(group) => group.transition(req).await,
@@ -288,7 +289,8 @@ impl AppointmentStore for SqliteStore {
         slot: SlotId,
         actor: Actor,
     ) -> DomainResult<Appointment> {
-        appointments::moves::reschedule(&self.writer, id, slot, &actor, self.terms).await
+        let (terms, notice) = (self.terms, self.notice);
+        appointments::moves::reschedule(&self.writer, id, slot, &actor, terms, notice).await
     }
     async fn mark_no_show(&self, id: AppointmentId, actor: Actor) -> DomainResult<Appointment> {
         appointments::moves::no_show(&self.writer, id, &actor).await

@@ -6,7 +6,7 @@ use super::{expire, load, TxPool, EXPIRE_ONE, EXPIRE_SLOT};
 use crate::domain::appointment::{AppointmentStatus, Verdict};
 use crate::domain::booking::SlotFacts;
 use crate::domain::reschedule::{
-    no_show_verdict, reschedule_refusal, reschedule_verdict, NO_SHOW, RESCHEDULE,
+    no_show_verdict, reschedule_refusal, reschedule_verdict, Notice, NO_SHOW, RESCHEDULE,
 };
 use crate::domain::store::Actor;
 use crate::domain::user::{AccessAction, NewAccess};
@@ -67,6 +67,15 @@ const NO_SHOW_SQL: &str = concat!(
     "FROM upd a"
 );
 
+/// Appointment `$1`'s slot, whether it is live, and the seconds until its slot and slot `$2`
+/// start (negative once started; `NULL` for an unknown slot).
+const WHENCE: &str = "SELECT a.time_slot_id,
+        a.status = 'CONFIRMED' OR (a.status = 'PENDING' AND a.expires_at > now()),
+        extract(epoch FROM s.starts_at - now())::float8,
+        (SELECT extract(epoch FROM t.starts_at - now())::float8 FROM time_slots t WHERE t.id = $2)
+     FROM appointments a JOIN time_slots s ON s.id = a.time_slot_id WHERE a.id = $1";
+type Whence = (SlotId, bool, f64, Option<f64>);
+
 /// What one attempt of a write found.
 enum Outcome {
     Done(Box<AppointmentRow>),
@@ -98,6 +107,7 @@ async fn move_offering(
     slot: SlotId,
     actor: &Actor,
     terms: OfferTerms,
+    notice: Notice,
 ) -> DomainResult<Outcome> {
     retry(|| {
         two_pass(|locked| async move {
@@ -105,12 +115,22 @@ async fn move_offering(
             if locked {
                 lock_line(&mut tx).await?;
             }
-            let from: Option<SlotId> = crate::store::statements::query_scalar(
-                "SELECT time_slot_id FROM appointments WHERE id = $1",
-            )
-            .bind(id)
-            .fetch_optional(&mut *tx)
-            .await?;
+            let found: Option<Whence> = crate::store::statements::query_as(WHENCE)
+                .bind(id)
+                .bind(slot)
+                .fetch_optional(&mut *tx)
+                .await?;
+            let from = found.map(|w| w.0);
+            // The notice windows, decided in this transaction once the move would go ahead: a
+            // replay of a move already made finds it on `slot` and answers as before.
+            if let Some((_, true, until_from, until_to)) = found.filter(|w| w.0 != slot) {
+                let role = actor.role;
+                let late = notice.change_refusal(role, until_from);
+                if let Some(e) = late.or_else(|| notice.move_refusal(role, until_to)) {
+                    tx.rollback().await?;
+                    return Err(e.into());
+                }
+            }
             let access = actor.access.as_ref();
             let row = crate::store::statements::query_as(RESCHEDULE_SQL)
                 .bind(id)
@@ -225,12 +245,13 @@ pub async fn reschedule(
     slot: SlotId,
     actor: &Actor,
     terms: OfferTerms,
+    notice: Notice,
     queue: (&SlotGate<SlotId>, &[SlotId]),
 ) -> DomainResult<Appointment> {
     for _ in 0..4 {
         // Only the move waits its turn on the two slots; the diagnosis after it need not.
         let turn = queue.0.enter(queue.1).await?;
-        if let Outcome::Done(row) = move_offering(pool, id, slot, actor, terms).await? {
+        if let Outcome::Done(row) = move_offering(pool, id, slot, actor, terms, notice).await? {
             return (*row).try_into();
         }
         drop(turn);

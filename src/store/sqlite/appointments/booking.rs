@@ -178,13 +178,7 @@ async fn book_in(
     // After the replay, which answers what it answered the first time.
     if let Some(secs) = req.notice {
         opening = opening.run(conn).await?;
-        let until: Option<f64> = sqlx::query_scalar(
-            "SELECT (julianday(starts_at) - julianday(?2)) * 86400.0 FROM time_slots WHERE id = ?1",
-        )
-        .bind(new.time_slot_id)
-        .bind(now)
-        .fetch_optional(&mut *conn)
-        .await?;
+        let until = super::moves::starts_in(conn, new.time_slot_id, now).await?;
         if until.is_some_and(|u| Notice::too_soon_to_book(u, secs)) {
             return Err(too_late_to_book(secs).into());
         }

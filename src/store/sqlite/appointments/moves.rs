@@ -8,7 +8,8 @@ use super::{audit, expire, load, Due};
 use crate::domain::appointment::{AppointmentStatus, AuditAction, Verdict};
 use crate::domain::booking::SlotFacts;
 use crate::domain::reschedule::{
-    moved_reason, no_show_verdict, reschedule_refusal, reschedule_verdict, NO_SHOW, RESCHEDULE,
+    moved_reason, no_show_verdict, reschedule_refusal, reschedule_verdict, Notice, NO_SHOW,
+    RESCHEDULE,
 };
 use crate::domain::store::Actor;
 use crate::domain::user::AccessAction;
@@ -124,6 +125,7 @@ pub async fn reschedule(
     slot: SlotId,
     actor: &Actor,
     terms: OfferTerms,
+    notice: Notice,
 ) -> DomainResult<Appointment> {
     retry(|| async move {
         let mut tx = begin_write(pool).await?;
@@ -145,6 +147,15 @@ pub async fn reschedule(
                 Err(refusal.error(RESCHEDULE).into())
             }
             Verdict::Proceed => {
+                // The notice windows, decided once the move would go ahead: a replay of a move
+                // already made found it on `slot` above and answered as before.
+                let (role, from) = (actor.role, current.time_slot_id);
+                let until_from = starts_in(&mut tx, from, now).await?.unwrap_or(0.0);
+                let until_to = starts_in(&mut tx, slot, now).await?;
+                let late = notice.change_refusal(role, until_from);
+                if let Some(e) = late.or_else(|| notice.move_refusal(role, until_to)) {
+                    return Err(e.into());
+                }
                 // Overdue holds still count in the target's stored seat count until expired;
                 // committed even when the move is refused, as on PostgreSQL.
                 expire(&mut tx, now, Due::OnSlot(slot)).await?;
@@ -221,14 +232,17 @@ pub async fn no_show(
     .await
 }
 
-pub async fn slot_starts_in(pool: &SqlitePool, slot: SlotId) -> DomainResult<Option<f64>> {
-    retry(|| async move {
-        Ok(sqlx::query_scalar(
-            "SELECT (julianday(starts_at) - julianday('now')) * 86400.0 FROM time_slots WHERE id = ?1",
-        )
-        .bind(slot)
-        .fetch_optional(pool)
-        .await?)
-    })
+/// Seconds from `now` until slot `slot` starts (negative once started); `None`: no such slot.
+pub(super) async fn starts_in(
+    conn: &mut SqliteConnection,
+    slot: SlotId,
+    now: &str,
+) -> Result<Option<f64>, sqlx::Error> {
+    sqlx::query_scalar(
+        "SELECT (julianday(starts_at) - julianday(?2)) * 86400.0 FROM time_slots WHERE id = ?1",
+    )
+    .bind(slot)
+    .bind(now)
+    .fetch_optional(conn)
     .await
 }
