@@ -14,6 +14,7 @@ mod review_rows;
 mod rows;
 mod schedule_rows;
 mod search;
+pub(crate) mod shared;
 mod slot_removal;
 pub mod sqlite;
 pub(crate) mod statements;

@@ -5,6 +5,27 @@
 //! Use cases that fit one statement (book, confirm, cancel, complete, expire) are written as one
 //! data-modifying CTE that also inserts the audit row: one round trip, atomic by construction.
 
+/// The current instant (see `crate::store::shared`).
+macro_rules! now_sql {
+    () => {
+        "now()"
+    };
+}
+
+/// The row lock of a read before a write (see `crate::store::shared`).
+macro_rules! lock_sql {
+    () => {
+        " FOR UPDATE"
+    };
+}
+
+/// What keeps rows created in the same instant in a stable order (see `crate::store::shared`).
+macro_rules! seq_sql {
+    () => {
+        "id"
+    };
+}
+
 mod adapter;
 mod appointments;
 mod capacity;

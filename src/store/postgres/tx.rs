@@ -5,8 +5,21 @@ use super::tx_pool::TxPool;
 use crate::domain::{DomainError, DomainResult};
 use crate::store::retry::{retry, TxError};
 
+pub(super) use crate::store::accounts::pg::record_write;
+
+/// The pool every use case runs on (writes on the primary, reads wherever they are sent).
+pub(super) type Pool = TxPool;
+
 /// A read-only transaction whose statements all see one snapshot.
 pub(super) type ReadTx = sqlx::Transaction<'static, sqlx::Postgres>;
+
+/// A write transaction (SERIALIZABLE, as every transaction of the pool).
+pub(super) type WriteTx = sqlx::Transaction<'static, sqlx::Postgres>;
+
+/// Begins a write transaction.
+pub(super) async fn begin_write(pool: &TxPool) -> Result<WriteTx, sqlx::Error> {
+    pool.begin().await
+}
 
 /// Runs `read` in one REPEATABLE READ, read-only transaction, so that a list's total and its
 /// page (and any existence check before them) come from the same snapshot. `read` hands the

@@ -20,6 +20,22 @@ macro_rules! now_sql {
     };
 }
 
+/// The row lock of a read before a write: none, as write transactions hold the database's
+/// write lock from their first statement (see `crate::store::shared`).
+macro_rules! lock_sql {
+    () => {
+        ""
+    };
+}
+
+/// What keeps rows created within one millisecond in creation order (see
+/// `crate::store::shared`).
+macro_rules! seq_sql {
+    () => {
+        "rowid"
+    };
+}
+
 mod adapter;
 mod appointments;
 mod group;

@@ -4,11 +4,36 @@
 use chrono::{DateTime, Datelike, Utc};
 use sqlx::{Sqlite, SqliteConnection, SqlitePool, Transaction};
 
-use crate::domain::DomainError;
-use crate::store::retry::TxError;
+use crate::domain::{DomainError, DomainResult};
+use crate::store::retry::{retry, TxError};
+
+pub(super) use crate::store::accounts::lite::record_write;
+
+/// The pool a use case runs on: the writer (one connection) or the readers.
+pub(super) type Pool = SqlitePool;
 
 /// A write transaction that holds the database's write lock from its first statement.
 pub(super) type WriteTx = Transaction<'static, Sqlite>;
+
+/// A read transaction whose statements all see one snapshot.
+pub(super) type ReadTx = Transaction<'static, Sqlite>;
+
+/// Runs `read` in one transaction, so that a list's total and its page (and any existence
+/// check before them) come from the same snapshot. `read` hands the transaction back so it
+/// can be committed; the whole of it is retried like any transaction.
+pub(super) async fn snapshot<T, F, Fut>(pool: &SqlitePool, read: F) -> DomainResult<T>
+where
+    F: Fn(ReadTx) -> Fut,
+    Fut: std::future::Future<Output = Result<(T, ReadTx), TxError>>,
+{
+    retry(|| async {
+        let tx = pool.begin().await?;
+        let (value, tx) = read(tx).await?;
+        tx.commit().await?;
+        Ok(value)
+    })
+    .await
+}
 
 /// Begins a write transaction on the writer pool with `BEGIN IMMEDIATE`, so the write lock is
 /// taken up front instead of on the first write (where upgrading could fail with SQLITE_BUSY).
