@@ -20,6 +20,8 @@
 //! FTS5).
 
 pub(crate) mod people;
+pub(crate) mod reviews;
+pub(crate) mod webhooks;
 
 use crate::domain::DomainError;
 use crate::store::retry::TxError;
