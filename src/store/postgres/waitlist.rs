@@ -1,22 +1,14 @@
-//! The waitlist on PostgreSQL: its routes' use cases, and the offer every releasing use case
-//! (cancel, expiry, reschedule, time off lifted) runs inside its own transaction.
+//! The waitlist on PostgreSQL: the offer every releasing use case (cancel, expiry, reschedule,
+//! time off lifted) runs inside its own transaction, and the routes' shared use cases
+//! (`crate::store::shared::waitlist`).
 
-use async_trait::async_trait;
 use sqlx::PgConnection;
 
 use super::adapter::PgStore;
-use super::tx_pool::TxPool;
-use crate::domain::page::{Page, Paged};
-use crate::domain::user::{AccessAction, Accessor};
-use crate::domain::waitlist::{
-    NewWaitlistEntry, OfferTerms, WaitlistEntry, WaitlistFilter, WaitlistId, WaitlistStore,
-};
-use crate::domain::{AppointmentId, DomainError, DomainResult, SlotId};
-use crate::store::accounts::pg::record_write;
-use crate::store::retry::{retry, TxError};
-use crate::store::rows;
-use crate::store::statements::{query, query_as, query_scalar};
-use crate::store::waitlist_rows::{overlapping, WaitlistRow, COLS, FILTER, OVERLAP};
+use crate::domain::waitlist::OfferTerms;
+use crate::domain::{AppointmentId, SlotId};
+use crate::store::retry::TxError;
+use crate::store::statements::query;
 
 /// Gives one free seat of slot `$1` (AVAILABLE, a seat left, not started) to the first entry in
 /// line for it: same doctor, the slot's local date within the entry's dates, a patient with no
@@ -147,135 +139,4 @@ pub(super) async fn offer_seats(
     Ok(offered)
 }
 
-async fn join(
-    pool: &TxPool,
-    new: &NewWaitlistEntry,
-    by: Option<&Accessor>,
-) -> DomainResult<WaitlistEntry> {
-    let id = WaitlistId::random();
-    let row: WaitlistRow = retry(|| async move {
-        let mut tx = pool.begin().await?;
-        let (patient, doctor): (bool, bool) = query_as(
-            "SELECT EXISTS (SELECT 1 FROM patients WHERE id = $1),
-                    EXISTS (SELECT 1 FROM doctors WHERE id = $2)",
-        )
-        .bind(new.patient_id)
-        .bind(new.doctor_id)
-        .fetch_one(&mut *tx)
-        .await?;
-        if !patient {
-            return Err(DomainError::NotFound("patient").into());
-        }
-        if !doctor {
-            return Err(DomainError::NotFound("doctor").into());
-        }
-        let taken: bool = query_scalar(OVERLAP)
-            .bind(new.patient_id)
-            .bind(new.doctor_id)
-            .bind(new.from_date)
-            .bind(new.to_date)
-            .fetch_one(&mut *tx)
-            .await?;
-        if taken {
-            return Err(overlapping().into());
-        }
-        let sql = format!(
-            "INSERT INTO waitlist_entries (id, patient_id, doctor_id, from_date, to_date)
-             VALUES ($1, $2, $3, $4, $5) RETURNING {COLS}"
-        );
-        let row: WaitlistRow = query_as(&sql)
-            .bind(id.0)
-            .bind(new.patient_id)
-            .bind(new.doctor_id)
-            .bind(new.from_date)
-            .bind(new.to_date)
-            .fetch_one(&mut *tx)
-            .await?;
-        record_write(&mut tx, by, new.patient_id, AccessAction::Create).await?;
-        tx.commit().await?;
-        Ok(row)
-    })
-    .await?;
-    row.try_into()
-}
-
-async fn list(
-    pool: &TxPool,
-    filter: WaitlistFilter,
-    page: Page,
-) -> DomainResult<Paged<WaitlistEntry>> {
-    let (total, items): (i64, Vec<WaitlistRow>) = super::tx::snapshot(pool, |mut tx| async move {
-        let total = query_scalar(&format!("SELECT count(*) {FILTER}"))
-            .bind(filter.patient)
-            .bind(filter.doctor)
-            .fetch_one(&mut *tx)
-            .await?;
-        let sql = format!("SELECT {COLS} {FILTER} ORDER BY created_at, id LIMIT $3 OFFSET $4");
-        let items = query_as(&sql)
-            .bind(filter.patient)
-            .bind(filter.doctor)
-            .bind(page.limit)
-            .bind(page.offset)
-            .fetch_all(&mut *tx)
-            .await?;
-        Ok(((total, items), tx))
-    })
-    .await?;
-    rows::paged(total, items)
-}
-
-async fn leave(
-    pool: &TxPool,
-    id: WaitlistId,
-    only: WaitlistFilter,
-    by: Option<&Accessor>,
-) -> DomainResult<WaitlistEntry> {
-    retry(|| async move {
-        let mut tx = pool.begin().await?;
-        let sql = format!(
-            "DELETE FROM waitlist_entries WHERE id = $1 AND ($2::uuid IS NULL OR patient_id = $2)
-               AND ($3::uuid IS NULL OR doctor_id = $3)
-             RETURNING {COLS}"
-        );
-        let row: Option<WaitlistRow> = query_as(&sql)
-            .bind(id.0)
-            .bind(only.patient)
-            .bind(only.doctor)
-            .fetch_optional(&mut *tx)
-            .await?;
-        let Some(row) = row else {
-            return Err(DomainError::NotFound("waitlist entry").into());
-        };
-        let entry: WaitlistEntry = row.try_into()?;
-        record_write(&mut tx, by, entry.patient_id, AccessAction::Update).await?;
-        tx.commit().await?;
-        Ok(entry)
-    })
-    .await
-}
-
-#[async_trait]
-impl WaitlistStore for PgStore {
-    async fn join_waitlist(
-        &self,
-        new: NewWaitlistEntry,
-        by: Option<Accessor>,
-    ) -> DomainResult<WaitlistEntry> {
-        join(&self.pool, &new, by.as_ref()).await
-    }
-    async fn list_waitlist(
-        &self,
-        filter: WaitlistFilter,
-        page: Page,
-    ) -> DomainResult<Paged<WaitlistEntry>> {
-        list(&self.reader, filter, page).await
-    }
-    async fn leave_waitlist(
-        &self,
-        id: WaitlistId,
-        only: WaitlistFilter,
-        by: Option<Accessor>,
-    ) -> DomainResult<WaitlistEntry> {
-        leave(&self.pool, id, only, by.as_ref()).await
-    }
-}
+crate::store::shared::waitlist::waitlist_queries!(PgStore);
