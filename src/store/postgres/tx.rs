@@ -2,7 +2,7 @@
 //! statements, and the mapping of a unique violation to the duplicate it means.
 
 use super::tx_pool::TxPool;
-use crate::domain::{DomainError, DomainResult};
+use crate::domain::DomainResult;
 use crate::store::retry::{retry, TxError};
 
 pub(super) use crate::store::accounts::pg::record_write;
@@ -15,6 +15,20 @@ pub(super) type ReadTx = sqlx::Transaction<'static, sqlx::Postgres>;
 
 /// A write transaction (SERIALIZABLE, as every transaction of the pool).
 pub(super) type WriteTx = sqlx::Transaction<'static, sqlx::Postgres>;
+
+/// An instant as stored: any instant fits `timestamptz`.
+pub(super) type Instant = chrono::DateTime<chrono::Utc>;
+
+/// An instant as stored (see `crate::store::shared::slots`).
+pub(super) fn instant(t: Instant) -> Option<Instant> {
+    Some(t)
+}
+
+/// A new slot's id: random, so that neighbouring keys do not share index pages (see
+/// [`crate::domain::SlotId::time_ordered`]).
+pub(super) fn slot_id() -> crate::domain::SlotId {
+    crate::domain::SlotId::random()
+}
 
 /// Begins a write transaction.
 pub(super) async fn begin_write(pool: &TxPool) -> Result<WriteTx, sqlx::Error> {
@@ -38,18 +52,4 @@ where
         Ok(value)
     })
     .await
-}
-
-/// Maps a unique violation on `constraint` to `Duplicate(message)`; leaves other errors alone.
-pub(super) fn on_unique(e: sqlx::Error, messages: &[(&str, &str)]) -> TxError {
-    if let Some(db) = e.as_database_error() {
-        if db.is_unique_violation() {
-            if let Some(c) = db.constraint() {
-                if let Some((_, m)) = messages.iter().find(|(name, _)| *name == c) {
-                    return TxError::Domain(DomainError::Duplicate((*m).to_owned()));
-                }
-            }
-        }
-    }
-    TxError::Db(e)
 }

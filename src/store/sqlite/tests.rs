@@ -5,7 +5,7 @@ use std::path::PathBuf;
 
 use chrono::{Duration as Days, NaiveTime, Utc};
 
-use super::tx::{db_now, on_unique};
+use super::tx::db_now;
 use super::*;
 use crate::domain::appointment::{ConsultationType, NewAppointment};
 use crate::domain::calendar::TimeZone;
@@ -15,6 +15,7 @@ use crate::domain::patient::NewPatient;
 use crate::domain::slot::NewSlot;
 use crate::domain::store::{PeopleStore, SlotStore};
 use crate::store::retry::TxError;
+use crate::store::shared::on_unique;
 use chrono::DateTime;
 
 /// A directory removed on drop.

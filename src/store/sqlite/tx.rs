@@ -4,7 +4,7 @@
 use chrono::{DateTime, Datelike, Utc};
 use sqlx::{Sqlite, SqliteConnection, SqlitePool, Transaction};
 
-use crate::domain::{DomainError, DomainResult};
+use crate::domain::DomainResult;
 use crate::store::retry::{retry, TxError};
 
 pub(super) use crate::store::accounts::lite::record_write;
@@ -49,6 +49,14 @@ pub(super) async fn db_now(conn: &mut SqliteConnection) -> Result<String, sqlx::
         .await
 }
 
+/// An instant as stored: fixed-format UTC text.
+pub(super) type Instant = String;
+
+/// A new slot's id: time-ordered, so that new rows land at one end of their indexes.
+pub(super) fn slot_id() -> crate::domain::SlotId {
+    crate::domain::SlotId::time_ordered()
+}
+
 /// An instant computed in Rust, in the stored text format (must match `now_sql!`); `None`
 /// outside the years 0000..=9999, which the fixed-width format cannot hold.
 pub(super) fn instant(t: DateTime<Utc>) -> Option<String> {
@@ -71,19 +79,4 @@ where
         .fetch_optional(conn)
         .await?;
     Ok(found.is_some())
-}
-
-/// Maps a unique violation whose message names `table.column` to `Duplicate(message)`; leaves
-/// other errors alone. SQLite reports no constraint names, only the columns; the database's
-/// text is only matched, never shown.
-pub(super) fn on_unique(e: sqlx::Error, messages: &[(&str, &str)]) -> TxError {
-    if let Some(db) = e.as_database_error() {
-        if db.is_unique_violation() {
-            let text = db.message();
-            if let Some((_, m)) = messages.iter().find(|(column, _)| text.contains(column)) {
-                return TxError::Domain(DomainError::Duplicate((*m).to_owned()));
-            }
-        }
-    }
-    TxError::Db(e)
 }
