@@ -21,6 +21,7 @@
 
 pub(crate) mod people;
 pub(crate) mod reviews;
+pub(crate) mod schedules;
 pub(crate) mod slots;
 pub(crate) mod waitlist;
 pub(crate) mod webhooks;

@@ -73,7 +73,10 @@ macro_rules! slot_queries {
             on_unique(e, SLOT_DUPES)
         }
 
-        async fn require_doctor(tx: &mut WriteTx, doctor: DoctorId) -> Result<(), TxError> {
+        pub(super) async fn require_doctor(
+            tx: &mut WriteTx,
+            doctor: DoctorId,
+        ) -> Result<(), TxError> {
             let n: i64 = query_scalar("SELECT count(*) FROM doctors WHERE id = $1")
                 .bind(doctor)
                 .fetch_one(&mut **tx)

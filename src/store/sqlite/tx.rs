@@ -64,19 +64,3 @@ pub(super) fn instant(t: DateTime<Utc>) -> Option<String> {
         .contains(&t.year())
         .then(|| t.format("%Y-%m-%dT%H:%M:%S%.3fZ").to_string())
 }
-
-/// Whether a row exists for a query with one bound value.
-pub(super) async fn exists<'q, T>(
-    conn: &mut SqliteConnection,
-    sql: &'q str,
-    value: T,
-) -> Result<bool, sqlx::Error>
-where
-    T: 'q + Send + sqlx::Encode<'q, Sqlite> + sqlx::Type<Sqlite>,
-{
-    let found: Option<i64> = sqlx::query_scalar(sql)
-        .bind(value)
-        .fetch_optional(conn)
-        .await?;
-    Ok(found.is_some())
-}
