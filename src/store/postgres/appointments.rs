@@ -14,16 +14,7 @@ use crate::store::accounts;
 use crate::store::gate::SlotGate;
 use crate::store::retry::retry;
 use crate::store::rows::{self, AppointmentRow};
-
-/// Columns of [`Appointment`] from alias `a`, with the effective status.
-macro_rules! appt_cols {
-    () => {
-        "a.id, a.patient_id, a.doctor_id, a.time_slot_id, a.appointment_date, a.appointment_time,
-         CASE WHEN a.status = 'PENDING' AND a.expires_at <= now() THEN 'EXPIRED' ELSE a.status END AS status,
-         a.consultation_type, a.reason_for_visit, a.expires_at, a.confirmed_at, a.cancelled_at,
-         a.cancellation_reason, a.completed_at, a.created_at, a.updated_at "
-    };
-}
+use crate::store::shared::reads::appt_cols;
 
 /// The columns of a person's access record, kept in the audit row the transition writes
 /// (migration 0018; NULL for the system), and their values: `$5` user id, `$6` route, `$7`
@@ -44,7 +35,7 @@ const CONFIRM: &str = concat!(
     ")
         SELECT id, 'CONFIRM', 'PENDING', 'CONFIRMED', $2, $4, $5, $6, $7, $8 FROM upd)
      SELECT ",
-    appt_cols!(),
+    appt_cols!(now_sql!()),
     "FROM upd a"
 );
 
@@ -65,7 +56,7 @@ const CANCEL: &str = concat!(
     ")
         SELECT id, 'CANCEL', status, 'CANCELLED', $3, $2, $4, $5, $6, $7, $8 FROM prev)
      SELECT ",
-    appt_cols!(),
+    appt_cols!(now_sql!()),
     "FROM upd a"
 );
 
@@ -79,7 +70,7 @@ const COMPLETE: &str = concat!(
     ")
         SELECT id, 'COMPLETE', 'CONFIRMED', 'COMPLETED', $2, $4, $5, $6, $7, $8 FROM upd)
      SELECT ",
-    appt_cols!(),
+    appt_cols!(now_sql!()),
     "FROM upd a"
 );
 
@@ -141,7 +132,7 @@ async fn load(pool: &TxPool, id: AppointmentId) -> DomainResult<Appointment> {
     let found: Option<AppointmentRow> = retry(|| async move {
         Ok(crate::store::statements::query_as(concat!(
             "SELECT ",
-            appt_cols!(),
+            appt_cols!(now_sql!()),
             "FROM appointments a WHERE a.id = $1"
         ))
         .bind(id)

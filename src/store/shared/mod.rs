@@ -20,6 +20,7 @@
 //! FTS5).
 
 pub(crate) mod people;
+pub(crate) mod reads;
 pub(crate) mod reviews;
 pub(crate) mod schedules;
 pub(crate) mod slots;

@@ -22,35 +22,7 @@ use crate::domain::{Appointment, AppointmentId, DomainError, DomainResult, SlotI
 use crate::store::accounts::lite;
 use crate::store::retry::{retry, TxError};
 use crate::store::rows::{self, AppointmentRow};
-
-/// Columns of [`Appointment`] from alias `a`, with the effective status as of the SQL given for
-/// "now" (`now_sql!()` in reads, a bound transaction instant in writes).
-macro_rules! appt_cols {
-    ($($now:tt)+) => {
-        concat!(
-            "a.id, a.patient_id, a.doctor_id, a.time_slot_id, a.appointment_date, a.appointment_time,
-             CASE WHEN a.status = 'PENDING' AND a.expires_at <= ",
-            $($now)+,
-            " THEN 'EXPIRED' ELSE a.status END AS status,
-             a.consultation_type, a.reason_for_visit, a.expires_at, a.confirmed_at, a.cancelled_at,
-             a.cancellation_reason, a.completed_at, a.created_at, a.updated_at "
-        )
-    };
-}
-
-/// `a` filtered by effective status `?2` (NULL: any).
-macro_rules! status_filter {
-    () => {
-        concat!(
-            "(CASE WHEN a.status = 'PENDING' AND a.expires_at <= ",
-            now_sql!(),
-            " THEN 'EXPIRED' ELSE a.status END = ?2 OR (?2 IS NULL AND NOT (?4 AND (a.status = 'CANCELLED'
-               OR a.status = 'EXPIRED' OR (a.status = 'PENDING' AND a.expires_at <= ",
-            now_sql!(),
-            ")))))"
-        )
-    };
-}
+use crate::store::shared::reads::appt_cols;
 
 /// Overdue holds as of `?1`, at most `?2` (`-1` for all), oldest first, only on slot `?3` and
 /// only hold `?4` when those are not NULL.

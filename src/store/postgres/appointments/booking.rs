@@ -12,6 +12,7 @@ use crate::store::gate::SlotGate;
 use crate::store::postgres::tx_pool::TxPool;
 use crate::store::retry::{retry, TxError};
 use crate::store::rows::AppointmentRow;
+use crate::store::shared::reads::appt_cols;
 
 /// Takes a seat and inserts the hold, its audit row and its idempotency key in one statement.
 /// No row back means the slot had no seat for us (or is not the doctor's, or has another time).
@@ -41,7 +42,7 @@ macro_rules! book_sql {
         INSERT INTO idempotency_keys (key, fingerprint, appointment_id)
         SELECT $11, $12, id FROM ins WHERE $11::text IS NOT NULL)
      SELECT ",
-            appt_cols!(),
+            appt_cols!(now_sql!()),
             "FROM ins a"
         )
     };

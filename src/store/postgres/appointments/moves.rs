@@ -17,6 +17,7 @@ use crate::store::gate::SlotGate;
 use crate::store::postgres::waitlist::{anyone_waiting, lock_line, offer_seats, two_pass, Pass};
 use crate::store::retry::{retry, TxError};
 use crate::store::rows::AppointmentRow;
+use crate::store::shared::reads::appt_cols;
 
 /// Moves appointment `$1` to slot `$3`: takes a seat there (same doctor, AVAILABLE, a seat
 /// left, not started), gives the old seat back and audits both slots. No row back: nothing
@@ -46,7 +47,7 @@ const RESCHEDULE_SQL: &str = concat!(
                'from slot ' || cur.time_slot_id::text || ' to slot ' || seat.id::text, $2, $4, $5, $6, $7, $8
         FROM cur, seat)
      SELECT ",
-    appt_cols!(),
+    appt_cols!(now_sql!()),
     "FROM upd a"
 );
 
@@ -63,7 +64,7 @@ const NO_SHOW_SQL: &str = concat!(
     ")
         SELECT id, 'NO_SHOW', 'CONFIRMED', 'NO_SHOW', NULL, $2, $4, $5, $6, $7, $8 FROM upd)
      SELECT ",
-    appt_cols!(),
+    appt_cols!(now_sql!()),
     "FROM upd a"
 );
 
