@@ -9,14 +9,11 @@
 use uuid::Uuid;
 
 use super::tx_pool::TxPool;
-use crate::domain::outbox::{Claimed, OutboxItem, OutboxStatus, Settlement};
-use crate::domain::page::{Page, Paged};
+use crate::domain::outbox::{Claimed, Settlement};
 use crate::domain::DomainResult;
-use crate::store::outbox_rows::{refusal, settlement_columns, ClaimRow, OutboxRow, OUTBOX_COLUMNS};
-use crate::store::retry::{retry, TxError};
-use crate::store::statements::{query, query_as, query_scalar};
-
-const READ_COMMITTED: &str = "ISOLATION LEVEL READ COMMITTED";
+use crate::store::outbox_rows::{settlement_columns, ClaimRow};
+use crate::store::retry::retry;
+use crate::store::statements::{query, query_as};
 
 /// The claim's transaction: READ COMMITTED, and a plan that walks `outbox_due_idx` in order and
 /// stops after one batch, whatever the statistics say. The outbox grows by a row per booking,
@@ -159,87 +156,6 @@ pub async fn renew(pool: &TxPool, lease: Uuid, ids: &[i64], lease_secs: i64) -> 
     .await
 }
 
-/// One outbox write in its own READ COMMITTED transaction, retried whole; the rows it changed.
-async fn write<'q>(
-    pool: &TxPool,
-    statement: impl Fn() -> sqlx::query::Query<'q, sqlx::Postgres, sqlx::postgres::PgArguments>,
-) -> DomainResult<u64> {
-    let statement = &statement;
-    retry(|| async move {
-        let mut tx = pool.begin_with(READ_COMMITTED).await?;
-        let n = statement().execute(&mut *tx).await?.rows_affected();
-        tx.commit().await?;
-        Ok(n)
-    })
-    .await
-}
-
-pub async fn list(
-    pool: &TxPool,
-    status: Option<OutboxStatus>,
-    page: Page,
-) -> DomainResult<Paged<OutboxItem>> {
-    let status = status.map(OutboxStatus::as_str);
-    let sql = format!(
-        "SELECT {OUTBOX_COLUMNS} FROM outbox o WHERE $1::text IS NULL OR o.status = $1 \
-         ORDER BY o.id DESC LIMIT $2 OFFSET $3"
-    );
-    let sql = &sql;
-    let (rows, total) = retry(|| async move {
-        let mut tx = pool
-            .begin_with("ISOLATION LEVEL REPEATABLE READ READ ONLY")
-            .await?;
-        let rows: Vec<OutboxRow> = query_as(sql)
-            .bind(status)
-            .bind(page.limit)
-            .bind(page.offset)
-            .fetch_all(&mut *tx)
-            .await?;
-        let total: i64 =
-            query_scalar("SELECT count(*) FROM outbox WHERE $1::text IS NULL OR status = $1")
-                .bind(status)
-                .fetch_one(&mut *tx)
-                .await?;
-        tx.commit().await?;
-        Ok((rows, total))
-    })
-    .await?;
-    Ok(Paged {
-        items: rows
-            .into_iter()
-            .map(OutboxItem::try_from)
-            .collect::<Result<_, _>>()?,
-        total,
-    })
-}
-
-pub async fn retry_row(pool: &TxPool, id: i64) -> DomainResult<OutboxItem> {
-    let sql = format!(
-        "WITH r AS (UPDATE outbox SET attempts = 0, next_attempt_at = now(), last_error = NULL, \
-         lease_until = CASE WHEN status = 'pending' THEN lease_until END, \
-         lease_token = CASE WHEN status = 'pending' THEN lease_token END, \
-         status = 'pending', delivered_at = NULL \
-         WHERE id = $1 AND status IN ('dead', 'skipped', 'pending') RETURNING *) \
-         SELECT {OUTBOX_COLUMNS} FROM r o"
-    );
-    let sql = &sql;
-    let row: OutboxRow = retry(|| async move {
-        let mut tx = pool.begin_with(READ_COMMITTED).await?;
-        let row: Option<OutboxRow> = query_as(sql).bind(id).fetch_optional(&mut *tx).await?;
-        let Some(row) = row else {
-            let status: Option<String> = query_scalar("SELECT status FROM outbox WHERE id = $1")
-                .bind(id)
-                .fetch_optional(&mut *tx)
-                .await?;
-            return Err(TxError::Domain(refusal(status)));
-        };
-        tx.commit().await?;
-        Ok(row)
-    })
-    .await?;
-    row.try_into()
-}
-
 /// Queues reminders for appointments starting within `hours` but after `floor` hours.
 const REMIND: &str = "
 INSERT INTO outbox (event, appointment_id, channel, dedupe_key, reminder_hours)
@@ -251,23 +167,4 @@ WHERE a.status = 'CONFIRMED'
   AND a.starts_at <= now() + make_interval(hours => $1)
 ON CONFLICT (dedupe_key) WHERE dedupe_key IS NOT NULL DO NOTHING";
 
-pub async fn enqueue_reminders(pool: &TxPool, hours: &[u32]) -> DomainResult<u64> {
-    let mut total = 0;
-    for (i, &h) in hours.iter().enumerate() {
-        let floor = hours.get(i + 1).copied().unwrap_or(0);
-        total += retry(|| async move {
-            // Planned at each run, like the claim.
-            let mut tx = pool.begin_replanned_with(READ_COMMITTED).await?;
-            let n = query(REMIND)
-                .bind(h as i32)
-                .bind(floor as i32)
-                .execute(&mut *tx)
-                .await?
-                .rows_affected();
-            tx.commit().await?;
-            Ok(n)
-        })
-        .await?;
-    }
-    Ok(total)
-}
+crate::store::shared::outbox::outbox_queries!();

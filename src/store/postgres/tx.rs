@@ -30,6 +30,16 @@ pub(super) fn slot_id() -> crate::domain::SlotId {
     crate::domain::SlotId::random()
 }
 
+/// The database.
+pub(super) type Db = sqlx::Postgres;
+
+/// Begins an outbox write's transaction: READ COMMITTED, as row locks and the lease keep the
+/// outbox safe (see `outbox.rs`), and planned for the data at each run like the claim.
+pub(super) async fn begin_queue(pool: &TxPool) -> Result<WriteTx, sqlx::Error> {
+    pool.begin_replanned_with("ISOLATION LEVEL READ COMMITTED")
+        .await
+}
+
 /// Begins a write transaction.
 pub(super) async fn begin_write(pool: &TxPool) -> Result<WriteTx, sqlx::Error> {
     pool.begin().await

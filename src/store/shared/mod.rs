@@ -19,6 +19,7 @@
 //! on PostgreSQL, the group-commit writer on SQLite) and patient search (full-text index and
 //! FTS5).
 
+pub(crate) mod outbox;
 pub(crate) mod people;
 pub(crate) mod reads;
 pub(crate) mod reviews;
@@ -26,6 +27,25 @@ pub(crate) mod schedules;
 pub(crate) mod slots;
 pub(crate) mod waitlist;
 pub(crate) mod webhooks;
+
+/// In a read transaction `$tx`: the total `$count` counts and the page of `$list` (whose last
+/// two placeholders are the limit and the offset), both bound with the same `$arg`s first.
+macro_rules! count_and_page {
+    ($tx:ident, $count:expr, $list:expr, $page:expr $(, $arg:expr)*) => {{
+        let total: i64 = crate::store::statements::query_scalar($count)
+            $(.bind($arg))*
+            .fetch_one(&mut *$tx)
+            .await?;
+        let items = crate::store::statements::query_as($list)
+            $(.bind($arg))*
+            .bind($page.limit)
+            .bind($page.offset)
+            .fetch_all(&mut *$tx)
+            .await?;
+        (total, items)
+    }};
+}
+pub(crate) use count_and_page;
 
 use crate::domain::DomainError;
 use crate::store::retry::TxError;

@@ -14,7 +14,7 @@ macro_rules! people_queries {
         use crate::store::binds::{bind_doctor_changes, bind_new_doctor, bind_patient};
         use crate::store::retry::retry;
         use crate::store::rows::{self, DoctorRow, PatientRow};
-        use crate::store::shared::{duplicate, on_unique};
+        use crate::store::shared::{count_and_page, duplicate, on_unique};
         use crate::store::statements::{query_as, query_scalar};
 
         const DOCTOR_EMAIL_TAKEN: &str = "A doctor with this e-mail already exists";
@@ -82,21 +82,9 @@ macro_rules! people_queries {
             page: Page,
         ) -> DomainResult<Paged<Doctor>> {
             let (total, items): (i64, Vec<DoctorRow>) = snapshot(pool, |mut tx| async move {
-                let total = query_scalar(concat!("SELECT count(*) ", doctor_filter!()))
-                    .bind(specialization)
-                    .fetch_one(&mut *tx)
-                    .await?;
-                let items = query_as(concat!(
-                    "SELECT * ",
-                    doctor_filter!(),
-                    " ORDER BY name, id LIMIT $2 OFFSET $3"
-                ))
-                .bind(specialization)
-                .bind(page.limit)
-                .bind(page.offset)
-                .fetch_all(&mut *tx)
-                .await?;
-                Ok(((total, items), tx))
+                let count = concat!("SELECT count(*) ", doctor_filter!());
+                let list = concat!("SELECT * ", doctor_filter!(), " ORDER BY name, id LIMIT $2 OFFSET $3");
+                Ok((count_and_page!(tx, count, list, page, specialization), tx))
             })
             .await?;
             rows::paged(total, items)
@@ -177,19 +165,13 @@ macro_rules! people_queries {
         /// of their rows (`seq_sql!`).
         pub async fn list_patients(pool: &Pool, page: Page) -> DomainResult<Paged<Patient>> {
             let (total, items): (i64, Vec<PatientRow>) = snapshot(pool, |mut tx| async move {
-                let total = query_scalar("SELECT count(*) FROM patients")
-                    .fetch_one(&mut *tx)
-                    .await?;
-                let items = query_as(concat!(
+                let count = "SELECT count(*) FROM patients";
+                let list = concat!(
                     "SELECT * FROM patients ORDER BY created_at, ",
                     seq_sql!(),
                     " LIMIT $1 OFFSET $2"
-                ))
-                .bind(page.limit)
-                .bind(page.offset)
-                .fetch_all(&mut *tx)
-                .await?;
-                Ok(((total, items), tx))
+                );
+                Ok((count_and_page!(tx, count, list, page), tx))
             })
             .await?;
             rows::paged(total, items)

@@ -68,6 +68,7 @@ macro_rules! appointment_reads {
         use crate::store::options::ListSql;
         use crate::store::retry::retry;
         use crate::store::rows::{self, AuditRow, DetailRow, ListedRow};
+        use crate::store::shared::count_and_page;
         use crate::store::shared::reads::{appt_cols, names, owned_by, status_filter};
         use crate::store::statements::{query_as, query_scalar};
 
@@ -156,23 +157,9 @@ macro_rules! appointment_reads {
                     if !exists {
                         return Err(DomainError::NotFound(sql.owner).into());
                     }
-                    let total = query_scalar(sql.count)
-                        .bind(owner)
-                        .bind(status)
-                        .bind(filter.date)
-                        .bind(filter.live_only)
-                        .fetch_one(&mut *tx)
-                        .await?;
-                    let items = query_as(sql.page)
-                        .bind(owner)
-                        .bind(status)
-                        .bind(filter.date)
-                        .bind(filter.live_only)
-                        .bind(page.limit)
-                        .bind(page.offset)
-                        .fetch_all(&mut *tx)
-                        .await?;
-                    Ok(((total, items), tx))
+                    let (date, live) = (filter.date, filter.live_only);
+                    let found = count_and_page!(tx, sql.count, sql.page, page, owner, status, date, live);
+                    Ok((found, tx))
                 })
                 .await?;
             rows::paged(total, items)

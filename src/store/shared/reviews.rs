@@ -18,6 +18,7 @@ macro_rules! review_queries {
         use crate::store::retry::{retry, TxError};
         use crate::store::review_rows::{is_second_review, ReviewRow};
         use crate::store::rows;
+        use crate::store::shared::count_and_page;
         use crate::store::statements::{query_as, query_scalar};
 
         /// The appointment `$1` if it is patient `$2`'s: its doctor and effective status.
@@ -81,21 +82,11 @@ macro_rules! review_queries {
                 if known == 0 {
                     return Ok((None, tx));
                 }
-                let total = query_scalar("SELECT count(*) FROM reviews WHERE doctor_id = $1")
-                    .bind(doctor)
-                    .fetch_one(&mut *tx)
-                    .await?;
-                let items = query_as(
-                    "SELECT id, appointment_id, doctor_id, rating, comment, created_at
-                     FROM reviews WHERE doctor_id = $1
-                     ORDER BY created_at DESC, id DESC LIMIT $2 OFFSET $3",
-                )
-                .bind(doctor)
-                .bind(page.limit)
-                .bind(page.offset)
-                .fetch_all(&mut *tx)
-                .await?;
-                Ok((Some((total, items)), tx))
+                let count = "SELECT count(*) FROM reviews WHERE doctor_id = $1";
+                let list = "SELECT id, appointment_id, doctor_id, rating, comment, created_at
+                            FROM reviews WHERE doctor_id = $1
+                            ORDER BY created_at DESC, id DESC LIMIT $2 OFFSET $3";
+                Ok((Some(count_and_page!(tx, count, list, page, doctor)), tx))
             })
             .await?;
             let (total, items) = found.ok_or(DomainError::NotFound("doctor"))?;

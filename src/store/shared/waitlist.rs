@@ -16,6 +16,7 @@ macro_rules! waitlist_queries {
         use crate::domain::{DomainError, DomainResult};
         use crate::store::retry::retry;
         use crate::store::rows;
+        use crate::store::shared::count_and_page;
         use crate::store::statements::{query_as, query_scalar};
         use crate::store::waitlist_rows::{overlapping, WaitlistRow, COLS, FILTER, OVERLAP};
 
@@ -77,20 +78,10 @@ macro_rules! waitlist_queries {
             page: Page,
         ) -> DomainResult<Paged<WaitlistEntry>> {
             let (total, items): (i64, Vec<WaitlistRow>) = snapshot(pool, |mut tx| async move {
-                let total = query_scalar(&format!("SELECT count(*) {FILTER}"))
-                    .bind(filter.patient)
-                    .bind(filter.doctor)
-                    .fetch_one(&mut *tx)
-                    .await?;
-                let sql = format!("SELECT {COLS} {FILTER} ORDER BY created_at, id LIMIT $3 OFFSET $4");
-                let items = query_as(&sql)
-                    .bind(filter.patient)
-                    .bind(filter.doctor)
-                    .bind(page.limit)
-                    .bind(page.offset)
-                    .fetch_all(&mut *tx)
-                    .await?;
-                Ok(((total, items), tx))
+                let count = format!("SELECT count(*) {FILTER}");
+                let list = format!("SELECT {COLS} {FILTER} ORDER BY created_at, id LIMIT $3 OFFSET $4");
+                let (patient, doctor) = (filter.patient, filter.doctor);
+                Ok((count_and_page!(tx, &count, &list, page, patient, doctor), tx))
             })
             .await?;
             rows::paged(total, items)

@@ -15,7 +15,8 @@ macro_rules! webhook_queries {
         use crate::domain::{DomainError, DomainResult};
         use crate::store::retry::retry;
         use crate::store::rows;
-        use crate::store::statements::{query, query_as, query_scalar};
+        use crate::store::shared::count_and_page;
+        use crate::store::statements::{query, query_scalar};
         use crate::store::webhook_rows::{event_names, sorted, WebhookRow};
 
         #[async_trait]
@@ -57,22 +58,16 @@ macro_rules! webhook_queries {
             async fn list_webhooks(&self, page: Page) -> DomainResult<Paged<Webhook>> {
                 let (total, items): (i64, Vec<WebhookRow>) =
                     snapshot(self.fresh(), |mut tx| async move {
-                        let total = query_scalar("SELECT count(*) FROM webhooks")
-                            .fetch_one(&mut *tx)
-                            .await?;
-                        let items = query_as(concat!(
+                        let count = "SELECT count(*) FROM webhooks";
+                        let list = concat!(
                             "SELECT w.id, w.url, w.created_at,
                                     COALESCE((SELECT string_agg(e.event, ',') FROM webhook_events e
                                                WHERE e.webhook_id = w.id), '') AS events
                              FROM webhooks w ORDER BY w.created_at, w.",
                             seq_sql!(),
                             " LIMIT $1 OFFSET $2"
-                        ))
-                        .bind(page.limit)
-                        .bind(page.offset)
-                        .fetch_all(&mut *tx)
-                        .await?;
-                        Ok(((total, items), tx))
+                        );
+                        Ok((count_and_page!(tx, count, list, page), tx))
                     })
                     .await?;
                 rows::paged(total, items)

@@ -6,11 +6,10 @@ use sqlx::SqlitePool;
 use uuid::Uuid;
 
 use super::tx::{begin_write, db_now};
-use crate::domain::outbox::{Claimed, OutboxItem, OutboxStatus, Settlement};
-use crate::domain::page::{Page, Paged};
+use crate::domain::outbox::{Claimed, Settlement};
 use crate::domain::DomainResult;
-use crate::store::outbox_rows::{refusal, settlement_columns, ClaimRow, OutboxRow, OUTBOX_COLUMNS};
-use crate::store::retry::{retry, TxError};
+use crate::store::outbox_rows::{settlement_columns, ClaimRow};
+use crate::store::retry::retry;
 
 /// Leases the due rows: the earliest pending row of each appointment, channel and webhook.
 pub(super) const LEASE: &str = "
@@ -148,90 +147,6 @@ pub async fn renew(
     .await
 }
 
-/// One outbox write in its own write transaction, retried whole; the rows it changed.
-async fn write<'q>(
-    pool: &SqlitePool,
-    statement: impl Fn() -> sqlx::query::Query<'q, sqlx::Sqlite, sqlx::sqlite::SqliteArguments<'q>>,
-) -> DomainResult<u64> {
-    let statement = &statement;
-    retry(|| async move {
-        let mut tx = begin_write(pool).await?;
-        let n = statement().execute(&mut *tx).await?.rows_affected();
-        tx.commit().await?;
-        Ok(n)
-    })
-    .await
-}
-
-pub async fn list(
-    pool: &SqlitePool,
-    status: Option<OutboxStatus>,
-    page: Page,
-) -> DomainResult<Paged<OutboxItem>> {
-    let status = status.map(OutboxStatus::as_str);
-    let sql = format!(
-        "SELECT {OUTBOX_COLUMNS} FROM outbox o WHERE ?1 IS NULL OR o.status = ?1 \
-         ORDER BY o.id DESC LIMIT ?2 OFFSET ?3"
-    );
-    let sql = &sql;
-    let (rows, total) = retry(|| async move {
-        let mut tx = pool.begin().await?;
-        let rows: Vec<OutboxRow> = sqlx::query_as(sql)
-            .bind(status)
-            .bind(page.limit)
-            .bind(page.offset)
-            .fetch_all(&mut *tx)
-            .await?;
-        let total: i64 =
-            sqlx::query_scalar("SELECT count(*) FROM outbox WHERE ?1 IS NULL OR status = ?1")
-                .bind(status)
-                .fetch_one(&mut *tx)
-                .await?;
-        tx.commit().await?;
-        Ok((rows, total))
-    })
-    .await?;
-    Ok(Paged {
-        items: rows
-            .into_iter()
-            .map(OutboxItem::try_from)
-            .collect::<Result<_, _>>()?,
-        total,
-    })
-}
-
-pub async fn retry_row(pool: &SqlitePool, id: i64) -> DomainResult<OutboxItem> {
-    let sql = format!(
-        "UPDATE outbox SET attempts = 0, \
-         next_attempt_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now'), last_error = NULL, \
-         lease_until = CASE WHEN status = 'pending' THEN lease_until END, \
-         lease_token = CASE WHEN status = 'pending' THEN lease_token END, \
-         status = 'pending', delivered_at = NULL \
-         WHERE id = ?1 AND status IN ('dead', 'skipped', 'pending') RETURNING {}",
-        OUTBOX_COLUMNS.replace("o.", "")
-    );
-    let sql = &sql;
-    let row: OutboxRow = retry(|| async move {
-        let mut tx = begin_write(pool).await?;
-        let row: Option<OutboxRow> = sqlx::query_as(sql)
-            .bind(id)
-            .fetch_optional(&mut *tx)
-            .await?;
-        let Some(row) = row else {
-            let status: Option<String> =
-                sqlx::query_scalar("SELECT status FROM outbox WHERE id = ?1")
-                    .bind(id)
-                    .fetch_optional(&mut *tx)
-                    .await?;
-            return Err(TxError::Domain(refusal(status)));
-        };
-        tx.commit().await?;
-        Ok(row)
-    })
-    .await?;
-    row.try_into()
-}
-
 /// Queues reminders for appointments starting within ?1 hours but after ?2 hours.
 const REMIND: &str = "
 INSERT INTO outbox (event, appointment_id, channel, dedupe_key, reminder_hours)
@@ -243,22 +158,4 @@ WHERE a.status = 'CONFIRMED'
   AND a.starts_at <= strftime('%Y-%m-%dT%H:%M:%fZ', 'now', '+' || ?1 || ' hours')
 ON CONFLICT (dedupe_key) DO NOTHING";
 
-pub async fn enqueue_reminders(pool: &SqlitePool, hours: &[u32]) -> DomainResult<u64> {
-    let mut total = 0;
-    for (i, &h) in hours.iter().enumerate() {
-        let floor = hours.get(i + 1).copied().unwrap_or(0);
-        total += retry(|| async move {
-            let mut tx = begin_write(pool).await?;
-            let n = sqlx::query(REMIND)
-                .bind(h)
-                .bind(floor)
-                .execute(&mut *tx)
-                .await?
-                .rows_affected();
-            tx.commit().await?;
-            Ok(n)
-        })
-        .await?;
-    }
-    Ok(total)
-}
+crate::store::shared::outbox::outbox_queries!();

@@ -35,6 +35,14 @@ where
     .await
 }
 
+/// The database.
+pub(super) type Db = Sqlite;
+
+/// Begins an outbox write's transaction: a write transaction like any other.
+pub(super) async fn begin_queue(pool: &SqlitePool) -> Result<WriteTx, sqlx::Error> {
+    begin_write(pool).await
+}
+
 /// Begins a write transaction on the writer pool with `BEGIN IMMEDIATE`, so the write lock is
 /// taken up front instead of on the first write (where upgrading could fail with SQLITE_BUSY).
 pub(super) async fn begin_write(pool: &SqlitePool) -> Result<WriteTx, sqlx::Error> {
