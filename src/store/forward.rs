@@ -267,3 +267,43 @@ macro_rules! impl_notify_store {
     };
 }
 pub(crate) use impl_notify_store;
+
+/// `impl AppointmentReads` for an adapter.
+macro_rules! impl_appointment_reads {
+    ($store:ty) => {
+        #[async_trait::async_trait]
+        impl crate::domain::store::AppointmentReads for $store {
+            async fn get_appointment(
+                &self,
+                id: crate::domain::AppointmentId,
+            ) -> crate::domain::DomainResult<crate::domain::AppointmentDetail> {
+                appointments::reads::detail(self.reads(), id).await
+            }
+            async fn history(
+                &self,
+                id: crate::domain::AppointmentId,
+            ) -> crate::domain::DomainResult<Vec<crate::domain::appointment::AuditEntry>> {
+                appointments::reads::history(self.reads(), id).await
+            }
+            async fn patient_appointments(
+                &self,
+                patient: crate::domain::PatientId,
+                status: Option<crate::domain::appointment::AppointmentStatus>,
+                page: crate::domain::page::Page,
+            ) -> crate::domain::DomainResult<crate::domain::page::Paged<crate::domain::Appointment>>
+            {
+                appointments::reads::for_patient(self.reads(), patient, status, page).await
+            }
+            async fn doctor_appointments(
+                &self,
+                doctor: crate::domain::DoctorId,
+                filter: crate::domain::store::AppointmentFilter,
+                page: crate::domain::page::Page,
+            ) -> crate::domain::DomainResult<crate::domain::page::Paged<crate::domain::Appointment>>
+            {
+                appointments::reads::for_doctor(self.reads(), doctor, filter, page).await
+            }
+        }
+    };
+}
+pub(crate) use impl_appointment_reads;

@@ -93,25 +93,6 @@ pub trait AppointmentStore: Send + Sync + 'static {
     ) -> DomainResult<Appointment>;
     /// Errors: `NotFound("appointment")`, `InvalidTransition`.
     async fn complete(&self, id: AppointmentId, actor: Actor) -> DomainResult<Appointment>;
-    /// Errors: `NotFound("appointment")`.
-    async fn get_appointment(&self, id: AppointmentId) -> DomainResult<AppointmentDetail>;
-    /// Oldest first. Errors: `NotFound("appointment")`.
-    async fn history(&self, id: AppointmentId) -> DomainResult<Vec<AuditEntry>>;
-    /// By slot start. Errors: `NotFound("patient")`.
-    async fn patient_appointments(
-        &self,
-        patient: PatientId,
-        status: Option<AppointmentStatus>,
-        page: Page,
-    ) -> DomainResult<Paged<Appointment>>;
-    /// By slot start. Errors: `NotFound("doctor")`.
-    async fn doctor_appointments(
-        &self,
-        doctor: DoctorId,
-        filter: AppointmentFilter,
-        page: Page,
-    ) -> DomainResult<Paged<Appointment>>;
-
     /// Marks up to `batch` overdue holds EXPIRED (audited as `system`), releasing their seats.
     /// Safe to run from several instances at once. Returns how many it expired.
     async fn expire_due(&self, batch: i64) -> DomainResult<u64>;
@@ -135,4 +116,28 @@ pub trait AppointmentStore: Send + Sync + 'static {
     /// the appointment unchanged. Errors: `NotFound("appointment")`, `InvalidTransition` (not
     /// CONFIRMED, or its slot has not started).
     async fn mark_no_show(&self, id: AppointmentId, actor: Actor) -> DomainResult<Appointment>;
+}
+
+/// Appointments read: one with its people and slot, its audit trail, and the pages of a
+/// patient's or a doctor's. Pure reads, which a replica may serve.
+#[async_trait]
+pub trait AppointmentReads: Send + Sync + 'static {
+    /// Errors: `NotFound("appointment")`.
+    async fn get_appointment(&self, id: AppointmentId) -> DomainResult<AppointmentDetail>;
+    /// Oldest first. Errors: `NotFound("appointment")`.
+    async fn history(&self, id: AppointmentId) -> DomainResult<Vec<AuditEntry>>;
+    /// By slot start. Errors: `NotFound("patient")`.
+    async fn patient_appointments(
+        &self,
+        patient: PatientId,
+        status: Option<AppointmentStatus>,
+        page: Page,
+    ) -> DomainResult<Paged<Appointment>>;
+    /// By slot start. Errors: `NotFound("doctor")`.
+    async fn doctor_appointments(
+        &self,
+        doctor: DoctorId,
+        filter: AppointmentFilter,
+        page: Page,
+    ) -> DomainResult<Paged<Appointment>>;
 }

@@ -22,7 +22,9 @@ use async_trait::async_trait;
 use crate::domain::DomainResult;
 
 pub use accounts::{AccessStore, AccountStore, SessionStore};
-pub use appointments::{Actor, AppointmentFilter, AppointmentStore, Booked, IdempotencyKey};
+pub use appointments::{
+    Actor, AppointmentFilter, AppointmentReads, AppointmentStore, Booked, IdempotencyKey,
+};
 pub use people::PeopleStore;
 pub use schedules::ScheduleStore;
 pub use slots::SlotStore;
@@ -49,6 +51,7 @@ pub trait Store:
     PeopleStore
     + SlotStore
     + AppointmentStore
+    + AppointmentReads
     + ScheduleStore
     + AccountStore
     + SessionStore

@@ -51,15 +51,9 @@ use sqlx::{ConnectOptions, Connection, Executor};
 
 use super::gate::SlotGate;
 use super::options::{OpenError, StoreOptions};
-use crate::domain::appointment::{Action, AppointmentStatus, AuditEntry, NewAppointment};
-use crate::domain::page::{Page, Paged};
-use crate::domain::store::{
-    Actor, AppointmentFilter, AppointmentStore, Booked, IdempotencyKey, PoolStats, Store,
-};
-use crate::domain::{
-    Appointment, AppointmentDetail, AppointmentId, DoctorId, DomainError, DomainResult, PatientId,
-    SlotId,
-};
+use crate::domain::appointment::{Action, NewAppointment};
+use crate::domain::store::{Actor, AppointmentStore, Booked, IdempotencyKey, PoolStats, Store};
+use crate::domain::{Appointment, AppointmentId, DomainError, DomainResult, SlotId};
 use crate::store::slot_removal::pg as slot_removal;
 pub use adapter::PgStore;
 use pools::{pool_options, read_only, startup, tx_pool, READS};
@@ -82,6 +76,7 @@ crate::store::forward::impl_people_store!(PgStore);
 crate::store::forward::impl_slot_store!(PgStore);
 crate::store::forward::impl_schedule_store!(PgStore);
 crate::store::forward::impl_notify_store!(PgStore);
+crate::store::forward::impl_appointment_reads!(PgStore);
 
 impl PgStore {
     /// Connects (creating the database when it does not exist) and applies migrations.
@@ -319,28 +314,6 @@ impl AppointmentStore for PgStore {
             notice: self.notice,
         };
         appointments::transition(&self.pool, id, Action::Complete, None, &actor, terms, None).await
-    }
-    async fn get_appointment(&self, id: AppointmentId) -> DomainResult<AppointmentDetail> {
-        appointments::reads::detail(&self.reader, id).await
-    }
-    async fn history(&self, id: AppointmentId) -> DomainResult<Vec<AuditEntry>> {
-        appointments::reads::history(&self.reader, id).await
-    }
-    async fn patient_appointments(
-        &self,
-        patient: PatientId,
-        status: Option<AppointmentStatus>,
-        page: Page,
-    ) -> DomainResult<Paged<Appointment>> {
-        appointments::reads::for_patient(&self.reader, patient, status, page).await
-    }
-    async fn doctor_appointments(
-        &self,
-        doctor: DoctorId,
-        filter: AppointmentFilter,
-        page: Page,
-    ) -> DomainResult<Paged<Appointment>> {
-        appointments::reads::for_doctor(&self.reader, doctor, filter, page).await
     }
     async fn expire_due(&self, batch: i64) -> DomainResult<u64> {
         appointments::expire_due(&self.pool, batch, self.terms).await

@@ -62,15 +62,9 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, S
 use sqlx::ConnectOptions;
 
 use super::options::{OpenError, StoreOptions};
-use crate::domain::appointment::{Action, AppointmentStatus, AuditEntry, NewAppointment};
-use crate::domain::page::{Page, Paged};
-use crate::domain::store::{
-    Actor, AppointmentFilter, AppointmentStore, Booked, IdempotencyKey, PoolStats, Store,
-};
-use crate::domain::{
-    Appointment, AppointmentDetail, AppointmentId, DoctorId, DomainError, DomainResult, PatientId,
-    SlotId,
-};
+use crate::domain::appointment::{Action, NewAppointment};
+use crate::domain::store::{Actor, AppointmentStore, Booked, IdempotencyKey, PoolStats, Store};
+use crate::domain::{Appointment, AppointmentId, DomainError, DomainResult, SlotId};
 use crate::store::slot_removal::lite as slot_removal;
 pub use adapter::SqliteStore;
 use tx::instant;
@@ -113,6 +107,7 @@ crate::store::forward::impl_people_store!(SqliteStore);
 crate::store::forward::impl_slot_store!(SqliteStore);
 crate::store::forward::impl_schedule_store!(SqliteStore);
 crate::store::forward::impl_notify_store!(SqliteStore);
+crate::store::forward::impl_appointment_reads!(SqliteStore);
 
 impl SqliteStore {
     /// Opens (creating the file and its folder when missing) and applies migrations.
@@ -270,28 +265,6 @@ impl AppointmentStore for SqliteStore {
     async fn complete(&self, id: AppointmentId, actor: Actor) -> DomainResult<Appointment> {
         self.transition(id, Action::Complete, None, actor, None)
             .await
-    }
-    async fn get_appointment(&self, id: AppointmentId) -> DomainResult<AppointmentDetail> {
-        appointments::reads::detail(&self.reader, id).await
-    }
-    async fn history(&self, id: AppointmentId) -> DomainResult<Vec<AuditEntry>> {
-        appointments::reads::history(&self.reader, id).await
-    }
-    async fn patient_appointments(
-        &self,
-        patient: PatientId,
-        status: Option<AppointmentStatus>,
-        page: Page,
-    ) -> DomainResult<Paged<Appointment>> {
-        appointments::reads::for_patient(&self.reader, patient, status, page).await
-    }
-    async fn doctor_appointments(
-        &self,
-        doctor: DoctorId,
-        filter: AppointmentFilter,
-        page: Page,
-    ) -> DomainResult<Paged<Appointment>> {
-        appointments::reads::for_doctor(&self.reader, doctor, filter, page).await
     }
     async fn expire_due(&self, batch: i64) -> DomainResult<u64> {
         appointments::expire_due(&self.writer, batch, self.terms).await

@@ -7,13 +7,15 @@ use chrono::{Duration as Days, NaiveTime, Utc};
 
 use super::tx::db_now;
 use super::*;
-use crate::domain::appointment::{ConsultationType, NewAppointment};
+use crate::domain::appointment::{AppointmentStatus, ConsultationType, NewAppointment};
 use crate::domain::calendar::TimeZone;
 use crate::domain::contact::{Email, Phone};
 use crate::domain::doctor::NewDoctor;
 use crate::domain::patient::NewPatient;
 use crate::domain::slot::NewSlot;
+use crate::domain::store::AppointmentReads;
 use crate::domain::store::{PeopleStore, SlotStore};
+use crate::domain::DoctorId;
 use crate::store::retry::TxError;
 use crate::store::shared::on_unique;
 use chrono::DateTime;
