@@ -54,10 +54,11 @@ macro_rules! owned_by {
 }
 pub(crate) use {names, owned_by, status_filter};
 
-/// The read functions, expanded in an adapter's `appointments::reads` module (see [`super`]).
+/// The read functions, expanded in an adapter's `appointments::reads` module with the path to
+/// the adapter's `tx` module (see [`super`]).
 macro_rules! appointment_reads {
-    () => {
-        use super::super::tx::{snapshot, Pool};
+    ($($tx:ident)::+) => {
+        use $($tx)::+::{snapshot, Pool};
         use crate::domain::appointment::{AppointmentStatus, AuditEntry};
         use crate::domain::page::{Page, Paged};
         use crate::domain::store::AppointmentFilter;

@@ -227,6 +227,21 @@ async fn apply(
     Ok(())
 }
 
+/// Seconds from `now` until slot `slot` starts (negative once started); `None`: no such slot.
+async fn starts_in(
+    conn: &mut SqliteConnection,
+    slot: SlotId,
+    now: &str,
+) -> Result<Option<f64>, sqlx::Error> {
+    sqlx::query_scalar(
+        "SELECT (julianday(starts_at) - julianday(?2)) * 86400.0 FROM time_slots WHERE id = ?1",
+    )
+    .bind(slot)
+    .bind(now)
+    .fetch_optional(conn)
+    .await
+}
+
 /// A transition request, owned so it can wait in the group commit queue.
 #[derive(Debug, Clone)]
 pub(super) struct TransitionRequest {
@@ -277,7 +292,7 @@ async fn transition_in(
         Verdict::Proceed => {
             if action == Action::Cancel && req.notice.cancel_window(actor.role).is_some() {
                 // Decided once the cancel would go ahead: a replay answered as before above.
-                let until = moves::starts_in(conn, current.time_slot_id, now).await?;
+                let until = starts_in(conn, current.time_slot_id, now).await?;
                 let late = until.and_then(|u| req.notice.change_refusal(actor.role, u));
                 if let Some(e) = late {
                     return Err(e.into());

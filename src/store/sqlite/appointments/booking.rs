@@ -178,7 +178,7 @@ async fn book_in(
     // After the replay, which answers what it answered the first time.
     if let Some(secs) = req.notice {
         opening = opening.run(conn).await?;
-        let until = super::moves::starts_in(conn, new.time_slot_id, now).await?;
+        let until = super::starts_in(conn, new.time_slot_id, now).await?;
         if until.is_some_and(|u| Notice::too_soon_to_book(u, secs)) {
             return Err(too_late_to_book(secs).into());
         }

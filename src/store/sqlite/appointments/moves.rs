@@ -150,8 +150,8 @@ pub async fn reschedule(
                 // The notice windows, decided once the move would go ahead: a replay of a move
                 // already made found it on `slot` above and answered as before.
                 let (role, from) = (actor.role, current.time_slot_id);
-                let until_from = starts_in(&mut tx, from, now).await?.unwrap_or(0.0);
-                let until_to = starts_in(&mut tx, slot, now).await?;
+                let until_from = super::starts_in(&mut tx, from, now).await?.unwrap_or(0.0);
+                let until_to = super::starts_in(&mut tx, slot, now).await?;
                 let late = notice.change_refusal(role, until_from);
                 if let Some(e) = late.or_else(|| notice.move_refusal(role, until_to)) {
                     return Err(e.into());
@@ -229,20 +229,5 @@ pub async fn no_show(
             }
         }
     })
-    .await
-}
-
-/// Seconds from `now` until slot `slot` starts (negative once started); `None`: no such slot.
-pub(super) async fn starts_in(
-    conn: &mut SqliteConnection,
-    slot: SlotId,
-    now: &str,
-) -> Result<Option<f64>, sqlx::Error> {
-    sqlx::query_scalar(
-        "SELECT (julianday(starts_at) - julianday(?2)) * 86400.0 FROM time_slots WHERE id = ?1",
-    )
-    .bind(slot)
-    .bind(now)
-    .fetch_optional(conn)
     .await
 }

@@ -1,3 +1,3 @@
 //! Reading appointments on SQLite: the shared functions (`crate::store::shared::reads`).
 
-crate::store::shared::reads::appointment_reads!();
+crate::store::shared::reads::appointment_reads!(super::super::tx);
