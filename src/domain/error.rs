@@ -57,6 +57,11 @@ pub enum DomainError {
     /// The appointment has been reviewed already (one review per appointment).
     #[error("this appointment has already been reviewed")]
     AlreadyReviewed,
+    /// The appointment is not within the actor's reach (another patient's, another doctor's):
+    /// answered as if it did not exist, and recorded as a refused attempt at that patient's
+    /// data.
+    #[error("appointment not found")]
+    OutOfReach(crate::domain::PatientId),
     /// A patient's booking, cancel or reschedule inside a notice window
     /// (`MIN_NOTICE_MINUTES`, `CANCEL_NOTICE_MINUTES`).
     #[error("{0}")]

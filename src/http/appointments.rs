@@ -1,5 +1,6 @@
 //! `/appointments` routes.
 
+use super::rules::within_reach;
 use axum::extract::State;
 use axum::http::HeaderMap;
 use serde::Deserialize;
@@ -213,8 +214,8 @@ pub async fn confirm(
     caller: Caller,
     ValidPath(p): ValidPath<AppointmentPath>,
 ) -> Result<Reply<AppointmentView>, ApiError> {
-    super::rules::may_change(&app, &caller, p.id).await?;
-    let a = app.store.confirm(p.id, caller.actor()).await?;
+    let done = app.store.confirm(p.id, caller.actor()).await;
+    let a = within_reach(&app, &caller, done).await?;
     tracing::info!(appointment_id = %a.id, "appointment confirmed");
     observability::holds("confirmed", 1);
     Ok(response::ok("Appointment confirmed successfully", a.into()))
@@ -234,11 +235,9 @@ pub async fn cancel(
     ValidPath(p): ValidPath<AppointmentPath>,
     OptionalJson(body): OptionalJson<Cancel>,
 ) -> Result<Reply<AppointmentView>, ApiError> {
-    super::rules::may_change(&app, &caller, p.id).await?;
-    let a = app
-        .store
-        .cancel(p.id, text::optional_prose(body.reason), caller.actor())
-        .await?;
+    let reason = text::optional_prose(body.reason);
+    let done = app.store.cancel(p.id, reason, caller.actor()).await;
+    let a = within_reach(&app, &caller, done).await?;
     app.availability.touch(a.doctor_id);
     tracing::info!(appointment_id = %a.id, "appointment cancelled");
     Ok(response::ok("Appointment cancelled successfully", a.into()))
@@ -257,8 +256,8 @@ pub async fn complete(
     caller: Caller,
     ValidPath(p): ValidPath<AppointmentPath>,
 ) -> Result<Reply<AppointmentView>, ApiError> {
-    super::rules::may_change(&app, &caller, p.id).await?;
-    let a = app.store.complete(p.id, caller.actor()).await?;
+    let done = app.store.complete(p.id, caller.actor()).await;
+    let a = within_reach(&app, &caller, done).await?;
     tracing::info!(appointment_id = %a.id, "appointment completed");
     Ok(response::ok("Appointment completed successfully", a.into()))
 }

@@ -32,7 +32,9 @@ impl Caller {
 
     /// The caller as the actor of a change.
     pub fn actor(&self) -> crate::domain::store::Actor {
-        crate::domain::store::Actor::user(self.access.clone())
+        let w = &self.who;
+        let reach = crate::domain::store::Reach::of(w.role, w.patient_id, w.doctor_id);
+        crate::domain::store::Actor::user(self.access.clone(), reach)
     }
 
     /// 404 unless the caller may see this patient's record: staff, the patient themself, or a

@@ -201,6 +201,10 @@ impl From<DomainError> for ApiError {
                 "NOT_FOUND",
                 format!("{} not found", capitalised(what)),
             ),
+            // Another patient's appointment reads as no appointment at all.
+            DomainError::OutOfReach(_) => {
+                Self::new(S::NOT_FOUND, "NOT_FOUND", "Appointment not found").denied()
+            }
             DomainError::Duplicate(m) => Self::new(S::CONFLICT, "DUPLICATE", m),
             DomainError::SlotUnavailable(m) => Self::new(S::CONFLICT, "SLOT_UNAVAILABLE", m),
             DomainError::AlreadyBooked => Self::new(

@@ -10,7 +10,7 @@ use super::extract::{ValidJson, ValidPath};
 use super::fields::required;
 use super::params::AppointmentPath;
 use super::response::{self, Envelope, Reply};
-use super::rules::may_change;
+use super::rules::within_reach;
 use super::state::AppState;
 use super::views::AppointmentView;
 
@@ -49,8 +49,8 @@ pub async fn reschedule(
     ValidJson(body): ValidJson<Reschedule>,
 ) -> Result<Reply<AppointmentView>, ApiError> {
     let slot = required(body.time_slot_id, "time_slot_id")?;
-    may_change(&app, &caller, p.id).await?;
-    let a = app.store.reschedule(p.id, slot, caller.actor()).await?;
+    let done = app.store.reschedule(p.id, slot, caller.actor()).await;
+    let a = within_reach(&app, &caller, done).await?;
     // Both slots are this doctor's: a reschedule never crosses doctors.
     app.availability.touch(a.doctor_id);
     tracing::info!(appointment_id = %a.id, slot_id = %a.time_slot_id, "appointment rescheduled");
@@ -79,8 +79,8 @@ pub async fn no_show(
         // The role table already refuses patients; kept here so the rule reads in one place.
         return Err(ApiError::refused("Only staff may mark a no-show"));
     }
-    may_change(&app, &caller, p.id).await?;
-    let a = app.store.mark_no_show(p.id, caller.actor()).await?;
+    let done = app.store.mark_no_show(p.id, caller.actor()).await;
+    let a = within_reach(&app, &caller, done).await?;
     tracing::info!(appointment_id = %a.id, "appointment marked as a no-show");
     Ok(response::ok("Appointment marked as a no-show", a.into()))
 }

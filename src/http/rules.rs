@@ -1,12 +1,13 @@
-//! The request-side rule of an appointment change: whose appointment it is. The notice windows
-//! are the store's, decided inside the change's transaction.
+//! Whose appointment it is: the read of one appointment for its owner, and the answer of a
+//! change the store refused as out of the caller's reach (the reach and the notice windows are
+//! decided inside the change's transaction).
 
-use super::caller::Caller;
+use super::caller::{hidden, Caller};
 use super::error::ApiError;
 use super::state::AppState;
 use crate::domain::store::Store;
-use crate::domain::user::{AccessAction, Role};
-use crate::domain::{AppointmentId, PatientId};
+use crate::domain::user::AccessAction;
+use crate::domain::{AppointmentId, DomainError, DomainResult, PatientId};
 
 /// 404 unless the appointment is the caller's (or the caller is front desk / admin); the
 /// appointment's patient, for the access log. Read from `store`: the primary before a change.
@@ -25,22 +26,21 @@ pub(super) async fn owned(
     Ok(a.patient_id)
 }
 
-/// 404 unless the caller may change the appointment. Front desk and admin may change any, and
-/// the transition itself answers 404 for an unknown id, so only patients and doctors pay for
-/// reading the appointment first.
-pub(super) async fn may_change(
+/// The answer of an appointment change: one the store refused as out of the caller's reach
+/// (another patient's appointment, another doctor's) is recorded as a refused attempt at that
+/// patient's data, in its own transaction, and answered 404 as if it did not exist. Who may
+/// change which appointment is decided inside the change's transaction (`Reach`).
+pub(super) async fn within_reach<T>(
     app: &AppState,
     caller: &Caller,
-    id: AppointmentId,
-) -> Result<(), ApiError> {
-    match caller.role() {
-        Role::Admin | Role::Scheduler => Ok(()),
-        // From the primary: the appointment may have been booked a moment ago.
-        Role::Patient | Role::Doctor => {
-            let primary = app.store.primary();
-            owned(app, primary, caller, id, AccessAction::Update)
-                .await
-                .map(drop)
+    outcome: DomainResult<T>,
+) -> Result<T, ApiError> {
+    match outcome {
+        Err(DomainError::OutOfReach(patient)) => {
+            let refusal = hidden("appointment");
+            let action = AccessAction::Update;
+            Err(caller.refuse_patient(app, patient, action, refusal).await)
         }
+        other => Ok(other?),
     }
 }

@@ -474,6 +474,45 @@ async fn a_repeated_move_inside_the_notice_window_answers_as_before(app: TestApp
     assert_seats_match_recount(&app, &doctor).await;
 }
 
+/// Another patient's appointment inside the notice window answers 404 to every change, never
+/// `TOO_LATE` (which would tell that it exists), changes nothing, and each attempt is in the
+/// owner's access log as refused.
+async fn out_of_reach_reads_as_missing_inside_the_window_too(app: TestApp) {
+    let app = with_notice(app).await;
+    let doctor = app.doctor().await;
+    let owner = app.sign_up().await;
+    let patient = owner.patient_id.clone().unwrap();
+    let slot = app.slot(&doctor, 2, "10:00", 5).await;
+    let other_slot = app.slot(&doctor, 3, "10:00", 5).await;
+    let (s, b) = app.book_as(&owner, &patient, &doctor, &slot).await;
+    assert_eq!(s, StatusCode::CREATED, "{b}");
+    let id = b["data"]["id"].as_str().unwrap().to_owned();
+    app.move_slot_start(&slot, chrono::Duration::minutes(20))
+        .await;
+    let intruder = app.sign_up().await;
+    for (action, body) in [
+        ("cancel", json!({})),
+        ("confirm", json!({})),
+        ("reschedule", json!({"time_slot_id": other_slot})),
+    ] {
+        let url = format!("/appointments/{id}/{action}");
+        let (s, b) = app.as_user(&intruder, Method::POST, &url, body).await;
+        assert_error(s, &b, 404, "NOT_FOUND");
+    }
+    let (s, b) = app.get(&format!("/appointments/{id}")).await;
+    assert_eq!(s, StatusCode::OK, "{b}");
+    assert_eq!(b["data"]["status"], "PENDING");
+    assert_eq!(b["data"]["time_slot_id"], json!(slot));
+    let records = app
+        .access_records(&format!(
+            "patient_id={patient}&actor_id={}",
+            intruder.user_id
+        ))
+        .await;
+    let refused = records.iter().filter(|r| r["outcome"] == 404).count();
+    assert_eq!(refused, 3, "{records:?}");
+}
+
 async fn notice_is_off_by_default(app: TestApp) {
     let doctor = app.doctor().await;
     let me = app.sign_up().await;
@@ -495,5 +534,6 @@ backends!(
     notice_binds_patients_not_staff,
     a_replay_inside_the_notice_window_answers_as_before,
     a_repeated_move_inside_the_notice_window_answers_as_before,
+    out_of_reach_reads_as_missing_inside_the_window_too,
     notice_is_off_by_default,
 );

@@ -14,7 +14,7 @@ use carebook::domain::page::Page;
 use carebook::domain::patch::Patch;
 use carebook::domain::patient::{NewPatient, Patient, PatientPatch};
 use carebook::domain::slot::{NewSlot, Slot, SlotAdminStatus, SlotStatus};
-use carebook::domain::store::{Actor, AppointmentFilter, IdempotencyKey, Store};
+use carebook::domain::store::{Actor, AppointmentFilter, IdempotencyKey, Reach, Store};
 use carebook::domain::{AppointmentId, DoctorId, DomainError, PatientId, SlotId};
 
 use crate::common::port::TestStore;
@@ -421,7 +421,56 @@ async fn reviews_are_once_per_completed_appointment(port: TestStore) {
     assert!(matches!(e, Err(DomainError::NotFound("doctor"))), "{e:?}");
 }
 
+/// A change by an actor whose reach does not cover the appointment is refused as
+/// `OutOfReach` (naming its patient) and changes nothing; its own patient and doctor reach it.
+async fn changes_stay_within_the_actors_reach(port: TestStore) {
+    let store = &*port.store;
+    let (d, p) = (doctor(store).await, patient(store).await);
+    let (other_doctor, other_patient) = (doctor(store).await, patient(store).await);
+    let s = slot(store, d.id, 2).await;
+    let to = store.create_slot(d.id, new_slot(3, 10, 2)).await.unwrap();
+    let a = store
+        .book(booking(p.id, d.id, s.id), None, Actor::system())
+        .await
+        .unwrap()
+        .appointment;
+    let as_reach = |reach| Actor {
+        reach,
+        ..Actor::system()
+    };
+    for reach in [
+        Reach::Patient(other_patient.id),
+        Reach::Doctor(other_doctor.id),
+    ] {
+        let refused = [
+            store.confirm(a.id, as_reach(reach)).await,
+            store.cancel(a.id, None, as_reach(reach)).await,
+            store.complete(a.id, as_reach(reach)).await,
+            store.reschedule(a.id, to.id, as_reach(reach)).await,
+            store.mark_no_show(a.id, as_reach(reach)).await,
+        ];
+        for e in refused {
+            assert!(
+                matches!(e, Err(DomainError::OutOfReach(who)) if who == p.id),
+                "{reach:?}: {e:?}"
+            );
+        }
+    }
+    let unchanged = store.get_appointment(a.id).await.unwrap().appointment;
+    assert_eq!(
+        (unchanged.status, unchanged.time_slot_id),
+        (AppointmentStatus::Pending, s.id)
+    );
+    let confirmed = store.confirm(a.id, as_reach(Reach::Patient(p.id))).await;
+    assert_eq!(confirmed.unwrap().status, AppointmentStatus::Confirmed);
+    let moved = store
+        .reschedule(a.id, to.id, as_reach(Reach::Doctor(d.id)))
+        .await;
+    assert_eq!(moved.unwrap().time_slot_id, to.id);
+}
+
 on_both_stores!(
+    changes_stay_within_the_actors_reach,
     reviews_are_once_per_completed_appointment,
     people_round_trip_and_report_duplicates,
     slots_are_unique_and_bulk_skips,

@@ -4,9 +4,10 @@ use chrono::NaiveDate;
 
 use crate::domain::appointment::{AppointmentStatus, AuditEntry, NewAppointment};
 use crate::domain::page::{Page, Paged};
-use crate::domain::user::Accessor;
+use crate::domain::user::{Accessor, Role};
 use crate::domain::{
-    Appointment, AppointmentDetail, AppointmentId, DoctorId, DomainResult, PatientId, SlotId,
+    Appointment, AppointmentDetail, AppointmentId, DoctorId, DomainError, DomainResult, PatientId,
+    SlotId,
 };
 use async_trait::async_trait;
 
@@ -20,6 +21,62 @@ pub struct Actor {
     pub role: &'static str,
     /// The request a person made the change with; `None` for the sweeper.
     pub access: Option<Accessor>,
+    /// Whose appointments the actor may change.
+    pub reach: Reach,
+}
+
+/// Whose appointments an actor may change: the clinic's staff and the system any; a patient
+/// only their own, a doctor only those on their own calendar. Checked inside each change's
+/// transaction; an appointment out of reach is refused as if it did not exist.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Reach {
+    #[default]
+    Any,
+    Patient(PatientId),
+    Doctor(DoctorId),
+}
+
+impl Reach {
+    /// The reach of a signed-in user of `role` linked to `patient` or `doctor`: a patient or
+    /// doctor account without its link reaches nothing (the nil id matches no appointment).
+    pub fn of(role: Role, patient: Option<PatientId>, doctor: Option<DoctorId>) -> Self {
+        let nil = uuid::Uuid::nil();
+        match role {
+            Role::Admin | Role::Scheduler => Self::Any,
+            Role::Patient => Self::Patient(patient.unwrap_or(PatientId(nil))),
+            Role::Doctor => Self::Doctor(doctor.unwrap_or(DoctorId(nil))),
+        }
+    }
+
+    /// `OutOfReach` unless an appointment of `patient` with `doctor` is within reach.
+    pub fn check(self, patient: PatientId, doctor: DoctorId) -> DomainResult<()> {
+        let within = match self {
+            Self::Any => true,
+            Self::Patient(p) => p == patient,
+            Self::Doctor(d) => d == doctor,
+        };
+        if within {
+            Ok(())
+        } else {
+            Err(DomainError::OutOfReach(patient))
+        }
+    }
+
+    /// The patient whose appointments alone are within reach.
+    pub fn patient(self) -> Option<PatientId> {
+        match self {
+            Self::Patient(p) => Some(p),
+            _ => None,
+        }
+    }
+
+    /// The doctor whose appointments alone are within reach.
+    pub fn doctor(self) -> Option<DoctorId> {
+        match self {
+            Self::Doctor(d) => Some(d),
+            _ => None,
+        }
+    }
 }
 
 impl Actor {
@@ -29,15 +86,17 @@ impl Actor {
             id: "system".into(),
             role: "system",
             access: None,
+            reach: Reach::Any,
         }
     }
 
-    /// A signed-in user acting through a request.
-    pub fn user(access: Accessor) -> Self {
+    /// A signed-in user acting through a request, on the appointments within `reach`.
+    pub fn user(access: Accessor, reach: Reach) -> Self {
         Self {
             id: access.user_id.to_string(),
             role: access.role.as_str(),
             access: Some(access),
+            reach,
         }
     }
 }

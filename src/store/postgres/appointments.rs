@@ -28,7 +28,8 @@ macro_rules! access_cols {
 const CONFIRM: &str = concat!(
     "WITH upd AS (
         UPDATE appointments SET status = 'CONFIRMED', confirmed_at = now(), updated_at = now()
-        WHERE id = $1 AND status = 'PENDING' AND expires_at > now() RETURNING *),
+        WHERE id = $1 AND status = 'PENDING' AND expires_at > now() AND ($9::uuid IS NULL OR patient_id = $9) AND ($10::uuid IS NULL OR doctor_id = $10)
+        RETURNING *),
      audit AS (
         INSERT INTO appointment_audit_log (appointment_id, action, old_status, new_status, ",
     access_cols!(),
@@ -42,7 +43,8 @@ const CONFIRM: &str = concat!(
 const CANCEL: &str = concat!(
     "WITH prev AS (
         SELECT id, status, time_slot_id FROM appointments
-        WHERE id = $1 AND (status = 'CONFIRMED' OR (status = 'PENDING' AND expires_at > now())) FOR UPDATE),
+        WHERE id = $1 AND (status = 'CONFIRMED' OR (status = 'PENDING' AND expires_at > now())) AND ($9::uuid IS NULL OR patient_id = $9) AND ($10::uuid IS NULL OR doctor_id = $10)
+        FOR UPDATE),
      upd AS (
         UPDATE appointments a SET status = 'CANCELLED', cancelled_at = now(), cancellation_reason = $3,
                updated_at = now()
@@ -63,7 +65,7 @@ const CANCEL: &str = concat!(
 const COMPLETE: &str = concat!(
     "WITH upd AS (
         UPDATE appointments SET status = 'COMPLETED', completed_at = now(), updated_at = now()
-        WHERE id = $1 AND status = 'CONFIRMED' RETURNING *),
+        WHERE id = $1 AND status = 'CONFIRMED' AND ($9::uuid IS NULL OR patient_id = $9) AND ($10::uuid IS NULL OR doctor_id = $10) RETURNING *),
      audit AS (
         INSERT INTO appointment_audit_log (appointment_id, action, old_status, new_status, ",
     access_cols!(),
@@ -143,7 +145,8 @@ async fn load(pool: &TxPool, id: AppointmentId) -> DomainResult<Appointment> {
     rows::one(found)?.ok_or(DomainError::NotFound("appointment"))
 }
 
-/// A transition statement with its parameters bound (see `access_cols!`).
+/// A transition statement with its parameters bound (see `access_cols!`), `$9`/`$10` the
+/// actor's reach (the only patient or doctor whose appointments it may change; NULL: any).
 fn bound<'q>(
     sql: &'q str,
     id: AppointmentId,
@@ -160,6 +163,8 @@ fn bound<'q>(
         .bind(access.map(|a| &a.route))
         .bind(access.map(|a| &a.request_id))
         .bind(access.and_then(|a| a.break_glass.as_ref()))
+        .bind(actor.reach.patient())
+        .bind(actor.reach.doctor())
 }
 
 /// The slot an appointment holds now (none for an unknown id), to queue its write behind the
@@ -174,10 +179,11 @@ pub async fn slot_of(pool: &TxPool, id: AppointmentId) -> DomainResult<Vec<SlotI
 }
 
 /// Seconds until live appointment `$1`'s slot starts (negative once started); no row for an
-/// appointment that is not live.
+/// appointment that is not live or not within the reach `$2`/`$3` (which the cancel refuses).
 const STARTS_IN: &str = "SELECT extract(epoch FROM s.starts_at - now())::float8
      FROM appointments a JOIN time_slots s ON s.id = a.time_slot_id
-     WHERE a.id = $1 AND (a.status = 'CONFIRMED' OR (a.status = 'PENDING' AND a.expires_at > now()))";
+     WHERE a.id = $1 AND (a.status = 'CONFIRMED' OR (a.status = 'PENDING' AND a.expires_at > now()))
+       AND ($2::uuid IS NULL OR a.patient_id = $2) AND ($3::uuid IS NULL OR a.doctor_id = $3)";
 
 /// Cancels and, in the same transaction, offers the freed seat to the first patient waiting
 /// for it. `None`: the cancel changed nothing.
@@ -200,6 +206,8 @@ async fn cancel_offering(
                 // a replay of a cancel already made answers as before.
                 let until: Option<f64> = crate::store::statements::query_scalar(STARTS_IN)
                     .bind(id)
+                    .bind(actor.reach.patient())
+                    .bind(actor.reach.doctor())
                     .fetch_optional(&mut *tx)
                     .await?;
                 if let Some(e) = until.and_then(|u| notice.change_refusal(actor.role, u)) {
@@ -317,6 +325,8 @@ pub async fn transition(
         }
         drop(turn);
         let current = load(pool, id).await?;
+        // Out of reach: the statement found nothing to change, and nothing changes.
+        actor.reach.check(current.patient_id, current.doctor_id)?;
         let status = current.status;
         match action.verdict(status) {
             Verdict::AlreadyDone => {

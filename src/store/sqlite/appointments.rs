@@ -265,6 +265,10 @@ async fn transition_in(
 ) -> Step<Appointment> {
     let (id, action, actor) = (req.id, req.action, &req.actor);
     let current = load(conn, id, now).await?;
+    // Out of reach: refused before anything is decided, as if it did not exist.
+    if let Err(e) = actor.reach.check(current.patient_id, current.doctor_id) {
+        return Err(e.into());
+    }
     let status = current.status;
     match action.verdict(status) {
         // Nothing changes; the request still touched the patient's appointment.

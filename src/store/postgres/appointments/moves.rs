@@ -26,7 +26,7 @@ const RESCHEDULE_SQL: &str = concat!(
     "WITH cur AS (
         SELECT id, status, time_slot_id, doctor_id FROM appointments
         WHERE id = $1 AND time_slot_id <> $3
-          AND (status = 'CONFIRMED' OR (status = 'PENDING' AND expires_at > now())) FOR UPDATE),
+          AND (status = 'CONFIRMED' OR (status = 'PENDING' AND expires_at > now())) AND ($9::uuid IS NULL OR patient_id = $9) AND ($10::uuid IS NULL OR doctor_id = $10) FOR UPDATE),
      seat AS (
         UPDATE time_slots s SET current_bookings = s.current_bookings + 1, updated_at = now()
         FROM cur WHERE s.id = $3 AND s.doctor_id = cur.doctor_id AND s.status = 'AVAILABLE'
@@ -55,7 +55,7 @@ const RESCHEDULE_SQL: &str = concat!(
 const NO_SHOW_SQL: &str = concat!(
     "WITH upd AS (
         UPDATE appointments a SET status = 'NO_SHOW', updated_at = now()
-        WHERE a.id = $1 AND a.status = 'CONFIRMED'
+        WHERE a.id = $1 AND a.status = 'CONFIRMED' AND ($9::uuid IS NULL OR a.patient_id = $9) AND ($10::uuid IS NULL OR a.doctor_id = $10)
           AND EXISTS (SELECT 1 FROM time_slots s WHERE s.id = a.time_slot_id AND s.starts_at <= now())
         RETURNING a.*),
      audit AS (
@@ -68,10 +68,11 @@ const NO_SHOW_SQL: &str = concat!(
     "FROM upd a"
 );
 
-/// Appointment `$1`'s slot, whether it is live, and the seconds until its slot and slot `$2`
-/// start (negative once started; `NULL` for an unknown slot).
+/// Appointment `$1`'s slot, whether it is live and within the reach `$3`/`$4`, and the seconds
+/// until its slot and slot `$2` start (negative once started; `NULL` for an unknown slot).
 const WHENCE: &str = "SELECT a.time_slot_id,
-        a.status = 'CONFIRMED' OR (a.status = 'PENDING' AND a.expires_at > now()),
+        (a.status = 'CONFIRMED' OR (a.status = 'PENDING' AND a.expires_at > now()))
+          AND ($3::uuid IS NULL OR a.patient_id = $3) AND ($4::uuid IS NULL OR a.doctor_id = $4),
         extract(epoch FROM s.starts_at - now())::float8,
         (SELECT extract(epoch FROM t.starts_at - now())::float8 FROM time_slots t WHERE t.id = $2)
      FROM appointments a JOIN time_slots s ON s.id = a.time_slot_id WHERE a.id = $1";
@@ -119,6 +120,8 @@ async fn move_offering(
             let found: Option<Whence> = crate::store::statements::query_as(WHENCE)
                 .bind(id)
                 .bind(slot)
+                .bind(actor.reach.patient())
+                .bind(actor.reach.doctor())
                 .fetch_optional(&mut *tx)
                 .await?;
             let from = found.map(|w| w.0);
@@ -142,6 +145,8 @@ async fn move_offering(
                 .bind(access.map(|a| &a.route))
                 .bind(access.map(|a| &a.request_id))
                 .bind(access.and_then(|a| a.break_glass.as_ref()))
+                .bind(actor.reach.patient())
+                .bind(actor.reach.doctor())
                 .fetch_optional(&mut *tx)
                 .await;
             // Nothing changed (or the statement failed and the transaction with it): roll back.
@@ -186,6 +191,8 @@ async fn run(
                 .bind(access.map(|a| &a.route))
                 .bind(access.map(|a| &a.request_id))
                 .bind(access.and_then(|a| a.break_glass.as_ref()))
+                .bind(actor.reach.patient())
+                .bind(actor.reach.doctor())
                 .fetch_optional(pool)
                 .await;
         outcome(row)
@@ -257,6 +264,7 @@ pub async fn reschedule(
         }
         drop(turn);
         let current = load(pool, id).await?;
+        actor.reach.check(current.patient_id, current.doctor_id)?;
         match reschedule_verdict(current.status, current.time_slot_id == slot) {
             Verdict::AlreadyDone => {
                 record_unchanged(pool, actor, current.patient_id).await?;
@@ -292,6 +300,7 @@ pub async fn no_show(pool: &TxPool, id: AppointmentId, actor: &Actor) -> DomainR
             return (*row).try_into();
         }
         let current = load(pool, id).await?;
+        actor.reach.check(current.patient_id, current.doctor_id)?;
         let on = current.time_slot_id;
         let started: Option<bool> = retry(|| async move {
             Ok(crate::store::statements::query_scalar(

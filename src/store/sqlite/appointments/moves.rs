@@ -131,6 +131,7 @@ pub async fn reschedule(
         let mut tx = begin_write(pool).await?;
         let now = &db_now(&mut tx).await?;
         let current = load(&mut tx, id, now).await?;
+        actor.reach.check(current.patient_id, current.doctor_id)?;
         match reschedule_verdict(current.status, current.time_slot_id == slot) {
             Verdict::AlreadyDone => {
                 let (by, patient) = (actor.access.as_ref(), current.patient_id);
@@ -185,6 +186,7 @@ pub async fn no_show(
         let mut tx = begin_write(pool).await?;
         let now = &db_now(&mut tx).await?;
         let current = load(&mut tx, id, now).await?;
+        actor.reach.check(current.patient_id, current.doctor_id)?;
         let started: Option<bool> =
             sqlx::query_scalar("SELECT starts_at <= ?2 FROM time_slots WHERE id = ?1")
                 .bind(current.time_slot_id)
