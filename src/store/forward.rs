@@ -307,3 +307,22 @@ macro_rules! impl_appointment_reads {
     };
 }
 pub(crate) use impl_appointment_reads;
+
+/// `impl Housekeeping` for an adapter.
+macro_rules! impl_housekeeping {
+    ($store:ty) => {
+        #[async_trait::async_trait]
+        impl crate::domain::store::Housekeeping for $store {
+            async fn expire_due(&self, batch: i64) -> crate::domain::DomainResult<u64> {
+                appointments::expire_due(self.writes(), batch, self.terms).await
+            }
+            async fn purge_idempotency_keys(
+                &self,
+                max_age_secs: i64,
+            ) -> crate::domain::DomainResult<u64> {
+                appointments::purge_keys(self.writes(), max_age_secs).await
+            }
+        }
+    };
+}
+pub(crate) use impl_housekeeping;

@@ -152,12 +152,6 @@ pub trait AppointmentStore: Send + Sync + 'static {
     ) -> DomainResult<Appointment>;
     /// Errors: `NotFound("appointment")`, `InvalidTransition`.
     async fn complete(&self, id: AppointmentId, actor: Actor) -> DomainResult<Appointment>;
-    /// Marks up to `batch` overdue holds EXPIRED (audited as `system`), releasing their seats.
-    /// Safe to run from several instances at once. Returns how many it expired.
-    async fn expire_due(&self, batch: i64) -> DomainResult<u64>;
-    /// Deletes idempotency keys older than `max_age_secs`. Returns how many.
-    async fn purge_idempotency_keys(&self, max_age_secs: i64) -> DomainResult<u64>;
-
     /// Moves a live appointment (PENDING and unexpired, or CONFIRMED) to another slot of its
     /// doctor in one transaction: the new seat is taken and the old one released together, or
     /// nothing changes. Id, status and expiry stay; a RESCHEDULED audit entry names both slots.
@@ -199,4 +193,14 @@ pub trait AppointmentReads: Send + Sync + 'static {
         filter: AppointmentFilter,
         page: Page,
     ) -> DomainResult<Paged<Appointment>>;
+}
+
+/// The sweeper's housekeeping of appointments: overdue holds and old idempotency keys.
+#[async_trait]
+pub trait Housekeeping: Send + Sync + 'static {
+    /// Marks up to `batch` overdue holds EXPIRED (audited as `system`), releasing their seats.
+    /// Safe to run from several instances at once. Returns how many it expired.
+    async fn expire_due(&self, batch: i64) -> DomainResult<u64>;
+    /// Deletes idempotency keys older than `max_age_secs`. Returns how many.
+    async fn purge_idempotency_keys(&self, max_age_secs: i64) -> DomainResult<u64>;
 }

@@ -23,7 +23,8 @@ use crate::domain::DomainResult;
 
 pub use accounts::{AccessStore, AccountStore, SessionStore};
 pub use appointments::{
-    Actor, AppointmentFilter, AppointmentReads, AppointmentStore, Booked, IdempotencyKey, Reach,
+    Actor, AppointmentFilter, AppointmentReads, AppointmentStore, Booked, Housekeeping,
+    IdempotencyKey, Reach,
 };
 pub use people::PeopleStore;
 pub use schedules::ScheduleStore;
@@ -52,6 +53,7 @@ pub trait Store:
     + SlotStore
     + AppointmentStore
     + AppointmentReads
+    + Housekeeping
     + ScheduleStore
     + AccountStore
     + SessionStore

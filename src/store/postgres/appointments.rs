@@ -147,17 +147,21 @@ async fn load(pool: &TxPool, id: AppointmentId) -> DomainResult<Appointment> {
 
 /// A transition statement with its parameters bound (see `access_cols!`), `$9`/`$10` the
 /// actor's reach (the only patient or doctor whose appointments it may change; NULL: any).
-fn bound<'q>(
+/// `$3` is the statement's own: a cancel's reason, a move's target slot.
+pub(super) fn bound<'q, T>(
     sql: &'q str,
     id: AppointmentId,
-    reason: Option<&'q str>,
+    third: T,
     actor: &'q Actor,
-) -> sqlx::query::QueryAs<'q, sqlx::Postgres, AppointmentRow, sqlx::postgres::PgArguments> {
+) -> sqlx::query::QueryAs<'q, sqlx::Postgres, AppointmentRow, sqlx::postgres::PgArguments>
+where
+    T: 'q + Send + sqlx::Encode<'q, sqlx::Postgres> + sqlx::Type<sqlx::Postgres>,
+{
     let access = actor.access.as_ref();
     crate::store::statements::query_as(sql)
         .bind(id)
         .bind(&actor.id)
-        .bind(reason)
+        .bind(third)
         .bind(actor.role)
         .bind(access.map(|a| a.user_id))
         .bind(access.map(|a| &a.route))

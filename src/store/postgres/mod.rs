@@ -77,6 +77,7 @@ crate::store::forward::impl_slot_store!(PgStore);
 crate::store::forward::impl_schedule_store!(PgStore);
 crate::store::forward::impl_notify_store!(PgStore);
 crate::store::forward::impl_appointment_reads!(PgStore);
+crate::store::forward::impl_housekeeping!(PgStore);
 
 impl PgStore {
     /// Connects (creating the database when it does not exist) and applies migrations.
@@ -314,12 +315,6 @@ impl AppointmentStore for PgStore {
             notice: self.notice,
         };
         appointments::transition(&self.pool, id, Action::Complete, None, &actor, terms, None).await
-    }
-    async fn expire_due(&self, batch: i64) -> DomainResult<u64> {
-        appointments::expire_due(&self.pool, batch, self.terms).await
-    }
-    async fn purge_idempotency_keys(&self, max_age_secs: i64) -> DomainResult<u64> {
-        appointments::purge_keys(&self.pool, max_age_secs).await
     }
     async fn reschedule(
         &self,

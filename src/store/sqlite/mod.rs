@@ -108,6 +108,7 @@ crate::store::forward::impl_slot_store!(SqliteStore);
 crate::store::forward::impl_schedule_store!(SqliteStore);
 crate::store::forward::impl_notify_store!(SqliteStore);
 crate::store::forward::impl_appointment_reads!(SqliteStore);
+crate::store::forward::impl_housekeeping!(SqliteStore);
 
 impl SqliteStore {
     /// Opens (creating the file and its folder when missing) and applies migrations.
@@ -265,12 +266,6 @@ impl AppointmentStore for SqliteStore {
     async fn complete(&self, id: AppointmentId, actor: Actor) -> DomainResult<Appointment> {
         self.transition(id, Action::Complete, None, actor, None)
             .await
-    }
-    async fn expire_due(&self, batch: i64) -> DomainResult<u64> {
-        appointments::expire_due(&self.writer, batch, self.terms).await
-    }
-    async fn purge_idempotency_keys(&self, max_age_secs: i64) -> DomainResult<u64> {
-        appointments::purge_keys(&self.writer, max_age_secs).await
     }
     async fn reschedule(
         &self,

@@ -13,7 +13,7 @@ use crate::domain::contact::{Email, Phone};
 use crate::domain::doctor::NewDoctor;
 use crate::domain::patient::NewPatient;
 use crate::domain::slot::NewSlot;
-use crate::domain::store::AppointmentReads;
+use crate::domain::store::{AppointmentReads, Housekeeping};
 use crate::domain::store::{PeopleStore, SlotStore};
 use crate::domain::DoctorId;
 use crate::store::retry::TxError;

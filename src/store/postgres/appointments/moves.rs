@@ -2,7 +2,7 @@
 //! transitions: the appointment, both seat counts and the audit row change together or not at
 //! all. When the statement changes nothing, a second look decides what the client hears.
 
-use super::{expire, load, TxPool, EXPIRE_ONE, EXPIRE_SLOT};
+use super::{bound, expire, load, TxPool, EXPIRE_ONE, EXPIRE_SLOT};
 use crate::domain::appointment::{AppointmentStatus, Verdict};
 use crate::domain::booking::SlotFacts;
 use crate::domain::reschedule::{
@@ -117,36 +117,39 @@ async fn move_offering(
             if locked {
                 lock_line(&mut tx).await?;
             }
-            let found: Option<Whence> = crate::store::statements::query_as(WHENCE)
-                .bind(id)
-                .bind(slot)
-                .bind(actor.reach.patient())
-                .bind(actor.reach.doctor())
-                .fetch_optional(&mut *tx)
-                .await?;
-            let from = found.map(|w| w.0);
-            // The notice windows, decided in this transaction once the move would go ahead: a
-            // replay of a move already made finds it on `slot` and answers as before.
-            if let Some((_, true, until_from, until_to)) = found.filter(|w| w.0 != slot) {
-                let role = actor.role;
-                let late = notice.change_refusal(role, until_from);
-                if let Some(e) = late.or_else(|| notice.move_refusal(role, until_to)) {
-                    tx.rollback().await?;
-                    return Err(e.into());
+            let role = actor.role;
+            let bound_by_notice =
+                notice.cancel_window(role).is_some() || notice.book_window(role).is_some();
+            let from: Option<SlotId> = if bound_by_notice {
+                // The slots' starts are read only when a window binds the actor: the read of
+                // the target slot would make every concurrent move to it a serialization
+                // conflict.
+                let found: Option<Whence> = crate::store::statements::query_as(WHENCE)
+                    .bind(id)
+                    .bind(slot)
+                    .bind(actor.reach.patient())
+                    .bind(actor.reach.doctor())
+                    .fetch_optional(&mut *tx)
+                    .await?;
+                // Decided once the move would go ahead: a replay of a move already made finds
+                // it on `slot` and answers as before.
+                if let Some((_, true, until_from, until_to)) = found.filter(|w| w.0 != slot) {
+                    let late = notice.change_refusal(role, until_from);
+                    if let Some(e) = late.or_else(|| notice.move_refusal(role, until_to)) {
+                        tx.rollback().await?;
+                        return Err(e.into());
+                    }
                 }
-            }
-            let access = actor.access.as_ref();
-            let row = crate::store::statements::query_as(RESCHEDULE_SQL)
+                found.map(|w| w.0)
+            } else {
+                crate::store::statements::query_scalar(
+                    "SELECT time_slot_id FROM appointments WHERE id = $1",
+                )
                 .bind(id)
-                .bind(&actor.id)
-                .bind(slot)
-                .bind(actor.role)
-                .bind(access.map(|a| a.user_id))
-                .bind(access.map(|a| &a.route))
-                .bind(access.map(|a| &a.request_id))
-                .bind(access.and_then(|a| a.break_glass.as_ref()))
-                .bind(actor.reach.patient())
-                .bind(actor.reach.doctor())
+                .fetch_optional(&mut *tx)
+                .await?
+            };
+            let row = bound(RESCHEDULE_SQL, id, slot, actor)
                 .fetch_optional(&mut *tx)
                 .await;
             // Nothing changed (or the statement failed and the transaction with it): roll back.
@@ -179,25 +182,7 @@ async fn run(
     third: Option<uuid::Uuid>,
     actor: &Actor,
 ) -> DomainResult<Outcome> {
-    retry(|| async move {
-        let access = actor.access.as_ref();
-        let row: Result<Option<AppointmentRow>, sqlx::Error> =
-            crate::store::statements::query_as(sql)
-                .bind(id)
-                .bind(&actor.id)
-                .bind(third)
-                .bind(actor.role)
-                .bind(access.map(|a| a.user_id))
-                .bind(access.map(|a| &a.route))
-                .bind(access.map(|a| &a.request_id))
-                .bind(access.and_then(|a| a.break_glass.as_ref()))
-                .bind(actor.reach.patient())
-                .bind(actor.reach.doctor())
-                .fetch_optional(pool)
-                .await;
-        outcome(row)
-    })
-    .await
+    retry(|| async move { outcome(bound(sql, id, third, actor).fetch_optional(pool).await) }).await
 }
 
 /// Records that the request touched the patient's appointment although nothing changed.
