@@ -32,6 +32,10 @@ pub const POOL_CONNECTIONS: &str = "carebook_db_pool_connections";
 pub const POOL_MAX: &str = "carebook_db_pool_max_connections";
 /// How long taking one connection from each pool took at the last scrape, by `pool`.
 pub const POOL_ACQUIRE: &str = "carebook_db_pool_acquire_seconds";
+/// WAL the read replica has still to replay, in bytes (only with `DATABASE_READ_URL`).
+pub const REPLICA_LAG_BYTES: &str = "carebook_replica_lag_bytes";
+/// How long the read replica has had WAL to replay, in seconds (only with `DATABASE_READ_URL`).
+pub const REPLICA_LAG_SECONDS: &str = "carebook_replica_lag_seconds";
 /// Transaction attempts that failed with a retryable error, by `sqlstate`.
 pub const DB_RETRIES: &str = "carebook_db_retries_total";
 /// Transactions by final `outcome`: `committed`, `committed_after_retry`, `refused` (a domain
@@ -103,6 +107,16 @@ fn describe() {
         Unit::Seconds,
         "Time one connection acquire took at the last scrape."
     );
+    describe_gauge!(
+        REPLICA_LAG_BYTES,
+        Unit::Bytes,
+        "WAL the read replica has still to replay, at the last scrape."
+    );
+    describe_gauge!(
+        REPLICA_LAG_SECONDS,
+        Unit::Seconds,
+        "How long the read replica has had WAL to replay, at the last scrape (0: caught up)."
+    );
     describe_counter!(DB_RETRIES, "Database attempts retried, by SQLSTATE.");
     describe_counter!(DB_TRANSACTIONS, "Database transactions by final outcome.");
     describe_counter!(UNAVAILABLE, "503 answers by cause.");
@@ -171,6 +185,11 @@ async fn scrape(State(store): State<Arc<dyn Store>>) -> Response {
         if let Some(took) = pool.acquire {
             gauge!(POOL_ACQUIRE, "pool" => name).set(took.as_secs_f64());
         }
+    }
+    // A replica that does not answer leaves the last figures; `/health/ready` reports it.
+    if let Some(Ok(lag)) = store.replica_lag().await {
+        gauge!(REPLICA_LAG_BYTES).set(lag.bytes);
+        gauge!(REPLICA_LAG_SECONDS).set(lag.seconds);
     }
     handle.run_upkeep();
     (

@@ -103,6 +103,17 @@ async fn pause_replay(replica: &mut PgConnection) {
 }
 
 /// `GET /api/health/ready`: status and body.
+/// `carebook_replica_lag_bytes` from the private `/metrics`.
+async fn replica_lag_bytes(app: &TestApp) -> f64 {
+    let text = app.anon.get(&app.metrics).send().await.expect("scrape");
+    let text = text.text().await.expect("metrics text");
+    let line = text
+        .lines()
+        .find(|l| l.starts_with("carebook_replica_lag_bytes "))
+        .unwrap_or_else(|| panic!("no replica lag in /metrics: {text}"));
+    line.rsplit(' ').next().unwrap().parse().expect("a number")
+}
+
 async fn ready(app: &TestApp) -> (StatusCode, Value) {
     let url = format!("{}/health/ready", app.base);
     let (s, _, b) = app.send(None, Method::GET, &url, Value::Null, &[]).await;
@@ -149,6 +160,9 @@ async fn pure_reads_come_from_the_replica_and_lag_it_while_writes_see_their_own(
     assert_eq!(booked["patient_id"], json!(patient.patient_id), "{booked}");
     assert_eq!(appointments_on(&mut primary, &slot).await, 1);
     assert_eq!(appointments_on(&mut replica, &slot).await, 0);
+    // `/metrics` shows how far behind the replica is.
+    let lag = replica_lag_bytes(&app).await;
+    assert!(lag > 0.0, "replica lag while replay is paused: {lag}");
     // Pure reads answer what the replica has: the seat still looks free, the booking unknown.
     assert!(available(&app, &doctor).await.contains(&slot));
     let (s, b) = app.get(&format!("/appointments/{id}")).await;
@@ -193,6 +207,10 @@ async fn pure_reads_come_from_the_replica_and_lag_it_while_writes_see_their_own(
     })
     .await;
     assert_eq!(appointments_on(&mut replica, &slot).await, 1);
+    eventually(CATCH_UP, "the replica lag back to 0", || async {
+        (replica_lag_bytes(&app).await == 0.0).then_some(())
+    })
+    .await;
     // A paged list (its page and total in one REPEATABLE READ snapshot) on the replica.
     assert_eq!(app.live_on_slot(&doctor, &slot).await, 1);
 }

@@ -45,6 +45,16 @@ pub struct PoolStats {
     pub acquire: Option<std::time::Duration>,
 }
 
+/// How far a read replica is behind its primary.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct ReplicaLag {
+    /// WAL the primary has written that the replica has not replayed yet, in bytes.
+    pub bytes: f64,
+    /// Since the last transaction the replica replayed, while it has more to replay; 0 when it
+    /// has replayed everything it received.
+    pub seconds: f64,
+}
+
 /// The use cases carebook needs from a database: one port per aggregate, and the
 /// operations of the database itself.
 #[async_trait]
@@ -71,6 +81,11 @@ pub trait Store:
     async fn ping(&self) -> DomainResult<()>;
     /// Whether the read replica answers; `None` when there is none. Errors: `Unavailable`.
     async fn ping_replica(&self) -> Option<DomainResult<()>> {
+        None
+    }
+    /// How far the read replica is behind the primary; `None` when there is none. Errors:
+    /// `Unavailable`.
+    async fn replica_lag(&self) -> Option<DomainResult<ReplicaLag>> {
         None
     }
     /// This store with every read on the primary, for a read that decides a write or must see

@@ -244,6 +244,10 @@ impl Store for PgStore {
         };
         Some(ping.map_err(|e| DomainError::Unavailable(Box::new(e))))
     }
+    async fn replica_lag(&self) -> Option<DomainResult<crate::domain::store::ReplicaLag>> {
+        self.on_primary.as_ref()?;
+        Some(replica::lag(&self.fresh, &self.reader).await)
+    }
     fn primary(&self) -> &dyn Store {
         match &self.on_primary {
             Some(store) => store.as_ref(),

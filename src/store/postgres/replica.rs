@@ -31,3 +31,30 @@ pub fn pool(opts: &StoreOptions) -> Result<Option<PgPool>, OpenError> {
     let reads = read_only(server, &opts.db).application_name(READ_APP);
     Ok(Some(pool_options(opts).connect_lazy_with(reads)))
 }
+
+/// How far the replica (`reader`) is behind the primary (`primary`): the primary's WAL
+/// position, then how much of it the replica has still to replay, and for how long it has had
+/// something to replay.
+pub async fn lag(
+    primary: &super::tx_pool::TxPool,
+    reader: &super::tx_pool::TxPool,
+) -> crate::domain::DomainResult<crate::domain::store::ReplicaLag> {
+    let unavailable = |e: sqlx::Error| crate::domain::DomainError::Unavailable(Box::new(e));
+    let written: String = sqlx::query_scalar("SELECT pg_current_wal_lsn()::text")
+        .fetch_one(&**primary)
+        .await
+        .map_err(unavailable)?;
+    let (bytes, seconds): (Option<f64>, Option<f64>) = sqlx::query_as(
+        "SELECT greatest(pg_wal_lsn_diff($1::pg_lsn, pg_last_wal_replay_lsn()), 0)::float8,
+                CASE WHEN pg_last_wal_receive_lsn() = pg_last_wal_replay_lsn() THEN 0
+                     ELSE extract(epoch FROM now() - pg_last_xact_replay_timestamp())::float8 END",
+    )
+    .bind(written)
+    .fetch_one(&**reader)
+    .await
+    .map_err(unavailable)?;
+    Ok(crate::domain::store::ReplicaLag {
+        bytes: bytes.unwrap_or(0.0),
+        seconds: seconds.unwrap_or(0.0),
+    })
+}
