@@ -14,6 +14,7 @@ use sqlx::{ConnectOptions, PgPool};
 
 use super::pools::{pool_options, read_only};
 use crate::store::options::{OpenError, StoreOptions};
+use crate::store::statements;
 
 /// `application_name` of the pool serving pure reads (on the replica when there is one).
 pub const READ_APP: &str = "carebook-read";
@@ -40,11 +41,11 @@ pub async fn lag(
     reader: &super::tx_pool::TxPool,
 ) -> crate::domain::DomainResult<crate::domain::store::ReplicaLag> {
     let unavailable = |e: sqlx::Error| crate::domain::DomainError::Unavailable(Box::new(e));
-    let written: String = sqlx::query_scalar("SELECT pg_current_wal_lsn()::text")
+    let written: String = statements::query_scalar("SELECT pg_current_wal_lsn()::text")
         .fetch_one(&**primary)
         .await
         .map_err(unavailable)?;
-    let (bytes, seconds): (Option<f64>, Option<f64>) = sqlx::query_as(
+    let (bytes, seconds): (Option<f64>, Option<f64>) = statements::query_as(
         "SELECT greatest(pg_wal_lsn_diff($1::pg_lsn, pg_last_wal_replay_lsn()), 0)::float8,
                 CASE WHEN pg_last_wal_receive_lsn() = pg_last_wal_replay_lsn() THEN 0
                      ELSE extract(epoch FROM now() - pg_last_xact_replay_timestamp())::float8 END",
