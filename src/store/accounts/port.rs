@@ -1,183 +1,71 @@
 //! The account ports (`AccountStore`, `SessionStore`, `AccessStore`) for an adapter.
 
-/// `impl AccountStore`, `SessionStore` and `AccessStore` for an adapter: `$m` its query module, `$w` its write pool, `$f` its
-/// read pool on the primary (for reads that decide who someone is and what they may do, which
-/// must see the latest commit), `$r` its pool for pure reads (perhaps a lagging replica),
-/// `$instant` how a filter instant is bound.
+/// `impl AccountStore`, `SessionStore` and `AccessStore` for an adapter: `$m` its query module,
+/// `$instant` how a filter instant is bound. Reads that decide who someone is and what they may
+/// do go to `fresh()`, which sees the latest commit; only the access log is a pure read.
 macro_rules! impl_account_store {
-    ($store:ty, $m:path, $w:ident, $f:ident, $r:ident, $instant:expr) => {
-        #[async_trait::async_trait]
-        impl crate::domain::store::AccountStore for $store {
-            async fn create_user(
-                &self,
-                new: crate::domain::user::NewUser,
-            ) -> crate::domain::DomainResult<crate::domain::user::User> {
-                use $m as m;
-                m::create_user(&self.$w, &new).await
-            }
-            async fn register_patient(
-                &self,
-                patient: crate::domain::patient::NewPatient,
-                password_hash: String,
-                request_id: String,
-            ) -> crate::domain::DomainResult<(
-                crate::domain::patient::Patient,
-                crate::domain::user::User,
-            )> {
-                use $m as m;
-                let route = "/api/auth/register";
-                m::register_patient(&self.$w, &patient, &password_hash, route, &request_id).await
-            }
-            async fn credentials(
-                &self,
-                email: &str,
-            ) -> crate::domain::DomainResult<Option<crate::domain::user::Credentials>> {
-                use $m as m;
-                m::credentials(&self.$f, email).await
-            }
-            async fn credentials_by_id(
-                &self,
-                id: crate::domain::UserId,
-            ) -> crate::domain::DomainResult<crate::domain::user::Credentials> {
-                use $m as m;
-                m::credentials_by_id(&self.$f, id).await
-            }
-            async fn list_users(
-                &self,
-                page: crate::domain::page::Page,
-            ) -> crate::domain::DomainResult<crate::domain::page::Paged<crate::domain::user::User>>
-            {
-                use $m as m;
-                m::list_users(&self.$r, page).await
-            }
-            async fn update_user(
-                &self,
-                id: crate::domain::UserId,
-                patch: crate::domain::user::UserPatch,
-            ) -> crate::domain::DomainResult<crate::domain::user::User> {
-                use $m as m;
-                m::update_user(&self.$w, id, &patch).await
-            }
-            async fn set_password(
-                &self,
-                id: crate::domain::UserId,
-                hash: String,
-                keep: Option<crate::domain::SessionId>,
-            ) -> crate::domain::DomainResult<()> {
-                use $m as m;
-                m::set_password(&self.$w, id, &hash, keep).await
-            }
-            async fn set_totp(
-                &self,
-                id: crate::domain::UserId,
-                secret: Option<String>,
-                enabled: bool,
-            ) -> crate::domain::DomainResult<()> {
-                use $m as m;
-                m::set_totp(&self.$w, id, secret.as_deref(), enabled).await
-            }
-            async fn any_user(&self) -> crate::domain::DomainResult<bool> {
-                use $m as m;
-                m::any_user(&self.$f).await
-            }
+    ($store:ty, $m:path, $instant:expr) => {
+        crate::store::forward::forward! { $store, crate::domain::store::AccountStore, {
+            use $m as m;
+            use crate::domain::page::{Page, Paged};
+            use crate::domain::patient::{NewPatient, Patient};
+            use crate::domain::user::{Credentials, NewUser, User, UserPatch};
+            use crate::domain::{SessionId, UserId};
+        }
+        fn create_user(&self, new: NewUser) -> User => m::create_user(self.writes(), &new);
+        fn register_patient(&self, patient: NewPatient, password_hash: String, request_id: String)
+            -> (Patient, User) => m::register_patient(
+                self.writes(), &patient, &password_hash, "/api/auth/register", &request_id);
+        fn credentials(&self, email: &str) -> Option<Credentials>
+            => m::credentials(self.fresh(), email);
+        fn credentials_by_id(&self, id: UserId) -> Credentials
+            => m::credentials_by_id(self.fresh(), id);
+        fn list_users(&self, page: Page) -> Paged<User> => m::list_users(self.reads(), page);
+        fn update_user(&self, id: UserId, patch: UserPatch) -> User
+            => m::update_user(self.writes(), id, &patch);
+        fn set_password(&self, id: UserId, hash: String, keep: Option<SessionId>) -> ()
+            => m::set_password(self.writes(), id, &hash, keep);
+        fn set_totp(&self, id: UserId, secret: Option<String>, enabled: bool) -> ()
+            => m::set_totp(self.writes(), id, secret.as_deref(), enabled);
+        fn any_user(&self) -> bool => m::any_user(self.fresh());
         }
 
-        #[async_trait::async_trait]
-        impl crate::domain::store::SessionStore for $store {
-            async fn create_session(
-                &self,
-                id: crate::domain::SessionId,
-                user: crate::domain::UserId,
-                refresh_hash: String,
-            ) -> crate::domain::DomainResult<()> {
-                use $m as m;
-                m::create_session(&self.$w, id, user, &refresh_hash).await
-            }
-            async fn session(
-                &self,
-                id: crate::domain::SessionId,
-            ) -> crate::domain::DomainResult<Option<crate::domain::user::Session>> {
-                use $m as m;
-                // From the writer: a refresh right after login must see the new session.
-                m::session(&self.$w, id).await
-            }
-            async fn rotate_session(
-                &self,
-                id: crate::domain::SessionId,
-                old: &str,
-                new: &str,
-            ) -> crate::domain::DomainResult<bool> {
-                use $m as m;
-                m::rotate_session(&self.$w, id, old, new).await
-            }
-            async fn revoke_session(
-                &self,
-                id: crate::domain::SessionId,
-                reason: &str,
-            ) -> crate::domain::DomainResult<()> {
-                use $m as m;
-                m::revoke_session(&self.$w, id, reason).await
-            }
-            async fn revoked_sessions(
-                &self,
-                within_secs: i64,
-            ) -> crate::domain::DomainResult<Vec<crate::domain::SessionId>> {
-                use $m as m;
-                m::revoked_sessions(&self.$f, within_secs).await
-            }
-            async fn signing_keys(
-                &self,
-            ) -> crate::domain::DomainResult<Vec<crate::domain::user::SigningKey>> {
-                use $m as m;
-                m::signing_keys(&self.$w).await
-            }
-            async fn add_signing_key(
-                &self,
-                kid: &str,
-                secret: &str,
-                only_if_none: bool,
-            ) -> crate::domain::DomainResult<()> {
-                use $m as m;
-                m::add_signing_key(&self.$w, kid, secret, only_if_none).await
-            }
-            async fn retire_signing_keys(
-                &self,
-                older_than_secs: i64,
-            ) -> crate::domain::DomainResult<u64> {
-                use $m as m;
-                m::retire_signing_keys(&self.$w, older_than_secs).await
-            }
+        // Sessions are read from the writer: a refresh right after login must see the new one.
+        crate::store::forward::forward! { $store, crate::domain::store::SessionStore, {
+            use $m as m;
+            use crate::domain::user::{Session, SigningKey};
+            use crate::domain::{SessionId, UserId};
+        }
+        fn create_session(&self, id: SessionId, user: UserId, refresh_hash: String) -> ()
+            => m::create_session(self.writes(), id, user, &refresh_hash);
+        fn session(&self, id: SessionId) -> Option<Session> => m::session(self.writes(), id);
+        fn rotate_session(&self, id: SessionId, old: &str, new: &str) -> bool
+            => m::rotate_session(self.writes(), id, old, new);
+        fn revoke_session(&self, id: SessionId, reason: &str) -> ()
+            => m::revoke_session(self.writes(), id, reason);
+        fn revoked_sessions(&self, within_secs: i64) -> Vec<SessionId>
+            => m::revoked_sessions(self.fresh(), within_secs);
+        fn signing_keys(&self) -> Vec<SigningKey> => m::signing_keys(self.writes());
+        fn add_signing_key(&self, kid: &str, secret: &str, only_if_none: bool) -> ()
+            => m::add_signing_key(self.writes(), kid, secret, only_if_none);
+        fn retire_signing_keys(&self, older_than_secs: i64) -> u64
+            => m::retire_signing_keys(self.writes(), older_than_secs);
         }
 
-        #[async_trait::async_trait]
-        impl crate::domain::store::AccessStore for $store {
-            async fn record_access(
-                &self,
-                by: &crate::domain::user::Accessor,
-                records: &[crate::domain::user::NewAccess],
-            ) -> crate::domain::DomainResult<()> {
-                use $m as m;
-                m::record_access(&self.$w, by, records).await
-            }
-            async fn access_log(
-                &self,
-                filter: &crate::domain::user::AccessFilter,
-                page: crate::domain::page::Page,
-            ) -> crate::domain::DomainResult<
-                crate::domain::page::Paged<crate::domain::user::AccessRecord>,
-            > {
-                use $m as m;
-                let (from, to) = (filter.from.map($instant), filter.to.map($instant));
-                m::access_log(&self.$r, filter, from, to, page).await
-            }
-            async fn has_care_relationship(
-                &self,
-                doctor: crate::domain::DoctorId,
-                patient: crate::domain::PatientId,
-            ) -> crate::domain::DomainResult<bool> {
-                use $m as m;
-                m::has_care_relationship(&self.$f, doctor, patient).await
-            }
+        crate::store::forward::forward! { $store, crate::domain::store::AccessStore, {
+            use $m as m;
+            use crate::domain::page::{Page, Paged};
+            use crate::domain::user::{AccessFilter, AccessRecord, Accessor, NewAccess};
+            use crate::domain::{DoctorId, PatientId};
+        }
+        fn record_access(&self, by: &Accessor, records: &[NewAccess]) -> ()
+            => m::record_access(self.writes(), by, records);
+        fn access_log(&self, filter: &AccessFilter, page: Page) -> Paged<AccessRecord> => {
+            let (from, to) = (filter.from.map($instant), filter.to.map($instant));
+            m::access_log(self.reads(), filter, from, to, page)
+        };
+        fn has_care_relationship(&self, doctor: DoctorId, patient: PatientId) -> bool
+            => m::has_care_relationship(self.fresh(), doctor, patient);
         }
     };
 }

@@ -61,23 +61,14 @@ pub use tx_pool::TxPool;
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
 
-super::credentials::impl_credential_store!(PgStore, crate::store::credentials::pg, pool, fresh);
-
-super::accounts::impl_account_store!(
-    PgStore,
-    crate::store::accounts::pg,
-    pool,
-    fresh,
-    reader,
-    |t| t
-);
+super::credentials::impl_credential_store!(PgStore, crate::store::credentials::pg);
+super::accounts::impl_account_store!(PgStore, crate::store::accounts::pg, |t| t);
 
 crate::store::forward::impl_people_store!(PgStore);
 crate::store::forward::impl_slot_store!(PgStore);
 crate::store::forward::impl_schedule_store!(PgStore);
 crate::store::forward::impl_notify_store!(PgStore);
 crate::store::forward::impl_appointment_reads!(PgStore);
-crate::store::forward::impl_housekeeping!(PgStore);
 
 impl PgStore {
     /// Connects (creating the database when it does not exist) and applies migrations.

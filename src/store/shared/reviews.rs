@@ -7,8 +7,6 @@
 /// for what the expansion site supplies).
 macro_rules! review_queries {
     ($store:ty) => {
-        use async_trait::async_trait;
-
         use super::tx::{begin_write, record_write, snapshot, Pool};
         use crate::domain::appointment::AppointmentStatus;
         use crate::domain::page::{Page, Paged};
@@ -93,18 +91,11 @@ macro_rules! review_queries {
             rows::paged(total, items)
         }
 
-        #[async_trait]
-        impl ReviewStore for $store {
-            async fn create_review(&self, new: NewReview, by: Accessor) -> DomainResult<Review> {
-                create(self.writes(), &new, &by).await
-            }
-            async fn list_reviews(
-                &self,
-                doctor: DoctorId,
-                page: Page,
-            ) -> DomainResult<Paged<Review>> {
-                list(self.reads(), doctor, page).await
-            }
+        crate::store::forward::forward! { $store, ReviewStore, {}
+        fn create_review(&self, new: NewReview, by: Accessor) -> Review
+            => create(self.writes(), &new, &by);
+        fn list_reviews(&self, doctor: DoctorId, page: Page) -> Paged<Review>
+            => list(self.reads(), doctor, page);
         }
     };
 }

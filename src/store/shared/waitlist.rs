@@ -5,7 +5,6 @@
 /// [`super`] for what the expansion site supplies).
 macro_rules! waitlist_queries {
     ($store:ty) => {
-        use async_trait::async_trait;
 
         use super::tx::{begin_write, record_write, snapshot, Pool};
         use crate::domain::page::{Page, Paged};
@@ -117,30 +116,14 @@ macro_rules! waitlist_queries {
             .await
         }
 
-        #[async_trait]
-        impl WaitlistStore for $store {
-            async fn join_waitlist(
-                &self,
-                new: NewWaitlistEntry,
-                by: Option<Accessor>,
-            ) -> DomainResult<WaitlistEntry> {
-                join(self.writes(), &new, by.as_ref()).await
-            }
-            async fn list_waitlist(
-                &self,
-                filter: WaitlistFilter,
-                page: Page,
-            ) -> DomainResult<Paged<WaitlistEntry>> {
-                list(self.reads(), filter, page).await
-            }
-            async fn leave_waitlist(
-                &self,
-                id: WaitlistId,
-                only: WaitlistFilter,
-                by: Option<Accessor>,
-            ) -> DomainResult<WaitlistEntry> {
-                leave(self.writes(), id, only, by.as_ref()).await
-            }
+        crate::store::forward::forward! { $store, WaitlistStore, {}
+        fn join_waitlist(&self, new: NewWaitlistEntry, by: Option<Accessor>) -> WaitlistEntry
+            => join(self.writes(), &new, by.as_ref());
+        fn list_waitlist(&self, filter: WaitlistFilter, page: Page) -> Paged<WaitlistEntry>
+            => list(self.reads(), filter, page);
+        fn leave_waitlist(&self, id: WaitlistId, only: WaitlistFilter, by: Option<Accessor>)
+            -> WaitlistEntry
+            => leave(self.writes(), id, only, by.as_ref());
         }
     };
 }

@@ -78,37 +78,24 @@ const READ_ACQUIRE_TIMEOUT: Duration = Duration::from_secs(5);
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
 
-super::credentials::impl_credential_store!(
-    SqliteStore,
-    crate::store::credentials::lite,
-    writer,
-    reader
-);
+super::credentials::impl_credential_store!(SqliteStore, crate::store::credentials::lite);
 
 // A filter instant outside the years 0000..=9999 cannot be stored; as text it bounds nothing.
-super::accounts::impl_account_store!(
-    SqliteStore,
-    crate::store::accounts::lite,
-    writer,
-    reader,
-    reader,
-    |t| {
-        instant(t).unwrap_or_else(|| {
-            if t.year() < 0 {
-                String::new()
-            } else {
-                "~".into()
-            }
-        })
-    }
-);
+super::accounts::impl_account_store!(SqliteStore, crate::store::accounts::lite, |t| {
+    instant(t).unwrap_or_else(|| {
+        if t.year() < 0 {
+            String::new()
+        } else {
+            "~".into()
+        }
+    })
+});
 
 crate::store::forward::impl_people_store!(SqliteStore);
 crate::store::forward::impl_slot_store!(SqliteStore);
 crate::store::forward::impl_schedule_store!(SqliteStore);
 crate::store::forward::impl_notify_store!(SqliteStore);
 crate::store::forward::impl_appointment_reads!(SqliteStore);
-crate::store::forward::impl_housekeeping!(SqliteStore);
 
 impl SqliteStore {
     /// Opens (creating the file and its folder when missing) and applies migrations.
