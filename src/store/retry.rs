@@ -104,6 +104,25 @@ fn backoff(n: u32) -> Duration {
     Duration::from_micros(fastrand::u64(500..=cap_ms * 1000))
 }
 
+/// Runs `work` in the transaction `begin` opens and commits it, the whole retried as [`retry`]
+/// retries it. `work` hands the transaction back so that it can be committed; a refusal
+/// (`Err`) drops it, rolling back.
+pub async fn in_tx<DB, T, B, BFut, F, Fut>(begin: B, work: F) -> Result<T, DomainError>
+where
+    DB: sqlx::Database,
+    B: Fn() -> BFut,
+    BFut: std::future::Future<Output = Result<sqlx::Transaction<'static, DB>, sqlx::Error>>,
+    F: Fn(sqlx::Transaction<'static, DB>) -> Fut,
+    Fut: std::future::Future<Output = Result<(T, sqlx::Transaction<'static, DB>), TxError>>,
+{
+    retry(|| async {
+        let (value, tx) = work(begin().await?).await?;
+        tx.commit().await?;
+        Ok(value)
+    })
+    .await
+}
+
 /// Runs `attempt` until it succeeds, fails with a non-retryable error, or runs out of tries.
 pub async fn retry<T, F, Fut>(attempt: F) -> Result<T, DomainError>
 where

@@ -4,13 +4,12 @@
 macro_rules! removal {
     ($pool:ty) => {
         use crate::domain::{DomainError, DomainResult, DoctorId, SlotId};
-        use crate::store::retry::{retry, TxError};
+        use crate::store::retry::{in_tx, TxError};
         use crate::store::statements::{query, query_as};
 
         /// Deletes the slot if it never held an appointment and no weekly rule laid it.
         pub async fn delete_slot(pool: &$pool, doctor: DoctorId, slot: SlotId) -> DomainResult<()> {
-            retry(|| async move {
-                let mut tx = pool.begin().await?;
+            in_tx(|| pool.begin(), |mut tx| async move {
                 let found: Option<(bool, bool)> = query_as(
                     "SELECT EXISTS (SELECT 1 FROM appointments a WHERE a.time_slot_id = s.id),
                             s.schedule_id IS NOT NULL
@@ -41,8 +40,7 @@ macro_rules! removal {
                     .bind(doctor)
                     .execute(&mut *tx)
                     .await?;
-                tx.commit().await?;
-                Ok(())
+                Ok(((), tx))
             })
             .await
         }

@@ -10,7 +10,7 @@ macro_rules! access_queries {
         use crate::domain::page::{Page, Paged};
         use crate::domain::user::{AccessAction, AccessFilter, AccessRecord, Accessor, NewAccess};
         use crate::domain::{DoctorId, DomainResult, PatientId};
-        use crate::store::retry::retry;
+        use crate::store::retry::{in_tx, retry};
         use crate::store::rows::{self, AccessRow};
 
 
@@ -64,11 +64,9 @@ macro_rules! access_queries {
             by: &Accessor,
             records: &[NewAccess],
         ) -> DomainResult<()> {
-            retry(|| async move {
-                let mut tx = pool.begin().await?;
+            in_tx(|| pool.begin(), |mut tx| async move {
                 insert_access(&mut *tx, by, records).await?;
-                tx.commit().await?;
-                Ok(())
+                Ok(((), tx))
             })
             .await
         }
@@ -117,8 +115,7 @@ macro_rules! access_queries {
             T: for<'q> sqlx::Encode<'q, $db> + sqlx::Type<$db> + Clone + Send + Sync,
         {
             let (from, to) = (&from, &to);
-            let (total, items): (i64, Vec<AccessRow>) = retry(|| async move {
-                let mut tx = pool.begin().await?;
+            let (total, items): (i64, Vec<AccessRow>) = in_tx(|| pool.begin(), |mut tx| async move {
                 let total = crate::store::statements::query_scalar(concat!("SELECT count(*) ", access_filter!()))
                     .bind(f.patient_id)
                     .bind(f.actor_id)
@@ -141,8 +138,7 @@ macro_rules! access_queries {
                 .bind(page.offset)
                 .fetch_all(&mut *tx)
                 .await?;
-                tx.commit().await?;
-                Ok((total, items))
+                Ok(((total, items), tx))
             })
             .await?;
             rows::paged(total, items)

@@ -13,7 +13,7 @@ macro_rules! user_queries {
         use crate::domain::user::{AccessAction, Accessor, Credentials, NewUser, Role, User, UserPatch};
         use crate::domain::{DomainError, DomainResult, PatientId, SessionId, UserId};
         use crate::store::binds::bind_patient;
-        use crate::store::retry::{retry, TxError};
+        use crate::store::retry::{TxError, in_tx, retry};
         use crate::store::rows::{self, PatientRow, UserRow};
 
         use super::access::record_write;
@@ -57,8 +57,7 @@ macro_rules! user_queries {
         /// Writes access records on the caller's connection (inside its transaction).
         pub async fn create_user(pool: &$pool, new: &NewUser) -> DomainResult<User> {
             let id = UserId::random();
-            let row: UserRow = retry(|| async move {
-                let mut tx = pool.begin().await?;
+            let row: UserRow = in_tx(|| pool.begin(), |mut tx| async move {
                 if email_taken(&mut *tx, new.email.as_str()).await? {
                     return Err(dup(EMAIL_TAKEN));
                 }
@@ -88,8 +87,7 @@ macro_rules! user_queries {
                 .fetch_one(&mut *tx)
                 .await
                 .map_err(on_unique(EMAIL_TAKEN))?;
-                tx.commit().await?;
-                Ok(row)
+                Ok((row, tx))
             })
             .await?;
             row.try_into()
@@ -103,8 +101,7 @@ macro_rules! user_queries {
             request_id: &str,
         ) -> DomainResult<(Patient, User)> {
             let (pid, uid) = (PatientId::random(), UserId::random());
-            let (patient, user): (PatientRow, UserRow) = retry(|| async move {
-                let mut tx = pool.begin().await?;
+            let (patient, user): (PatientRow, UserRow) = in_tx(|| pool.begin(), |mut tx| async move {
                 let taken: i64 =
                     crate::store::statements::query_scalar("SELECT count(*) FROM patients WHERE lower(email) = lower($1)")
                         .bind(p.email.as_str())
@@ -141,8 +138,7 @@ macro_rules! user_queries {
                     break_glass: None,
                 };
                 record_write(&mut *tx, Some(&by), pid, AccessAction::Create).await?;
-                tx.commit().await?;
-                Ok((patient, user))
+                Ok(((patient, user), tx))
             })
             .await?;
             Ok((patient.try_into()?, user.try_into()?))
@@ -174,8 +170,7 @@ macro_rules! user_queries {
         }
 
         pub async fn list_users(pool: &$pool, page: Page) -> DomainResult<Paged<User>> {
-            let (total, items): (i64, Vec<UserRow>) = retry(|| async move {
-                let mut tx = pool.begin().await?;
+            let (total, items): (i64, Vec<UserRow>) = in_tx(|| pool.begin(), |mut tx| async move {
                 let total = crate::store::statements::query_scalar("SELECT count(*) FROM users")
                     .fetch_one(&mut *tx)
                     .await?;
@@ -186,8 +181,7 @@ macro_rules! user_queries {
                 .bind(page.offset)
                 .fetch_all(&mut *tx)
                 .await?;
-                tx.commit().await?;
-                Ok((total, items))
+                Ok(((total, items), tx))
             })
             .await?;
             rows::paged(total, items)
@@ -198,8 +192,7 @@ macro_rules! user_queries {
             id: UserId,
             patch: &UserPatch,
         ) -> DomainResult<User> {
-            let row: UserRow = retry(|| async move {
-                let mut tx = pool.begin().await?;
+            let row: UserRow = in_tx(|| pool.begin(), |mut tx| async move {
                 let current: Option<UserRow> = crate::store::statements::query_as("SELECT * FROM users WHERE id = $1")
                     .bind(id)
                     .fetch_optional(&mut *tx)
@@ -233,8 +226,7 @@ macro_rules! user_queries {
                 if disabled || role != current.role {
                     revoke_all(&mut *tx, id, None, "account changed").await?;
                 }
-                tx.commit().await?;
-                Ok(row)
+                Ok((row, tx))
             })
             .await?;
             row.try_into()
@@ -266,8 +258,7 @@ macro_rules! user_queries {
             hash: &str,
             keep: Option<SessionId>,
         ) -> DomainResult<()> {
-            retry(|| async move {
-                let mut tx = pool.begin().await?;
+            in_tx(|| pool.begin(), |mut tx| async move {
                 crate::store::statements::query(concat!(
                     "UPDATE users SET password_hash = $2, updated_at = ",
                     $now,
@@ -278,8 +269,7 @@ macro_rules! user_queries {
                 .execute(&mut *tx)
                 .await?;
                 revoke_all(&mut *tx, id, keep, "password changed").await?;
-                tx.commit().await?;
-                Ok(())
+                Ok(((), tx))
             })
             .await
         }

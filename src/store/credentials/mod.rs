@@ -18,7 +18,7 @@ macro_rules! credential_queries {
             AccountEvent, Link, LinkPurpose, NewLink, SecretKind, StoredSecret, Window,
         };
         use crate::domain::{DomainError, DomainResult, PatientId, SessionId, UserId};
-        use crate::store::retry::retry;
+        use crate::store::retry::{in_tx, retry};
         use crate::store::statements::{query, query_as, query_scalar};
 
         pub async fn take_attempt(
@@ -30,8 +30,7 @@ macro_rules! credential_queries {
             let mut order: Vec<usize> = (0..keys.len()).collect();
             order.sort_by(|a, b| keys[*a].0.cmp(&keys[*b].0));
             let order = &order;
-            let windows: Vec<(usize, Window)> = retry(|| async move {
-                let mut tx = begin_short(pool).await?;
+            let windows: Vec<(usize, Window)> = in_tx(|| begin_short(pool), |mut tx| async move {
                 let mut out = Vec::with_capacity(keys.len());
                 for &i in order {
                     let (key, secs) = &keys[i];
@@ -61,8 +60,7 @@ macro_rules! credential_queries {
                     };
                     out.push((i, window));
                 }
-                tx.commit().await?;
-                Ok(out)
+                Ok((out, tx))
             })
             .await?;
             let mut windows = windows;
@@ -79,8 +77,7 @@ macro_rules! credential_queries {
             let mut keys: Vec<&String> = keys.iter().collect();
             keys.sort();
             let keys = &keys;
-            retry(|| async move {
-                let mut tx = begin_short(pool).await?;
+            in_tx(|| begin_short(pool), |mut tx| async move {
                 for key in keys {
                     query("UPDATE login_throttle SET failures = failures - 1 WHERE key = $1 AND failures > 0")
                         .bind(key)
@@ -93,15 +90,13 @@ macro_rules! credential_queries {
                         .execute(&mut *tx)
                         .await?;
                 }
-                tx.commit().await?;
-                Ok(())
+                Ok(((), tx))
             })
             .await
         }
 
         pub async fn purge_credentials(pool: &$pool) -> DomainResult<u64> {
-            retry(|| async move {
-                let mut tx = begin_short(pool).await?;
+            in_tx(|| begin_short(pool), |mut tx| async move {
                 let a = query(concat!(
                     "DELETE FROM login_throttle WHERE window_start < ", $ago_open, "172800", $ago_close
                 ))
@@ -112,8 +107,7 @@ macro_rules! credential_queries {
                 ))
                 .execute(&mut *tx)
                 .await?;
-                tx.commit().await?;
-                Ok(a.rows_affected() + b.rows_affected())
+                Ok((a.rows_affected() + b.rows_affected(), tx))
             })
             .await
         }
@@ -158,8 +152,7 @@ macro_rules! credential_queries {
             token_hash: &str,
         ) -> DomainResult<Link> {
             let row: Option<(String, Option<UserId>, Option<PatientId>, Option<String>)> =
-                retry(|| async move {
-                    let mut tx = begin_short(pool).await?;
+                in_tx(|| begin_short(pool), |mut tx| async move {
                     let row = query_as(concat!(
                         "UPDATE link_tokens SET used_at = ", $now,
                         " WHERE token_hash = $1 AND purpose = $2 AND used_at IS NULL
@@ -170,8 +163,7 @@ macro_rules! credential_queries {
                     .bind(purpose.as_str())
                     .fetch_optional(&mut *tx)
                     .await?;
-                    tx.commit().await?;
-                    Ok(row)
+                    Ok((row, tx))
                 })
                 .await?;
             let (email, user_id, patient_id, payload) = row.ok_or(DomainError::NotFound("link"))?;
@@ -189,8 +181,7 @@ macro_rules! credential_queries {
             sealed: &str,
             hashes: &[String],
         ) -> DomainResult<()> {
-            retry(|| async move {
-                let mut tx = pool.begin().await?;
+            in_tx(|| pool.begin(), |mut tx| async move {
                 query(concat!(
                     "UPDATE users SET totp_secret = $2, totp_enabled = false, updated_at = ", $now,
                     " WHERE id = $1"
@@ -210,8 +201,7 @@ macro_rules! credential_queries {
                         .execute(&mut *tx)
                         .await?;
                 }
-                tx.commit().await?;
-                Ok(())
+                Ok(((), tx))
             })
             .await
         }
@@ -221,8 +211,7 @@ macro_rules! credential_queries {
             user: UserId,
             event: &AccountEvent,
         ) -> DomainResult<()> {
-            retry(|| async move {
-                let mut tx = pool.begin().await?;
+            in_tx(|| pool.begin(), |mut tx| async move {
                 query(concat!(
                     "UPDATE users SET totp_secret = NULL, totp_enabled = false, updated_at = ", $now,
                     " WHERE id = $1"
@@ -235,8 +224,7 @@ macro_rules! credential_queries {
                     .execute(&mut *tx)
                     .await?;
                 insert_event(&mut *tx, event).await?;
-                tx.commit().await?;
-                Ok(())
+                Ok(((), tx))
             })
             .await
         }
@@ -261,8 +249,7 @@ macro_rules! credential_queries {
         }
 
         pub async fn use_recovery_code(pool: &$pool, user: UserId, hash: &str) -> DomainResult<bool> {
-            retry(|| async move {
-                let mut tx = begin_short(pool).await?;
+            in_tx(|| begin_short(pool), |mut tx| async move {
                 let done = query(concat!(
                     "UPDATE recovery_codes SET used_at = ", $now,
                     " WHERE user_id = $1 AND code_hash = $2 AND used_at IS NULL"
@@ -271,22 +258,19 @@ macro_rules! credential_queries {
                 .bind(hash)
                 .execute(&mut *tx)
                 .await?;
-                tx.commit().await?;
-                Ok(done.rows_affected() == 1)
+                Ok((done.rows_affected() == 1, tx))
             })
             .await
         }
 
         pub async fn advance_totp_step(pool: &$pool, user: UserId, step: i64) -> DomainResult<bool> {
-            retry(|| async move {
-                let mut tx = begin_short(pool).await?;
+            in_tx(|| begin_short(pool), |mut tx| async move {
                 let done = query("UPDATE users SET totp_last_step = $2 WHERE id = $1 AND totp_last_step < $2")
                     .bind(user)
                     .bind(step)
                     .execute(&mut *tx)
                     .await?;
-                tx.commit().await?;
-                Ok(done.rows_affected() == 1)
+                Ok((done.rows_affected() == 1, tx))
             })
             .await
         }
@@ -310,8 +294,7 @@ macro_rules! credential_queries {
         }
 
         pub async fn stored_secrets(pool: &$pool) -> DomainResult<Vec<StoredSecret>> {
-            let (keys, totp, hooks) = retry(|| async move {
-                let mut tx = pool.begin().await?;
+            let (keys, totp, hooks) = in_tx(|| pool.begin(), |mut tx| async move {
                 let keys: Vec<(String, String)> =
                     query_as("SELECT kid, secret FROM signing_keys ORDER BY kid")
                         .fetch_all(&mut *tx)
@@ -325,8 +308,7 @@ macro_rules! credential_queries {
                     query_as("SELECT id, secret FROM webhooks ORDER BY id")
                         .fetch_all(&mut *tx)
                         .await?;
-                tx.commit().await?;
-                Ok((keys, totp, hooks))
+                Ok(((keys, totp, hooks), tx))
             })
             .await?;
             let secret = |kind, row: String, value| StoredSecret { kind, row, value };
@@ -342,8 +324,7 @@ macro_rules! credential_queries {
             pool: &$pool,
             changes: &[(StoredSecret, String)],
         ) -> DomainResult<u64> {
-            retry(|| async move {
-                let mut tx = pool.begin().await?;
+            in_tx(|| pool.begin(), |mut tx| async move {
                 let mut n = 0;
                 for (old, new) in changes {
                     let id = || {
@@ -378,18 +359,15 @@ macro_rules! credential_queries {
                     };
                     n += done.rows_affected();
                 }
-                tx.commit().await?;
-                Ok(n)
+                Ok((n, tx))
             })
             .await
         }
 
         pub async fn record_account_event(pool: &$pool, e: &AccountEvent) -> DomainResult<()> {
-            retry(|| async move {
-                let mut tx = pool.begin().await?;
+            in_tx(|| pool.begin(), |mut tx| async move {
                 insert_event(&mut *tx, e).await?;
-                tx.commit().await?;
-                Ok(())
+                Ok(((), tx))
             })
             .await
         }

@@ -12,7 +12,7 @@ use super::tx_pool::TxPool;
 use crate::domain::outbox::{Claimed, Settlement};
 use crate::domain::DomainResult;
 use crate::store::outbox_rows::{settlement_columns, ClaimRow};
-use crate::store::retry::retry;
+use crate::store::retry::in_tx;
 use crate::store::statements::{query, query_as};
 
 /// The claim's transaction: READ COMMITTED, and a plan that walks `outbox_due_idx` in order and
@@ -90,17 +90,18 @@ ORDER BY o.id";
 
 pub async fn claim(pool: &TxPool, limit: i64, lease_secs: i64) -> DomainResult<Vec<Claimed>> {
     let lease = Uuid::new_v4();
-    let rows: Vec<ClaimRow> = retry(|| async move {
-        let mut tx = pool.begin_replanned_with(CLAIM_TX).await?;
-        let rows = query_as(CLAIM)
-            .bind(limit)
-            .bind(lease_secs as f64)
-            .bind(lease)
-            .fetch_all(&mut *tx)
-            .await?;
-        tx.commit().await?;
-        Ok(rows)
-    })
+    let rows: Vec<ClaimRow> = in_tx(
+        || pool.begin_replanned_with(CLAIM_TX),
+        |mut tx| async move {
+            let rows = query_as(CLAIM)
+                .bind(limit)
+                .bind(lease_secs as f64)
+                .bind(lease)
+                .fetch_all(&mut *tx)
+                .await?;
+            Ok((rows, tx))
+        },
+    )
     .await?;
     rows.into_iter().map(|r| r.into_claimed(lease)).collect()
 }

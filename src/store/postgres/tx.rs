@@ -3,7 +3,7 @@
 
 use super::tx_pool::TxPool;
 use crate::domain::DomainResult;
-use crate::store::retry::{retry, TxError};
+use crate::store::retry::{in_tx, TxError};
 
 pub(super) use crate::store::accounts::pg::record_write;
 
@@ -53,13 +53,19 @@ where
     F: Fn(ReadTx) -> Fut,
     Fut: std::future::Future<Output = Result<(T, ReadTx), TxError>>,
 {
-    retry(|| async {
-        let tx = pool
-            .begin_with("ISOLATION LEVEL REPEATABLE READ READ ONLY")
-            .await?;
-        let (value, tx) = read(tx).await?;
-        tx.commit().await?;
-        Ok(value)
-    })
+    in_tx(
+        || pool.begin_with("ISOLATION LEVEL REPEATABLE READ READ ONLY"),
+        read,
+    )
     .await
+}
+
+/// Runs `work` in one write transaction (see [`begin_write`]) and commits it, the whole
+/// retried on a serialization failure (see [`in_tx`]).
+pub(super) async fn in_write<T, F, Fut>(pool: &TxPool, work: F) -> DomainResult<T>
+where
+    F: Fn(WriteTx) -> Fut,
+    Fut: std::future::Future<Output = Result<(T, WriteTx), TxError>>,
+{
+    in_tx(|| begin_write(pool), work).await
 }

@@ -57,26 +57,27 @@ macro_rules! outbox_queries {
                 COLUMNS.replace("o.", "")
             );
             let sql = &sql;
-            let row: Row = crate::store::retry::retry(|| async move {
-                let mut tx = super::tx::begin_queue(pool).await?;
-                let row: Option<Row> = crate::store::statements::query_as(sql)
-                    .bind(id)
-                    .fetch_optional(&mut *tx)
-                    .await?;
-                let Some(row) = row else {
-                    let status: Option<String> = crate::store::statements::query_scalar(
-                        "SELECT status FROM outbox WHERE id = $1",
-                    )
-                    .bind(id)
-                    .fetch_optional(&mut *tx)
-                    .await?;
-                    return Err(crate::store::retry::TxError::Domain(
-                        crate::store::outbox_rows::refusal(status),
-                    ));
-                };
-                tx.commit().await?;
-                Ok(row)
-            })
+            let row: Row = crate::store::retry::in_tx(
+                || super::tx::begin_queue(pool),
+                |mut tx| async move {
+                    let row: Option<Row> = crate::store::statements::query_as(sql)
+                        .bind(id)
+                        .fetch_optional(&mut *tx)
+                        .await?;
+                    let Some(row) = row else {
+                        let status: Option<String> = crate::store::statements::query_scalar(
+                            "SELECT status FROM outbox WHERE id = $1",
+                        )
+                        .bind(id)
+                        .fetch_optional(&mut *tx)
+                        .await?;
+                        return Err(crate::store::retry::TxError::Domain(
+                            crate::store::outbox_rows::refusal(status),
+                        ));
+                    };
+                    Ok((row, tx))
+                },
+            )
             .await?;
             row.try_into()
         }
@@ -90,17 +91,18 @@ macro_rules! outbox_queries {
             let mut total = 0;
             for (i, &h) in hours.iter().enumerate() {
                 let floor = hours.get(i + 1).copied().unwrap_or(0);
-                total += crate::store::retry::retry(|| async move {
-                    let mut tx = super::tx::begin_queue(pool).await?;
-                    let n = crate::store::statements::query(REMIND)
-                        .bind(h as i32)
-                        .bind(floor as i32)
-                        .execute(&mut *tx)
-                        .await?
-                        .rows_affected();
-                    tx.commit().await?;
-                    Ok(n)
-                })
+                total += crate::store::retry::in_tx(
+                    || super::tx::begin_queue(pool),
+                    |mut tx| async move {
+                        let n = crate::store::statements::query(REMIND)
+                            .bind(h as i32)
+                            .bind(floor as i32)
+                            .execute(&mut *tx)
+                            .await?
+                            .rows_affected();
+                        Ok((n, tx))
+                    },
+                )
                 .await?;
             }
             Ok(total)
@@ -116,12 +118,13 @@ macro_rules! outbox_queries {
             >,
         ) -> crate::domain::DomainResult<u64> {
             let statement = &statement;
-            crate::store::retry::retry(|| async move {
-                let mut tx = super::tx::begin_queue(pool).await?;
-                let n = statement().execute(&mut *tx).await?.rows_affected();
-                tx.commit().await?;
-                Ok(n)
-            })
+            crate::store::retry::in_tx(
+                || super::tx::begin_queue(pool),
+                |mut tx| async move {
+                    let n = statement().execute(&mut *tx).await?.rows_affected();
+                    Ok((n, tx))
+                },
+            )
             .await
         }
     };

@@ -5,7 +5,7 @@
 /// expansion site supplies).
 macro_rules! people_queries {
     () => {
-        use super::tx::{begin_write, record_write, snapshot, Pool, WriteTx};
+        use super::tx::{begin_write, in_write, record_write, snapshot, Pool, WriteTx};
         use crate::domain::doctor::{Doctor, DoctorPatch, NewDoctor};
         use crate::domain::page::{Page, Paged};
         use crate::domain::patient::{NewPatient, Patient, PatientPatch};
@@ -40,8 +40,7 @@ macro_rules! people_queries {
 
         pub async fn create_doctor(pool: &Pool, d: NewDoctor) -> DomainResult<Doctor> {
             let (id, d) = (DoctorId::random(), &d);
-            let row: DoctorRow = retry(|| async move {
-                let mut tx = begin_write(pool).await?;
+            let row: DoctorRow = in_write(pool, |mut tx| async move {
                 let email = "SELECT count(*) FROM doctors WHERE email = $1";
                 if taken(&mut tx, email, d.email.as_str()).await? {
                     return Err(duplicate(DOCTOR_EMAIL_TAKEN));
@@ -59,8 +58,7 @@ macro_rules! people_queries {
                 .fetch_one(&mut *tx)
                 .await
                 .map_err(|e| on_unique(e, DOCTOR_DUPES))?;
-                tx.commit().await?;
-                Ok(row)
+                Ok((row, tx))
             })
             .await?;
             row.try_into()
@@ -104,8 +102,7 @@ macro_rules! people_queries {
             patch: DoctorPatch,
         ) -> DomainResult<Doctor> {
             let patch = &patch;
-            let row: DoctorRow = retry(|| async move {
-                let mut tx = begin_write(pool).await?;
+            let row: DoctorRow = in_write(pool, |mut tx| async move {
                 let current: Option<DoctorRow> =
                     query_as(concat!("SELECT * FROM doctors WHERE id = $1", lock_sql!()))
                         .bind(id)
@@ -125,8 +122,7 @@ macro_rules! people_queries {
                 .bind(d.is_active)
                 .fetch_one(&mut *tx)
                 .await?;
-                tx.commit().await?;
-                Ok(updated)
+                Ok((updated, tx))
             })
             .await?;
             row.try_into()
@@ -192,8 +188,7 @@ macro_rules! people_queries {
             by: Option<Accessor>,
         ) -> DomainResult<Patient> {
             let (patch, by) = (&patch, &by);
-            let row: PatientRow = retry(|| async move {
-                let mut tx = begin_write(pool).await?;
+            let row: PatientRow = in_write(pool, |mut tx| async move {
                 let current: Option<PatientRow> =
                     query_as(concat!("SELECT * FROM patients WHERE id = $1", lock_sql!()))
                         .bind(id)
@@ -215,8 +210,7 @@ macro_rules! people_queries {
                 .await
                 .map_err(|e| on_unique(e, PATIENT_DUPES))?;
                 record_write(&mut tx, by.as_ref(), id, AccessAction::Update).await?;
-                tx.commit().await?;
-                Ok(updated)
+                Ok((updated, tx))
             })
             .await?;
             row.try_into()

@@ -7,13 +7,13 @@
 /// for what the expansion site supplies).
 macro_rules! review_queries {
     ($store:ty) => {
-        use super::tx::{begin_write, record_write, snapshot, Pool};
+        use super::tx::{in_write, record_write, snapshot, Pool};
         use crate::domain::appointment::AppointmentStatus;
         use crate::domain::page::{Page, Paged};
         use crate::domain::review::{may_review, NewReview, Review, ReviewId, ReviewStore};
         use crate::domain::user::{AccessAction, Accessor};
         use crate::domain::{DoctorId, DomainError, DomainResult};
-        use crate::store::retry::{retry, TxError};
+        use crate::store::retry::TxError;
         use crate::store::review_rows::{is_second_review, ReviewRow};
         use crate::store::rows;
         use crate::store::shared::count_and_page;
@@ -30,8 +30,7 @@ macro_rules! review_queries {
 
         async fn create(pool: &Pool, new: &NewReview, by: &Accessor) -> DomainResult<Review> {
             let id = ReviewId::random();
-            let row: ReviewRow = retry(|| async move {
-                let mut tx = begin_write(pool).await?;
+            let row: ReviewRow = in_write(pool, |mut tx| async move {
                 let found: Option<(DoctorId, String)> = query_as(APPOINTMENT)
                     .bind(new.appointment_id)
                     .bind(new.patient_id)
@@ -64,8 +63,7 @@ macro_rules! review_queries {
                     }
                 })?;
                 record_write(&mut tx, Some(by), new.patient_id, AccessAction::Create).await?;
-                tx.commit().await?;
-                Ok(row)
+                Ok((row, tx))
             })
             .await?;
             row.try_into()

@@ -28,7 +28,7 @@ macro_rules! schedule_queries {
         use chrono::{DateTime, Duration, NaiveDate, Utc};
 
         use super::slots::require_doctor;
-        use super::tx::{begin_write, instant, Instant, Pool};
+        use super::tx::{begin_write, in_write, instant, Instant, Pool};
         use crate::domain::schedule::{
             plan, slot_in, window, Existing, Generation, NewTimeOff, Removal, Rule,
             Schedule, TimeOff, TimeOffOutcome,
@@ -64,8 +64,7 @@ macro_rules! schedule_queries {
 
         pub async fn create(pool: &Pool, doctor: DoctorId, rule: Rule) -> DomainResult<Schedule> {
             let (id, rule) = (ScheduleId::random(), &rule);
-            let row: ScheduleRow = retry(|| async move {
-                let mut tx = begin_write(pool).await?;
+            let row: ScheduleRow = in_write(pool, |mut tx| async move {
                 require_doctor(&mut tx, doctor).await?;
                 let row: ScheduleRow = bind_rule!(
                     query_as(
@@ -79,8 +78,7 @@ macro_rules! schedule_queries {
                 )
                 .fetch_one(&mut *tx)
                 .await?;
-                tx.commit().await?;
-                Ok(row)
+                Ok((row, tx))
             })
             .await?;
             row.try_into()
@@ -115,8 +113,7 @@ macro_rules! schedule_queries {
             rule: Rule,
         ) -> DomainResult<(Schedule, Removal)> {
             let rule = &rule;
-            let (row, removed, live): (ScheduleRow, u64, Vec<SlotId>) = retry(|| async move {
-                let mut tx = begin_write(pool).await?;
+            let (row, removed, live): (ScheduleRow, u64, Vec<SlotId>) = in_write(pool, |mut tx| async move {
                 let row: Option<ScheduleRow> = bind_rule!(
                     query_as(concat!(
                         "UPDATE schedules SET weekdays = $3, start_time = $4, end_time = $5,
@@ -134,8 +131,7 @@ macro_rules! schedule_queries {
                 let row = row.ok_or(TxError::Domain(DomainError::NotFound("schedule")))?;
                 let found: Vec<SlotUse> = query_as(FUTURE).bind(id).fetch_all(&mut *tx).await?;
                 let (removed, live) = remove_future(&mut tx, &found, false).await?;
-                tx.commit().await?;
-                Ok((row, removed, live))
+                Ok(((row, removed, live), tx))
             })
             .await?;
             let booked = slots(pool, &live).await?;
@@ -143,8 +139,7 @@ macro_rules! schedule_queries {
         }
 
         pub async fn end(pool: &Pool, doctor: DoctorId, id: ScheduleId) -> DomainResult<Removal> {
-            let (removed, live): (u64, Vec<SlotId>) = retry(|| async move {
-                let mut tx = begin_write(pool).await?;
+            let (removed, live): (u64, Vec<SlotId>) = in_write(pool, |mut tx| async move {
                 let gone = query("DELETE FROM schedules WHERE id = $1 AND doctor_id = $2")
                     .bind(id)
                     .bind(doctor)
@@ -155,8 +150,7 @@ macro_rules! schedule_queries {
                 }
                 let found: Vec<SlotUse> = query_as(FUTURE).bind(id).fetch_all(&mut *tx).await?;
                 let out = remove_future(&mut tx, &found, true).await?;
-                tx.commit().await?;
-                Ok(out)
+                Ok((out, tx))
             })
             .await?;
             let booked = slots(pool, &live).await?;
@@ -249,8 +243,7 @@ macro_rules! schedule_queries {
             let to = stored(new.ends_at, "to")?;
             let lower = stored(new.starts_at - Duration::minutes(480), "from")?;
             let (id, new, from, to, lower) = (TimeOffId::random(), &new, &from, &to, &lower);
-            let (row, blocked, live): (TimeOffRow, u64, Vec<SlotId>) = retry(|| async move {
-                let mut tx = begin_write(pool).await?;
+            let (row, blocked, live): (TimeOffRow, u64, Vec<SlotId>) = in_write(pool, |mut tx| async move {
                 require_doctor(&mut tx, doctor).await?;
                 let row: TimeOffRow = query_as(
                     "INSERT INTO time_off (id, doctor_id, starts_at, ends_at, reason)
@@ -303,8 +296,7 @@ macro_rules! schedule_queries {
                         .execute(&mut *tx)
                         .await?;
                 }
-                tx.commit().await?;
-                Ok((row, blocked, live))
+                Ok(((row, blocked, live), tx))
             })
             .await?;
             let booked = slots(pool, &live).await?;

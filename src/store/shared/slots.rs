@@ -40,7 +40,7 @@ macro_rules! slot_queries {
     () => {
         use chrono::NaiveDate;
 
-        use super::tx::{begin_write, instant, slot_id, WriteTx};
+        use super::tx::{in_write, instant, slot_id, WriteTx};
         use crate::domain::slot::{
             dedupe, BulkOutcome, NewSlot, SkippedSlot, Slot, SlotAdminStatus, SLOT_EXISTS,
         };
@@ -131,15 +131,13 @@ macro_rules! slot_queries {
             let start =
                 &start_of(&s, "slot_date".into()).map_err(|e| DomainError::Validation(vec![e]))?;
             let (id, s) = (slot_id(), &s);
-            retry(|| async move {
-                let mut tx = begin_write(pool).await?;
+            in_write(pool, |mut tx| async move {
                 require_doctor(&mut tx, doctor).await?;
                 if !insert(&mut tx, id, doctor, s, start).await? {
                     return Err(DomainError::Duplicate(SLOT_TAKEN.to_owned()).into());
                 }
                 let slot = load(&mut tx, id).await?;
-                tx.commit().await?;
-                Ok(slot)
+                Ok((slot, tx))
             })
             .await
         }
@@ -164,27 +162,26 @@ macro_rules! slot_queries {
             let (fresh, starts) = (&fresh, &starts);
             // One transaction: every new slot is created, or none; one that exists already is
             // skipped without failing the rest.
-            let (mut created, existing): (Vec<Slot>, Vec<SkippedSlot>) = retry(|| async move {
-                let mut tx = begin_write(pool).await?;
-                require_doctor(&mut tx, doctor).await?;
-                let (mut created, mut existing) = (Vec::new(), Vec::new());
-                for ((index, s), start) in fresh.iter().zip(starts) {
-                    let id = slot_id();
-                    if insert(&mut tx, id, doctor, s, start).await? {
-                        created.push(load(&mut tx, id).await?);
-                    } else {
-                        existing.push(SkippedSlot {
-                            index: *index,
-                            slot_date: s.slot_date,
-                            slot_time: s.slot_time,
-                            reason: SLOT_EXISTS.into(),
-                        });
+            let (mut created, existing): (Vec<Slot>, Vec<SkippedSlot>) =
+                in_write(pool, |mut tx| async move {
+                    require_doctor(&mut tx, doctor).await?;
+                    let (mut created, mut existing) = (Vec::new(), Vec::new());
+                    for ((index, s), start) in fresh.iter().zip(starts) {
+                        let id = slot_id();
+                        if insert(&mut tx, id, doctor, s, start).await? {
+                            created.push(load(&mut tx, id).await?);
+                        } else {
+                            existing.push(SkippedSlot {
+                                index: *index,
+                                slot_date: s.slot_date,
+                                slot_time: s.slot_time,
+                                reason: SLOT_EXISTS.into(),
+                            });
+                        }
                     }
-                }
-                tx.commit().await?;
-                Ok((created, existing))
-            })
-            .await?;
+                    Ok(((created, existing), tx))
+                })
+                .await?;
             skipped.extend(existing);
             skipped.sort_by_key(|s| s.index);
             // By start, then id as PostgreSQL orders a uuid (by its bytes).
@@ -232,8 +229,7 @@ macro_rules! slot_queries {
             slot: SlotId,
             status: SlotAdminStatus,
         ) -> DomainResult<Slot> {
-            retry(|| async move {
-                let mut tx = begin_write(pool).await?;
+            in_write(pool, |mut tx| async move {
                 let updated = query(concat!(
                     "UPDATE time_slots SET status = $3, updated_at = ",
                     now_sql!(),
@@ -248,8 +244,7 @@ macro_rules! slot_queries {
                     return Err(TxError::Domain(DomainError::NotFound("time slot")));
                 }
                 let s = load(&mut tx, slot).await?;
-                tx.commit().await?;
-                Ok(s)
+                Ok((s, tx))
             })
             .await
         }

@@ -6,14 +6,13 @@
 macro_rules! waitlist_queries {
     ($store:ty) => {
 
-        use super::tx::{begin_write, record_write, snapshot, Pool};
+        use super::tx::{in_write, record_write, snapshot, Pool};
         use crate::domain::page::{Page, Paged};
         use crate::domain::user::{AccessAction, Accessor};
         use crate::domain::waitlist::{
             NewWaitlistEntry, WaitlistEntry, WaitlistFilter, WaitlistId, WaitlistStore,
         };
         use crate::domain::{DomainError, DomainResult};
-        use crate::store::retry::retry;
         use crate::store::rows;
         use crate::store::shared::count_and_page;
         use crate::store::statements::{query_as, query_scalar};
@@ -25,8 +24,7 @@ macro_rules! waitlist_queries {
             by: Option<&Accessor>,
         ) -> DomainResult<WaitlistEntry> {
             let id = WaitlistId::random();
-            let row: WaitlistRow = retry(|| async move {
-                let mut tx = begin_write(pool).await?;
+            let row: WaitlistRow = in_write(pool, |mut tx| async move {
                 let (patient, doctor): (bool, bool) = query_as(
                     "SELECT EXISTS (SELECT 1 FROM patients WHERE id = $1),
                             EXISTS (SELECT 1 FROM doctors WHERE id = $2)",
@@ -64,8 +62,7 @@ macro_rules! waitlist_queries {
                     .fetch_one(&mut *tx)
                     .await?;
                 record_write(&mut tx, by, new.patient_id, AccessAction::Create).await?;
-                tx.commit().await?;
-                Ok(row)
+                Ok((row, tx))
             })
             .await?;
             row.try_into()
@@ -92,8 +89,7 @@ macro_rules! waitlist_queries {
             only: WaitlistFilter,
             by: Option<&Accessor>,
         ) -> DomainResult<WaitlistEntry> {
-            retry(|| async move {
-                let mut tx = begin_write(pool).await?;
+            in_write(pool, |mut tx| async move {
                 let sql = format!(
                     "DELETE FROM waitlist_entries WHERE id = $1 AND ($2 IS NULL OR patient_id = $2)
                        AND ($3 IS NULL OR doctor_id = $3)
@@ -110,8 +106,7 @@ macro_rules! waitlist_queries {
                 };
                 let entry: WaitlistEntry = row.try_into()?;
                 record_write(&mut tx, by, entry.patient_id, AccessAction::Update).await?;
-                tx.commit().await?;
-                Ok(entry)
+                Ok((entry, tx))
             })
             .await
         }

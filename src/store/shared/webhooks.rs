@@ -9,11 +9,10 @@ macro_rules! webhook_queries {
         use chrono::{DateTime, Utc};
         use uuid::Uuid;
 
-        use super::tx::{begin_write, snapshot};
+        use super::tx::{in_write, snapshot};
         use crate::domain::page::{Page, Paged};
         use crate::domain::webhook::{NewWebhook, Webhook, WebhookStore};
         use crate::domain::{DomainError, DomainResult};
-        use crate::store::retry::retry;
         use crate::store::rows;
         use crate::store::shared::count_and_page;
         use crate::store::statements::{query, query_scalar};
@@ -25,8 +24,7 @@ macro_rules! webhook_queries {
                 let id = Uuid::new_v4();
                 let names = event_names(&new.events);
                 let (names, new) = (&names, &new);
-                let created_at: DateTime<Utc> = retry(|| async move {
-                    let mut tx = begin_write(self.writes()).await?;
+                let created_at: DateTime<Utc> = in_write(self.writes(), |mut tx| async move {
                     let created_at = query_scalar(
                         "INSERT INTO webhooks (id, url, secret) VALUES ($1, $2, $3)
                          RETURNING created_at",
@@ -43,8 +41,7 @@ macro_rules! webhook_queries {
                             .execute(&mut *tx)
                             .await?;
                     }
-                    tx.commit().await?;
-                    Ok(created_at)
+                    Ok((created_at, tx))
                 })
                 .await?;
                 Ok(Webhook {
@@ -74,8 +71,7 @@ macro_rules! webhook_queries {
             }
 
             async fn delete_webhook(&self, id: Uuid) -> DomainResult<()> {
-                let deleted = retry(|| async move {
-                    let mut tx = begin_write(self.writes()).await?;
+                let deleted = in_write(self.writes(), |mut tx| async move {
                     // The foreign key cascades too; explicit so that it holds whatever
                     // SQLite's foreign_keys setting.
                     query("DELETE FROM webhook_events WHERE webhook_id = $1")
@@ -87,8 +83,7 @@ macro_rules! webhook_queries {
                         .execute(&mut *tx)
                         .await?
                         .rows_affected();
-                    tx.commit().await?;
-                    Ok(deleted)
+                    Ok((deleted, tx))
                 })
                 .await?;
                 if deleted == 0 {

@@ -12,7 +12,7 @@ use async_trait::async_trait;
 use sqlx::{SqliteConnection, SqlitePool};
 
 use super::steps::{Opening, Step, WriteStep};
-use super::tx::{begin_write, db_now};
+use super::tx::{db_now, in_write};
 use crate::domain::appointment::{Action, AppointmentStatus, AuditAction, Verdict};
 use crate::domain::reschedule::Notice;
 use crate::domain::store::{Actor, Booked, IdempotencyKey};
@@ -20,7 +20,7 @@ use crate::domain::user::AccessAction;
 use crate::domain::waitlist::OfferTerms;
 use crate::domain::{Appointment, AppointmentId, DomainError, DomainResult, SlotId};
 use crate::store::accounts::lite;
-use crate::store::retry::{retry, TxError};
+use crate::store::retry::TxError;
 use crate::store::rows::{self, AppointmentRow};
 use crate::store::shared::reads::appt_cols;
 
@@ -352,8 +352,7 @@ pub async fn expire_due(pool: &SqlitePool, batch: i64, terms: OfferTerms) -> Dom
 
 /// One transaction of [`expire_due`]: at most `chunk` holds.
 async fn expire_chunk(pool: &SqlitePool, chunk: i64, terms: OfferTerms) -> DomainResult<u64> {
-    retry(|| async move {
-        let mut tx = begin_write(pool).await?;
+    in_write(pool, |mut tx| async move {
         let now = db_now(&mut tx).await?;
         let freed = expire_freed(&mut tx, &now, Due::All(chunk)).await?;
         let mut seats: BTreeMap<SlotId, usize> = BTreeMap::new();
@@ -363,24 +362,21 @@ async fn expire_chunk(pool: &SqlitePool, chunk: i64, terms: OfferTerms) -> Domai
         for (slot, n) in seats {
             super::offers::offer_seats(&mut tx, &now, slot, n, terms).await?;
         }
-        tx.commit().await?;
-        Ok(freed.len() as u64)
+        Ok((freed.len() as u64, tx))
     })
     .await
 }
 
 pub async fn purge_keys(pool: &SqlitePool, max_age_secs: i64) -> DomainResult<u64> {
     let age = &format!("{:+} seconds", -max_age_secs);
-    retry(|| async move {
-        let mut tx = begin_write(pool).await?;
+    in_write(pool, |mut tx| async move {
         let done = sqlx::query(
             "DELETE FROM idempotency_keys WHERE created_at < strftime('%Y-%m-%dT%H:%M:%fZ', 'now', ?1)",
         )
         .bind(age)
         .execute(&mut *tx)
         .await?;
-        tx.commit().await?;
-        Ok(done.rows_affected())
+        Ok((done.rows_affected(), tx))
     })
     .await
 }

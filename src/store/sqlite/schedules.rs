@@ -79,8 +79,7 @@ pub async fn delete_time_off(
     id: TimeOffId,
     terms: crate::domain::waitlist::OfferTerms,
 ) -> DomainResult<u64> {
-    retry(|| async move {
-        let mut tx = begin_write(pool).await?;
+    in_write(pool, |mut tx| async move {
         let found: Option<i64> =
             sqlx::query_scalar("SELECT 1 FROM time_off WHERE id = ?1 AND doctor_id = ?2")
                 .bind(id)
@@ -112,8 +111,7 @@ pub async fn delete_time_off(
             .bind(id)
             .execute(&mut *tx)
             .await?;
-        tx.commit().await?;
-        Ok(restored)
+        Ok((restored, tx))
     })
     .await
 }

@@ -5,7 +5,7 @@ use chrono::{DateTime, Datelike, Utc};
 use sqlx::{Sqlite, SqliteConnection, SqlitePool, Transaction};
 
 use crate::domain::DomainResult;
-use crate::store::retry::{retry, TxError};
+use crate::store::retry::{in_tx, TxError};
 
 pub(super) use crate::store::accounts::lite::record_write;
 
@@ -26,13 +26,7 @@ where
     F: Fn(ReadTx) -> Fut,
     Fut: std::future::Future<Output = Result<(T, ReadTx), TxError>>,
 {
-    retry(|| async {
-        let tx = pool.begin().await?;
-        let (value, tx) = read(tx).await?;
-        tx.commit().await?;
-        Ok(value)
-    })
-    .await
+    in_tx(|| pool.begin(), read).await
 }
 
 /// The database.
@@ -71,4 +65,14 @@ pub(super) fn instant(t: DateTime<Utc>) -> Option<String> {
     (0..=9999)
         .contains(&t.year())
         .then(|| t.format("%Y-%m-%dT%H:%M:%S%.3fZ").to_string())
+}
+
+/// Runs `work` in one write transaction (see [`begin_write`]) and commits it, the whole
+/// retried on a serialization failure (see [`in_tx`]).
+pub(super) async fn in_write<T, F, Fut>(pool: &SqlitePool, work: F) -> DomainResult<T>
+where
+    F: Fn(WriteTx) -> Fut,
+    Fut: std::future::Future<Output = Result<(T, WriteTx), TxError>>,
+{
+    in_tx(|| begin_write(pool), work).await
 }
