@@ -33,6 +33,18 @@ macro_rules! slot_select {
 }
 pub(crate) use slot_select;
 
+/// `RETURNING` the [`Slot`] columns of a slot just inserted: no seat is taken yet, so its
+/// effective seats are its stored ones, read back without a second statement (whose reads
+/// would add predicate locks to a SERIALIZABLE batch).
+macro_rules! new_slot_returning {
+    () => {
+        "RETURNING id, doctor_id, slot_date, slot_time, duration_minutes, max_capacity,
+                   current_bookings, max_capacity - current_bookings AS available_capacity,
+                   status, starts_at, created_at, updated_at"
+    };
+}
+pub(crate) use new_slot_returning;
+
 /// The slot functions, expanded in an adapter's `slots` module (see [`super`] for what the
 /// expansion site supplies, and `super::tx::{instant, slot_id}`: an instant as the adapter
 /// stores it, `None` when it cannot; a new slot's id).
@@ -48,7 +60,7 @@ macro_rules! slot_queries {
         use crate::store::retry::{retry, TxError};
         use crate::store::rows::{self, SlotRow};
         use crate::store::shared::on_unique;
-        use crate::store::shared::slots::slot_select;
+        use crate::store::shared::slots::{new_slot_returning, slot_select};
         use crate::store::statements::{query, query_as, query_scalar};
 
         const SLOT_TAKEN: &str = "This doctor already has a slot at that date and time";
@@ -96,20 +108,21 @@ macro_rules! slot_queries {
             Ok(row.try_into()?)
         }
 
-        /// Inserts one new slot unless the doctor has one at that date and time; whether it did.
+        /// Inserts one new slot unless the doctor has one at that date and time; the new row.
         async fn insert(
             tx: &mut WriteTx,
             id: SlotId,
             doctor: DoctorId,
             s: &NewSlot,
             start: &super::tx::Instant,
-        ) -> Result<bool, TxError> {
-            let done = query(
+        ) -> Result<Option<SlotRow>, TxError> {
+            query_as(concat!(
                 "INSERT INTO time_slots (id, doctor_id, slot_date, slot_time, starts_at,
                                          duration_minutes, max_capacity)
                  VALUES ($1, $2, $3, $4, $5, $6, $7)
-                 ON CONFLICT (doctor_id, slot_date, slot_time) DO NOTHING",
-            )
+                 ON CONFLICT (doctor_id, slot_date, slot_time) DO NOTHING ",
+                new_slot_returning!()
+            ))
             .bind(id)
             .bind(doctor)
             .bind(s.slot_date)
@@ -117,10 +130,9 @@ macro_rules! slot_queries {
             .bind(start)
             .bind(s.duration_minutes)
             .bind(s.max_capacity)
-            .execute(&mut **tx)
+            .fetch_optional(&mut **tx)
             .await
-            .map_err(doctor_fk)?;
-            Ok(done.rows_affected() == 1)
+            .map_err(doctor_fk)
         }
 
         pub async fn create_slot(
@@ -133,13 +145,13 @@ macro_rules! slot_queries {
             let (id, s) = (slot_id(), &s);
             in_write(pool, |mut tx| async move {
                 require_doctor(&mut tx, doctor).await?;
-                if !insert(&mut tx, id, doctor, s, start).await? {
+                let Some(row) = insert(&mut tx, id, doctor, s, start).await? else {
                     return Err(DomainError::Duplicate(SLOT_TAKEN.to_owned()).into());
-                }
-                let slot = load(&mut tx, id).await?;
-                Ok((slot, tx))
+                };
+                Ok((row, tx))
             })
-            .await
+            .await?
+            .try_into()
         }
 
         pub async fn create_slots(
@@ -159,29 +171,32 @@ macro_rules! slot_queries {
             if !errors.is_empty() {
                 return Err(DomainError::Validation(errors));
             }
-            let (fresh, starts) = (&fresh, &starts);
+            let batch: Vec<(SlotId, &NewSlot, super::tx::Instant)> = fresh
+                .iter()
+                .zip(starts)
+                .map(|((_, s), start)| (slot_id(), s, start))
+                .collect();
+            let batch = &batch;
             // One transaction: every new slot is created, or none; one that exists already is
             // skipped without failing the rest.
-            let (mut created, existing): (Vec<Slot>, Vec<SkippedSlot>) =
-                in_write(pool, |mut tx| async move {
-                    require_doctor(&mut tx, doctor).await?;
-                    let (mut created, mut existing) = (Vec::new(), Vec::new());
-                    for ((index, s), start) in fresh.iter().zip(starts) {
-                        let id = slot_id();
-                        if insert(&mut tx, id, doctor, s, start).await? {
-                            created.push(load(&mut tx, id).await?);
-                        } else {
-                            existing.push(SkippedSlot {
-                                index: *index,
-                                slot_date: s.slot_date,
-                                slot_time: s.slot_time,
-                                reason: SLOT_EXISTS.into(),
-                            });
-                        }
-                    }
-                    Ok(((created, existing), tx))
-                })
-                .await?;
+            let rows: Vec<SlotRow> = in_write(pool, |mut tx| async move {
+                require_doctor(&mut tx, doctor).await?;
+                let rows = insert_many(&mut tx, doctor, batch).await?;
+                Ok((rows, tx))
+            })
+            .await?;
+            let mut created: Vec<Slot> = rows::all(rows)?;
+            let made: std::collections::HashSet<SlotId> = created.iter().map(|s| s.id).collect();
+            let existing = fresh
+                .iter()
+                .zip(batch)
+                .filter(|(_, (id, ..))| !made.contains(id));
+            let existing = existing.map(|((index, s), _)| SkippedSlot {
+                index: *index,
+                slot_date: s.slot_date,
+                slot_time: s.slot_time,
+                reason: SLOT_EXISTS.into(),
+            });
             skipped.extend(existing);
             skipped.sort_by_key(|s| s.index);
             // By start, then id as PostgreSQL orders a uuid (by its bytes).
