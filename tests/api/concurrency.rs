@@ -277,6 +277,46 @@ async fn concurrent_retries_with_one_idempotency_key_replay(app: TestApp) {
     assert_eq!(app.slot_view(&doctor, &slot).await["current_bookings"], 1);
 }
 
+/// Full batches of slots for several doctors at once, each doctor's one after another: each
+/// batch is one transaction, and none may fail another (batches read back slot by slot had
+/// their predicate locks promoted to the whole table under SERIALIZABLE, and concurrent ones
+/// failed each other until their retries ran out: 503).
+async fn batches_of_slots_for_different_doctors_all_commit(app: TestApp) {
+    const BATCH: i64 = 1000;
+    let mut doctors = Vec::new();
+    for _ in 0..8 {
+        doctors.push(app.doctor().await);
+    }
+    let runs = doctors.iter().map(|doctor| {
+        let app = &app;
+        async move {
+            let mut results = Vec::new();
+            for batch in 0..3 {
+                let day = crate::slots::day(3 + batch);
+                let slots: Vec<Value> = (0..BATCH)
+                    .map(|minute| {
+                        let time = format!("{:02}:{:02}", minute / 60, minute % 60);
+                        json!({"slot_date": day, "slot_time": time})
+                    })
+                    .collect();
+                let path = format!("/doctors/{doctor}/time-slots/bulk");
+                results.extend(burst(app, vec![(path, json!({ "slots": slots }))]).await);
+            }
+            results
+        }
+    });
+    let results: Vec<_> = join_all(runs).await.into_iter().flatten().collect();
+    assert_no_5xx(&results);
+    let made = |b: &Value| b["data"]["created"].as_array().map(Vec::len);
+    assert!(
+        results
+            .iter()
+            .all(|(s, b)| *s == StatusCode::CREATED && made(b) == Some(BATCH as usize)),
+        "{:?}",
+        tally(&results)
+    );
+}
+
 backends!(
     concurrent_retries_with_one_idempotency_key_replay,
     sixty_patients_race_for_five_seats,
@@ -284,4 +324,5 @@ backends!(
     confirm_races_cancel,
     double_cancel_releases_one_seat,
     confirm_races_the_sweeper_at_expiry,
+    batches_of_slots_for_different_doctors_all_commit,
 );

@@ -35,13 +35,15 @@ pub fn pool(opts: &StoreOptions) -> Result<Option<PgPool>, OpenError> {
 
 /// How far the replica (`reader`) is behind the primary (`primary`): the primary's WAL
 /// position, then how much of it the replica has still to replay, and for how long it has had
-/// something to replay.
+/// something to replay. The position is where WAL is inserted, not where it is written: with
+/// `synchronous_commit = off` a commit is answered while its WAL is still in the primary's
+/// buffers, and the replica lags that commit already.
 pub async fn lag(
     primary: &super::tx_pool::TxPool,
     reader: &super::tx_pool::TxPool,
 ) -> crate::domain::DomainResult<crate::domain::store::ReplicaLag> {
     let unavailable = |e: sqlx::Error| crate::domain::DomainError::Unavailable(Box::new(e));
-    let written: String = statements::query_scalar("SELECT pg_current_wal_lsn()::text")
+    let written: String = statements::query_scalar("SELECT pg_current_wal_insert_lsn()::text")
         .fetch_one(&**primary)
         .await
         .map_err(unavailable)?;
