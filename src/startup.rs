@@ -123,6 +123,7 @@ impl Application {
             auth: Arc::new(auth),
             jobs: Arc::new(crate::jobs::health::JobHealth::new()),
             mail,
+            fences: Arc::default(),
         };
         Ok(Self {
             listener,

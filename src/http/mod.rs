@@ -13,6 +13,7 @@ mod docs;
 mod doctors;
 pub mod error;
 mod extract;
+pub mod fences;
 mod fields;
 mod health;
 mod input;

@@ -388,7 +388,16 @@ pub async fn authorize(State(app): State<AppState>, mut req: Request, next: Next
     }
     let roles = match rule {
         Rule::Public => {
-            let mut res = next.run(req).await;
+            // A public read by a signed-in caller sees their own writes too.
+            let writes = !req.method().is_safe();
+            let mut res = match principal.as_ref().map(|p| p.user_id) {
+                Some(user) => {
+                    app.fences
+                        .run(&*app.store, user, writes, next.run(req))
+                        .await
+                }
+                None => next.run(req).await,
+            };
             if path.starts_with("/api/auth/") {
                 // Sign-up, login and refresh answers carry personal data or tokens.
                 no_store(&mut res);
@@ -426,8 +435,12 @@ pub async fn authorize(State(app): State<AppState>, mut req: Request, next: Next
     };
     let route = access.route.clone();
     let logged = access.clone();
+    let (user, writes) = (who.user_id, !req.method().is_safe());
     req.extensions_mut().insert(Caller { who, access });
-    let mut res = next.run(req).await;
+    let mut res = app
+        .fences
+        .run(&*app.store, user, writes, next.run(req))
+        .await;
     if res.extensions().get::<Denied>().is_some() {
         security_event(Some(&logged), &route, res.status().as_u16(), &client);
     }

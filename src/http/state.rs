@@ -22,6 +22,8 @@ pub struct AppState {
     pub jobs: Arc<crate::jobs::health::JobHealth>,
     /// Sends the account e-mails (verification, invitation, password reset).
     pub mail: Arc<crate::notify::email::account::AccountMail>,
+    /// The callers whose writes the read replica has not replayed yet.
+    pub fences: Arc<super::fences::Fences>,
 }
 
 impl AppState {

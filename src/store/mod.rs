@@ -11,6 +11,7 @@ mod outbox_rows;
 pub mod postgres;
 mod retry;
 mod review_rows;
+pub mod routing;
 mod rows;
 mod schedule_rows;
 mod search;

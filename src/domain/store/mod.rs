@@ -88,6 +88,17 @@ pub trait Store:
     async fn replica_lag(&self) -> Option<DomainResult<ReplicaLag>> {
         None
     }
+    /// Where the primary's WAL ends now, as a position [`Store::replayed`] compares; `None`
+    /// when pure reads do not go to a replica. Errors: `Unavailable`.
+    async fn write_position(&self) -> Option<DomainResult<u64>> {
+        None
+    }
+    /// Whether the read replica has replayed the primary's WAL up to `position`, so that its
+    /// reads show every write committed before that position was taken; `true` without a
+    /// replica. Errors: `Unavailable`.
+    async fn replayed(&self, _position: u64) -> DomainResult<bool> {
+        Ok(true)
+    }
     /// This store with every read on the primary, for a read that decides a write or must see
     /// a write just made; `self` when there is no replica.
     fn primary(&self) -> &dyn Store;

@@ -36,8 +36,14 @@ impl PgStore {
     pub(super) fn fresh(&self) -> &TxPool {
         &self.fresh
     }
-    /// The pool of pure reads (a replica's, when there is one).
+    /// The pool of pure reads: a replica's, when there is one, unless the request's caller
+    /// must read their own writes the replica has not replayed yet (see
+    /// [`crate::store::routing`]).
     pub(super) fn reads(&self) -> &TxPool {
-        &self.reader
+        if crate::store::routing::on_primary() {
+            &self.fresh
+        } else {
+            &self.reader
+        }
     }
 }

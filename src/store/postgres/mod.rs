@@ -239,6 +239,16 @@ impl Store for PgStore {
         self.on_primary.as_ref()?;
         Some(replica::lag(&self.fresh, &self.reader).await)
     }
+    async fn write_position(&self) -> Option<DomainResult<u64>> {
+        self.on_primary.as_ref()?;
+        Some(replica::position(&self.fresh).await)
+    }
+    async fn replayed(&self, position: u64) -> DomainResult<bool> {
+        if self.on_primary.is_none() {
+            return Ok(true);
+        }
+        replica::replayed(&self.reader, position).await
+    }
     fn primary(&self) -> &dyn Store {
         match &self.on_primary {
             Some(store) => store.as_ref(),

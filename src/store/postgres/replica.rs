@@ -61,3 +61,27 @@ pub async fn lag(
         seconds: seconds.unwrap_or(0.0),
     })
 }
+
+/// The primary's WAL insert position (see [`lag`]), as a byte offset.
+pub async fn position(primary: &super::tx_pool::TxPool) -> crate::domain::DomainResult<u64> {
+    let at: i64 =
+        statements::query_scalar("SELECT (pg_current_wal_insert_lsn() - '0/0'::pg_lsn)::bigint")
+            .fetch_one(&**primary)
+            .await
+            .map_err(|e| crate::domain::DomainError::Unavailable(Box::new(e)))?;
+    Ok(at.max(0) as u64)
+}
+
+/// Whether the replica (`reader`) has replayed the primary's WAL up to `position`.
+pub async fn replayed(
+    reader: &super::tx_pool::TxPool,
+    position: u64,
+) -> crate::domain::DomainResult<bool> {
+    statements::query_scalar(
+        "SELECT coalesce((pg_last_wal_replay_lsn() - '0/0'::pg_lsn)::bigint, 0) >= $1",
+    )
+    .bind(i64::try_from(position).unwrap_or(i64::MAX))
+    .fetch_one(&**reader)
+    .await
+    .map_err(|e| crate::domain::DomainError::Unavailable(Box::new(e)))
+}

@@ -150,14 +150,33 @@ impl Cluster {
         self.pg_start("replica");
     }
 
+    /// Starts a server. Its port was free when picked, but another test may have bound it
+    /// since: then it starts again on a new one.
     fn pg_start(&mut self, name: &str) {
         let data = self.path(name);
         let log = self.path(&format!("{name}.log"));
-        self.run_pg(
-            "pg_ctl",
-            &["-D", &data, "-l", &log, "-w", "-t", "60", "start"],
-        );
-        self.running.push(self.dir.join(name));
+        for _ in 0..5 {
+            let args = ["-D", &data, "-l", &log, "-w", "-t", "60", "start"];
+            let out = self.pg("pg_ctl", &args).output().expect("run pg_ctl");
+            if out.status.success() {
+                self.running.push(self.dir.join(name));
+                return;
+            }
+            let said = std::fs::read_to_string(&log).unwrap_or_default();
+            assert!(
+                said.contains("could not bind") || said.contains("could not create any TCP/IP"),
+                "{name} did not start:\n{}{said}",
+                String::from_utf8_lossy(&out.stdout)
+            );
+            let port = free_port();
+            match name {
+                "primary" => self.primary_port = port,
+                _ => self.replica_port = port,
+            }
+            let conf = self.dir.join(format!("{name}/postgresql.conf"));
+            append(&conf, &format!("port = {port}\n"));
+        }
+        panic!("{name} did not start: every port tried was taken");
     }
 
     fn path(&self, name: &str) -> String {
