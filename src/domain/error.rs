@@ -61,7 +61,7 @@ pub enum DomainError {
     /// answered as if it did not exist, and recorded as a refused attempt at that patient's
     /// data.
     #[error("appointment not found")]
-    OutOfReach(crate::domain::PatientId),
+    OutOfReach(crate::domain::ids::PatientId),
     /// A patient's booking, cancel or reschedule inside a notice window
     /// (`MIN_NOTICE_MINUTES`, `CANCEL_NOTICE_MINUTES`).
     #[error("{0}")]

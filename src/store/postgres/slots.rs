@@ -7,11 +7,7 @@ crate::store::shared::slots::slot_queries!();
 /// taken; the rows it created. One statement rather than one per slot: a SERIALIZABLE batch of
 /// a thousand separate statements collects enough predicate locks to have them promoted to a
 /// lock on the whole table, and two doctors' batches then fail each other.
-async fn insert_many(
-    tx: &mut WriteTx,
-    doctor: DoctorId,
-    batch: &[(SlotId, &NewSlot, super::tx::Instant)],
-) -> Result<Vec<SlotRow>, TxError> {
+async fn insert_many(tx: &mut WriteTx, doctor: DoctorId, batch: &Batch<'_>) -> Inserted {
     let ids: Vec<SlotId> = batch.iter().map(|b| b.0).collect();
     let dates: Vec<NaiveDate> = batch.iter().map(|b| b.1.slot_date).collect();
     let times: Vec<chrono::NaiveTime> = batch.iter().map(|b| b.1.slot_time).collect();

@@ -63,6 +63,11 @@ macro_rules! slot_queries {
         use crate::store::shared::slots::{new_slot_returning, slot_select};
         use crate::store::statements::{query, query_as, query_scalar};
 
+        /// New slots with their ids and stored starts, for the adapter's `insert_many`.
+        type Batch<'a> = [(SlotId, &'a NewSlot, super::tx::Instant)];
+        /// The rows `insert_many` created.
+        type Inserted = Result<Vec<SlotRow>, TxError>;
+
         const SLOT_TAKEN: &str = "This doctor already has a slot at that date and time";
         const SLOT_DUPES: &[(&str, &str)] = &[("time_slots.doctor_id", SLOT_TAKEN)];
 

@@ -6,11 +6,7 @@ crate::store::shared::slots::slot_queries!();
 /// Inserts a batch of slots, skipping those whose doctor, date and time are taken; the rows it
 /// created. The writer holds the database's lock throughout: no batch can conflict with
 /// another, so a statement a slot costs nothing but its own work.
-async fn insert_many(
-    tx: &mut WriteTx,
-    doctor: DoctorId,
-    batch: &[(SlotId, &NewSlot, super::tx::Instant)],
-) -> Result<Vec<SlotRow>, TxError> {
+async fn insert_many(tx: &mut WriteTx, doctor: DoctorId, batch: &Batch<'_>) -> Inserted {
     let mut created = Vec::with_capacity(batch.len());
     for (id, s, start) in batch {
         created.extend(insert(tx, *id, doctor, s, start).await?);
