@@ -22,6 +22,9 @@ use crate::store::routing;
 /// How long a fence is kept at the most: a replica that far behind is an outage for
 /// `/health/ready` and the lag metrics, not something to route around indefinitely.
 const KEEP: Duration = Duration::from_secs(600);
+/// How long a request waits for the primary's WAL position, or for the replica's answer
+/// whether it has replayed past it, at the most.
+const POSITION_WAIT: Duration = Duration::from_secs(1);
 /// How many callers' fences are kept at the most; past it the oldest are dropped.
 const MAX: usize = 100_000;
 
@@ -32,7 +35,7 @@ pub struct Fences {
 }
 
 impl Fences {
-    /// Runs a signed-in caller's `request`: its pure reads on the primary while a write of
+    /// Runs a signed-in caller's `request`: a read's pure reads on the primary while a write of
     /// theirs is not replayed; after a write it answers with success, the caller's new fence.
     pub async fn run<F>(
         &self,
@@ -44,10 +47,14 @@ impl Fences {
     where
         F: Future<Output = Response>,
     {
-        let on_primary = self.unreplayed(store, user).await;
+        // A write's own reads go where they always do: it never waits on the replica.
+        let on_primary = !writes && self.unreplayed(store, user).await;
         let res = routing::scope(on_primary, request).await;
         if writes && res.status().is_success() {
-            if let Some(Ok(at)) = store.write_position().await {
+            // The write is committed: its answer must not wait on a slow primary for long, and
+            // without a position the caller's reads simply stay where everyone's are.
+            let position = tokio::time::timeout(POSITION_WAIT, store.write_position()).await;
+            if let Ok(Some(Ok(at))) = position {
                 self.record(user, at);
             }
         }
@@ -66,13 +73,13 @@ impl Fences {
             self.forget(user, at);
             return false;
         }
-        match store.replayed(at).await {
-            Ok(true) => {
+        match tokio::time::timeout(POSITION_WAIT, store.replayed(at)).await {
+            Ok(Ok(true)) => {
                 self.forget(user, at);
                 false
             }
-            Ok(false) => true,
-            Err(_) => false,
+            Ok(Ok(false)) => true,
+            Ok(Err(_)) | Err(_) => false,
         }
     }
 

@@ -3,7 +3,6 @@
 
 crate::store::shared::people::people_queries!();
 use crate::domain::patient::PatientQuery;
-use crate::store::rows::CountedPatientRow;
 
 /// The text-search vector of a patient, spelled exactly as `patients_search_idx` (migration
 /// 0020) is, so the planner uses the index.
@@ -34,28 +33,5 @@ pub async fn search_patients(
          ORDER BY (lower(name) LIKE $2) DESC, lower(name), created_at, id LIMIT $3 OFFSET $4"
     );
     let count = format!("SELECT count(*) FROM patients WHERE {filter}");
-    let (count, list, arg, prefix) = (&count, &list, &arg, &prefix);
-    let found = super::tx::snapshot(pool, |mut tx| async move {
-        let rows: Vec<CountedPatientRow> = crate::store::statements::query_as(list)
-            .bind(arg)
-            .bind(prefix)
-            .bind(page.limit)
-            .bind(page.offset)
-            .fetch_all(&mut *tx)
-            .await?;
-        if !rows.is_empty() || page.offset == 0 {
-            return Ok(((rows, None), tx));
-        }
-        let total: i64 = crate::store::statements::query_scalar(count)
-            .bind(arg)
-            .fetch_one(&mut *tx)
-            .await?;
-        Ok(((rows, Some(total)), tx))
-    })
-    .await?;
-    let (rows, total) = found;
-    Ok(rows::counted_patients(rows)?.unwrap_or(Paged {
-        items: Vec::new(),
-        total: total.unwrap_or(0),
-    }))
+    searched(pool, (&list, &count), (&arg, &prefix), page).await
 }

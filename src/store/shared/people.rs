@@ -26,6 +26,36 @@ macro_rules! people_queries {
         ];
         const PATIENT_DUPES: &[(&str, &str)] = &[("patients.email", PATIENT_EMAIL_TAKEN)];
 
+        /// A patient search's page: `list` bound with the search's `arg`, the name `prefix` that
+        /// ranks first, the limit and the offset, counting its matches in the same pass; only an
+        /// empty page past the first counts apart, with `count` bound with `arg`.
+        async fn searched(
+            pool: &Pool,
+            (list, count): (&str, &str),
+            (arg, prefix): (&str, &str),
+            page: Page,
+        ) -> DomainResult<Paged<Patient>> {
+            let (rows, total) = snapshot(pool, |mut tx| async move {
+                let rows: Vec<crate::store::rows::CountedPatientRow> = query_as(list)
+                    .bind(arg)
+                    .bind(prefix)
+                    .bind(page.limit)
+                    .bind(page.offset)
+                    .fetch_all(&mut *tx)
+                    .await?;
+                if !rows.is_empty() || page.offset == 0 {
+                    return Ok(((rows, None), tx));
+                }
+                let total: i64 = query_scalar(count).bind(arg).fetch_one(&mut *tx).await?;
+                Ok(((rows, Some(total)), tx))
+            })
+            .await?;
+            Ok(rows::counted_patients(rows)?.unwrap_or(Paged {
+                items: Vec::new(),
+                total: total.unwrap_or(0),
+            }))
+        }
+
         /// Whether `sql` (a count with one `$1`) finds a row: the checks before a doctor's
         /// insert, so that the client hears about the e-mail before the licence number on both
         /// databases. The unique constraints back them against a twin request.

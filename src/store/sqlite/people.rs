@@ -3,8 +3,6 @@
 
 crate::store::shared::people::people_queries!();
 use crate::domain::patient::PatientQuery;
-use crate::store::retry::in_tx;
-use crate::store::rows::CountedPatientRow;
 
 pub async fn search_patients(
     pool: &Pool,
@@ -39,33 +37,5 @@ pub async fn search_patients(
          ORDER BY h.first DESC, h.key, h.rid"
     );
     let count = format!("SELECT count(*) FROM ({source})");
-    let (count, list, arg, prefix) = (&count, &list, &arg, &prefix);
-    let (rows, total) = in_tx(
-        || pool.begin(),
-        |mut tx| async move {
-            let rows: Vec<CountedPatientRow> = sqlx::query_as(list)
-                .bind(arg)
-                .bind(prefix)
-                .bind(page.limit)
-                .bind(page.offset)
-                .fetch_all(&mut *tx)
-                .await?;
-            let total: Option<i64> = if rows.is_empty() && page.offset > 0 {
-                Some(
-                    sqlx::query_scalar(count)
-                        .bind(arg)
-                        .fetch_one(&mut *tx)
-                        .await?,
-                )
-            } else {
-                None
-            };
-            Ok(((rows, total), tx))
-        },
-    )
-    .await?;
-    Ok(rows::counted_patients(rows)?.unwrap_or(Paged {
-        items: Vec::new(),
-        total: total.unwrap_or(0),
-    }))
+    searched(pool, (&list, &count), (&arg, &prefix), page).await
 }
