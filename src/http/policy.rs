@@ -393,7 +393,7 @@ pub async fn authorize(State(app): State<AppState>, mut req: Request, next: Next
             let mut res = match principal.as_ref().map(|p| p.user_id) {
                 Some(user) => {
                     app.fences
-                        .run(&*app.store, user, writes, next.run(req))
+                        .run(&app.store, user, writes, next.run(req))
                         .await
                 }
                 None => next.run(req).await,
@@ -439,7 +439,7 @@ pub async fn authorize(State(app): State<AppState>, mut req: Request, next: Next
     req.extensions_mut().insert(Caller { who, access });
     let mut res = app
         .fences
-        .run(&*app.store, user, writes, next.run(req))
+        .run(&app.store, user, writes, next.run(req))
         .await;
     if res.extensions().get::<Denied>().is_some() {
         security_event(Some(&logged), &route, res.status().as_u16(), &client);

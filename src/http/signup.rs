@@ -140,6 +140,8 @@ pub async fn register(
             .register_patient(new, hash, request_id(&headers))
             .await?;
         tracing::info!(patient_id = %patient.id, user_id = %user.id, "patient signed up");
+        // Signed in a moment from now, the new patient reads their record back.
+        app.fences.wrote(&app.store, user.id);
         let reply = response::created(
             "Signed up successfully",
             PatientView::for_role(patient, Role::Patient),

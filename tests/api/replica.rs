@@ -201,8 +201,22 @@ async fn pure_reads_come_from_the_replica_and_lag_it_while_writes_see_their_own(
     let visitor = app.anon.get(format!("{}/doctors/{newcomer}", app.base));
     let visitor = visitor.send().await.expect("request").status();
     assert_eq!(visitor, StatusCode::NOT_FOUND);
-    // Sign-up then sign-in at once: credentials come from the primary.
-    app.sign_up().await;
+    // Sign-up then sign-in at once: credentials come from the primary, and the new patient
+    // reads their own record back though the replica does not have it yet.
+    let newcomer_patient = app.sign_up().await;
+    let own = newcomer_patient
+        .patient_id
+        .as_deref()
+        .expect("a patient account");
+    let (s, b) = app
+        .as_user(
+            &newcomer_patient,
+            Method::GET,
+            &format!("/patients/{own}"),
+            Value::Null,
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{b}");
 
     sqlx::query("SELECT pg_wal_replay_resume()")
         .execute(&mut replica)

@@ -88,6 +88,10 @@ pub trait Store:
     async fn replica_lag(&self) -> Option<DomainResult<ReplicaLag>> {
         None
     }
+    /// Whether pure reads go to a read replica.
+    fn has_replica(&self) -> bool {
+        false
+    }
     /// Where the primary's WAL ends now, as a position [`Store::replayed`] compares; `None`
     /// when pure reads do not go to a replica. Errors: `Unavailable`.
     async fn write_position(&self) -> Option<DomainResult<u64>> {

@@ -239,6 +239,9 @@ impl Store for PgStore {
         self.on_primary.as_ref()?;
         Some(replica::lag(&self.fresh, &self.reader).await)
     }
+    fn has_replica(&self) -> bool {
+        self.on_primary.is_some()
+    }
     async fn write_position(&self) -> Option<DomainResult<u64>> {
         self.on_primary.as_ref()?;
         Some(replica::position(&self.fresh).await)

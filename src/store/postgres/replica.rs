@@ -77,8 +77,20 @@ pub async fn replayed(
     reader: &super::tx_pool::TxPool,
     position: u64,
 ) -> crate::domain::DomainResult<bool> {
+    // A reader that is not a standby (the primary itself, or a pooler's alias of it) has every
+    // commit. A position at a page's start is reported past the page's header (24 bytes, or
+    // 40 at a segment's start), where replay reports the end of the record before it. A
+    // record that ends within a page's first 40 bytes spans the page's start, so replay past
+    // that start has replayed it: the page's start is as good a fence, and is reached.
+    let page = position % 8192;
+    let position = if page <= 40 {
+        position - page
+    } else {
+        position
+    };
     statements::query_scalar(
-        "SELECT coalesce((pg_last_wal_replay_lsn() - '0/0'::pg_lsn)::bigint, 0) >= $1",
+        "SELECT NOT pg_is_in_recovery()
+             OR coalesce((pg_last_wal_replay_lsn() - '0/0'::pg_lsn)::bigint, 0) >= $1",
     )
     .bind(i64::try_from(position).unwrap_or(i64::MAX))
     .fetch_one(&**reader)
