@@ -52,7 +52,7 @@ pub struct Fences {
 impl Fences {
     /// Runs a signed-in caller's `request`: a read's pure reads on the primary while a write of
     /// theirs is not replayed. After a write it answers with success, the caller's new fence
-    /// (see [`Fences::wrote`]).
+    /// (see [`Fences::wrote`]). Without a replica it only runs the request.
     pub async fn run<F>(
         self: &Arc<Self>,
         store: &Arc<dyn Store>,
@@ -63,6 +63,9 @@ impl Fences {
     where
         F: Future<Output = Response>,
     {
+        if !store.has_replica() {
+            return request.await;
+        }
         // A write's own reads go where they always do: it never waits on the replica.
         let on_primary = !writes && self.unreplayed(&**store, user).await;
         let res = routing::scope(on_primary, request).await;

@@ -386,10 +386,10 @@ pub async fn authorize(State(app): State<AppState>, mut req: Request, next: Next
     if let Err(wait) = app.limits.check(&key) {
         return ApiError::rate_limited(wait).into_response();
     }
+    let writes = !req.method().is_safe();
     let roles = match rule {
         Rule::Public => {
             // A public read by a signed-in caller sees their own writes too.
-            let writes = !req.method().is_safe();
             let mut res = match principal.as_ref().map(|p| p.user_id) {
                 Some(user) => {
                     app.fences
@@ -435,7 +435,7 @@ pub async fn authorize(State(app): State<AppState>, mut req: Request, next: Next
     };
     let route = access.route.clone();
     let logged = access.clone();
-    let (user, writes) = (who.user_id, !req.method().is_safe());
+    let user = who.user_id;
     req.extensions_mut().insert(Caller { who, access });
     let mut res = app
         .fences

@@ -42,7 +42,6 @@ pub async fn lag(
     primary: &super::tx_pool::TxPool,
     reader: &super::tx_pool::TxPool,
 ) -> crate::domain::DomainResult<crate::domain::store::ReplicaLag> {
-    let unavailable = |e: sqlx::Error| crate::domain::DomainError::Unavailable(Box::new(e));
     let written: String = statements::query_scalar("SELECT pg_current_wal_insert_lsn()::text")
         .fetch_one(&**primary)
         .await
@@ -68,7 +67,7 @@ pub async fn position(primary: &super::tx_pool::TxPool) -> crate::domain::Domain
         statements::query_scalar("SELECT (pg_current_wal_insert_lsn() - '0/0'::pg_lsn)::bigint")
             .fetch_one(&**primary)
             .await
-            .map_err(|e| crate::domain::DomainError::Unavailable(Box::new(e)))?;
+            .map_err(unavailable)?;
     Ok(at.max(0) as u64)
 }
 
@@ -95,5 +94,10 @@ pub async fn replayed(
     .bind(i64::try_from(position).unwrap_or(i64::MAX))
     .fetch_one(&**reader)
     .await
-    .map_err(|e| crate::domain::DomainError::Unavailable(Box::new(e)))
+    .map_err(unavailable)
+}
+
+/// A replica or primary that did not answer the query.
+fn unavailable(e: sqlx::Error) -> crate::domain::DomainError {
+    crate::domain::DomainError::Unavailable(Box::new(e))
 }
