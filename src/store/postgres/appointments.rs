@@ -373,33 +373,50 @@ pub async fn expire_due(pool: &TxPool, batch: i64, terms: OfferTerms) -> DomainR
         two_pass(|locked| async move {
             // Planned at each sweep: the sweeper's first runs see an empty table.
             let mut tx = pool.begin_replanned().await?;
-            if locked {
-                lock_line(&mut tx).await?;
-            }
-            let freed: Vec<(crate::domain::SlotId, bool)> =
-                crate::store::statements::query_as(EXPIRE_DUE_FREED)
-                    .bind(batch)
-                    .fetch_all(&mut *tx)
-                    .await?;
-            let mut waited: std::collections::BTreeMap<crate::domain::SlotId, usize> =
-                std::collections::BTreeMap::new();
-            for (slot, _) in freed.iter().filter(|(_, waiting)| *waiting) {
-                *waited.entry(*slot).or_default() += 1;
-            }
-            if !locked && !waited.is_empty() {
+            match expire_batch(&mut tx, locked, batch, terms).await {
+                Ok(Some(n)) => {
+                    tx.commit().await?;
+                    Ok(Pass::Done(n))
+                }
                 // Rolled back before the locked pass, whose statements would wait on (or
                 // skip) this transaction's row locks otherwise.
-                tx.rollback().await?;
-                return Ok(Pass::NeedsLock);
+                Ok(None) => {
+                    tx.rollback().await?;
+                    Ok(Pass::NeedsLock)
+                }
+                Err(e) => Err(super::tx::roll_back(tx, e).await.into()),
             }
-            for (slot, seats) in waited {
-                offer_seats(&mut tx, slot, seats, terms).await?;
-            }
-            tx.commit().await?;
-            Ok(Pass::Done(freed.len() as u64))
         })
     })
     .await
+}
+
+/// One sweep transaction's statements: how many holds it expired, or `None` when a freed seat
+/// has someone waiting and the pass holds no waitlist lock.
+async fn expire_batch(
+    conn: &mut sqlx::PgConnection,
+    locked: bool,
+    batch: i64,
+    terms: OfferTerms,
+) -> Result<Option<u64>, sqlx::Error> {
+    if locked {
+        lock_line(conn).await?;
+    }
+    let freed: Vec<(SlotId, bool)> = crate::store::statements::query_as(EXPIRE_DUE_FREED)
+        .bind(batch)
+        .fetch_all(&mut *conn)
+        .await?;
+    let mut waited: std::collections::BTreeMap<SlotId, usize> = std::collections::BTreeMap::new();
+    for (slot, _) in freed.iter().filter(|(_, waiting)| *waiting) {
+        *waited.entry(*slot).or_default() += 1;
+    }
+    if !locked && !waited.is_empty() {
+        return Ok(None);
+    }
+    for (slot, seats) in waited {
+        offer_seats(conn, slot, seats, terms).await?;
+    }
+    Ok(Some(freed.len() as u64))
 }
 
 pub async fn purge_keys(pool: &TxPool, max_age_secs: i64) -> DomainResult<u64> {

@@ -98,8 +98,11 @@ pub async fn claim(pool: &TxPool, limit: i64, lease_secs: i64) -> DomainResult<V
                 .bind(lease_secs as f64)
                 .bind(lease)
                 .fetch_all(&mut *tx)
-                .await?;
-            Ok((rows, tx))
+                .await;
+            match rows {
+                Ok(rows) => Ok((rows, tx)),
+                Err(e) => Err(super::tx::roll_back(tx, e).await.into()),
+            }
         },
     )
     .await?;

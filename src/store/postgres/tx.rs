@@ -33,6 +33,19 @@ pub(super) fn slot_id() -> crate::domain::SlotId {
 /// The database.
 pub(super) type Db = sqlx::Postgres;
 
+/// Rolls `tx` back, then hands back `e`, the error that ended it. For transactions whose
+/// retry looks for rows with `SKIP LOCKED`: a dropped transaction's ROLLBACK is only queued on
+/// its connection and sent once the pool has taken the connection back, in a task of its own a
+/// moment later; until then the rows the failed attempt locked stay locked, and the retry,
+/// on another connection, passes over them (a sweep found none of the holds it was due to
+/// expire).
+pub(super) async fn roll_back(tx: WriteTx, e: sqlx::Error) -> sqlx::Error {
+    // The error that ended the transaction is the one to report; a failed rollback leaves the
+    // transaction to the queued rollback, as before.
+    let _ = tx.rollback().await;
+    e
+}
+
 /// Begins an outbox write's transaction: READ COMMITTED, as row locks and the lease keep the
 /// outbox safe (see `outbox.rs`), and planned for the data at each run like the claim.
 pub(super) async fn begin_queue(pool: &TxPool) -> Result<WriteTx, sqlx::Error> {
