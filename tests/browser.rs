@@ -314,6 +314,7 @@ impl App {
             schedule_interval: Duration::from_secs(24 * 3600),
             notify: Default::default(),
             security: carebook::config::SecuritySettings::with_key([42; 32]),
+            pages: Default::default(),
         };
         let store = open_store(&settings).await.expect("open store");
         let app = Application::with_store(settings, store)

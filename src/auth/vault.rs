@@ -32,6 +32,8 @@ pub enum KeyError {
 /// The master key, ready to seal and open.
 pub struct Vault {
     key: LessSafeKey,
+    /// Signs the tokens of the pages' forms; derived from the master key, never the key itself.
+    forms: ring::hmac::Key,
     /// Names the key in every sealed value.
     id: String,
 }
@@ -67,8 +69,13 @@ impl Vault {
             .collect();
         // A 32-byte key always fits ChaCha20-Poly1305.
         let unbound = UnboundKey::new(&CHACHA20_POLY1305, key).expect("a 32-byte key");
+        let derived = ring::hmac::sign(
+            &ring::hmac::Key::new(ring::hmac::HMAC_SHA256, key),
+            b"carebook form tokens",
+        );
         Self {
             key: LessSafeKey::new(unbound),
+            forms: ring::hmac::Key::new(ring::hmac::HMAC_SHA256, derived.as_ref()),
             id,
         }
     }
@@ -119,6 +126,20 @@ impl Vault {
             .open_in_place(nonce, Aad::from(aad.as_bytes()), &mut buf)
             .map_err(|_| OpenError::Damaged)?;
         String::from_utf8(plain.to_vec()).map_err(|_| OpenError::Damaged)
+    }
+
+    /// The token a page's form carries for the browser holding `nonce` (its form cookie).
+    pub fn form_token(&self, nonce: &str) -> String {
+        let tag = ring::hmac::sign(&self.forms, nonce.as_bytes());
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(tag.as_ref())
+    }
+
+    /// Whether `token` is [`Vault::form_token`] of `nonce`, compared in constant time.
+    pub fn is_form_token(&self, nonce: &str, token: &str) -> bool {
+        let Ok(tag) = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(token) else {
+            return false;
+        };
+        ring::hmac::verify(&self.forms, nonce.as_bytes(), &tag).is_ok()
     }
 
     /// Whether a stored value is sealed (values from before sealing are plain).

@@ -9,7 +9,9 @@ mod settings;
 pub use raw::{LogFormat, RawSettings, DEFAULT_DATABASE_URL};
 pub use secret::Secret;
 pub use security::{MasterKey, RawSecurity, Registration, SecuritySettings};
-pub use settings::{AuthSettings, BookingSettings, DbSettings, NotifySettings, Settings};
+pub use settings::{
+    AuthSettings, BookingSettings, DbSettings, NotifySettings, PageSettings, Settings,
+};
 
 #[cfg(test)]
 mod tests;

@@ -246,6 +246,18 @@ pub struct RawSettings {
         default_value_t = 10
     )]
     pub outbox_retry_base_seconds: u32,
+    /// The clinic's name, shown at the top of every page.
+    #[arg(
+        global = true,
+        long,
+        env = "CLINIC_NAME",
+        default_value = "carebook clinic"
+    )]
+    pub clinic_name: String,
+    /// Mark the pages' session cookies `Secure` (sent over HTTPS only). On by itself when
+    /// PUBLIC_URL is an https:// address; set it when a TLS proxy serves carebook otherwise.
+    #[arg(global = true, long, env = "COOKIE_SECURE", default_value = "false", value_parser = clap::builder::BoolishValueParser::new(), action = clap::ArgAction::Set)]
+    pub cookie_secure: bool,
     #[command(flatten)]
     pub security: RawSecurity,
 }

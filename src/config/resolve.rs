@@ -106,9 +106,22 @@ impl RawSettings {
             lease: Duration::from_secs(u64::from(self.outbox_lease_seconds)),
         };
         let security = self.security.validate(&database_url.0)?;
+        let clinic_name = self.clinic_name.trim();
+        if clinic_name.is_empty() || clinic_name.chars().count() > 200 {
+            return Err("CLINIC_NAME must be 1-200 characters".into());
+        }
+        let pages = PageSettings {
+            clinic_name: clinic_name.to_owned(),
+            cookie_secure: self.cookie_secure
+                || security
+                    .public_url
+                    .as_deref()
+                    .is_some_and(|u| u.starts_with("https://")),
+        };
         Ok(Settings {
             notify,
             security,
+            pages,
             schedule_horizon_days: i64::from(self.schedule_horizon_days),
             schedule_interval: Duration::from_secs(
                 u64::from(self.schedule_generation_interval_minutes.max(1)) * 60,

@@ -31,6 +31,24 @@ pub struct BookingSettings {
     pub notice: crate::domain::reschedule::Notice,
 }
 
+/// The pages for people (`/`, `/me`, `/desk`, …).
+#[derive(Debug, Clone)]
+pub struct PageSettings {
+    /// The clinic's name at the top of every page (`CLINIC_NAME`).
+    pub clinic_name: String,
+    /// Session cookies carry `Secure` (`COOKIE_SECURE`, or `PUBLIC_URL` on https).
+    pub cookie_secure: bool,
+}
+
+impl Default for PageSettings {
+    fn default() -> Self {
+        Self {
+            clinic_name: "carebook clinic".into(),
+            cookie_secure: false,
+        }
+    }
+}
+
 /// Validated settings.
 #[derive(Debug, Clone)]
 pub struct Settings {
@@ -64,6 +82,8 @@ pub struct Settings {
     pub notify: NotifySettings,
     /// Proxies, sign-up, e-mailed links and the master key.
     pub security: SecuritySettings,
+    /// The clinic's name and the cookies of the pages.
+    pub pages: PageSettings,
 }
 
 /// Settings of the outbox worker and its channels.

@@ -177,7 +177,7 @@ pub async fn book(
 }
 
 /// Checks the request and the caller, then books (or replays an earlier booking).
-async fn take_seat(
+pub(super) async fn take_seat(
     app: &AppState,
     caller: &Caller,
     headers: &HeaderMap,

@@ -27,6 +27,7 @@ mod openapi;
 mod openapi_client;
 mod openapi_rules;
 mod outbox;
+mod pages;
 mod params;
 mod patients;
 pub mod policy;
@@ -67,6 +68,7 @@ pub fn router(state: AppState) -> Router {
             state.clone(),
             policy::authorize,
         ))
+        .merge(pages::router(state.clone()))
         .fallback(|| async { ApiError::for_status(axum::http::StatusCode::NOT_FOUND) })
         .with_state(state);
     middleware::stack(app, timeout, cors, max_in_flight)

@@ -293,7 +293,7 @@ pub fn client_ip(extensions: &axum::http::Extensions) -> String {
 }
 
 /// Works out the client's address once per request and keeps it in the extensions.
-fn settle_client(app: &AppState, req: &mut Request) -> String {
+pub(super) fn settle_client(app: &AppState, req: &mut Request) -> String {
     let Some(peer) = req
         .extensions()
         .get::<ConnectInfo<PeerAddr>>()

@@ -157,6 +157,7 @@ pub fn settings(url: &str) -> Settings {
         // Open sign-up (most tests register patients and log them in at once) and one master
         // key for every test app, so a second instance on a test's database shares it.
         security: SecuritySettings::with_key(TEST_MASTER_KEY),
+        pages: Default::default(),
     }
 }
 

@@ -1,0 +1,42 @@
+//! The pages for people: server-rendered HTML from templates compiled into the binary
+//! (`assets/pages/`), one stylesheet and one small script, all served by carebook itself.
+//!
+//! A page calls the same use cases, ownership rules and access records as the API, as the
+//! person signed in (see [`session`]); it never calls carebook over HTTP. Every page works
+//! without script: forms post, and the answer redirects (303) to the page to show next.
+
+mod assets;
+mod entry;
+mod ics;
+mod mine;
+mod patient;
+mod render;
+mod session;
+mod times;
+
+use axum::routing::{get, post};
+use axum::Router;
+
+use super::state::AppState;
+
+/// The page routes, with their own middleware (the session cookies and the page headers).
+pub fn router(state: AppState) -> Router<AppState> {
+    Router::new()
+        .route("/", get(patient::home))
+        .route("/doctors/{id}", get(patient::doctor))
+        .route("/doctors/{id}/book", post(patient::book))
+        .route("/me", get(mine::me))
+        .route("/me/appointments/{id}", get(mine::appointment))
+        .route("/me/appointments/{id}/confirm", post(mine::confirm))
+        .route("/me/appointments/{id}/cancel", post(mine::cancel))
+        .route(
+            "/me/appointments/{id}/reschedule",
+            get(mine::reschedule_form).post(mine::reschedule),
+        )
+        .route("/me/appointments/{id}/calendar.ics", get(mine::calendar))
+        .route("/login", get(entry::login_form).post(entry::login))
+        .route("/logout", post(entry::logout))
+        .route("/signup", get(entry::signup_form).post(entry::signup))
+        .route_layer(axum::middleware::from_fn_with_state(state, session::visit))
+        .route("/assets/{file}", get(assets::file))
+}
