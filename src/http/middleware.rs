@@ -160,7 +160,9 @@ async fn envelope_errors(req: Request, next: Next) -> Response {
         .headers()
         .get(header::CONTENT_TYPE)
         .is_some_and(|v| v.as_bytes().starts_with(b"application/json"));
-    if (status.is_client_error() || status.is_server_error()) && !is_json {
+    // A page's error is a page: the person reads it in a browser.
+    let is_page = res.extensions().get::<super::pages::PageAnswer>().is_some();
+    if (status.is_client_error() || status.is_server_error()) && !is_json && !is_page {
         if status == StatusCode::SERVICE_UNAVAILABLE {
             // Our own 503s carry the envelope already: a bare one is the request timeout's.
             crate::observability::unavailable("timeout");

@@ -29,6 +29,7 @@ mod operations;
 mod outbox;
 mod outbox_crash;
 mod outbox_plans;
+mod pages;
 mod patients;
 mod pgbouncer;
 mod poison;

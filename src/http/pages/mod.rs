@@ -19,6 +19,8 @@ use axum::Router;
 
 use super::state::AppState;
 
+pub use render::PageAnswer;
+
 /// The page routes, with their own middleware (the session cookies and the page headers).
 pub fn router(state: AppState) -> Router<AppState> {
     Router::new()

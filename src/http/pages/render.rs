@@ -48,9 +48,15 @@ fn templates() -> &'static Environment<'static> {
     })
 }
 
+/// Marks an answer of the pages, whose errors are pages too (the API's error envelope is not
+/// put over them).
+#[derive(Clone, Copy)]
+pub struct PageAnswer;
+
 /// The headers of every page: the content policy, no referrer outside the site, no sniffing,
 /// and no copy kept anywhere (pages name the person signed in and their appointments).
 pub fn page_headers(res: &mut Response) {
+    res.extensions_mut().insert(PageAnswer);
     let h = res.headers_mut();
     h.insert(
         header::CONTENT_SECURITY_POLICY,
