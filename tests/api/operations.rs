@@ -180,7 +180,6 @@ async fn unknown_route_is_json_404(app: TestApp) {
         format!("{}/doctors/{}/nothing", app.base, uuid::Uuid::new_v4()),
         format!("{}/", app.base),
         format!("{}/nope", root(&app)),
-        format!("{}/", root(&app)),
         format!("{}/index.html", root(&app)),
     ];
     for url in urls {

@@ -36,3 +36,12 @@ pub async fn file(Path(name): Path<String>) -> Response {
         None => StatusCode::NOT_FOUND.into_response(),
     }
 }
+
+/// `GET /favicon.ico`: no icon (204), so browsers stop asking and log no error.
+pub async fn no_icon() -> Response {
+    (
+        StatusCode::NO_CONTENT,
+        [(header::CACHE_CONTROL, "public, max-age=86400")],
+    )
+        .into_response()
+}

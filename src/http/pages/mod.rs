@@ -41,4 +41,5 @@ pub fn router(state: AppState) -> Router<AppState> {
         .route("/signup", get(entry::signup_form).post(entry::signup))
         .route_layer(axum::middleware::from_fn_with_state(state, session::visit))
         .route("/assets/{file}", get(assets::file))
+        .route("/favicon.ico", get(assets::no_icon))
 }
