@@ -3,7 +3,9 @@
 Run by scripts/browser-walk.sh against a running carebook (BASE, ADMIN_EMAIL, ADMIN_PASSWORD in
 the environment). A patient signs up, books with the keyboard alone, confirms, downloads the
 .ics, moves and cancels; a second patient cannot reach the first one's pages; axe-core checks
-every page in every state of the flow and a single violation fails the walk. With SHOTS set,
+every page in every state of the flow and a single violation fails the walk. The front desk
+registers a patient, books for them and confirms; the doctor sees the day and week and opens the
+patient's record. With SHOTS set,
 screenshots of the booking flow at 375 and 1,280 pixels wide are written there.
 """
 
@@ -34,8 +36,14 @@ def api(method, path, body=None, token=None):
         return json.load(res)
 
 
+def admin_token():
+    return api("POST", "/auth/login", {"email": os.environ["ADMIN_EMAIL"],
+                                       "password": os.environ["ADMIN_PASSWORD"]})["data"]["access_token"]
+
+
 def seed():
-    """A doctor in Paris with three days of free times, through the API as the admin."""
+    """A doctor in Paris with three days of free times and an account of her own, through the
+    API as the admin."""
     token = api("POST", "/auth/login", {"email": os.environ["ADMIN_EMAIL"],
                                         "password": os.environ["ADMIN_PASSWORD"]})["data"]["access_token"]
     doctor = api("POST", "/doctors", {
@@ -49,7 +57,10 @@ def seed():
         "weekdays": ["MON", "TUE", "WED", "THU", "FRI", "SAT", "SUN"],
         "valid_from": start.isoformat(),
         "valid_until": (start + datetime.timedelta(days=2)).isoformat()}, token)
-    return doctor, start
+    doctor_email = f"dr-{uuid.uuid4().hex[:8]}@clinic.example"
+    api("POST", "/users", {"email": doctor_email, "password": PASSWORD, "role": "doctor",
+                           "doctor_id": doctor}, token)
+    return doctor, start, doctor_email
 
 
 def axe(page, state):
@@ -96,6 +107,69 @@ def sign_up(page, name, email):
     page.fill("#password", PASSWORD)
     page.click("main button[type=submit]")
     page.wait_for_url(BASE + "/me")
+
+
+def sign_in(page, email, password, lands):
+    page.goto(BASE + "/login")
+    page.fill("#email", email)
+    page.fill("#password", password)
+    with page.expect_navigation():
+        page.click("main button[type=submit]")
+    assert page.url.startswith(BASE + lands), page.url
+
+
+def staff(browser, width, doctor, start, doctor_email):
+    """The front desk registers a patient, books for them and confirms; the doctor sees the day
+    and opens the record."""
+    ctx = browser.new_context(viewport={"width": width, "height": 900}, bypass_csp=True)
+    page = ctx.new_page()
+    sign_in(page, os.environ["ADMIN_EMAIL"], os.environ["ADMIN_PASSWORD"], "/desk")
+    axe(page, "desk day (today)")
+    page.goto(BASE + "/desk/patients")
+    axe(page, "desk patients")
+    page.fill("#new-name", "Walk In")
+    page.fill("#new-email", "not an address")
+    page.fill("#new-phone", "+33 1 23 45 67 89")
+    page.evaluate("document.querySelector('#new-email').type = 'text'")
+    with page.expect_navigation():
+        page.click("form[method=post][action='/desk/patients'] button[type=submit]")
+    page.wait_for_function("document.activeElement && document.activeElement.getAttribute('role') === 'alert'",
+                           timeout=5000)
+    axe(page, "desk registration refused")
+    page.fill("#new-email", f"walkin-{uuid.uuid4().hex[:8]}@example.com")
+    with page.expect_navigation():
+        page.click("form[method=post][action='/desk/patients'] button[type=submit]")
+    assert "/desk/book?patient=" in page.url, page.url
+    axe(page, "desk book: choose a doctor")
+    page.select_option("#doctor", doctor)
+    page.fill("#day", start.isoformat())
+    with page.expect_navigation():
+        page.click("form[action='/desk/book'] button[type=submit]")
+    axe(page, "desk book: free times")
+    with page.expect_navigation():
+        page.click("form[method=post][action='/desk/book'] button[type=submit]")
+    assert f"/desk?day={start.isoformat()}" in page.url, page.url
+    assert "Walk In: held" in page.inner_text("table.day")
+    axe(page, "desk day with bookings")
+    shot(page, "desk")
+    with page.expect_navigation():
+        page.click("form[action$='/confirm'] button")
+    assert "Walk In: confirmed" in page.inner_text("table.day")
+    ctx.close()
+
+    ctx = browser.new_context(viewport={"width": width, "height": 900}, bypass_csp=True)
+    page = ctx.new_page()
+    sign_in(page, doctor_email, PASSWORD, "/doctor")
+    page.goto(f"{BASE}/doctor?day={start.isoformat()}")
+    axe(page, "doctor's day")
+    shot(page, "doctor")
+    page.goto(f"{BASE}/doctor?day={start.isoformat()}&days=7")
+    axe(page, "doctor's week")
+    page.click("main a[href^='/doctor/patients/']")
+    page.wait_for_load_state()
+    assert page.url.startswith(BASE + "/doctor/patients/")
+    axe(page, "a patient's record")
+    ctx.close()
 
 
 def walk(browser, width, doctor, start):
@@ -194,11 +268,12 @@ def walk(browser, width, doctor, start):
 
 
 def main():
-    doctor, start = seed()
+    doctor, start, doctor_email = seed()
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
         for width in (1280, 375):
             walk(browser, width, doctor, start)
+            staff(browser, width, doctor, start, doctor_email)
         browser.close()
     print(f"browser walk: {len(checked)} page states checked by axe-core, no violations")
 

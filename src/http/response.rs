@@ -49,6 +49,13 @@ pub struct Reply<T> {
     data: T,
 }
 
+impl<T> Reply<T> {
+    /// The data answered, for a caller inside carebook (a page) rather than over HTTP.
+    pub fn into_data(self) -> T {
+        self.data
+    }
+}
+
 /// 200 with `data`.
 pub fn ok<T>(message: impl Into<Cow<'static, str>>, data: T) -> Reply<T> {
     Reply {

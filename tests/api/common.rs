@@ -12,6 +12,7 @@ use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 
 mod accounts;
+pub mod browser;
 mod clock;
 pub mod cluster;
 mod db;

@@ -95,7 +95,8 @@ pub async fn login(
 fn home_of(role: Role) -> &'static str {
     match role {
         Role::Patient => "/me",
-        _ => "/",
+        Role::Doctor => "/doctor",
+        Role::Scheduler | Role::Admin => "/desk",
     }
 }
 

@@ -11,7 +11,7 @@ use chrono::{Duration, Utc};
 use minijinja::context;
 use serde::Serialize;
 
-use super::render::{answer, page, redirect, PageError, PageResult};
+use super::render::{answer, page, redirect, to_login, PageError, PageResult};
 use super::session::{Form, Visitor};
 use super::times::{self, Shown};
 use crate::domain::appointment::{AppointmentDetail, AppointmentStatus};
@@ -25,11 +25,6 @@ use crate::http::state::AppState;
 
 /// Appointments listed on `/me` at most.
 const LISTED: i64 = 100;
-
-/// The sign-in page, to come back `here` after.
-fn to_login(here: &str) -> Response {
-    redirect(&format!("/login?next={}", super::patient::encode(here)))
-}
 
 /// An appointment in a list.
 #[derive(Serialize)]

@@ -6,6 +6,9 @@
 //! without script: forms post, and the answer redirects (303) to the page to show next.
 
 mod assets;
+mod desk;
+mod desk_people;
+mod doctor;
 mod entry;
 mod ics;
 mod mine;
@@ -36,6 +39,20 @@ pub fn router(state: AppState) -> Router<AppState> {
             get(mine::reschedule_form).post(mine::reschedule),
         )
         .route("/me/appointments/{id}/calendar.ics", get(mine::calendar))
+        .route("/desk", get(desk::day))
+        .route("/desk/appointments/{id}/{action}", post(desk::act))
+        .route(
+            "/desk/patients",
+            get(desk_people::find).post(desk_people::create),
+        )
+        .route("/desk/patients/{id}/invite", post(desk_people::invite))
+        .route(
+            "/desk/book",
+            get(desk_people::book_form).post(desk_people::book),
+        )
+        .route("/doctor", get(doctor::day))
+        .route("/doctor/appointments/{id}/{action}", post(doctor::act))
+        .route("/doctor/patients/{id}", get(doctor::record))
         .route("/login", get(entry::login_form).post(entry::login))
         .route("/logout", post(entry::logout))
         .route("/signup", get(entry::signup_form).post(entry::signup))

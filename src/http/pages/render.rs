@@ -38,6 +38,11 @@ fn templates() -> &'static Environment<'static> {
             "login.html",
             "signup.html",
             "error.html",
+            "desk.html",
+            "desk_patients.html",
+            "desk_book.html",
+            "doctor_day.html",
+            "record.html",
         ) {
             // The templates are part of the binary and checked by the tests: one that does not
             // parse is a build mistake, caught by every page test.
@@ -201,4 +206,43 @@ pub fn answer(app: &AppState, visitor: &Visitor, result: PageResult) -> Response
 pub fn query<T: serde::de::DeserializeOwned + Default>(raw: Option<String>) -> T {
     raw.and_then(|q| serde_urlencoded::from_str(&q).ok())
         .unwrap_or_default()
+}
+
+/// The sign-in page, to come back `here` after.
+pub fn to_login(here: &str) -> Response {
+    redirect(&format!("/login?next={}", super::patient::encode(here)))
+}
+
+/// Why a page is not for this visitor.
+pub enum Gate {
+    /// Signed out: sign in first.
+    SignIn,
+    /// Signed in, but the page is for other roles.
+    Forbidden,
+}
+
+impl Gate {
+    /// The answer: the sign-in page (to come back `here`), or a 403 page.
+    pub fn answer(self, app: &AppState, visitor: &Visitor, here: &str) -> Response {
+        match self {
+            Self::SignIn => to_login(here),
+            Self::Forbidden => PageError::new(
+                StatusCode::FORBIDDEN,
+                "This page is for the clinic's staff. Sign in with a staff account to use it.",
+            )
+            .page(app, visitor),
+        }
+    }
+}
+
+/// The signed-in caller if their role is one of `roles`.
+pub fn for_roles<'a>(
+    visitor: &'a Visitor,
+    roles: &[crate::domain::user::Role],
+) -> Result<&'a crate::http::caller::Caller, Gate> {
+    match &visitor.caller {
+        None => Err(Gate::SignIn),
+        Some(c) if roles.contains(&c.role()) => Ok(c),
+        Some(_) => Err(Gate::Forbidden),
+    }
 }

@@ -1,0 +1,206 @@
+//! The front desk's day: a column per doctor, the day's slots in rows, each seat's patient and
+//! status, and what the desk does with them (confirm, cancel, no-show).
+//!
+//! For the front desk and admins, through the same store calls, reach checks and access
+//! records as the API's day lists and transitions.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use axum::extract::{Extension, Path, RawQuery, State};
+use axum::http::StatusCode;
+use axum::response::Response;
+use chrono::{Duration, NaiveDate, NaiveTime, Utc};
+use minijinja::context;
+use serde::{Deserialize, Serialize};
+
+use super::render::{answer, for_roles, page, redirect, PageError, PageResult};
+use super::session::{Form, Visitor};
+use crate::domain::appointment::AppointmentStatus;
+use crate::domain::page::Page;
+use crate::domain::store::AppointmentFilter;
+use crate::domain::user::{AccessAction, Role};
+use crate::domain::AppointmentId;
+use crate::http::caller::Caller;
+use crate::http::patients::record_reads;
+use crate::http::rules::within_reach;
+use crate::http::state::AppState;
+
+/// Who runs the desk.
+pub const DESK: [Role; 2] = [Role::Scheduler, Role::Admin];
+/// Doctors shown side by side at most; appointments read per doctor and day at most.
+const MOST: i64 = 100;
+
+/// `?day=YYYY-MM-DD`.
+#[derive(Deserialize, Default)]
+pub struct DayQuery {
+    day: Option<String>,
+}
+
+/// A seat taken in a slot.
+#[derive(Serialize)]
+struct Seat {
+    id: String,
+    patient: String,
+    status: &'static str,
+    may_confirm: bool,
+    may_cancel: bool,
+    may_no_show: bool,
+}
+
+/// One doctor's slot at one time of the day.
+#[derive(Serialize, Default)]
+struct Cell {
+    exists: bool,
+    blocked: bool,
+    free: i32,
+    capacity: i32,
+    seats: Vec<Seat>,
+}
+
+/// A time row of the day.
+#[derive(Serialize)]
+struct Row {
+    time: String,
+    cells: Vec<Cell>,
+}
+
+/// The day asked for, or today in the clinic's zone.
+pub fn chosen_day(app: &AppState, raw: Option<&str>) -> Result<NaiveDate, PageError> {
+    match raw.map(str::trim).filter(|d| !d.is_empty()) {
+        None => Ok(app.today()),
+        Some(d) => crate::domain::calendar::Day::parse(d)
+            .map(|d| d.0)
+            .map_err(|m| PageError::new(StatusCode::BAD_REQUEST, format!("The day {m}."))),
+    }
+}
+
+/// `GET /desk?day=`: the day view.
+pub async fn day(
+    State(app): State<AppState>,
+    Extension(visitor): Extension<Visitor>,
+    RawQuery(raw): RawQuery,
+) -> Response {
+    let caller = match for_roles(&visitor, &DESK) {
+        Ok(c) => c,
+        Err(gate) => return gate.answer(&app, &visitor, "/desk"),
+    };
+    let q = super::render::query::<DayQuery>(raw);
+    let result = day_page(&app, &visitor, caller, q.day.as_deref()).await;
+    answer(&app, &visitor, result)
+}
+
+async fn day_page(
+    app: &AppState,
+    visitor: &Visitor,
+    caller: &Caller,
+    raw: Option<&str>,
+) -> PageResult {
+    let day = chosen_day(app, raw)?;
+    let doctors = app
+        .store
+        .list_doctors(None, Page::new(Some(MOST), Some(0)))
+        .await?
+        .items;
+    let now = Utc::now();
+    let mut grid: BTreeMap<NaiveTime, Vec<Cell>> = BTreeMap::new();
+    let mut seen = BTreeSet::new();
+    let columns = doctors.len();
+    for (i, d) in doctors.iter().enumerate() {
+        let slots = app.store.list_slots(d.id, day, day).await?;
+        let filter = AppointmentFilter {
+            date: Some(day),
+            status: None,
+            live_only: true,
+        };
+        let booked = app
+            .store
+            .doctor_appointments(d.id, filter, Page::new(Some(MOST), Some(0)))
+            .await?
+            .items;
+        seen.extend(booked.iter().map(|a| a.patient_id));
+        for s in slots {
+            let row = grid
+                .entry(s.slot_time)
+                .or_insert_with(|| (0..columns).map(|_| Cell::default()).collect());
+            let started = s.starts_at <= now;
+            row[i] = Cell {
+                exists: true,
+                blocked: s.status == crate::domain::slot::SlotStatus::Blocked,
+                free: s.available_capacity,
+                capacity: s.max_capacity,
+                seats: booked
+                    .iter()
+                    .filter(|a| a.time_slot_id == s.id)
+                    .map(|a| Seat {
+                        id: a.id.to_string(),
+                        patient: a.patient_name.clone().unwrap_or_default(),
+                        status: a.status.as_str(),
+                        may_confirm: a.status == AppointmentStatus::Pending,
+                        may_cancel: matches!(
+                            a.status,
+                            AppointmentStatus::Pending | AppointmentStatus::Confirmed
+                        ),
+                        may_no_show: a.status == AppointmentStatus::Confirmed && started,
+                    })
+                    .collect(),
+            };
+        }
+    }
+    // Every patient named on the page is an access record, as the API's day list makes one.
+    record_reads(app, caller, AccessAction::List, seen).await?;
+    let rows: Vec<Row> = grid
+        .into_iter()
+        .map(|(t, cells)| Row {
+            time: t.format("%H:%M").to_string(),
+            cells,
+        })
+        .collect();
+    let names: Vec<_> = doctors
+        .iter()
+        .map(|d| context! { id => d.id.to_string(), name => d.name, zone => d.timezone.0.name() })
+        .collect();
+    let values = context! {
+        day => day.to_string(),
+        long_day => super::times::long_day(day),
+        previous => (day - Duration::days(1)).to_string(),
+        next => (day + Duration::days(1)).to_string(),
+        doctors => names,
+        rows => rows,
+    };
+    Ok(page(app, visitor, "desk.html", values))
+}
+
+/// `POST /desk/appointments/{id}/{action}` (`day`): confirm, cancel or no-show, then the day.
+pub async fn act(
+    State(app): State<AppState>,
+    Extension(visitor): Extension<Visitor>,
+    Path((id, action)): Path<(String, String)>,
+    form: Form,
+) -> Response {
+    let caller = match for_roles(&visitor, &DESK) {
+        Ok(c) => c,
+        Err(gate) => return gate.answer(&app, &visitor, "/desk"),
+    };
+    let result = async {
+        let id: AppointmentId = id.parse().map_err(|_| PageError::not_found())?;
+        let actor = caller.actor();
+        let done = match action.as_str() {
+            "confirm" => app.store.confirm(id, actor).await,
+            "cancel" => {
+                let reason = form.get("reason").map(|r| r.chars().take(500).collect());
+                app.store.cancel(id, reason, actor).await
+            }
+            "no-show" => app.store.mark_no_show(id, actor).await,
+            _ => return Err(PageError::not_found()),
+        };
+        let a = within_reach(&app, caller, done).await?;
+        app.availability.touch(a.doctor_id);
+        let day = form.get("day").unwrap_or_default();
+        Ok(redirect(&format!(
+            "/desk?day={}",
+            super::patient::encode(day)
+        )))
+    }
+    .await;
+    answer(&app, &visitor, result)
+}
