@@ -203,6 +203,18 @@ def walk(browser, width, doctor, start):
                            timeout=5000)
     axe(page, "sign-in refused")
 
+    # The pages behind the e-mailed links: asking for one, and a link that is no good.
+    page.goto(BASE + "/forgot-password")
+    axe(page, "forgot password")
+    page.goto(BASE + "/reset-password?token=no-such-token")
+    axe(page, "reset password form")
+    page.fill("#password", "a brand new passphrase 77")
+    with page.expect_navigation():
+        page.click("main button[type=submit]")
+    page.wait_for_function("document.activeElement && document.activeElement.getAttribute('role') === 'alert'",
+                           timeout=5000)
+    axe(page, "reset password refused")
+
     email = f"ann-{uuid.uuid4().hex[:8]}@example.com"
     sign_up(page, "Ann Patient", email)
     axe(page, "my appointments (none)")

@@ -50,6 +50,24 @@ macro_rules! backends {
     )*};
 }
 
+/// Generates, for each named `async fn(Backend)` (a test that starts its own app), a module
+/// with one test per backend.
+#[macro_export]
+macro_rules! on_both {
+    ($($name:ident),* $(,)?) => {$(
+        mod $name {
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn postgres() {
+                super::$name($crate::common::Backend::Postgres).await
+            }
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn sqlite() {
+                super::$name($crate::common::Backend::Sqlite).await
+            }
+        }
+    )*};
+}
+
 /// A running carebook with its own database.
 pub struct TestApp {
     pub base: String,

@@ -85,19 +85,4 @@ async fn a_wrong_certificate_or_no_tls_sends_nothing(backend: Backend) {
     assert!(plain.received().is_empty(), "a message left in plain text");
 }
 
-macro_rules! on_both {
-    ($($name:ident),*) => {$(
-        mod $name {
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn postgres() {
-                super::$name(crate::common::Backend::Postgres).await
-            }
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn sqlite() {
-                super::$name(crate::common::Backend::Sqlite).await
-            }
-        }
-    )*};
-}
-
-on_both!(tls_delivery, a_wrong_certificate_or_no_tls_sends_nothing);
+crate::on_both!(tls_delivery, a_wrong_certificate_or_no_tls_sends_nothing);

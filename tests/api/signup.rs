@@ -12,7 +12,7 @@ use crate::common::smtp::SmtpSink;
 use crate::common::{assert_error, unique_email, Backend, TestApp, PASSWORD};
 
 /// An app in `mode` whose e-mail goes to a sink of its own.
-async fn app_with_mail(backend: Backend, mode: Registration) -> (TestApp, SmtpSink) {
+pub async fn app_with_mail(backend: Backend, mode: Registration) -> (TestApp, SmtpSink) {
     let sink = SmtpSink::start().await;
     let notify = NotifySettings {
         smtp_url: Some(Secret(sink.url())),
@@ -29,7 +29,7 @@ async fn app_with_mail(backend: Backend, mode: Registration) -> (TestApp, SmtpSi
 }
 
 /// The token in the newest message to `to`, waiting (bounded) for `n` messages in all.
-async fn token_in(sink: &SmtpSink, n: usize, to: &str) -> String {
+pub async fn token_in(sink: &SmtpSink, n: usize, to: &str) -> String {
     let got = sink.wait_for(n, Duration::from_secs(20)).await;
     let m = got
         .iter()
@@ -253,22 +253,7 @@ async fn a_password_reset_ends_every_session(backend: Backend) {
     assert_eq!(crate::common::error_fields(&b), ["new_password"]);
 }
 
-macro_rules! on_both {
-    ($($name:ident),*) => {$(
-        mod $name {
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn postgres() {
-                super::$name(crate::common::Backend::Postgres).await
-            }
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn sqlite() {
-                super::$name(crate::common::Backend::Sqlite).await
-            }
-        }
-    )*};
-}
-
-on_both!(
+crate::on_both!(
     sign_up_reveals_nothing,
     an_invitation_links_the_clinics_record,
     a_password_reset_ends_every_session

@@ -200,22 +200,7 @@ backends!(
     weak_and_unchanged_passwords_are_refused,
 );
 
-macro_rules! on_both {
-    ($($name:ident),*) => {$(
-        mod $name {
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn postgres() {
-                super::$name(crate::common::Backend::Postgres).await
-            }
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn sqlite() {
-                super::$name(crate::common::Backend::Sqlite).await
-            }
-        }
-    )*};
-}
-
-on_both!(
+crate::on_both!(
     the_client_behind_a_trusted_proxy,
     a_login_flood_is_shed_at_once
 );

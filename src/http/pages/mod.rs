@@ -11,6 +11,7 @@ mod desk_people;
 mod doctor;
 mod entry;
 mod ics;
+mod links;
 mod mine;
 mod patient;
 mod render;
@@ -56,6 +57,13 @@ pub fn router(state: AppState) -> Router<AppState> {
         .route("/login", get(entry::login_form).post(entry::login))
         .route("/logout", post(entry::logout))
         .route("/signup", get(entry::signup_form).post(entry::signup))
+        .route("/verify", get(links::form).post(links::spend))
+        .route("/invite", get(links::form).post(links::spend))
+        .route("/reset-password", get(links::form).post(links::spend))
+        .route(
+            "/forgot-password",
+            get(links::forgot_form).post(links::forgot),
+        )
         .route_layer(axum::middleware::from_fn_with_state(state, session::visit))
         .route("/assets/{file}", get(assets::file))
         .route("/favicon.ico", get(assets::no_icon))

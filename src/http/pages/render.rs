@@ -43,6 +43,8 @@ fn templates() -> &'static Environment<'static> {
             "desk_book.html",
             "doctor_day.html",
             "record.html",
+            "link.html",
+            "forgot.html",
         ) {
             // The templates are part of the binary and checked by the tests: one that does not
             // parse is a build mistake, caught by every page test.
