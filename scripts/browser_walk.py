@@ -265,6 +265,8 @@ def walk(browser, width, doctor, start):
     axe(page, "cancelled")
     page.goto(BASE + "/me")
     axe(page, "my appointments")
+    page.goto(BASE + "/me/access-log")
+    axe(page, "who looked at my record")
 
     # Another patient cannot reach Ann's appointment.
     other = browser.new_context(viewport={"width": width, "height": 900}, bypass_csp=True)

@@ -13,6 +13,7 @@ mod entry;
 mod ics;
 mod links;
 mod mine;
+mod mine_more;
 mod patient;
 mod render;
 mod session;
@@ -32,6 +33,9 @@ pub fn router(state: AppState) -> Router<AppState> {
         .route("/doctors/{id}", get(patient::doctor))
         .route("/doctors/{id}/book", post(patient::book))
         .route("/me", get(mine::me))
+        .route("/me/access-log", get(mine_more::access_log))
+        .route("/me/appointments/{id}/review", post(mine_more::review))
+        .route("/doctors/{id}/waitlist", post(mine_more::join_waitlist))
         .route("/me/appointments/{id}", get(mine::appointment))
         .route("/me/appointments/{id}/confirm", post(mine::confirm))
         .route("/me/appointments/{id}/cancel", post(mine::cancel))

@@ -121,6 +121,7 @@ fn card(d: Doctor, free: &[Slot]) -> DoctorCard {
 pub struct MonthDay {
     month: Option<String>,
     day: Option<String>,
+    waiting: Option<String>,
 }
 
 /// A day cell of the month grid.
@@ -195,6 +196,9 @@ async fn month_page(app: &AppState, visitor: &Visitor, id: &str, q: MonthDay) ->
         day_iso => day.map(|d| d.to_string()),
         times => chosen,
         may_book => visitor.caller.as_ref().is_none_or(|c| c.role() != Role::Doctor),
+        may_wait => visitor.caller.as_ref().is_some_and(|c| c.role() == Role::Patient)
+            && day.is_some_and(|d| d >= today),
+        waiting => q.waiting.is_some(),
     };
     Ok(page(app, visitor, "doctor.html", values))
 }

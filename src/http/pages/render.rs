@@ -45,6 +45,7 @@ fn templates() -> &'static Environment<'static> {
             "record.html",
             "link.html",
             "forgot.html",
+            "access_log.html",
         ) {
             // The templates are part of the binary and checked by the tests: one that does not
             // parse is a build mistake, caught by every page test.
