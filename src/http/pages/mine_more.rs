@@ -38,7 +38,7 @@ pub async fn access_log(
             .access_log(&filter, Page::new(Some(SHOWN), Some(0)))
             .await?
             .items;
-        records.sort_by(|a, b| b.at.cmp(&a.at));
+        records.sort_by_key(|r| std::cmp::Reverse(r.at));
         let tz = app.settings.clinic_timezone;
         let lines: Vec<_> = records
             .iter()
