@@ -125,6 +125,8 @@ def staff(browser, width, doctor, start, doctor_email):
     page = ctx.new_page()
     sign_in(page, os.environ["ADMIN_EMAIL"], os.environ["ADMIN_PASSWORD"], "/desk")
     axe(page, "desk day (today)")
+    page.goto(BASE + "/admin")
+    axe(page, "administration")
     page.goto(BASE + "/desk/patients")
     axe(page, "desk patients")
     page.fill("#new-name", "Walk In")

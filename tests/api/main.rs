@@ -30,6 +30,7 @@ mod outbox;
 mod outbox_crash;
 mod outbox_plans;
 mod pages;
+mod pages_admin;
 mod pages_links;
 mod pages_more;
 mod pages_staff;

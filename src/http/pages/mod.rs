@@ -5,6 +5,7 @@
 //! person signed in (see [`session`]); it never calls carebook over HTTP. Every page works
 //! without script: forms post, and the answer redirects (303) to the page to show next.
 
+mod admin;
 mod assets;
 mod desk;
 mod desk_people;
@@ -58,6 +59,12 @@ pub fn router(state: AppState) -> Router<AppState> {
         .route("/doctor", get(doctor::day))
         .route("/doctor/appointments/{id}/{action}", post(doctor::act))
         .route("/doctor/patients/{id}", get(doctor::record))
+        .route("/admin", get(admin::home))
+        .route("/admin/users", post(admin::create_user))
+        .route("/admin/users/{id}/{action}", post(admin::user_action))
+        .route("/admin/webhooks", post(admin::create_webhook))
+        .route("/admin/webhooks/{id}/delete", post(admin::delete_webhook))
+        .route("/admin/outbox/{id}/retry", post(admin::retry))
         .route("/login", get(entry::login_form).post(entry::login))
         .route("/logout", post(entry::logout))
         .route("/signup", get(entry::signup_form).post(entry::signup))

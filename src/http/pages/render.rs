@@ -46,6 +46,7 @@ fn templates() -> &'static Environment<'static> {
             "link.html",
             "forgot.html",
             "access_log.html",
+            "admin.html",
         ) {
             // The templates are part of the binary and checked by the tests: one that does not
             // parse is a build mistake, caught by every page test.

@@ -237,6 +237,18 @@ impl Form {
     }
 }
 
+impl Form {
+    /// Every non-blank value of `name` (checkboxes), trimmed.
+    pub fn all(&self, name: &str) -> Vec<&str> {
+        self.0
+            .iter()
+            .filter(|(k, _)| k == name)
+            .map(|(_, v)| v.trim())
+            .filter(|v| !v.is_empty())
+            .collect()
+    }
+}
+
 /// Largest form body read; the pages' forms are a few short fields.
 const FORM_MAX: usize = 64 * 1024;
 
