@@ -45,6 +45,7 @@ PG=${BENCH_PG:-postgres://postgres@127.0.0.1:5432}
 export PGSSLMODE=disable
 CLIENTS=${BENCH_CLIENTS:-64}
 READ_CLIENTS=${BENCH_READ_CLIENTS:-32}
+PAGE_CLIENTS=${BENCH_PAGE_CLIENTS:-8}
 DURATION=${BENCH_DURATION:-20}
 MAX_BOOKINGS=${BENCH_MAX_BOOKINGS:-40000}
 POOL=${BENCH_POOL_SIZE:-16}
@@ -223,6 +224,16 @@ for backend in $BACKENDS; do
     stop_server
     stop_reference
     INPUTS+=(--input "$WORK/$backend.json")
+    # The pages on a server of their own: the desk's day has a column per active doctor, and
+    # the scenarios above leave dozens.
+    fresh_database "$backend" pages
+    start_server target/release/carebook "$URL" "$WORK/server-$backend-pages.log"
+    log "running the page scenarios on $backend"
+    "$BENCH" run --base-url "$BASE_URL" --label "$backend-pages" --server-pid "$SERVER_PID" \
+        --scenarios page-desk-day,page-doctor-month --email "$ADMIN_EMAIL" \
+        "${COMMON[@]}" --page-clients "$PAGE_CLIENTS" "${EXTRA[@]}" --out "$WORK/$backend-pages.json"
+    stop_server
+    INPUTS+=(--input "$WORK/$backend-pages.json")
     if [ "$backend" = postgres ] && [ "$HOT_POOL" != "$POOL" ]; then
         # The hot slot again at the largest pool size the issue names: more connections mean
         # more bookings of one slot in flight at once.

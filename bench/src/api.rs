@@ -13,6 +13,8 @@ pub struct Api {
     base: String,
     /// The bearer token sent with every request, once logged in.
     token: Option<String>,
+    /// Sends the token as the pages' session cookie rather than as a bearer token.
+    as_cookie: bool,
 }
 
 /// One request's outcome: status 0 means no HTTP answer (connection error or timeout).
@@ -84,7 +86,19 @@ impl Api {
             client,
             base: base.trim_end_matches('/').to_owned(),
             token: None,
+            as_cookie: false,
         })
+    }
+
+    /// The same signed-in person on the pages: the site's root rather than `/api`, the access
+    /// token in the pages' session cookie.
+    pub fn pages(&self) -> Self {
+        Self {
+            client: self.client.clone(),
+            base: self.base.trim_end_matches("/api").to_owned(),
+            token: self.token.clone(),
+            as_cookie: true,
+        }
     }
 
     /// Logs in; every later request carries the access token.
@@ -110,8 +124,10 @@ impl Api {
     /// Sends one request (JSON body unless `Value::Null`) and reads the whole answer.
     pub async fn call(&self, method: Method, path: &str, body: &Value) -> Reply {
         let mut req = self.client.request(method, format!("{}{path}", self.base));
-        if let Some(t) = &self.token {
-            req = req.bearer_auth(t);
+        match (&self.token, self.as_cookie) {
+            (Some(t), false) => req = req.bearer_auth(t),
+            (Some(t), true) => req = req.header("cookie", format!("cb_access={t}")),
+            (None, _) => {}
         }
         if !body.is_null() {
             req = req.json(body);

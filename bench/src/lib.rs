@@ -9,6 +9,7 @@ pub mod api;
 pub mod fixtures;
 pub mod jobs;
 pub mod load;
+pub mod pages;
 pub mod pgstat;
 pub mod probe;
 pub mod report;

@@ -90,6 +90,9 @@ struct RunArgs {
     /// Concurrent clients of the availability scenarios.
     #[arg(long, default_value_t = 32)]
     read_clients: usize,
+    /// Concurrent clients of the page scenarios.
+    #[arg(long, default_value_t = 8)]
+    page_clients: usize,
     /// Time limit of each measured window, seconds.
     #[arg(long, default_value_t = 20.0)]
     duration: f64,
@@ -163,6 +166,7 @@ impl RunArgs {
         Ok(Settings {
             clients: self.clients.clamp(1, 1024),
             read_clients: self.read_clients.clamp(1, 1024),
+            page_clients: self.page_clients.clamp(1, 1024),
             duration: Duration::from_secs_f64(self.duration),
             max_bookings: self.max_bookings.min(1_000_000),
             warmup: self.warmup.min(100_000),

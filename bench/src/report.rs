@@ -141,6 +141,8 @@ fn check(backend: &str, target: &str, measured: String, met: Option<bool>) -> Ta
 /// SQLite's `book-distinct` target, bookings/s.
 const SQLITE_BOOKINGS: f64 = 2000.0;
 /// `availability-day`'s target, answers/s.
+/// The pages' p99 target, milliseconds.
+const PAGE_P99_MS: f64 = 20.0;
 const DAY_ANSWERS: f64 = 1000.0;
 
 fn checks(run: &BackendRun, pg: Option<&Pgbench>) -> Vec<TargetCheck> {
@@ -180,6 +182,25 @@ fn checks(run: &BackendRun, pg: Option<&Pgbench>) -> Vec<TargetCheck> {
             format!("{day:.0} answers/s"),
             Some(day >= DAY_ANSWERS),
         ));
+    }
+    for (name, what) in [
+        (
+            "page-desk-day",
+            "desk day view (20 doctors x 16 slots) p99 <= 20 ms",
+        ),
+        ("page-doctor-month", "doctor month view p99 <= 20 ms"),
+    ] {
+        if let Some((s, o)) = run
+            .scenario(name)
+            .and_then(|s| s.ops.get("get").map(|o| (s, o)))
+        {
+            out.push(check(
+                b,
+                &format!("{what} at {} clients", s.clients),
+                format!("{:.1} ms", o.p99_ms),
+                Some(o.p99_ms <= PAGE_P99_MS),
+            ));
+        }
     }
     let fails: u64 = run.scenarios.iter().map(ScenarioResult::failures).sum();
     let hot = run

@@ -29,6 +29,10 @@ pub enum Scenario {
     AvailabilityDay,
     /// Seed 1,000,000 appointments in SQL, then `book-distinct` again.
     Growth,
+    /// The front desk's day page: 20 doctors × 16 slots (on a server of its own).
+    PageDeskDay,
+    /// A doctor's month page (on a server of its own).
+    PageDoctorMonth,
 }
 
 impl Scenario {
@@ -51,6 +55,8 @@ impl Scenario {
             Scenario::AvailabilityWeek => "availability-week",
             Scenario::AvailabilityDay => "availability-day",
             Scenario::Growth => "growth",
+            Scenario::PageDeskDay => "page-desk-day",
+            Scenario::PageDoctorMonth => "page-doctor-month",
         }
     }
 }
@@ -62,6 +68,8 @@ pub struct Settings {
     pub clients: usize,
     /// Concurrent clients of the availability scenarios.
     pub read_clients: usize,
+    /// Concurrent clients of the page scenarios.
+    pub page_clients: usize,
     /// Time limit of each measured window.
     pub duration: Duration,
     /// Iteration limit of each booking window (and the number of slots created for it).
@@ -97,7 +105,7 @@ pub struct Settings {
 }
 
 /// A scenario's measured window, before it becomes a [`ScenarioResult`].
-struct Window {
+pub(crate) struct Window {
     rec: Recorder,
     elapsed: Duration,
     probe: crate::results::Resources,
@@ -105,7 +113,7 @@ struct Window {
     clients: usize,
 }
 
-async fn measure<J: Job>(plan: Plan, job: J, s: &Settings) -> Result<Window, String> {
+pub(crate) async fn measure<J: Job>(plan: Plan, job: J, s: &Settings) -> Result<Window, String> {
     let sampler = match &s.pg_stats_url {
         Some(url) => {
             Some(PgSampler::start(url, plan.duration + Duration::from_secs(120), true).await?)
@@ -128,7 +136,7 @@ async fn measure<J: Job>(plan: Plan, job: J, s: &Settings) -> Result<Window, Str
     })
 }
 
-fn result(name: &str, setup: Duration, primary: &str, w: Window) -> ScenarioResult {
+pub(crate) fn result(name: &str, setup: Duration, primary: &str, w: Window) -> ScenarioResult {
     let ops = w.rec.summarize(w.elapsed);
     let throughput = ops.get(primary).map_or(0.0, |o| o.ok_per_second);
     ScenarioResult {
@@ -162,6 +170,8 @@ pub async fn run(
         Scenario::BookConfirm => book_confirm(fx, s).await?,
         Scenario::AvailabilityWeek => availability_week(fx, s).await?,
         Scenario::AvailabilityDay => availability_day(fx, s).await?,
+        Scenario::PageDeskDay => crate::pages::desk_day(fx, s).await?,
+        Scenario::PageDoctorMonth => crate::pages::doctor_month(fx, s).await?,
         Scenario::Growth => {
             if let Some(url) = &s.seed_url {
                 eprintln!(

@@ -41,6 +41,7 @@ async fn every_scenario_runs_against_a_real_server() {
     let s = Settings {
         clients: 4,
         read_clients: 4,
+        page_clients: 2,
         duration: Duration::from_millis(500),
         max_bookings: 40,
         warmup: 8,
@@ -62,6 +63,19 @@ async fn every_scenario_runs_against_a_real_server() {
     let run = carebook_bench::run("smoke", &base, Some(&ref_base), &s, &Scenario::ALL)
         .await
         .expect("run");
+    // The page scenarios run on a server of their own (here the reference one).
+    let pages = [Scenario::PageDeskDay, Scenario::PageDoctorMonth];
+    let page_run = carebook_bench::run("smoke-pages", &ref_base, None, &s, &pages)
+        .await
+        .expect("page run");
+    for sc in &page_run.scenarios {
+        assert_eq!(sc.failures(), 0, "{}: {:?}", sc.name, sc.ops);
+        assert!(
+            sc.ops[&sc.primary_op].ok > 0,
+            "{}: nothing succeeded",
+            sc.name
+        );
+    }
     for (stop, server) in [(stop, server), (ref_stop, ref_server)] {
         let _ = stop.send(());
         let _ = server.await;
