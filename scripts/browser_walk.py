@@ -98,9 +98,26 @@ def tab_to(page, selector, limit=60):
     sys.exit(f"Tab never reached {selector} on {page.url}")
 
 
+def submit_refused(page, button="main button[type=submit]"):
+    """Submits a form that is refused: the answer's error summary must take the focus."""
+    with page.expect_navigation():
+        page.click(button)
+    page.wait_for_function(
+        "document.activeElement && document.activeElement.getAttribute('role') === 'alert'",
+        timeout=5000)
+
+
 def sign_up(page, name, email):
     page.goto(BASE + "/signup")
     axe(page, "sign-up form")
+    # Refused first (a password too easy to guess): the errors name their fields.
+    page.fill("#name", name)
+    page.fill("#email", email)
+    page.fill("#phone", "+33 1 23 45 67 89")
+    page.fill("#password", "password123")
+    submit_refused(page)
+    assert "Password" in page.inner_text(".error-summary"), page.inner_text("main")
+    axe(page, "sign-up refused")
     page.fill("#name", name)
     page.fill("#email", email)
     page.fill("#phone", "+33 1 23 45 67 89")
@@ -133,23 +150,28 @@ def staff(browser, width, doctor, start, doctor_email):
     page.fill("#new-email", "not an address")
     page.fill("#new-phone", "+33 1 23 45 67 89")
     page.evaluate("document.querySelector('#new-email').type = 'text'")
-    with page.expect_navigation():
-        page.click("form[method=post][action='/desk/patients'] button[type=submit]")
-    page.wait_for_function("document.activeElement && document.activeElement.getAttribute('role') === 'alert'",
-                           timeout=5000)
+    submit_refused(page, "form[method=post][action='/desk/patients'] button[type=submit]")
     axe(page, "desk registration refused")
+    page.goto(BASE + "/desk/patients?q=Ann")
+    assert "Ann Patient" in page.inner_text("main")
+    axe(page, "desk patients found")
+    page.goto(BASE + "/desk/patients")
+    page.fill("#new-name", "Walk In")
     page.fill("#new-email", f"walkin-{uuid.uuid4().hex[:8]}@example.com")
+    page.fill("#new-phone", "+33 1 23 45 67 89")
     with page.expect_navigation():
         page.click("form[method=post][action='/desk/patients'] button[type=submit]")
     assert "/desk/book?patient=" in page.url, page.url
     axe(page, "desk book: choose a doctor")
-    page.select_option("#doctor", doctor)
-    page.fill("#day", start.isoformat())
-    with page.expect_navigation():
-        page.click("form[action='/desk/book'] button[type=submit]")
+    patient = page.url.split("patient=")[1].split("&")[0]
+    # Booking for the patient with the keyboard alone once the day is chosen.
+    page.goto(f"{BASE}/desk/book?patient={patient}&doctor={doctor}&day={start.isoformat()}")
+    page.wait_for_function("document.activeElement && document.activeElement.id === 'times'",
+                           timeout=5000)
     axe(page, "desk book: free times")
+    tab_to(page, "form[method=post][action='/desk/book'] button[type=submit]")
     with page.expect_navigation():
-        page.click("form[method=post][action='/desk/book'] button[type=submit]")
+        page.keyboard.press("Enter")
     assert f"/desk?day={start.isoformat()}" in page.url, page.url
     assert "Walk In: held" in page.inner_text("table.day")
     axe(page, "desk day with bookings")
@@ -199,22 +221,25 @@ def walk(browser, width, doctor, start):
     axe(page, "sign-in form")
     page.fill("#email", "nobody@example.com")
     page.fill("#password", "not the password")
-    with page.expect_navigation():
-        page.click("main button[type=submit]")
-    page.wait_for_function("document.activeElement && document.activeElement.getAttribute('role') === 'alert'",
-                           timeout=5000)
+    submit_refused(page)
     axe(page, "sign-in refused")
 
     # The pages behind the e-mailed links: asking for one, and a link that is no good.
+    for kind in ("verify", "invite"):
+        page.goto(f"{BASE}/{kind}?token=not-a-real-token")
+        axe(page, f"{kind} link form")
     page.goto(BASE + "/forgot-password")
     axe(page, "forgot password")
+    page.fill("#email", "nobody@example.com")
+    with page.expect_navigation():
+        page.click("main button[type=submit]")
+    assert "on its way" in page.inner_text("main")
+    axe(page, "forgot password sent")
+    page.goto(BASE + "/forgot-password")
     page.goto(BASE + "/reset-password?token=no-such-token")
     axe(page, "reset password form")
     page.fill("#password", "a brand new passphrase 77")
-    with page.expect_navigation():
-        page.click("main button[type=submit]")
-    page.wait_for_function("document.activeElement && document.activeElement.getAttribute('role') === 'alert'",
-                           timeout=5000)
+    submit_refused(page)
     axe(page, "reset password refused")
 
     email = f"ann-{uuid.uuid4().hex[:8]}@example.com"
