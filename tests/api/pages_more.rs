@@ -11,8 +11,11 @@ use crate::common::TestApp;
 async fn the_patient_sees_who_looked_at_their_record(app: TestApp) {
     let mut b = Browser::new(&app);
     let email = b.sign_up().await;
-    let (_, found) = app.get(&format!("/patients?q={email}")).await;
-    let patient = found["data"][0]["id"].as_str().expect("found").to_owned();
+    let patient = app
+        .sign_in(&email)
+        .await
+        .patient_id
+        .expect("a patient's account");
     let desk = app.account("scheduler", None).await;
     let (s, _) = app
         .as_user(

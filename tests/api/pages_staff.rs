@@ -81,8 +81,12 @@ async fn the_desk_books_for_a_patient_and_runs_the_day(app: TestApp) {
         .to_owned();
     let confirmed = b
         .post(
-            &format!("/desk/appointments/{id}/confirm"),
-            &[("csrf", &grid.csrf()), ("day", &day)],
+            "/desk/act",
+            &[
+                ("csrf", &grid.csrf()),
+                ("day", &day),
+                ("do", &format!("confirm:{id}")),
+            ],
         )
         .await;
     assert_eq!(
@@ -97,16 +101,24 @@ async fn the_desk_books_for_a_patient_and_runs_the_day(app: TestApp) {
     // Not started yet: no-show is refused with the API's reason, and nothing changes.
     let early = b
         .post(
-            &format!("/desk/appointments/{id}/no-show"),
-            &[("csrf", &grid.csrf()), ("day", &day)],
+            "/desk/act",
+            &[
+                ("csrf", &grid.csrf()),
+                ("day", &day),
+                ("do", &format!("no-show:{id}")),
+            ],
         )
         .await;
     assert_eq!(early.status, StatusCode::CONFLICT, "{}", early.body);
     app.start_slot(&slot).await;
     let missed = b
         .post(
-            &format!("/desk/appointments/{id}/no-show"),
-            &[("csrf", &grid.csrf()), ("day", &day)],
+            "/desk/act",
+            &[
+                ("csrf", &grid.csrf()),
+                ("day", &day),
+                ("do", &format!("no-show:{id}")),
+            ],
         )
         .await;
     assert_eq!(missed.status, StatusCode::SEE_OTHER, "{}", missed.body);

@@ -6,7 +6,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use axum::extract::{Extension, Path, RawQuery, State};
+use axum::extract::{Extension, RawQuery, State};
 use axum::http::StatusCode;
 use axum::response::Response;
 use chrono::{Duration, NaiveDate, NaiveTime, Utc};
@@ -170,11 +170,11 @@ async fn day_page(
     Ok(page(app, visitor, "desk.html", values))
 }
 
-/// `POST /desk/appointments/{id}/{action}` (`day`): confirm, cancel or no-show, then the day.
+/// `POST /desk/act` (`do` = `confirm:{id}`, `cancel:{id}` or `no-show:{id}`, `day`): one
+/// form holds the whole day, each button naming its action and appointment; then the day.
 pub async fn act(
     State(app): State<AppState>,
     Extension(visitor): Extension<Visitor>,
-    Path((id, action)): Path<(String, String)>,
     form: Form,
 ) -> Response {
     let caller = match for_roles(&visitor, &DESK) {
@@ -182,14 +182,15 @@ pub async fn act(
         Err(gate) => return gate.answer(&app, &visitor, "/desk"),
     };
     let result = async {
+        let (action, id) = form
+            .get("do")
+            .and_then(|d| d.split_once(':'))
+            .ok_or_else(PageError::not_found)?;
         let id: AppointmentId = id.parse().map_err(|_| PageError::not_found())?;
         let actor = caller.actor();
-        let done = match action.as_str() {
+        let done = match action {
             "confirm" => app.store.confirm(id, actor).await,
-            "cancel" => {
-                let reason = form.get("reason").map(|r| r.chars().take(500).collect());
-                app.store.cancel(id, reason, actor).await
-            }
+            "cancel" => app.store.cancel(id, None, actor).await,
             "no-show" => app.store.mark_no_show(id, actor).await,
             _ => return Err(PageError::not_found()),
         };

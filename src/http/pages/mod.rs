@@ -46,7 +46,7 @@ pub fn router(state: AppState) -> Router<AppState> {
         )
         .route("/me/appointments/{id}/calendar.ics", get(mine::calendar))
         .route("/desk", get(desk::day))
-        .route("/desk/appointments/{id}/{action}", post(desk::act))
+        .route("/desk/act", post(desk::act))
         .route(
             "/desk/patients",
             get(desk_people::find).post(desk_people::create),
