@@ -63,6 +63,23 @@ def seed():
     return doctor, start, doctor_email
 
 
+def full_day(start):
+    """A second doctor whose only slot on `start` is taken: a full day, for the waitlist."""
+    token = admin_token()
+    doctor = api("POST", "/doctors", {
+        "name": "Dr. Omar Haddad", "specialization": "Dermatology",
+        "email": f"omar-{uuid.uuid4().hex[:8]}@clinic.example",
+        "license_number": f"MD{uuid.uuid4().hex[:8]}", "timezone": "Europe/Paris"}, token)["data"]["id"]
+    slot = api("POST", f"/doctors/{doctor}/time-slots", {
+        "slot_date": start.isoformat(), "slot_time": "10:00", "max_capacity": 1}, token)["data"]["id"]
+    patient = api("POST", "/patients", {
+        "name": "Someone Else", "email": f"else-{uuid.uuid4().hex[:8]}@example.com",
+        "phone": "+33 1 98 76 54 32"}, token)["data"]["id"]
+    api("POST", "/appointments", {"patient_id": patient, "doctor_id": doctor,
+                                  "time_slot_id": slot}, token)
+    return doctor
+
+
 def axe(page, state):
     """Runs axe-core (WCAG 2.0/2.1 A and AA) on the page as it is now; fails on any violation."""
     page.add_script_tag(content=AXE)
@@ -294,6 +311,29 @@ def walk(browser, width, doctor, start):
     axe(page, "my appointments")
     page.goto(BASE + "/me/access-log")
     axe(page, "who looked at my record")
+
+    # A completed visit offers its review.
+    page.goto(f"{BASE}/doctors/{doctor}?day={start.isoformat()}")
+    with page.expect_navigation():
+        page.click("form[action$='/book'] button[type=submit]")
+    visit = page.url.rsplit("/", 1)[1]
+    api("POST", f"/appointments/{visit}/confirm", {}, admin_token())
+    api("POST", f"/appointments/{visit}/complete", {}, admin_token())
+    page.reload()
+    axe(page, "completed, with its review form")
+    page.fill("#comment", "Kind and on time")
+    with page.expect_navigation():
+        page.click("form[action$='/review'] button[type=submit]")
+    axe(page, "reviewed")
+
+    # A full day offers its waitlist.
+    other = full_day(start)
+    page.goto(f"{BASE}/doctors/{other}?day={start.isoformat()}")
+    axe(page, "a full day with its waitlist")
+    with page.expect_navigation():
+        page.click("form[action$='/waitlist'] button[type=submit]")
+    assert "You are on the waitlist" in page.inner_text("main")
+    axe(page, "on the waitlist")
 
     # Another patient cannot reach Ann's appointment.
     other = browser.new_context(viewport={"width": width, "height": 900}, bypass_csp=True)
