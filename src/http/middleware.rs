@@ -126,6 +126,11 @@ async fn refuse_oversized(req: Request, next: Next) -> Response {
     next.run(req).await
 }
 
+/// Marks an answer of the pages for people, whose errors are pages too: the API's error
+/// envelope is not put over them.
+#[derive(Clone, Copy)]
+pub struct PageAnswer;
+
 /// Gives error responses made outside our handlers (405, 413, timeouts, extractor rejections)
 /// the same JSON envelope as ours.
 async fn envelope_errors(req: Request, next: Next) -> Response {
@@ -161,7 +166,7 @@ async fn envelope_errors(req: Request, next: Next) -> Response {
         .get(header::CONTENT_TYPE)
         .is_some_and(|v| v.as_bytes().starts_with(b"application/json"));
     // A page's error is a page: the person reads it in a browser.
-    let is_page = res.extensions().get::<super::pages::PageAnswer>().is_some();
+    let is_page = res.extensions().get::<PageAnswer>().is_some();
     if (status.is_client_error() || status.is_server_error()) && !is_json && !is_page {
         if status == StatusCode::SERVICE_UNAVAILABLE {
             // Our own 503s carry the envelope already: a bare one is the request timeout's.

@@ -199,7 +199,7 @@ pub async fn act(
         let day = form.get("day").unwrap_or_default();
         Ok(redirect(&format!(
             "/desk?day={}",
-            super::patient::encode(day)
+            super::render::encode(day)
         )))
     }
     .await;

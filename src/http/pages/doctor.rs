@@ -160,7 +160,7 @@ pub async fn act(
         let day = form.get("day").unwrap_or_default();
         Ok(redirect(&format!(
             "/doctor?day={}",
-            super::patient::encode(day)
+            super::render::encode(day)
         )))
     }
     .await;

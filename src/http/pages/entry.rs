@@ -9,7 +9,7 @@ use serde::Deserialize;
 use serde_json::{json, Map, Value};
 
 use super::render::{answer, page_with, redirect, PageError};
-use super::session::{Form, SessionChange, Visitor};
+use super::session::{ClientAddr, Form, SessionChange, Visitor};
 use crate::auth::sessions::{self, AuthError, SecondFactor};
 use crate::domain::user::Role;
 use crate::http::error::ApiError;
@@ -201,8 +201,3 @@ fn refused(
     let values = context! { next => next, fields => fields, errors => errors };
     page_with(app, visitor, e.status, "signup.html", values)
 }
-
-/// The client's address as the pages' middleware settled it (behind trusted proxies, the
-/// client's own), for login throttling.
-#[derive(Clone)]
-pub struct ClientAddr(pub String);

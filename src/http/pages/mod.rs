@@ -19,13 +19,12 @@ mod patient;
 mod render;
 mod session;
 mod times;
+mod visitor;
 
 use axum::routing::{get, post};
 use axum::Router;
 
 use super::state::AppState;
-
-pub use render::PageAnswer;
 
 /// The page routes, with their own middleware (the session cookies and the page headers).
 pub fn router(state: AppState) -> Router<AppState> {

@@ -234,7 +234,10 @@ async fn hold(app: &AppState, visitor: &Visitor, id: &str, form: &Form) -> PageR
         form.get("day").unwrap_or_default()
     );
     let Some(caller) = &visitor.caller else {
-        return Ok(redirect(&format!("/login?next={}", encode(&back))));
+        return Ok(redirect(&format!(
+            "/login?next={}",
+            super::render::encode(&back)
+        )));
     };
     let Some(patient) = caller.who.patient_id else {
         return Err(PageError::new(
@@ -253,9 +256,4 @@ async fn hold(app: &AppState, visitor: &Visitor, id: &str, form: &Form) -> PageR
     app.availability.touch(a.doctor_id);
     tracing::info!(appointment_id = %a.id, slot_id = %a.time_slot_id, "appointment booked on a page");
     Ok(redirect(&format!("/me/appointments/{}", a.id)))
-}
-
-/// `s` for a query string.
-pub fn encode(s: &str) -> String {
-    form_urlencoded::byte_serialize(s.as_bytes()).collect()
 }

@@ -7,7 +7,7 @@ use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use minijinja::{context, Environment, Value};
 
-use super::session::Visitor;
+use super::visitor::Visitor;
 use crate::http::error::ApiError;
 use crate::http::state::AppState;
 
@@ -57,15 +57,11 @@ fn templates() -> &'static Environment<'static> {
     })
 }
 
-/// Marks an answer of the pages, whose errors are pages too (the API's error envelope is not
-/// put over them).
-#[derive(Clone, Copy)]
-pub struct PageAnswer;
-
 /// The headers of every page: the content policy, no referrer outside the site, no sniffing,
 /// and no copy kept anywhere (pages name the person signed in and their appointments).
 pub fn page_headers(res: &mut Response) {
-    res.extensions_mut().insert(PageAnswer);
+    res.extensions_mut()
+        .insert(crate::http::middleware::PageAnswer);
     let h = res.headers_mut();
     h.insert(
         header::CONTENT_SECURITY_POLICY,
@@ -214,7 +210,7 @@ pub fn query<T: serde::de::DeserializeOwned + Default>(raw: Option<String>) -> T
 
 /// The sign-in page, to come back `here` after.
 pub fn to_login(here: &str) -> Response {
-    redirect(&format!("/login?next={}", super::patient::encode(here)))
+    redirect(&format!("/login?next={}", encode(here)))
 }
 
 /// Why a page is not for this visitor.
@@ -249,4 +245,9 @@ pub fn for_roles<'a>(
         Some(c) if roles.contains(&c.role()) => Ok(c),
         Some(_) => Err(Gate::Forbidden),
     }
+}
+
+/// `s` for a query string.
+pub fn encode(s: &str) -> String {
+    form_urlencoded::byte_serialize(s.as_bytes()).collect()
 }

@@ -26,30 +26,16 @@ use crate::http::caller::Caller;
 use crate::http::state::AppState;
 
 use super::render::{page_headers, PageError};
+pub use super::visitor::Visitor;
 
 const ACCESS: &str = "cb_access";
 const SESSION: &str = "cb_session";
 const FORM: &str = "cb_form";
 
-/// The person behind a page request, if signed in, and the browser's form value.
+/// The client's address as the pages' middleware settled it (behind trusted proxies, the
+/// client's own), for login throttling.
 #[derive(Clone)]
-pub struct Visitor {
-    /// The signed-in caller, as the API would know them, with this page as the route.
-    pub caller: Option<Caller>,
-    form_nonce: String,
-}
-
-impl Visitor {
-    /// The token this browser's forms carry.
-    pub fn form_token(&self, app: &AppState) -> String {
-        app.auth.vault.form_token(&self.form_nonce)
-    }
-
-    /// Whether `token` is this browser's form token.
-    pub fn is_form_token(&self, app: &AppState, token: &str) -> bool {
-        app.auth.vault.is_form_token(&self.form_nonce, token)
-    }
-}
+pub struct ClientAddr(pub String);
 
 /// What a handler asks of the session cookies, set on its answer.
 #[derive(Clone)]
@@ -75,8 +61,7 @@ pub fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
 /// Finds the visitor, runs the page, and sets the cookies and the headers of every page.
 pub async fn visit(State(app): State<AppState>, mut req: Request, next: Next) -> Response {
     let client = crate::http::policy::settle_client(&app, &mut req);
-    req.extensions_mut()
-        .insert(super::entry::ClientAddr(client.clone()));
+    req.extensions_mut().insert(ClientAddr(client.clone()));
     let headers = req.headers();
     let nonce = cookie(headers, FORM)
         .filter(|v| v.len() == 43 && URL_SAFE_NO_PAD.decode(v).is_ok())
