@@ -101,14 +101,7 @@ pub async fn create(
     match made {
         Ok(reply) => redirect(&format!("/desk/book?patient={}", reply.into_data().id)),
         Err(e) if e.status.is_client_error() && e.status != StatusCode::FORBIDDEN => {
-            let errors: Vec<Value> = if e.details.is_empty() {
-                vec![json!({"field": "email", "message": e.message})]
-            } else {
-                e.details
-                    .iter()
-                    .map(|d| json!({"field": d.field, "message": d.message}))
-                    .collect()
-            };
+            let errors = super::render::field_errors(&e);
             let values = context! {
                 q => "", searched => false, people => Vec::<Value>::new(),
                 fields => fields, errors => errors, sent => false,

@@ -190,14 +190,7 @@ fn refused(
     if e.status == StatusCode::FORBIDDEN || e.status.is_server_error() {
         return answer(app, visitor, Err(e.into()));
     }
-    let errors: Vec<Value> = if e.details.is_empty() {
-        vec![json!({"field": "email", "message": e.message})]
-    } else {
-        e.details
-            .iter()
-            .map(|d| json!({"field": d.field, "message": d.message}))
-            .collect()
-    };
+    let errors = super::render::field_errors(&e);
     let values = context! { next => next, fields => fields, errors => errors };
     page_with(app, visitor, e.status, "signup.html", values)
 }

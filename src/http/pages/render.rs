@@ -251,3 +251,15 @@ pub fn for_roles<'a>(
 pub fn encode(s: &str) -> String {
     form_urlencoded::byte_serialize(s.as_bytes()).collect()
 }
+
+/// A refused registration form's errors as its template lists them, one per field the API
+/// named; a refusal naming none (a taken address, 409) is the e-mail's.
+pub fn field_errors(e: &ApiError) -> Vec<serde_json::Value> {
+    if e.details.is_empty() {
+        return vec![serde_json::json!({"field": "email", "message": e.message})];
+    }
+    e.details
+        .iter()
+        .map(|d| serde_json::json!({"field": d.field, "message": d.message}))
+        .collect()
+}
