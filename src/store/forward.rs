@@ -161,6 +161,8 @@ macro_rules! impl_appointment_reads {
         fn doctor_appointments(&self, doctor: DoctorId, filter: AppointmentFilter, page: Page)
             -> Paged<Appointment>
             => appointments::reads::for_doctor(self.reads(), doctor, filter, page);
+        fn day_sheet(&self, day: chrono::NaiveDate) -> crate::domain::store::DaySheet
+            => appointments::reads::day_sheet(self.reads(), day);
         }
         crate::store::forward::forward! { $store, crate::domain::store::Housekeeping, {}
         fn expire_due(&self, batch: i64) -> u64

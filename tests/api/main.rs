@@ -31,6 +31,7 @@ mod outbox_crash;
 mod outbox_plans;
 mod pages;
 mod pages_admin;
+mod pages_desk;
 mod pages_links;
 mod pages_more;
 mod pages_staff;

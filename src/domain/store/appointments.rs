@@ -109,6 +109,14 @@ pub struct IdempotencyKey {
     pub fingerprint: String,
 }
 
+/// One day across the clinic: every doctor's slots (by doctor, then start) and the
+/// appointments on them that are still live (not cancelled or expired), by start.
+#[derive(Debug, Clone, Default)]
+pub struct DaySheet {
+    pub slots: Vec<crate::domain::slot::Slot>,
+    pub appointments: Vec<Appointment>,
+}
+
 /// A booking, and whether it is a replay of an earlier request with the same idempotency key.
 #[derive(Debug, Clone)]
 pub struct Booked {
@@ -193,6 +201,9 @@ pub trait AppointmentReads: Send + Sync + 'static {
         filter: AppointmentFilter,
         page: Page,
     ) -> DomainResult<Paged<Appointment>>;
+    /// Every doctor's slots and live appointments on a day, read in one snapshot (the front
+    /// desk's day).
+    async fn day_sheet(&self, day: chrono::NaiveDate) -> DomainResult<DaySheet>;
 }
 
 /// The sweeper's housekeeping of appointments: overdue holds and old idempotency keys.

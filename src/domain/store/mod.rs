@@ -23,7 +23,7 @@ use crate::domain::DomainResult;
 
 pub use accounts::{AccessStore, AccountStore, SessionStore};
 pub use appointments::{
-    Actor, AppointmentFilter, AppointmentReads, AppointmentStore, Booked, Housekeeping,
+    Actor, AppointmentFilter, AppointmentReads, AppointmentStore, Booked, DaySheet, Housekeeping,
     IdempotencyKey, Reach,
 };
 pub use people::PeopleStore;

@@ -17,7 +17,6 @@ use super::render::{answer, for_roles, page, redirect, PageError, PageResult};
 use super::session::{Form, Visitor};
 use crate::domain::appointment::AppointmentStatus;
 use crate::domain::page::Page;
-use crate::domain::store::AppointmentFilter;
 use crate::domain::user::{AccessAction, Role};
 use crate::domain::AppointmentId;
 use crate::http::caller::Caller;
@@ -101,50 +100,51 @@ async fn day_page(
         .list_doctors(None, Page::new(Some(MOST), Some(0)))
         .await?
         .items;
+    let sheet = app.store.day_sheet(day).await?;
+    let column: BTreeMap<_, _> = doctors.iter().enumerate().map(|(i, d)| (d.id, i)).collect();
     let now = Utc::now();
-    let mut grid: BTreeMap<NaiveTime, Vec<Cell>> = BTreeMap::new();
+    let started: BTreeSet<_> = sheet
+        .slots
+        .iter()
+        .filter(|s| s.starts_at <= now)
+        .map(|s| s.id)
+        .collect();
+    let mut seats: BTreeMap<_, Vec<Seat>> = BTreeMap::new();
     let mut seen = BTreeSet::new();
-    let columns = doctors.len();
-    for (i, d) in doctors.iter().enumerate() {
-        let slots = app.store.list_slots(d.id, day, day).await?;
-        let filter = AppointmentFilter {
-            date: Some(day),
-            status: None,
-            live_only: true,
+    for a in sheet
+        .appointments
+        .iter()
+        .filter(|a| column.contains_key(&a.doctor_id))
+    {
+        seen.insert(a.patient_id);
+        seats.entry(a.time_slot_id).or_default().push(Seat {
+            id: a.id.to_string(),
+            patient: a.patient_name.clone().unwrap_or_default(),
+            status: a.status.as_str(),
+            may_confirm: a.status == AppointmentStatus::Pending,
+            may_cancel: matches!(
+                a.status,
+                AppointmentStatus::Pending | AppointmentStatus::Confirmed
+            ),
+            may_no_show: a.status == AppointmentStatus::Confirmed
+                && started.contains(&a.time_slot_id),
+        });
+    }
+    let mut grid: BTreeMap<NaiveTime, Vec<Cell>> = BTreeMap::new();
+    for s in sheet.slots {
+        let Some(&i) = column.get(&s.doctor_id) else {
+            continue;
         };
-        let booked = app
-            .store
-            .doctor_appointments(d.id, filter, Page::new(Some(MOST), Some(0)))
-            .await?
-            .items;
-        seen.extend(booked.iter().map(|a| a.patient_id));
-        for s in slots {
-            let row = grid
-                .entry(s.slot_time)
-                .or_insert_with(|| (0..columns).map(|_| Cell::default()).collect());
-            let started = s.starts_at <= now;
-            row[i] = Cell {
-                exists: true,
-                blocked: s.status == crate::domain::slot::SlotStatus::Blocked,
-                free: s.available_capacity,
-                capacity: s.max_capacity,
-                seats: booked
-                    .iter()
-                    .filter(|a| a.time_slot_id == s.id)
-                    .map(|a| Seat {
-                        id: a.id.to_string(),
-                        patient: a.patient_name.clone().unwrap_or_default(),
-                        status: a.status.as_str(),
-                        may_confirm: a.status == AppointmentStatus::Pending,
-                        may_cancel: matches!(
-                            a.status,
-                            AppointmentStatus::Pending | AppointmentStatus::Confirmed
-                        ),
-                        may_no_show: a.status == AppointmentStatus::Confirmed && started,
-                    })
-                    .collect(),
-            };
-        }
+        let row = grid
+            .entry(s.slot_time)
+            .or_insert_with(|| (0..doctors.len()).map(|_| Cell::default()).collect());
+        row[i] = Cell {
+            exists: true,
+            blocked: s.status == crate::domain::slot::SlotStatus::Blocked,
+            free: s.available_capacity,
+            capacity: s.max_capacity,
+            seats: seats.remove(&s.id).unwrap_or_default(),
+        };
     }
     // Every patient named on the page is an access record, as the API's day list makes one.
     record_reads(app, caller, AccessAction::List, seen).await?;

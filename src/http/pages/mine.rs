@@ -7,7 +7,7 @@
 use axum::extract::{Extension, Path, State};
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
-use chrono::{Duration, Utc};
+use chrono::Utc;
 use minijinja::context;
 use serde::Serialize;
 
@@ -97,7 +97,7 @@ pub async fn me(State(app): State<AppState>, Extension(visitor): Extension<Visit
 
 /// The appointment `id` if it is the caller's (404 otherwise, as in the API), with its doctor's
 /// zone; its read is in the access log.
-async fn own(
+pub(super) async fn own(
     app: &AppState,
     caller: &Caller,
     id: &str,
@@ -202,72 +202,6 @@ pub async fn cancel(
 ) -> Response {
     let reason = form.get("reason").map(|r| r.chars().take(500).collect());
     let result = change(&app, &visitor, &id, Change::Cancel(reason)).await;
-    answer(&app, &visitor, result)
-}
-
-/// `GET /me/appointments/{id}/reschedule`: the doctor's other free times in the next weeks.
-pub async fn reschedule_form(
-    State(app): State<AppState>,
-    Extension(visitor): Extension<Visitor>,
-    Path(id): Path<String>,
-) -> Response {
-    let here = format!("/me/appointments/{id}/reschedule");
-    let Some(caller) = &visitor.caller else {
-        return to_login(&here);
-    };
-    let result = async {
-        let (d, zone) = own(&app, caller, &id).await?;
-        let today = Utc::now().with_timezone(&zone).date_naive();
-        let free = app
-            .store
-            .available_slots(d.doctor.id, today, today + Duration::days(28))
-            .await?;
-        let choices: Vec<_> = free
-            .iter()
-            .filter(|s| s.id != d.slot.id)
-            .map(|s| {
-                context! {
-                    slot_id => s.id.to_string(),
-                    at => times::shown(s.starts_at, s.slot_date, s.slot_time, zone.name()),
-                }
-            })
-            .collect();
-        let s = &d.slot;
-        let values = context! {
-            id => d.appointment.id.to_string(),
-            doctor => d.doctor.name,
-            at => times::shown(s.starts_at, s.slot_date, s.slot_time, zone.name()),
-            choices => choices,
-        };
-        Ok(page(&app, &visitor, "reschedule.html", values))
-    }
-    .await;
-    answer(&app, &visitor, result)
-}
-
-/// `POST /me/appointments/{id}/reschedule` (`slot`).
-pub async fn reschedule(
-    State(app): State<AppState>,
-    Extension(visitor): Extension<Visitor>,
-    Path(id): Path<String>,
-    form: Form,
-) -> Response {
-    let result = async {
-        let here = format!("/me/appointments/{id}");
-        let Some(caller) = &visitor.caller else {
-            return Ok(to_login(&here));
-        };
-        let id: AppointmentId = id.parse().map_err(|_| PageError::not_found())?;
-        let slot = form
-            .get("slot")
-            .and_then(|s| s.parse().ok())
-            .ok_or_else(|| PageError::new(StatusCode::BAD_REQUEST, "Choose a new time."))?;
-        let done = app.store.reschedule(id, slot, caller.actor()).await;
-        let a = within_reach(&app, caller, done).await?;
-        app.availability.touch(a.doctor_id);
-        Ok(redirect(&here))
-    }
-    .await;
     answer(&app, &visitor, result)
 }
 

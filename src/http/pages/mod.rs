@@ -9,12 +9,14 @@ mod admin;
 mod assets;
 mod desk;
 mod desk_people;
+mod desk_waitlist;
 mod doctor;
 mod entry;
 mod ics;
 mod links;
 mod mine;
 mod mine_more;
+mod moving;
 mod patient;
 mod render;
 mod session;
@@ -41,11 +43,17 @@ pub fn router(state: AppState) -> Router<AppState> {
         .route("/me/appointments/{id}/cancel", post(mine::cancel))
         .route(
             "/me/appointments/{id}/reschedule",
-            get(mine::reschedule_form).post(mine::reschedule),
+            get(moving::mine_form).post(moving::mine_move),
         )
         .route("/me/appointments/{id}/calendar.ics", get(mine::calendar))
         .route("/desk", get(desk::day))
         .route("/desk/act", post(desk::act))
+        .route(
+            "/desk/appointments/{id}/reschedule",
+            get(moving::desk_form).post(moving::desk_move),
+        )
+        .route("/desk/waitlist", get(desk_waitlist::list))
+        .route("/desk/waitlist/{id}/remove", post(desk_waitlist::remove))
         .route(
             "/desk/patients",
             get(desk_people::find).post(desk_people::create),

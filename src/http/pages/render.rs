@@ -35,6 +35,7 @@ fn templates() -> &'static Environment<'static> {
             "me.html",
             "appointment.html",
             "reschedule.html",
+            "desk_waitlist.html",
             "login.html",
             "signup.html",
             "error.html",

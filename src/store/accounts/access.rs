@@ -1,6 +1,95 @@
 //! The PHI access log: records written inside a change's transaction or on their own, the
 //! log read back, and the care relationships that allow a doctor's reads.
 
+use crate::domain::user::{Accessor, NewAccess};
+
+/// Writing many access records in one statement: a day list names a hundred patients, and a
+/// statement each would cost the read a hundred round trips.
+pub(crate) trait InsertAccess {
+    /// Writes `records` for `by` on this connection.
+    async fn insert_access(
+        &mut self,
+        by: &Accessor,
+        records: &[NewAccess],
+    ) -> Result<(), sqlx::Error>;
+}
+
+/// PostgreSQL: the rows' own columns as arrays, one prepared statement whatever their number.
+impl InsertAccess for sqlx::PgConnection {
+    async fn insert_access(
+        &mut self,
+        by: &Accessor,
+        records: &[NewAccess],
+    ) -> Result<(), sqlx::Error> {
+        let patients: Vec<uuid::Uuid> = records.iter().map(|r| r.patient_id.0).collect();
+        let actions: Vec<&str> = records.iter().map(|r| r.action.as_str()).collect();
+        let outcomes: Vec<i32> = records.iter().map(|r| i32::from(r.outcome)).collect();
+        crate::store::statements::query(
+            "INSERT INTO access_log (actor_id, actor_role, route, request_id, break_glass_reason,
+                                     patient_id, action, outcome)
+             SELECT $1, $2, $3, $4, $5, t.patient_id, t.action, t.outcome
+             FROM unnest($6::uuid[], $7::text[], $8::int4[]) WITH ORDINALITY
+                  AS t(patient_id, action, outcome, n)
+             ORDER BY t.n",
+        )
+        .bind(by.user_id)
+        .bind(by.role.as_str())
+        .bind(&by.route)
+        .bind(&by.request_id)
+        .bind(&by.break_glass)
+        .bind(patients)
+        .bind(actions)
+        .bind(outcomes)
+        .execute(self)
+        .await?;
+        Ok(())
+    }
+}
+
+/// Access rows written by one SQLite statement at most: 5 shared and 3 own parameters a row
+/// keep it far below SQLite's limit on bound parameters.
+const ROWS_PER_STATEMENT: usize = 500;
+
+/// SQLite: a `VALUES` row per record (`$1`–`$5` the accessor's, then patient, action and
+/// outcome for each row), in statements of at most [`ROWS_PER_STATEMENT`] rows.
+impl InsertAccess for sqlx::SqliteConnection {
+    async fn insert_access(
+        &mut self,
+        by: &Accessor,
+        records: &[NewAccess],
+    ) -> Result<(), sqlx::Error> {
+        for chunk in records.chunks(ROWS_PER_STATEMENT) {
+            let values: Vec<String> = (0..chunk.len())
+                .map(|i| {
+                    let n = 6 + 3 * i;
+                    format!("($1, $2, $3, $4, $5, ${n}, ${}, ${})", n + 1, n + 2)
+                })
+                .collect();
+            let sql = format!(
+                "INSERT INTO access_log (actor_id, actor_role, route, request_id, break_glass_reason,
+                                         patient_id, action, outcome) VALUES {}",
+                values.join(", ")
+            );
+            // One statement per row count: keep only the one-row form prepared.
+            let mut q = crate::store::statements::query::<sqlx::Sqlite>(&sql)
+                .persistent(crate::store::statements::named() && chunk.len() == 1)
+                .bind(by.user_id)
+                .bind(by.role.as_str())
+                .bind(&by.route)
+                .bind(&by.request_id)
+                .bind(&by.break_glass);
+            for r in chunk {
+                q = q
+                    .bind(r.patient_id)
+                    .bind(r.action.as_str())
+                    .bind(i32::from(r.outcome));
+            }
+            q.execute(&mut *self).await?;
+        }
+        Ok(())
+    }
+}
+
 /// The access-log functions for one backend: `$db` the sqlx database, `$pool` its pool type (PostgreSQL's sets each transaction's
 /// isolation level itself behind a pooler), `$now` its SQL for the current instant,
 /// `$ago_open`/`$ago_close` wrapped around a placeholder of seconds to make "that many seconds
@@ -14,29 +103,13 @@ macro_rules! access_queries {
         use crate::store::rows::{self, AccessRow};
 
 
+        /// Writes `records` (see [`crate::store::accounts::InsertAccess`]).
         pub async fn insert_access(
             conn: &mut <$db as sqlx::Database>::Connection,
             by: &Accessor,
             records: &[NewAccess],
         ) -> Result<(), sqlx::Error> {
-            for r in records {
-                crate::store::statements::query(
-                    "INSERT INTO access_log (actor_id, actor_role, patient_id, action, route, request_id,
-                                             outcome, break_glass_reason)
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
-                )
-                .bind(by.user_id)
-                .bind(by.role.as_str())
-                .bind(r.patient_id)
-                .bind(r.action.as_str())
-                .bind(&by.route)
-                .bind(&by.request_id)
-                .bind(i32::from(r.outcome))
-                .bind(&by.break_glass)
-                .execute(&mut *conn)
-                .await?;
-            }
-            Ok(())
+            crate::store::accounts::InsertAccess::insert_access(conn, by, records).await
         }
 
         /// The access record of a person's write (`create` answered 201, `update` 200), inside

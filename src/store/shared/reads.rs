@@ -188,6 +188,48 @@ macro_rules! appointment_reads {
         ) -> DomainResult<Paged<Appointment>> {
             list(pool, &DOCTOR_LIST, doctor.0, filter, page).await
         }
+
+        /// Every slot on `day` and its live appointments, in one snapshot: two statements
+        /// for the whole clinic rather than two per doctor.
+        pub async fn day_sheet(
+            pool: &Pool,
+            day: chrono::NaiveDate,
+        ) -> DomainResult<crate::domain::store::DaySheet> {
+            type Found = (Vec<crate::store::rows::SlotRow>, Vec<ListedRow>);
+            let (slots, listed): Found = snapshot(pool, |mut tx| async move {
+                let slots = query_as(concat!(
+                    crate::store::shared::slots::slot_select!("WHERE s.slot_date = $1"),
+                    "ORDER BY doctor_id, starts_at, id"
+                ))
+                .bind(day)
+                .fetch_all(&mut *tx)
+                .await?;
+                // The patient's name by a join, and no doctor's name: the sheet's caller has
+                // the doctors, and a subquery a row for each would double the statement's work.
+                let listed = query_as(concat!(
+                    "SELECT ",
+                    appt_cols!(now_sql!()),
+                    ", p.name AS patient_name, NULL AS doctor_name
+                     FROM appointments a JOIN patients p ON p.id = a.patient_id
+                     WHERE a.time_slot_id IN
+                       (SELECT s.id FROM time_slots s WHERE s.slot_date BETWEEN $1 AND $3) AND ",
+                    status_filter!(),
+                    " ORDER BY a.starts_at, a.id"
+                ))
+                .bind(day)
+                .bind(None::<&str>)
+                .bind(day)
+                .bind(true)
+                .fetch_all(&mut *tx)
+                .await?;
+                Ok(((slots, listed), tx))
+            })
+            .await?;
+            Ok(crate::domain::store::DaySheet {
+                slots: rows::all(slots)?,
+                appointments: rows::all(listed)?,
+            })
+        }
     };
 }
 pub(crate) use appointment_reads;
