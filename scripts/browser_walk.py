@@ -196,6 +196,25 @@ def staff(browser, width, doctor, start, doctor_email):
     with page.expect_navigation():
         page.click("button[value^='confirm:']")
     assert "Walk In: confirmed" in page.inner_text("table.day")
+    # The desk moves the appointment to another time, then looks after a doctor's waitlist.
+    seat = page.locator(".seat", has_text="Walk In: confirmed").first
+    with page.expect_navigation():
+        seat.locator("a[href$='/reschedule']").click()
+    axe(page, "desk: choose another time")
+    with page.expect_navigation():
+        page.click("main form[method=post] button[type=submit]")
+    assert "/desk?day=" in page.url, page.url
+    assert "Walk In: confirmed" in page.inner_text("table.day")
+    page.goto(BASE + "/desk/waitlist")
+    axe(page, "desk waitlist: choose a doctor")
+    waiting = api("GET", "/waitlist?limit=1", token=admin_token())["data"]
+    if waiting:
+        page.goto(f"{BASE}/desk/waitlist?doctor={waiting[0]['doctor_id']}")
+        assert "Remove" in page.inner_text("main")
+        axe(page, "desk waitlist of a doctor")
+        with page.expect_navigation():
+            page.click("form[action$='/remove'] button[type=submit]")
+        axe(page, "desk waitlist after a removal")
     ctx.close()
 
     ctx = browser.new_context(viewport={"width": width, "height": 900}, bypass_csp=True)

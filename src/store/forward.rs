@@ -75,6 +75,9 @@ macro_rules! impl_slot_store {
             => slots::list_slots(self.reads(), doctor, from, to, false);
         fn available_slots(&self, doctor: DoctorId, from: NaiveDate, to: NaiveDate) -> Vec<Slot>
             => slots::list_slots(self.reads(), doctor, from, to, true);
+        fn free_days(&self, doctor: DoctorId, from: NaiveDate, to: NaiveDate)
+            -> Vec<(NaiveDate, i64)>
+            => slots::free_days(self.reads(), doctor, from, to);
         fn set_slot_status(&self, doctor: DoctorId, slot: SlotId, status: SlotAdminStatus) -> Slot
             => slots::set_slot_status(self.writes(), doctor, slot, status);
         fn delete_slot(&self, doctor: DoctorId, slot: SlotId) -> ()

@@ -28,6 +28,14 @@ pub trait SlotStore: Send + Sync + 'static {
         from: NaiveDate,
         to: NaiveDate,
     ) -> DomainResult<Vec<Slot>>;
+    /// How many slots [`available_slots`](Self::available_slots) would list on each day
+    /// between the dates that has any, by date: a month's calendar without its slots.
+    async fn free_days(
+        &self,
+        doctor: DoctorId,
+        from: NaiveDate,
+        to: NaiveDate,
+    ) -> DomainResult<Vec<(NaiveDate, i64)>>;
     /// Errors: `NotFound("time slot")` (unknown, or not this doctor's).
     async fn set_slot_status(
         &self,

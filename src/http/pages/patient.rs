@@ -1,6 +1,8 @@
 //! The patient's way in: the clinic's doctors with their next free times, a doctor's month and
 //! day, and taking a seat.
 
+use std::collections::BTreeMap;
+
 use axum::extract::{Extension, Path, RawQuery, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
@@ -130,7 +132,7 @@ struct Cell {
     date: String,
     number: u32,
     label: String,
-    free: usize,
+    free: i64,
     chosen: bool,
 }
 
@@ -167,7 +169,13 @@ async fn month_page(app: &AppState, visitor: &Visitor, id: &str, q: MonthDay) ->
         _ => times::first_of_month(today),
     };
     let last = times::last_of_month(first);
-    let free = app.store.available_slots(d.id, first, last).await?;
+    // The month's days by count alone, and the slots of the chosen day only.
+    let free: BTreeMap<NaiveDate, i64> = app
+        .store
+        .free_days(d.id, first, last)
+        .await?
+        .into_iter()
+        .collect();
     let zone_name = zone.name();
     let weeks: Vec<Vec<Option<Cell>>> = times::weeks(first)
         .into_iter()
@@ -177,14 +185,16 @@ async fn month_page(app: &AppState, visitor: &Visitor, id: &str, q: MonthDay) ->
                 .collect()
         })
         .collect();
-    let chosen: Vec<FreeTime> = day
-        .map(|day| {
-            free.iter()
-                .filter(|s| s.slot_date == day)
-                .map(|s| free_time(s, zone_name))
-                .collect()
-        })
-        .unwrap_or_default();
+    let chosen: Vec<FreeTime> = match day {
+        Some(day) if free.contains_key(&day) => app
+            .store
+            .available_slots(d.id, day, day)
+            .await?
+            .iter()
+            .map(|s| free_time(s, zone_name))
+            .collect(),
+        _ => Vec::new(),
+    };
     let previous = times::previous_month(first);
     let values = context! {
         doctor => card(d, &[]),
@@ -203,8 +213,8 @@ async fn month_page(app: &AppState, visitor: &Visitor, id: &str, q: MonthDay) ->
     Ok(page(app, visitor, "doctor.html", values))
 }
 
-fn cell(date: NaiveDate, free: &[Slot], chosen: Option<NaiveDate>) -> Cell {
-    let n = free.iter().filter(|s| s.slot_date == date).count();
+fn cell(date: NaiveDate, free: &BTreeMap<NaiveDate, i64>, chosen: Option<NaiveDate>) -> Cell {
+    let n = free.get(&date).copied().unwrap_or(0);
     Cell {
         date: date.to_string(),
         number: chrono::Datelike::day(&date),

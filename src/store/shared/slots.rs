@@ -243,6 +243,31 @@ macro_rules! slot_queries {
             rows::all(found)
         }
 
+        pub async fn free_days(
+            pool: &super::tx::Pool,
+            doctor: DoctorId,
+            from: NaiveDate,
+            to: NaiveDate,
+        ) -> DomainResult<Vec<(NaiveDate, i64)>> {
+            retry(|| async move {
+                Ok(query_as(concat!(
+                    "SELECT slot_date, count(*) AS free FROM (",
+                    slot_select!(
+                        "WHERE s.doctor_id = $1 AND s.slot_date BETWEEN $2 AND $3
+                           AND s.status = 'AVAILABLE' AND s.starts_at > ",
+                        now_sql!()
+                    ),
+                    "WHERE max_capacity - held + lapsed > 0) f GROUP BY slot_date ORDER BY slot_date"
+                ))
+                .bind(doctor)
+                .bind(from)
+                .bind(to)
+                .fetch_all(pool)
+                .await?)
+            })
+            .await
+        }
+
         pub async fn set_slot_status(
             pool: &super::tx::Pool,
             doctor: DoctorId,
