@@ -2,13 +2,14 @@
 //! webhooks (add, delete) and the outbox's dead rows (send again). Every action is the API's
 //! own handler, called as the signed-in admin.
 
-use axum::extract::{Extension, Path, State};
+use axum::extract::{Path, State};
 use axum::response::Response;
 use minijinja::context;
 use serde::de::DeserializeOwned;
 use serde_json::{json, Value};
 
-use super::render::{answer, for_roles, page, redirect, PageError, PageResult};
+use super::gate::{Admins, Staff};
+use super::render::{answer, page, redirect, PageError, PageResult};
 use super::session::{Form, Visitor};
 use crate::domain::outbox::OutboxStatus;
 use crate::domain::page::Page;
@@ -21,10 +22,7 @@ use crate::http::state::AppState;
 const SHOWN: i64 = 100;
 
 /// `GET /admin`.
-pub async fn home(State(app): State<AppState>, Extension(visitor): Extension<Visitor>) -> Response {
-    if let Err(gate) = for_roles(&visitor, &[Role::Admin]) {
-        return gate.answer(&app, &visitor, "/admin");
-    }
+pub async fn home(State(app): State<AppState>, Staff { visitor, .. }: Staff<Admins>) -> Response {
     let result = async {
         let all = || Page::new(Some(SHOWN), Some(0));
         let users: Vec<_> = app
@@ -93,9 +91,6 @@ async fn act<F>(app: &AppState, visitor: &Visitor, action: F) -> Response
 where
     F: std::future::Future<Output = Result<(), PageError>>,
 {
-    if let Err(gate) = for_roles(visitor, &[Role::Admin]) {
-        return gate.answer(app, visitor, "/admin");
-    }
     let result: PageResult = action.await.map(|()| redirect("/admin"));
     answer(app, visitor, result)
 }
@@ -103,7 +98,7 @@ where
 /// `POST /admin/users` (`email`, `role`, `doctor`, `password`): a staff account.
 pub async fn create_user(
     State(app): State<AppState>,
-    Extension(visitor): Extension<Visitor>,
+    Staff { visitor, .. }: Staff<Admins>,
     form: Form,
 ) -> Response {
     let body = json!({
@@ -121,11 +116,12 @@ pub async fn create_user(
 /// `POST /admin/users/{id}/{action}`: `disable`, `enable` or `reset-2fa`.
 pub async fn user_action(
     State(app): State<AppState>,
-    Extension(visitor): Extension<Visitor>,
+    Staff {
+        caller, visitor, ..
+    }: Staff<Admins>,
     Path((id, action)): Path<(String, String)>,
     _form: Form,
 ) -> Response {
-    let caller = visitor.caller.clone();
     let run = async {
         match action.as_str() {
             "disable" | "enable" => {
@@ -138,7 +134,6 @@ pub async fn user_action(
                 .await?;
             }
             "reset-2fa" => {
-                let caller = caller.ok_or_else(PageError::not_found)?;
                 crate::http::second_factor::totp_reset(
                     State(app.clone()),
                     caller,
@@ -156,7 +151,7 @@ pub async fn user_action(
 /// `POST /admin/webhooks` (`url`, `events`, `secret`): a webhook subscription.
 pub async fn create_webhook(
     State(app): State<AppState>,
-    Extension(visitor): Extension<Visitor>,
+    Staff { visitor, .. }: Staff<Admins>,
     form: Form,
 ) -> Response {
     let events: Vec<&str> = form.all("events");
@@ -172,7 +167,7 @@ pub async fn create_webhook(
 /// `POST /admin/webhooks/{id}/delete`.
 pub async fn delete_webhook(
     State(app): State<AppState>,
-    Extension(visitor): Extension<Visitor>,
+    Staff { visitor, .. }: Staff<Admins>,
     Path(id): Path<String>,
     _form: Form,
 ) -> Response {
@@ -187,7 +182,7 @@ pub async fn delete_webhook(
 /// `POST /admin/outbox/{id}/retry`: a dead delivery sent again.
 pub async fn retry(
     State(app): State<AppState>,
-    Extension(visitor): Extension<Visitor>,
+    Staff { visitor, .. }: Staff<Admins>,
     Path(id): Path<String>,
     _form: Form,
 ) -> Response {

@@ -6,27 +6,26 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use axum::extract::{Extension, RawQuery, State};
+use axum::extract::{RawQuery, State};
 use axum::http::StatusCode;
 use axum::response::Response;
 use chrono::{Duration, NaiveDate, NaiveTime, Utc};
 use minijinja::context;
 use serde::{Deserialize, Serialize};
 
-use super::render::{answer, for_roles, page, redirect, PageError, PageResult};
+use super::gate::{Desk, Staff};
+use super::render::{answer, page, redirect, PageError, PageResult};
 use super::session::{Form, Visitor};
 use crate::domain::appointment::AppointmentStatus;
 use crate::domain::page::Page;
-use crate::domain::user::{AccessAction, Role};
+use crate::domain::user::AccessAction;
 use crate::domain::AppointmentId;
 use crate::http::caller::Caller;
 use crate::http::patients::record_reads;
 use crate::http::rules::within_reach;
 use crate::http::state::AppState;
 
-/// Who runs the desk.
-pub const DESK: [Role; 2] = [Role::Scheduler, Role::Admin];
-/// Doctors shown side by side at most; appointments read per doctor and day at most.
+/// Doctors shown side by side at most.
 const MOST: i64 = 100;
 
 /// `?day=YYYY-MM-DD`.
@@ -76,15 +75,13 @@ pub fn chosen_day(app: &AppState, raw: Option<&str>) -> Result<NaiveDate, PageEr
 /// `GET /desk?day=`: the day view.
 pub async fn day(
     State(app): State<AppState>,
-    Extension(visitor): Extension<Visitor>,
+    Staff {
+        caller, visitor, ..
+    }: Staff<Desk>,
     RawQuery(raw): RawQuery,
 ) -> Response {
-    let caller = match for_roles(&visitor, &DESK) {
-        Ok(c) => c,
-        Err(gate) => return gate.answer(&app, &visitor, "/desk"),
-    };
     let q = super::render::query::<DayQuery>(raw);
-    let result = day_page(&app, &visitor, caller, q.day.as_deref()).await;
+    let result = day_page(&app, &visitor, &caller, q.day.as_deref()).await;
     answer(&app, &visitor, result)
 }
 
@@ -174,13 +171,11 @@ async fn day_page(
 /// form holds the whole day, each button naming its action and appointment; then the day.
 pub async fn act(
     State(app): State<AppState>,
-    Extension(visitor): Extension<Visitor>,
+    Staff {
+        caller, visitor, ..
+    }: Staff<Desk>,
     form: Form,
 ) -> Response {
-    let caller = match for_roles(&visitor, &DESK) {
-        Ok(c) => c,
-        Err(gate) => return gate.answer(&app, &visitor, "/desk"),
-    };
     let result = async {
         let (action, id) = form
             .get("do")
@@ -194,7 +189,7 @@ pub async fn act(
             "no-show" => app.store.mark_no_show(id, actor).await,
             _ => return Err(PageError::not_found()),
         };
-        let a = within_reach(&app, caller, done).await?;
+        let a = within_reach(&app, &caller, done).await?;
         app.availability.touch(a.doctor_id);
         let day = form.get("day").unwrap_or_default();
         Ok(redirect(&format!(

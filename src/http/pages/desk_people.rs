@@ -1,7 +1,7 @@
 //! The front desk and its patients: find one (the API's search), register one and send an
 //! invitation, and book on a patient's behalf.
 
-use axum::extract::{Extension, Path, RawQuery, State};
+use axum::extract::{Path, RawQuery, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use chrono::Duration;
@@ -9,9 +9,10 @@ use minijinja::context;
 use serde::Deserialize;
 use serde_json::{json, Map, Value};
 
-use super::desk::{chosen_day, DESK};
-use super::render::{answer, for_roles, page, page_with, redirect, PageError, PageResult};
-use super::session::{Form, Visitor};
+use super::desk::chosen_day;
+use super::gate::{Desk, Staff};
+use super::render::{answer, page, page_with, redirect, PageError, PageResult};
+use super::session::Form;
 use crate::domain::page::Page;
 use crate::domain::patient::PatientQuery;
 use crate::domain::user::AccessAction;
@@ -32,13 +33,11 @@ pub struct Find {
 /// `GET /desk/patients?q=`: find a patient, or register one.
 pub async fn find(
     State(app): State<AppState>,
-    Extension(visitor): Extension<Visitor>,
+    Staff {
+        caller, visitor, ..
+    }: Staff<Desk>,
     RawQuery(raw): RawQuery,
 ) -> Response {
-    let caller = match for_roles(&visitor, &DESK) {
-        Ok(c) => c,
-        Err(gate) => return gate.answer(&app, &visitor, "/desk/patients"),
-    };
     let q = super::render::query::<Find>(raw).q.unwrap_or_default();
     let result = async {
         let found = match PatientQuery::parse(&q) {
@@ -49,7 +48,7 @@ pub async fn find(
                     .await?
                     .items;
                 // Each patient listed is an access record, as in the API's search.
-                record_reads(&app, caller, AccessAction::List, list.iter().map(|p| p.id)).await?;
+                record_reads(&app, &caller, AccessAction::List, list.iter().map(|p| p.id)).await?;
                 list
             }
             None => Vec::new(),
@@ -79,13 +78,11 @@ const FIELDS: [&str; 4] = ["name", "email", "phone", "date_of_birth"];
 /// `POST /desk/patients`: registers a patient (the API's rules), then books for them.
 pub async fn create(
     State(app): State<AppState>,
-    Extension(visitor): Extension<Visitor>,
+    Staff {
+        caller, visitor, ..
+    }: Staff<Desk>,
     form: Form,
 ) -> Response {
-    let caller = match for_roles(&visitor, &DESK) {
-        Ok(c) => c,
-        Err(gate) => return gate.answer(&app, &visitor, "/desk/patients"),
-    };
     let mut fields = Map::new();
     for name in FIELDS {
         if let Some(v) = form.get(name) {
@@ -115,14 +112,12 @@ pub async fn create(
 /// `POST /desk/patients/{id}/invite`: e-mails the patient a link to set up their account.
 pub async fn invite(
     State(app): State<AppState>,
-    Extension(visitor): Extension<Visitor>,
+    Staff {
+        caller, visitor, ..
+    }: Staff<Desk>,
     Path(id): Path<String>,
     _form: Form,
 ) -> Response {
-    let caller = match for_roles(&visitor, &DESK) {
-        Ok(c) => c,
-        Err(gate) => return gate.answer(&app, &visitor, "/desk/patients"),
-    };
     let result = async {
         let id: PatientId = id.parse().map_err(|_| PageError::not_found())?;
         let path = crate::http::params::PatientPath { id };
@@ -146,13 +141,11 @@ pub struct BookFor {
 /// `GET /desk/book`: a patient, a doctor and a day, and that day's free times to book.
 pub async fn book_form(
     State(app): State<AppState>,
-    Extension(visitor): Extension<Visitor>,
+    Staff {
+        caller, visitor, ..
+    }: Staff<Desk>,
     RawQuery(raw): RawQuery,
 ) -> Response {
-    let caller = match for_roles(&visitor, &DESK) {
-        Ok(c) => c,
-        Err(gate) => return gate.answer(&app, &visitor, "/desk/book"),
-    };
     let q = super::render::query::<BookFor>(raw);
     let result = async {
         let patient: PatientId = q
@@ -161,7 +154,7 @@ pub async fn book_form(
             .and_then(|p| p.parse().ok())
             .ok_or_else(|| PageError::new(StatusCode::BAD_REQUEST, "Find the patient first."))?;
         let p = app.store.get_patient(patient).await?;
-        record_reads(&app, caller, AccessAction::Read, [p.id]).await?;
+        record_reads(&app, &caller, AccessAction::Read, [p.id]).await?;
         let day = chosen_day(&app, q.day.as_deref())?;
         let doctors = app
             .store
@@ -205,13 +198,11 @@ pub async fn book_form(
 /// the patient; then the day.
 pub async fn book(
     State(app): State<AppState>,
-    Extension(visitor): Extension<Visitor>,
+    Staff {
+        caller, visitor, ..
+    }: Staff<Desk>,
     form: Form,
 ) -> Response {
-    let caller = match for_roles(&visitor, &DESK) {
-        Ok(c) => c,
-        Err(gate) => return gate.answer(&app, &visitor, "/desk/book"),
-    };
     let result: PageResult = async {
         let body = json!({
             "patient_id": form.get("patient"),
@@ -219,7 +210,7 @@ pub async fn book(
             "time_slot_id": form.get("slot"),
         });
         let booked =
-            crate::http::appointments::take_seat(&app, caller, &HeaderMap::new(), body).await?;
+            crate::http::appointments::take_seat(&app, &caller, &HeaderMap::new(), body).await?;
         let a = &booked.appointment;
         app.availability.touch(a.doctor_id);
         tracing::info!(appointment_id = %a.id, "appointment booked at the desk");

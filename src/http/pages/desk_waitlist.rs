@@ -4,13 +4,13 @@
 //! The same store calls and access records as the API's `GET /waitlist?doctor_id=` and
 //! `DELETE /waitlist/{id}`, for the front desk and admins.
 
-use axum::extract::{Extension, Path, RawQuery, State};
+use axum::extract::{Path, RawQuery, State};
 use axum::response::Response;
 use minijinja::context;
 use serde::{Deserialize, Serialize};
 
-use super::desk::DESK;
-use super::render::{answer, for_roles, page, redirect, PageError, PageResult};
+use super::gate::{Desk, Staff};
+use super::render::{answer, page, redirect, PageError, PageResult};
 use super::session::{Form, Visitor};
 use crate::domain::page::Page;
 use crate::domain::user::AccessAction;
@@ -44,15 +44,13 @@ struct Line {
 /// `GET /desk/waitlist?doctor=`: a doctor's line.
 pub async fn list(
     State(app): State<AppState>,
-    Extension(visitor): Extension<Visitor>,
+    Staff {
+        caller, visitor, ..
+    }: Staff<Desk>,
     RawQuery(raw): RawQuery,
 ) -> Response {
-    let caller = match for_roles(&visitor, &DESK) {
-        Ok(c) => c,
-        Err(gate) => return gate.answer(&app, &visitor, "/desk/waitlist"),
-    };
     let q = super::render::query::<WaitlistQuery>(raw);
-    let result = line_page(&app, &visitor, caller, q.doctor.as_deref()).await;
+    let result = line_page(&app, &visitor, &caller, q.doctor.as_deref()).await;
     answer(&app, &visitor, result)
 }
 
@@ -120,14 +118,12 @@ async fn line_page(
 /// `POST /desk/waitlist/{id}/remove`: takes the entry off the line, then the line.
 pub async fn remove(
     State(app): State<AppState>,
-    Extension(visitor): Extension<Visitor>,
+    Staff {
+        caller, visitor, ..
+    }: Staff<Desk>,
     Path(id): Path<String>,
     _form: Form,
 ) -> Response {
-    let caller = match for_roles(&visitor, &DESK) {
-        Ok(c) => c,
-        Err(gate) => return gate.answer(&app, &visitor, "/desk/waitlist"),
-    };
     let result = async {
         let id = id
             .parse()

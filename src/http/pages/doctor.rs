@@ -2,19 +2,20 @@
 //! or recording a no-show, the record of a patient in their care, their weekly schedule and
 //! time off.
 
-use axum::extract::{Extension, Path, RawQuery, State};
+use axum::extract::{Path, RawQuery, State};
 use axum::response::Response;
 use chrono::{Duration, Utc};
 use minijinja::context;
 use serde::Deserialize;
 
 use super::desk::chosen_day;
-use super::render::{answer, for_roles, page, redirect, PageError, PageResult};
+use super::gate::{Doctors, Staff};
+use super::render::{answer, page, redirect, PageError, PageResult};
 use super::session::{Form, Visitor};
 use crate::domain::appointment::AppointmentStatus;
 use crate::domain::page::Page;
 use crate::domain::store::AppointmentFilter;
-use crate::domain::user::{AccessAction, Role};
+use crate::domain::user::AccessAction;
 use crate::domain::{AppointmentId, PatientId};
 use crate::http::caller::Caller;
 use crate::http::patients::record_reads;
@@ -31,15 +32,13 @@ pub struct Span {
 /// `GET /doctor?day=&days=`: the doctor's day, or seven days from it.
 pub async fn day(
     State(app): State<AppState>,
-    Extension(visitor): Extension<Visitor>,
+    Staff {
+        caller, visitor, ..
+    }: Staff<Doctors>,
     RawQuery(raw): RawQuery,
 ) -> Response {
-    let caller = match for_roles(&visitor, &[Role::Doctor]) {
-        Ok(c) => c,
-        Err(gate) => return gate.answer(&app, &visitor, "/doctor"),
-    };
     let q = super::render::query::<Span>(raw);
-    let result = day_page(&app, &visitor, caller, q).await;
+    let result = day_page(&app, &visitor, &caller, q).await;
     answer(&app, &visitor, result)
 }
 
@@ -141,14 +140,12 @@ async fn day_page(app: &AppState, visitor: &Visitor, caller: &Caller, q: Span) -
 /// `POST /doctor/appointments/{id}/{action}` (`day`): complete or no-show, then the day.
 pub async fn act(
     State(app): State<AppState>,
-    Extension(visitor): Extension<Visitor>,
+    Staff {
+        caller, visitor, ..
+    }: Staff<Doctors>,
     Path((id, action)): Path<(String, String)>,
     form: Form,
 ) -> Response {
-    let caller = match for_roles(&visitor, &[Role::Doctor]) {
-        Ok(c) => c,
-        Err(gate) => return gate.answer(&app, &visitor, "/doctor"),
-    };
     let result = async {
         let id: AppointmentId = id.parse().map_err(|_| PageError::not_found())?;
         let done = match action.as_str() {
@@ -156,7 +153,7 @@ pub async fn act(
             "no-show" => app.store.mark_no_show(id, caller.actor()).await,
             _ => return Err(PageError::not_found()),
         };
-        within_reach(&app, caller, done).await?;
+        within_reach(&app, &caller, done).await?;
         let day = form.get("day").unwrap_or_default();
         Ok(redirect(&format!(
             "/doctor?day={}",
@@ -171,18 +168,16 @@ pub async fn act(
 /// in the API); the read is an access record.
 pub async fn record(
     State(app): State<AppState>,
-    Extension(visitor): Extension<Visitor>,
+    Staff {
+        caller, visitor, ..
+    }: Staff<Doctors>,
     Path(id): Path<String>,
 ) -> Response {
-    let caller = match for_roles(&visitor, &[Role::Doctor]) {
-        Ok(c) => c,
-        Err(gate) => return gate.answer(&app, &visitor, "/doctor"),
-    };
     let result = async {
         let id: PatientId = id.parse().map_err(|_| PageError::not_found())?;
         caller.may_see_patient(&app, id).await?;
         let p = app.store.get_patient(id).await?;
-        record_reads(&app, caller, AccessAction::Read, [p.id]).await?;
+        record_reads(&app, &caller, AccessAction::Read, [p.id]).await?;
         let values = context! {
             name => p.name,
             email => p.email.as_str(),

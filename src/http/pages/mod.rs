@@ -12,6 +12,7 @@ mod desk_people;
 mod desk_waitlist;
 mod doctor;
 mod entry;
+mod gate;
 mod ics;
 mod links;
 mod mine;

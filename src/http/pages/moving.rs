@@ -8,9 +8,9 @@ use axum::response::Response;
 use chrono::{Duration, Utc};
 use minijinja::context;
 
-use super::desk::DESK;
+use super::gate::{Desk, Staff};
 use super::mine::own;
-use super::render::{answer, for_roles, page, redirect, to_login, PageError, PageResult};
+use super::render::{answer, page, redirect, to_login, PageError, PageResult};
 use super::session::{Form, Visitor};
 use super::times;
 use crate::domain::{Appointment, AppointmentId};
@@ -74,29 +74,25 @@ pub async fn mine_move(
 /// `GET /desk/appointments/{id}/reschedule`: the front desk moves a patient's appointment.
 pub async fn desk_form(
     State(app): State<AppState>,
-    Extension(visitor): Extension<Visitor>,
+    Staff {
+        caller, visitor, ..
+    }: Staff<Desk>,
     Path(id): Path<String>,
 ) -> Response {
-    let caller = match for_roles(&visitor, &DESK) {
-        Ok(c) => c,
-        Err(gate) => return gate.answer(&app, &visitor, &Place::Desk.form(&id)),
-    };
-    let result = choices(&app, &visitor, caller, &id, Place::Desk).await;
+    let result = choices(&app, &visitor, &caller, &id, Place::Desk).await;
     answer(&app, &visitor, result)
 }
 
 /// `POST /desk/appointments/{id}/reschedule` (`slot`), then the day of the new time.
 pub async fn desk_move(
     State(app): State<AppState>,
-    Extension(visitor): Extension<Visitor>,
+    Staff {
+        caller, visitor, ..
+    }: Staff<Desk>,
     Path(id): Path<String>,
     form: Form,
 ) -> Response {
-    let caller = match for_roles(&visitor, &DESK) {
-        Ok(c) => c,
-        Err(gate) => return gate.answer(&app, &visitor, "/desk"),
-    };
-    let result = move_to(&app, caller, &id, &form, Place::Desk).await;
+    let result = move_to(&app, &caller, &id, &form, Place::Desk).await;
     answer(&app, &visitor, result)
 }
 

@@ -103,13 +103,13 @@ macro_rules! access_queries {
         use crate::store::rows::{self, AccessRow};
 
 
-        /// Writes `records` (see [`crate::store::accounts::InsertAccess`]).
+        /// Writes `records` (see [`crate::store::accounts::access::InsertAccess`]).
         pub async fn insert_access(
             conn: &mut <$db as sqlx::Database>::Connection,
             by: &Accessor,
             records: &[NewAccess],
         ) -> Result<(), sqlx::Error> {
-            crate::store::accounts::InsertAccess::insert_access(conn, by, records).await
+            crate::store::accounts::access::InsertAccess::insert_access(conn, by, records).await
         }
 
         /// The access record of a person's write (`create` answered 201, `update` 200), inside

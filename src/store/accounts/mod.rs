@@ -30,7 +30,6 @@ macro_rules! spelt {
     };
 }
 pub(crate) use access::access_queries as access_macro;
-pub(crate) use access::InsertAccess;
 pub(crate) use sessions::session_queries as sessions_macro;
 pub(crate) use spelt;
 pub(crate) use users::user_queries as users_macro;
