@@ -53,6 +53,7 @@ mod slot_lists;
 mod slots;
 mod startup;
 mod store_contract;
+mod store_contract_reads;
 mod throttling;
 mod time_off;
 mod tokens;

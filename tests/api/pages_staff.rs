@@ -208,6 +208,24 @@ async fn staff_pages_are_for_staff(app: TestApp) {
     let mut doctor = Browser::new(&app);
     doctor.sign_in(&doc.email, PASSWORD).await;
     assert_eq!(doctor.get("/desk").await.status, StatusCode::FORBIDDEN);
+    // Each refusal says whose page it is.
+    let mine = doctor.get("/me/access-log").await;
+    assert_eq!(mine.status, StatusCode::FORBIDDEN);
+    assert!(
+        mine.body.contains("This page is for patients"),
+        "{}",
+        mine.body
+    );
+    let desk = app.account("scheduler", None).await;
+    let mut scheduler = Browser::new(&app);
+    scheduler.sign_in(&desk.email, PASSWORD).await;
+    let admin_only = scheduler.get("/admin").await;
+    assert_eq!(admin_only.status, StatusCode::FORBIDDEN);
+    assert!(
+        admin_only.body.contains("administrators"),
+        "{}",
+        admin_only.body
+    );
     // The admin runs the desk too.
     let mut admin = Browser::new(&app);
     let landed = admin.sign_in(ADMIN_EMAIL, ADMIN_PASSWORD).await;

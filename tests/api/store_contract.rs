@@ -24,7 +24,7 @@ fn tag() -> String {
     uuid::Uuid::new_v4().simple().to_string()
 }
 
-async fn doctor(store: &dyn Store) -> Doctor {
+pub(crate) async fn doctor(store: &dyn Store) -> Doctor {
     let t = tag();
     store
         .create_doctor(NewDoctor {
@@ -57,7 +57,7 @@ fn new_patient(email: &str) -> NewPatient {
     }
 }
 
-async fn patient(store: &dyn Store) -> Patient {
+pub(crate) async fn patient(store: &dyn Store) -> Patient {
     let email = format!("p{}@c.test", tag());
     store
         .create_patient(new_patient(&email), None)
@@ -65,7 +65,7 @@ async fn patient(store: &dyn Store) -> Patient {
         .expect("patient")
 }
 
-fn new_slot(days: i64, hour: u32, capacity: i32) -> NewSlot {
+pub(crate) fn new_slot(days: i64, hour: u32, capacity: i32) -> NewSlot {
     let date = (Utc::now() + Duration::days(days)).date_naive();
     let time = NaiveTime::from_hms_opt(hour, 0, 0).unwrap();
     NewSlot {
@@ -84,7 +84,7 @@ async fn slot(store: &dyn Store, d: DoctorId, capacity: i32) -> Slot {
         .expect("slot")
 }
 
-fn booking(p: PatientId, d: DoctorId, s: SlotId) -> NewAppointment {
+pub(crate) fn booking(p: PatientId, d: DoctorId, s: SlotId) -> NewAppointment {
     NewAppointment {
         patient_id: p,
         doctor_id: d,

@@ -218,8 +218,8 @@ pub fn to_login(here: &str) -> Response {
 pub enum Gate {
     /// Signed out: sign in first.
     SignIn,
-    /// Signed in, but the page is for other roles.
-    Forbidden,
+    /// Signed in, but the page is for other roles: why, in the visitor's words.
+    Forbidden(&'static str),
 }
 
 impl Gate {
@@ -227,11 +227,7 @@ impl Gate {
     pub fn answer(self, app: &AppState, visitor: &Visitor, here: &str) -> Response {
         match self {
             Self::SignIn => to_login(here),
-            Self::Forbidden => PageError::new(
-                StatusCode::FORBIDDEN,
-                "This page is for the clinic's staff. Sign in with a staff account to use it.",
-            )
-            .page(app, visitor),
+            Self::Forbidden(why) => PageError::new(StatusCode::FORBIDDEN, why).page(app, visitor),
         }
     }
 }
@@ -244,7 +240,15 @@ pub fn for_roles<'a>(
     match &visitor.caller {
         None => Err(Gate::SignIn),
         Some(c) if roles.contains(&c.role()) => Ok(c),
-        Some(_) => Err(Gate::Forbidden),
+        Some(_) if roles == [crate::domain::user::Role::Patient] => Err(Gate::Forbidden(
+            "This page is for patients. Sign in with a patient's account to use it.",
+        )),
+        Some(_) if roles == [crate::domain::user::Role::Admin] => Err(Gate::Forbidden(
+            "This page is for the clinic's administrators.",
+        )),
+        Some(_) => Err(Gate::Forbidden(
+            "This page is for the clinic's staff. Sign in with a staff account to use it.",
+        )),
     }
 }
 
