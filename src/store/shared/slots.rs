@@ -45,6 +45,23 @@ macro_rules! new_slot_returning {
 }
 pub(crate) use new_slot_returning;
 
+/// [`slot_select`] of doctor `$1`'s slots between dates `$2` and `$3` that can be booked now:
+/// AVAILABLE, not started, a seat left. Expanded where `now_sql!()` is in scope; what
+/// `available_slots` lists and what a month's free days count are the same slots.
+macro_rules! available_slots {
+    () => {
+        concat!(
+            slot_select!(
+                "WHERE s.doctor_id = $1 AND s.slot_date BETWEEN $2 AND $3
+                   AND s.status = 'AVAILABLE' AND s.starts_at > ",
+                now_sql!()
+            ),
+            "WHERE max_capacity - held + lapsed > 0 "
+        )
+    };
+}
+pub(crate) use available_slots;
+
 /// The slot functions, expanded in an adapter's `slots` module (see [`super`] for what the
 /// expansion site supplies, and `super::tx::{instant, slot_id}`: an instant as the adapter
 /// stores it, `None` when it cannot; a new slot's id).
@@ -60,7 +77,7 @@ macro_rules! slot_queries {
         use crate::store::retry::{retry, TxError};
         use crate::store::rows::{self, SlotRow};
         use crate::store::shared::on_unique;
-        use crate::store::shared::slots::{new_slot_returning, slot_select};
+        use crate::store::shared::slots::{available_slots, new_slot_returning, slot_select};
         use crate::store::statements::{query, query_as, query_scalar};
 
         /// New slots with their ids and stored starts, for the adapter's `insert_many`.
@@ -218,14 +235,7 @@ macro_rules! slot_queries {
         ) -> DomainResult<Vec<Slot>> {
             let found: Vec<SlotRow> = retry(|| async move {
                 let sql = if available_only {
-                    concat!(
-                        slot_select!(
-                            "WHERE s.doctor_id = $1 AND s.slot_date BETWEEN $2 AND $3
-                               AND s.status = 'AVAILABLE' AND s.starts_at > ",
-                            now_sql!()
-                        ),
-                        "WHERE max_capacity - held + lapsed > 0 ORDER BY starts_at, id"
-                    )
+                    concat!(available_slots!(), "ORDER BY starts_at, id")
                 } else {
                     concat!(
                         slot_select!("WHERE s.doctor_id = $1 AND s.slot_date BETWEEN $2 AND $3"),
@@ -252,12 +262,8 @@ macro_rules! slot_queries {
             retry(|| async move {
                 Ok(query_as(concat!(
                     "SELECT slot_date, count(*) AS free FROM (",
-                    slot_select!(
-                        "WHERE s.doctor_id = $1 AND s.slot_date BETWEEN $2 AND $3
-                           AND s.status = 'AVAILABLE' AND s.starts_at > ",
-                        now_sql!()
-                    ),
-                    "WHERE max_capacity - held + lapsed > 0) f GROUP BY slot_date ORDER BY slot_date"
+                    available_slots!(),
+                    ") f GROUP BY slot_date ORDER BY slot_date"
                 ))
                 .bind(doctor)
                 .bind(from)
