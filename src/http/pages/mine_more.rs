@@ -7,7 +7,8 @@ use axum::response::Response;
 use minijinja::context;
 use serde_json::json;
 
-use super::render::{answer, for_roles, page, redirect, PageError};
+use super::gate::{for_roles, Patients};
+use super::render::{answer, page, redirect, PageError};
 use super::session::{Form, Visitor};
 use crate::domain::page::Page;
 use crate::domain::user::{AccessAction, AccessFilter, Role};
@@ -23,7 +24,7 @@ pub async fn access_log(
     State(app): State<AppState>,
     Extension(visitor): Extension<Visitor>,
 ) -> Response {
-    let caller = match for_roles(&visitor, &[Role::Patient]) {
+    let caller = match for_roles::<Patients>(&visitor) {
         Ok(c) => c,
         Err(gate) => return gate.answer(&app, &visitor, "/me/access-log"),
     };
@@ -83,7 +84,7 @@ pub async fn review(
     form: Form,
 ) -> Response {
     let here = format!("/me/appointments/{id}");
-    let caller = match for_roles(&visitor, &[Role::Patient]) {
+    let caller = match for_roles::<Patients>(&visitor) {
         Ok(c) => c,
         Err(gate) => return gate.answer(&app, &visitor, &here),
     };
@@ -118,7 +119,7 @@ pub async fn join_waitlist(
 ) -> Response {
     let day = form.get("day").unwrap_or_default().to_owned();
     let here = format!("/doctors/{id}?day={day}");
-    let caller = match for_roles(&visitor, &[Role::Patient]) {
+    let caller = match for_roles::<Patients>(&visitor) {
         Ok(c) => c,
         Err(gate) => return gate.answer(&app, &visitor, &here),
     };

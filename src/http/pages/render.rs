@@ -214,44 +214,6 @@ pub fn to_login(here: &str) -> Response {
     redirect(&format!("/login?next={}", encode(here)))
 }
 
-/// Why a page is not for this visitor.
-pub enum Gate {
-    /// Signed out: sign in first.
-    SignIn,
-    /// Signed in, but the page is for other roles: why, in the visitor's words.
-    Forbidden(&'static str),
-}
-
-impl Gate {
-    /// The answer: the sign-in page (to come back `here`), or a 403 page.
-    pub fn answer(self, app: &AppState, visitor: &Visitor, here: &str) -> Response {
-        match self {
-            Self::SignIn => to_login(here),
-            Self::Forbidden(why) => PageError::new(StatusCode::FORBIDDEN, why).page(app, visitor),
-        }
-    }
-}
-
-/// The signed-in caller if their role is one of `roles`.
-pub fn for_roles<'a>(
-    visitor: &'a Visitor,
-    roles: &[crate::domain::user::Role],
-) -> Result<&'a crate::http::caller::Caller, Gate> {
-    match &visitor.caller {
-        None => Err(Gate::SignIn),
-        Some(c) if roles.contains(&c.role()) => Ok(c),
-        Some(_) if roles == [crate::domain::user::Role::Patient] => Err(Gate::Forbidden(
-            "This page is for patients. Sign in with a patient's account to use it.",
-        )),
-        Some(_) if roles == [crate::domain::user::Role::Admin] => Err(Gate::Forbidden(
-            "This page is for the clinic's administrators.",
-        )),
-        Some(_) => Err(Gate::Forbidden(
-            "This page is for the clinic's staff. Sign in with a staff account to use it.",
-        )),
-    }
-}
-
 /// `s` for a query string.
 pub fn encode(s: &str) -> String {
     form_urlencoded::byte_serialize(s.as_bytes()).collect()
