@@ -56,7 +56,10 @@ macro_rules! credential_queries {
                     let left = (start + chrono::Duration::seconds(secs) - now).num_seconds();
                     let window = Window {
                         failures,
-                        retry_after_secs: (left + 1).max(1),
+                        // `now` is this transaction's start, which can precede the window's
+                        // start when a parallel attempt opened the window while this one
+                        // waited for the row: never promise more than the window's length.
+                        retry_after_secs: (left + 1).clamp(1, secs),
                     };
                     out.push((i, window));
                 }
