@@ -42,6 +42,16 @@ pub struct FieldDetail {
     pub message: String,
 }
 
+/// What an error answer said, kept in the response's extensions beside its body, so that
+/// another face of the same use cases (the FHIR facade) can restate it in its own shape.
+#[derive(Debug, Clone)]
+pub struct Problem {
+    pub code: &'static str,
+    pub message: String,
+    /// (field, message) for each field at fault.
+    pub details: Vec<(String, String)>,
+}
+
 /// An error answer: a status, a stable machine code, a sentence, and field details.
 #[derive(Debug)]
 pub struct ApiError {
@@ -266,6 +276,13 @@ fn chain(e: &(dyn std::error::Error + 'static)) -> String {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
+        let problem = Problem {
+            code: self.code,
+            message: self.message.clone(),
+            details: (self.details.iter())
+                .map(|d| (d.field.clone(), d.message.clone()))
+                .collect(),
+        };
         let details = self
             .details
             .into_iter()
@@ -283,6 +300,7 @@ impl IntoResponse for ApiError {
             },
         };
         let mut res = (self.status, axum::Json(body)).into_response();
+        res.extensions_mut().insert(problem);
         if self.denied {
             res.extensions_mut().insert(Denied);
         }

@@ -14,6 +14,7 @@ mod doctors;
 pub mod error;
 mod extract;
 pub mod fences;
+mod fhir;
 mod fields;
 mod health;
 mod input;
@@ -69,7 +70,11 @@ pub fn router(state: AppState) -> Router {
             policy::authorize,
         ))
         .merge(pages::router(state.clone()))
+        .merge(fhir::router(state.clone()))
         .fallback(|| async { ApiError::for_status(axum::http::StatusCode::NOT_FOUND) })
         .with_state(state);
+    // Outermost, so that every error of a FHIR request (a timeout's or an oversized body's
+    // too) is restated as an OperationOutcome.
     middleware::stack(app, timeout, cors, max_in_flight)
+        .layer(axum::middleware::from_fn(fhir::outcome::restate))
 }

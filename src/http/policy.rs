@@ -38,6 +38,37 @@ const ALL: &[Role] = &[Admin, Scheduler, Doctor, Patient];
 /// The role table: (method, route template, rule). A served route missing here answers 403;
 /// a test checks every documented operation has its row.
 pub const RULES: &[(Method, &str, Rule)] = &[
+    // The FHIR facade: its conformance statements are public, every resource needs a token;
+    // the handlers narrow a patient to their own records and a doctor to their own calendar.
+    (Method::GET, "/fhir/R4/metadata", Rule::Public),
+    (
+        Method::GET,
+        "/fhir/R4/.well-known/smart-configuration",
+        Rule::Public,
+    ),
+    (Method::GET, "/fhir/R4/Practitioner", ANY),
+    (Method::GET, "/fhir/R4/Practitioner/{id}", ANY),
+    (Method::GET, "/fhir/R4/PractitionerRole", ANY),
+    (Method::GET, "/fhir/R4/PractitionerRole/{id}", ANY),
+    (Method::GET, "/fhir/R4/Schedule", ANY),
+    (Method::GET, "/fhir/R4/Schedule/{id}", ANY),
+    (Method::GET, "/fhir/R4/Slot", ANY),
+    (Method::GET, "/fhir/R4/Slot/{id}", ANY),
+    (Method::GET, "/fhir/R4/Patient", Rule::Roles(ALL)),
+    (Method::GET, "/fhir/R4/Patient/{id}", Rule::Roles(ALL)),
+    (Method::GET, "/fhir/R4/Appointment", Rule::Roles(ALL)),
+    (Method::GET, "/fhir/R4/Appointment/{id}", Rule::Roles(ALL)),
+    (Method::POST, "/fhir/R4/Appointment/$find", ANY),
+    (
+        Method::POST,
+        "/fhir/R4/Appointment/$hold",
+        Rule::Roles(&[Patient, Scheduler, Admin]),
+    ),
+    (
+        Method::POST,
+        "/fhir/R4/Appointment/$book",
+        Rule::Roles(&[Patient, Scheduler, Admin]),
+    ),
     (Method::GET, "/health", Rule::Public),
     (Method::GET, "/health/ready", Rule::Public),
     (Method::GET, "/docs", Rule::Public),

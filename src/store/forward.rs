@@ -73,6 +73,8 @@ macro_rules! impl_slot_store {
             => slots::create_slots(self.writes(), doctor, new);
         fn list_slots(&self, doctor: DoctorId, from: NaiveDate, to: NaiveDate) -> Vec<Slot>
             => slots::list_slots(self.reads(), doctor, from, to, false);
+        fn get_slot(&self, slot: SlotId) -> Slot
+            => slots::get_slot(self.reads(), slot);
         fn available_slots(&self, doctor: DoctorId, from: NaiveDate, to: NaiveDate) -> Vec<Slot>
             => slots::list_slots(self.reads(), doctor, from, to, true);
         fn free_days(&self, doctor: DoctorId, from: NaiveDate, to: NaiveDate)

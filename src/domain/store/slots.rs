@@ -21,6 +21,8 @@ pub trait SlotStore: Send + Sync + 'static {
         from: NaiveDate,
         to: NaiveDate,
     ) -> DomainResult<Vec<Slot>>;
+    /// One slot with its effective seats. Errors: `NotFound("time slot")`.
+    async fn get_slot(&self, slot: SlotId) -> DomainResult<Slot>;
     /// Future AVAILABLE slots with seats left, between the dates, by start.
     async fn available_slots(
         &self,

@@ -253,6 +253,17 @@ macro_rules! slot_queries {
             rows::all(found)
         }
 
+        pub async fn get_slot(pool: &super::tx::Pool, slot: SlotId) -> DomainResult<Slot> {
+            let found: Option<SlotRow> = retry(|| async move {
+                Ok(query_as(slot_select!("WHERE s.id = $1"))
+                    .bind(slot)
+                    .fetch_optional(pool)
+                    .await?)
+            })
+            .await?;
+            found.ok_or(DomainError::NotFound("time slot"))?.try_into()
+        }
+
         pub async fn free_days(
             pool: &super::tx::Pool,
             doctor: DoctorId,

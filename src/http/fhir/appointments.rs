@@ -1,0 +1,230 @@
+//! `Appointment`: read by its patient, its doctor, the front desk and administrators (others
+//! are told it does not exist), and searched within what the caller may see: a patient's
+//! search is always of their own appointments, a doctor's of their own calendar. Each
+//! appointment answered leaves an access record for its patient.
+
+use std::collections::HashMap;
+
+use axum::extract::{Path, RawQuery, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::Response;
+
+use super::outcome::{answer, invalid, versioned};
+use super::resources::{appointment, statuses_of, Times};
+use super::search::{base, bundle, every, page_of, reference_id, Entry, Params, Range};
+use crate::domain::appointment::{Appointment, AppointmentStatus};
+use crate::domain::store::AppointmentFilter;
+use crate::domain::user::{AccessAction, Role};
+use crate::domain::{AppointmentId, DoctorId, DomainError, PatientId, SlotId};
+use crate::http::caller::Caller;
+use crate::http::error::ApiError;
+use crate::http::patients::record_reads;
+use crate::http::AppState;
+
+/// The appointment a FHIR id names; anything else is not found.
+pub fn appointment_id(raw: &str) -> Result<AppointmentId, ApiError> {
+    uuid::Uuid::parse_str(raw)
+        .map(AppointmentId)
+        .map_err(|_| DomainError::NotFound("appointment").into())
+}
+
+/// An appointment as FHIR, read afresh with its slot's times and its people's names, after
+/// checking the caller may see it.
+pub async fn current(
+    app: &AppState,
+    caller: &Caller,
+    id: AppointmentId,
+) -> Result<serde_json::Value, ApiError> {
+    let detail = app.store.get_appointment(id).await?;
+    let a = &detail.appointment;
+    caller
+        .must_own_appointment(app, a.patient_id, a.doctor_id, AccessAction::Read)
+        .await?;
+    record_reads(app, caller, AccessAction::Read, [a.patient_id]).await?;
+    let mut a = detail.appointment;
+    a.patient_name = Some(detail.patient.name);
+    a.doctor_name = Some(detail.doctor.name);
+    let times = Times {
+        start: detail.slot.starts_at,
+        minutes: detail.slot.duration_minutes,
+    };
+    Ok(appointment(&a, times))
+}
+
+/// `GET /fhir/R4/Appointment/{id}`
+pub async fn read(
+    State(app): State<AppState>,
+    caller: Caller,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    let resource = current(&app, &caller, appointment_id(&id)?).await?;
+    Ok(versioned(&headers, &resource))
+}
+
+/// What an appointment search asks for.
+struct Wanted {
+    patient: Option<PatientId>,
+    doctor: Option<DoctorId>,
+    slot: Option<SlotId>,
+    statuses: Option<Vec<AppointmentStatus>>,
+    days: Range,
+    id: Option<String>,
+}
+
+impl Wanted {
+    fn parse(params: &Params) -> Result<Self, ApiError> {
+        let patient = match params.one("patient") {
+            Some(r) => Some(PatientId(reference_id(r, "Patient", "patient")?)),
+            None => None,
+        };
+        let doctor = match params.one("practitioner") {
+            Some(r) => Some(DoctorId(reference_id(r, "Practitioner", "practitioner")?)),
+            None => None,
+        };
+        let slot = match params.one("slot") {
+            Some(r) => Some(SlotId(reference_id(r, "Slot", "slot")?)),
+            None => None,
+        };
+        let mut statuses: Option<Vec<AppointmentStatus>> = None;
+        for s in params
+            .all("status")
+            .flat_map(|s| s.split(','))
+            .filter(|s| !s.is_empty())
+        {
+            let of = statuses_of(s).ok_or_else(|| {
+                invalid("status", format!("'{s}' is not an Appointment status carebook uses (pending, booked, fulfilled, cancelled, noshow)"))
+            })?;
+            statuses.get_or_insert_with(Vec::new).extend_from_slice(of);
+        }
+        Ok(Self {
+            patient,
+            doctor,
+            slot,
+            statuses,
+            days: Range::parse(params.all("date"), "date")?,
+            id: params.one("_id").map(str::to_owned),
+        })
+    }
+
+    /// Whether an appointment matches every filter. `date` is compared with the appointment's
+    /// day in its doctor's calendar.
+    fn keeps(&self, a: &Appointment) -> bool {
+        let day = a.appointment_date.and_hms_opt(0, 0, 0).map(|t| t.and_utc());
+        self.patient.is_none_or(|p| p == a.patient_id)
+            && self.doctor.is_none_or(|d| d == a.doctor_id)
+            && self.slot.is_none_or(|s| s == a.time_slot_id)
+            && self.statuses.as_ref().is_none_or(|s| s.contains(&a.status))
+            && day.is_some_and(|d| self.days.holds(d))
+            && self.id.as_deref().is_none_or(|i| i == a.id.to_string())
+    }
+
+    /// The one day the search is of, when its `date` is a single day.
+    fn single_day(&self) -> Option<chrono::NaiveDate> {
+        match (self.days.from, self.days.until) {
+            (Some(f), Some(u)) if u - f == chrono::Duration::days(1) => Some(f.date_naive()),
+            _ => None,
+        }
+    }
+}
+
+/// The appointments the search can match, read by the narrowest of its filters.
+async fn candidates(app: &AppState, w: &Wanted) -> Result<Vec<Appointment>, ApiError> {
+    let status = match w.statuses.as_deref() {
+        Some([one]) => Some(*one),
+        _ => None,
+    };
+    if let Some(p) = w.patient {
+        return every(|page| app.store.patient_appointments(p, status, page)).await;
+    }
+    let (doctor, date) = match (w.doctor, w.slot) {
+        (Some(d), _) => (d, w.single_day()),
+        (None, Some(s)) => match app.store.get_slot(s).await {
+            Ok(slot) => (slot.doctor_id, Some(slot.slot_date)),
+            Err(DomainError::NotFound(_)) => return Ok(vec![]),
+            Err(e) => return Err(e.into()),
+        },
+        (None, None) => {
+            let day = w.single_day().ok_or_else(|| {
+                invalid(
+                    "patient",
+                    "a search of appointments names a patient, a practitioner, a slot or one date",
+                )
+            })?;
+            return Ok(app.store.day_sheet(day).await?.appointments);
+        }
+    };
+    let filter = AppointmentFilter {
+        date,
+        status,
+        live_only: false,
+    };
+    every(|page| app.store.doctor_appointments(doctor, filter, page)).await
+}
+
+/// `GET /fhir/R4/Appointment?patient=&practitioner=&date=&status=&slot=`
+pub async fn search(
+    State(app): State<AppState>,
+    caller: Caller,
+    headers: HeaderMap,
+    RawQuery(q): RawQuery,
+) -> Result<Response, ApiError> {
+    let params = Params::parse(
+        q.as_deref(),
+        &["patient", "practitioner", "date", "status", "slot", "_id"],
+    )?;
+    let mut wanted = Wanted::parse(&params)?;
+    // Within the caller's own: a patient's appointments, a doctor's calendar.
+    let own = match caller.role() {
+        Role::Patient => {
+            let me = caller.who.patient_id;
+            let mine = wanted.patient.is_none_or(|p| Some(p) == me);
+            wanted.patient = me;
+            mine && me.is_some()
+        }
+        Role::Doctor => {
+            let me = caller.who.doctor_id;
+            let mine = wanted.doctor.is_none_or(|d| Some(d) == me);
+            wanted.doctor = me;
+            mine && me.is_some()
+        }
+        Role::Admin | Role::Scheduler => true,
+    };
+    let found: Vec<Appointment> = if own {
+        candidates(&app, &wanted)
+            .await?
+            .into_iter()
+            .filter(|a| wanted.keeps(a))
+            .collect()
+    } else {
+        vec![]
+    };
+    let total = found.len();
+    let page = page_of(found, &params);
+    record_reads(
+        &app,
+        &caller,
+        AccessAction::List,
+        page.iter().map(|a| a.patient_id),
+    )
+    .await?;
+    let mut times: HashMap<SlotId, Times> = HashMap::new();
+    for a in &page {
+        if !times.contains_key(&a.time_slot_id) {
+            let s = app.store.get_slot(a.time_slot_id).await?;
+            times.insert(s.id, Times::from(&s));
+        }
+    }
+    let entries = page
+        .iter()
+        .filter_map(|a| Some(Entry::matched(appointment(a, *times.get(&a.time_slot_id)?))))
+        .collect();
+    let body = bundle(
+        &base(&app, &headers),
+        "Appointment",
+        &params,
+        total,
+        entries,
+    );
+    Ok(answer(StatusCode::OK, &body))
+}

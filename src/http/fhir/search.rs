@@ -1,0 +1,299 @@
+//! Search requests and their answers: the parameters a search takes (anything else is
+//! refused, so a client never mistakes an ignored filter for an applied one), `_count` and
+//! `_offset` paging, date prefixes, references, and the `searchset` Bundle with its links.
+
+use axum::http::{header, HeaderMap};
+use chrono::{DateTime, NaiveDate, Utc};
+use serde_json::{json, Value};
+use uuid::Uuid;
+
+use super::outcome::invalid;
+use crate::http::error::ApiError;
+
+/// Most entries one page of a search holds, and the default.
+pub const MAX_COUNT: usize = 100;
+pub const DEFAULT_COUNT: usize = 20;
+
+/// Parameters every search takes besides its own.
+const COMMON: &[&str] = &["_count", "_offset", "_format"];
+
+/// A search's parameters, as sent (a name may repeat: `start=ge…&start=lt…`).
+#[derive(Debug, Default)]
+pub struct Params {
+    pairs: Vec<(String, String)>,
+    pub count: usize,
+    pub offset: usize,
+}
+
+impl Params {
+    /// Reads a query string, refusing a parameter not in `known` (nor common to every search).
+    pub fn parse(raw: Option<&str>, known: &[&str]) -> Result<Self, ApiError> {
+        let pairs: Vec<(String, String)> = form_urlencoded::parse(raw.unwrap_or("").as_bytes())
+            .map(|(k, v)| (k.into_owned(), v.into_owned()))
+            .collect();
+        for (k, _) in &pairs {
+            let name = k.split(':').next().unwrap_or_default();
+            if !known.contains(&name) && !COMMON.contains(&name) {
+                return Err(invalid(
+                    k,
+                    format!(
+                        "is not a search parameter here; these are: {}",
+                        known.join(", ")
+                    ),
+                ));
+            }
+        }
+        let number = |name: &str, default: usize, most: usize| -> Result<usize, ApiError> {
+            match pairs.iter().find(|(k, _)| k == name) {
+                None => Ok(default),
+                Some((_, v)) => v
+                    .trim()
+                    .parse::<usize>()
+                    .map(|n| n.min(most))
+                    .map_err(|_| invalid(name, "must be a whole number")),
+            }
+        };
+        let count = number("_count", DEFAULT_COUNT, MAX_COUNT)?;
+        let offset = number("_offset", 0, usize::MAX)?;
+        Ok(Self {
+            pairs,
+            count,
+            offset,
+        })
+    }
+
+    /// One page holding all `n` results (an operation's answer).
+    pub fn whole(n: usize) -> Self {
+        Self {
+            count: n.max(1),
+            ..Self::default()
+        }
+    }
+
+    /// Every value of `name` (without modifiers).
+    pub fn all<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a str> + 'a {
+        self.pairs
+            .iter()
+            .filter(move |(k, _)| k == name)
+            .map(|(_, v)| v.trim())
+    }
+
+    /// The first value of `name`, when sent and not blank.
+    pub fn one(&self, name: &str) -> Option<&str> {
+        self.pairs
+            .iter()
+            .filter(|(k, _)| k == name)
+            .map(|(_, v)| v.trim())
+            .find(|v| !v.is_empty())
+    }
+
+    /// The query as sent, for the Bundle's `self` link, with `_offset` set to `offset`.
+    fn query_at(&self, offset: usize) -> String {
+        let mut q = form_urlencoded::Serializer::new(String::new());
+        for (k, v) in self.pairs.iter().filter(|(k, _)| k != "_offset") {
+            q.append_pair(k, v);
+        }
+        if offset > 0 {
+            q.append_pair("_offset", &offset.to_string());
+        }
+        q.finish()
+    }
+}
+
+/// The id a reference names: `Kind/{id}`, a full URL ending so, or the bare id.
+pub fn reference_id(raw: &str, kind: &str, field: &str) -> Result<Uuid, ApiError> {
+    let raw = raw.trim();
+    let id = match raw.rsplit_once('/') {
+        Some((head, id)) if head == kind || head.ends_with(&format!("/{kind}")) => id,
+        Some(_) => return Err(invalid(field, format!("must reference a {kind}"))),
+        None => raw,
+    };
+    Uuid::parse_str(id).map_err(|_| invalid(field, format!("names no {kind} of this server")))
+}
+
+/// A token parameter's code (`system|code` or `code`).
+pub fn token_code(raw: &str) -> &str {
+    raw.rsplit_once('|').map_or(raw, |(_, c)| c).trim()
+}
+
+/// One bound of a date search: `ge2026-12-10`, `lt2026-12-10T09:00:00Z`, or a bare date (`eq`).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Range {
+    /// Inclusive lower and exclusive upper instants.
+    pub from: Option<DateTime<Utc>>,
+    pub until: Option<DateTime<Utc>>,
+}
+
+impl Range {
+    /// Reads every value of a date parameter into one range.
+    pub fn parse<'a>(values: impl Iterator<Item = &'a str>, field: &str) -> Result<Self, ApiError> {
+        let mut r = Self::default();
+        for v in values.filter(|v| !v.is_empty()) {
+            let (prefix, rest) = match v.get(..2) {
+                Some(p @ ("ge" | "gt" | "le" | "lt" | "eq" | "sa" | "eb")) => (p, &v[2..]),
+                _ => ("eq", v),
+            };
+            let (start, end) = period(rest).ok_or_else(|| {
+                invalid(field, "must be a date (YYYY-MM-DD) or an instant, with an optional prefix ge, gt, le, lt or eq")
+            })?;
+            let lower =
+                |r: &mut Self, t: DateTime<Utc>| r.from = Some(r.from.map_or(t, |f| f.max(t)));
+            let upper =
+                |r: &mut Self, t: DateTime<Utc>| r.until = Some(r.until.map_or(t, |u| u.min(t)));
+            match prefix {
+                "ge" => lower(&mut r, start),
+                "gt" | "sa" => lower(&mut r, end),
+                "lt" | "eb" => upper(&mut r, start),
+                "le" => upper(&mut r, end),
+                _ => {
+                    lower(&mut r, start);
+                    upper(&mut r, end);
+                }
+            }
+        }
+        Ok(r)
+    }
+
+    /// Whether an instant falls in the range.
+    pub fn holds(&self, t: DateTime<Utc>) -> bool {
+        self.from.is_none_or(|f| t >= f) && self.until.is_none_or(|u| t < u)
+    }
+}
+
+/// The span a date or instant value covers: a whole day (UTC) for a date, one second for an
+/// instant given to the second.
+fn period(raw: &str) -> Option<(DateTime<Utc>, DateTime<Utc>)> {
+    if let Ok(d) = NaiveDate::parse_from_str(raw, "%Y-%m-%d") {
+        let start = d.and_hms_opt(0, 0, 0)?.and_utc();
+        return Some((start, start + chrono::Duration::days(1)));
+    }
+    let t = DateTime::parse_from_rfc3339(raw).ok()?.with_timezone(&Utc);
+    Some((t, t + chrono::Duration::seconds(1)))
+}
+
+/// Where the facade is served from: `PUBLIC_URL` when set, else the request's own host.
+pub fn base(app: &crate::http::AppState, headers: &HeaderMap) -> String {
+    let root = match &app.settings.security.public_url {
+        Some(url) => url.trim_end_matches('/').to_owned(),
+        None => {
+            let host = headers
+                .get(header::HOST)
+                .and_then(|h| h.to_str().ok())
+                .unwrap_or("localhost");
+            format!("http://{host}")
+        }
+    };
+    format!("{root}/fhir/R4")
+}
+
+/// One entry of a searchset: a match or an included resource.
+pub struct Entry {
+    pub resource: Value,
+    pub included: bool,
+}
+
+impl Entry {
+    pub fn matched(resource: Value) -> Self {
+        Self {
+            resource,
+            included: false,
+        }
+    }
+}
+
+/// A `searchset` Bundle of one page of `total` matches (offset and count from `params`).
+pub fn bundle(base: &str, kind: &str, params: &Params, total: usize, page: Vec<Entry>) -> Value {
+    let link = |offset: usize| format!("{base}/{kind}?{}", params.query_at(offset));
+    let mut links = vec![json!({"relation": "self", "url": link(params.offset)})];
+    if params.count > 0 && params.offset + params.count < total {
+        links.push(json!({"relation": "next", "url": link(params.offset + params.count)}));
+    }
+    if params.offset > 0 {
+        let previous = params.offset.saturating_sub(params.count);
+        links.push(json!({"relation": "previous", "url": link(previous)}));
+    }
+    let entries: Vec<Value> = page
+        .into_iter()
+        .map(|e| {
+            let r = &e.resource;
+            let url = match (r["resourceType"].as_str(), r["id"].as_str()) {
+                (Some(t), Some(id)) => format!("{base}/{t}/{id}"),
+                _ => format!("urn:uuid:{}", Uuid::new_v4()),
+            };
+            let mode = if e.included { "include" } else { "match" };
+            json!({"fullUrl": url, "resource": e.resource, "search": {"mode": mode}})
+        })
+        .collect();
+    let mut b =
+        json!({"resourceType": "Bundle", "type": "searchset", "total": total, "link": links});
+    if !entries.is_empty() {
+        b["entry"] = Value::Array(entries);
+    }
+    b
+}
+
+/// The page of `items` that `params` asks for.
+pub fn page_of<T>(items: Vec<T>, params: &Params) -> Vec<T> {
+    items
+        .into_iter()
+        .skip(params.offset)
+        .take(params.count)
+        .collect()
+}
+
+/// Every item of a paged store read, a page of [`MAX_COUNT`] at a time.
+pub async fn every<T, F, Fut>(read: F) -> Result<Vec<T>, ApiError>
+where
+    F: Fn(crate::domain::page::Page) -> Fut,
+    Fut: std::future::Future<Output = crate::domain::DomainResult<crate::domain::page::Paged<T>>>,
+{
+    let mut all = Vec::new();
+    loop {
+        let page = crate::domain::page::Page::new(Some(MAX_COUNT as i64), Some(all.len() as i64));
+        let found = read(page).await?;
+        let done = found.items.is_empty() || all.len() + found.items.len() >= found.total as usize;
+        all.extend(found.items);
+        if done {
+            return Ok(all);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn date_prefixes_make_one_range() {
+        let r = Range::parse(["ge2030-01-02", "lt2030-01-04"].into_iter(), "start").unwrap();
+        let at = |s: &str| DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc);
+        assert!(r.holds(at("2030-01-02T00:00:00Z")));
+        assert!(r.holds(at("2030-01-03T23:59:59Z")));
+        assert!(!r.holds(at("2030-01-04T00:00:00Z")));
+        assert!(!r.holds(at("2030-01-01T23:59:59Z")));
+        let day = Range::parse(["2030-01-02"].into_iter(), "date").unwrap();
+        assert!(day.holds(at("2030-01-02T12:00:00Z")) && !day.holds(at("2030-01-03T00:00:00Z")));
+        assert!(Range::parse(["ge2030-13-01"].into_iter(), "start").is_err());
+    }
+
+    #[test]
+    fn references_name_their_kind() {
+        let id = Uuid::new_v4();
+        assert_eq!(
+            reference_id(&format!("Patient/{id}"), "Patient", "p").unwrap(),
+            id
+        );
+        assert_eq!(reference_id(&id.to_string(), "Patient", "p").unwrap(), id);
+        let full = format!("http://h/fhir/R4/Patient/{id}");
+        assert_eq!(reference_id(&full, "Patient", "p").unwrap(), id);
+        assert!(reference_id(&format!("Practitioner/{id}"), "Patient", "p").is_err());
+        assert!(reference_id("Patient/x", "Patient", "p").is_err());
+    }
+
+    #[test]
+    fn unknown_parameters_are_refused_and_count_is_capped() {
+        assert!(Params::parse(Some("name=a&colour=blue"), &["name"]).is_err());
+        let p = Params::parse(Some("name=a&_count=1000"), &["name"]).unwrap();
+        assert_eq!((p.count, p.one("name")), (MAX_COUNT, Some("a")));
+    }
+}
