@@ -17,6 +17,7 @@ mod doctors;
 mod document_shapes;
 mod email;
 mod email_tls;
+mod fhir;
 mod front_desk;
 mod group_commit;
 mod hostile;

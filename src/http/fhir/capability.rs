@@ -72,7 +72,11 @@ pub const SERVED: &[Served] = &[
         kind: "Patient",
         search: &[
             ("name", "string", "Every word starts a word of the name"),
-            ("birthdate", "date", "The date of birth"),
+            (
+                "birthdate",
+                "date",
+                "The date of birth, exactly (eq; other prefixes are refused)",
+            ),
             ("email", "token", "The e-mail address, exactly"),
             ("identifier", "token", "urn:ietf:rfc:3986|urn:uuid:{id}"),
             ("_id", "token", "The patient's id"),

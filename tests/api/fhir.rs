@@ -1,0 +1,384 @@
+//! The FHIR R4 facade over HTTP on both backends: the CapabilityStatement lists exactly what
+//! is served, a scheduling flow through FHIR alone agrees with the API's seat counts, parallel
+//! holds never overbook, and a patient's token reaches only that patient's records.
+
+use futures::future::join_all;
+use reqwest::{Method, StatusCode};
+use serde_json::{json, Value};
+
+use crate::backends;
+use crate::common::TestApp;
+
+/// `(status, body)` of a FHIR request with `token` (none when `None`).
+async fn fhir(
+    app: &TestApp,
+    token: Option<&str>,
+    method: Method,
+    path: &str,
+    body: Value,
+) -> (StatusCode, Value) {
+    let root = app.base.trim_end_matches("/api");
+    let mut req = reqwest::Client::new().request(method, format!("{root}/fhir/R4{path}"));
+    if let Some(t) = token {
+        req = req.bearer_auth(t);
+    }
+    if !body.is_null() {
+        req = req
+            .header("content-type", "application/fhir+json")
+            .body(body.to_string());
+    }
+    let res = req.send().await.expect("request");
+    let status = res.status();
+    let kind = res.headers().get("content-type").cloned();
+    let text = res.text().await.expect("body");
+    if status != StatusCode::NOT_MODIFIED && !path.starts_with("/.well-known") {
+        assert_eq!(
+            kind.as_ref().and_then(|k| k.to_str().ok()),
+            Some("application/fhir+json"),
+            "{path}: {text}"
+        );
+    }
+    (status, serde_json::from_str(&text).unwrap_or(Value::Null))
+}
+
+/// Asserts an `OperationOutcome` with this status and issue type.
+fn outcome(status: StatusCode, body: &Value, want: u16, issue: &str) {
+    assert_eq!(status.as_u16(), want, "{body}");
+    assert_eq!(body["resourceType"], "OperationOutcome", "{body}");
+    assert_eq!(body["issue"][0]["code"], issue, "{body}");
+}
+
+/// The ids of a searchset's matches.
+fn ids(bundle: &Value) -> Vec<String> {
+    assert_eq!(bundle["type"], "searchset", "{bundle}");
+    bundle["entry"]
+        .as_array()
+        .map(|e| {
+            e.iter()
+                .filter_map(|x| x["resource"]["id"].as_str().map(str::to_owned))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// Every resource and search parameter the CapabilityStatement lists is served (a listed
+/// parameter is accepted, an unlisted one refused), and nothing anonymous reaches a resource.
+async fn the_statement_lists_what_is_served(app: TestApp) {
+    let doctor = app.doctor().await;
+    let slot = app.slot(&doctor, 3, "09:00", 2).await;
+    let patient = app.patient().await;
+    let (s, b) = app.book(&patient, &doctor, &slot).await;
+    assert_eq!(s, StatusCode::CREATED, "{b}");
+    let appointment = b["data"]["id"].as_str().unwrap().to_owned();
+    let admin = Some(app.token.as_str());
+    let (s, cs) = fhir(&app, None, Method::GET, "/metadata", Value::Null).await;
+    assert_eq!(s, StatusCode::OK, "{cs}");
+    assert_eq!(
+        (
+            cs["resourceType"].as_str(),
+            cs["fhirVersion"].as_str(),
+            cs["kind"].as_str()
+        ),
+        (Some("CapabilityStatement"), Some("4.0.1"), Some("instance"))
+    );
+    let ids_of = |kind: &str| match kind {
+        "Slot" => slot.clone(),
+        "Patient" => patient.clone(),
+        "Appointment" => appointment.clone(),
+        _ => doctor.clone(),
+    };
+    let resources = cs["rest"][0]["resource"].as_array().unwrap();
+    let kinds: Vec<&str> = resources
+        .iter()
+        .filter_map(|r| r["type"].as_str())
+        .collect();
+    assert_eq!(
+        kinds,
+        [
+            "Practitioner",
+            "PractitionerRole",
+            "Schedule",
+            "Slot",
+            "Patient",
+            "Appointment"
+        ]
+    );
+    for r in resources {
+        let kind = r["type"].as_str().unwrap();
+        let id = ids_of(kind);
+        let (s, b) = fhir(
+            &app,
+            admin,
+            Method::GET,
+            &format!("/{kind}/{id}"),
+            Value::Null,
+        )
+        .await;
+        assert_eq!(
+            (s, b["resourceType"].as_str(), b["id"].as_str()),
+            (StatusCode::OK, Some(kind), Some(id.as_str())),
+            "{b}"
+        );
+        let (s, b) = fhir(
+            &app,
+            None,
+            Method::GET,
+            &format!("/{kind}/{id}"),
+            Value::Null,
+        )
+        .await;
+        outcome(s, &b, 401, "login");
+        // The narrowest filter each search needs to run at all.
+        let anchor = match kind {
+            "Slot" => format!("schedule=Schedule/{doctor}&"),
+            "Appointment" => format!("patient=Patient/{patient}&"),
+            _ => String::new(),
+        };
+        for p in r["searchParam"].as_array().unwrap() {
+            let name = p["name"].as_str().unwrap();
+            let value = match (kind, name) {
+                (_, "_id") => id.clone(),
+                (_, "birthdate") => "1990-01-02".into(),
+                (_, "start" | "date") => {
+                    format!("ge{}", chrono::Utc::now().date_naive())
+                }
+                (_, "status") if kind == "Slot" => "free".into(),
+                (_, "status") => "pending".into(),
+                (_, "schedule") => format!("Schedule/{doctor}"),
+                (_, "patient") => format!("Patient/{patient}"),
+                (_, "slot") => format!("Slot/{slot}"),
+                (_, "practitioner" | "actor") => format!("Practitioner/{doctor}"),
+                _ => "x".into(),
+            };
+            let q = format!("/{kind}?{anchor}{name}={}", urlencoding(&value));
+            let (s, b) = fhir(&app, admin, Method::GET, &q, Value::Null).await;
+            assert_eq!(s, StatusCode::OK, "{q}: {b}");
+            assert_eq!(b["resourceType"], "Bundle", "{q}: {b}");
+        }
+        let (s, b) = fhir(
+            &app,
+            admin,
+            Method::GET,
+            &format!("/{kind}?{anchor}colour=blue"),
+            Value::Null,
+        )
+        .await;
+        outcome(s, &b, 400, "invalid");
+    }
+    let ops: Vec<&str> = resources[5]["operation"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|o| o["name"].as_str())
+        .collect();
+    assert_eq!(ops, ["find", "hold", "book"]);
+    let (s, b) = fhir(&app, admin, Method::GET, "/Encounter", Value::Null).await;
+    outcome(s, &b, 404, "not-found");
+    let (s, b) = fhir(
+        &app,
+        admin,
+        Method::GET,
+        &format!("/Practitioner/{doctor}"),
+        Value::Null,
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK, "{b}");
+    let version = b["meta"]["versionId"].as_str().unwrap();
+    let root = app.base.trim_end_matches("/api");
+    let res = reqwest::Client::new()
+        .get(format!("{root}/fhir/R4/Practitioner/{doctor}"))
+        .bearer_auth(&app.token)
+        .header("if-none-match", format!("W/\"{version}\""))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::NOT_MODIFIED);
+}
+
+fn urlencoding(v: &str) -> String {
+    form_urlencoded::byte_serialize(v.as_bytes()).collect()
+}
+
+/// A `Parameters` body.
+fn parameters(list: Value) -> Value {
+    json!({"resourceType": "Parameters", "parameter": list})
+}
+
+/// A patient finds, holds, books, lists and cancels through FHIR alone; the API's seat count
+/// follows each step; another patient reaches none of it.
+async fn a_patient_schedules_through_fhir_alone(app: TestApp) {
+    let doctor = app.doctor().await;
+    let slot = app.slot(&doctor, 2, "10:00", 2).await;
+    let me = app.sign_up().await;
+    let other = app.sign_up().await;
+    let mine = me.patient_id.clone().unwrap();
+    let token = Some(me.access.as_str());
+    let day = (chrono::Utc::now() + chrono::Duration::days(2)).date_naive();
+    let find = parameters(json!([
+        {"name": "start", "valueDate": day.to_string()},
+        {"name": "end", "valueDate": (day + chrono::Duration::days(1)).to_string()},
+        {"name": "practitioner", "valueReference": {"reference": format!("Practitioner/{doctor}")}},
+    ]));
+    let (s, b) = fhir(&app, token, Method::POST, "/Appointment/$find", find).await;
+    assert_eq!(s, StatusCode::OK, "{b}");
+    let proposed = b["entry"][0]["resource"].clone();
+    assert_eq!(proposed["status"], "proposed", "{b}");
+    assert_eq!(proposed["slot"][0]["reference"], format!("Slot/{slot}"));
+
+    let hold = parameters(json!([{"name": "appointment", "resource": proposed}]));
+    let (s, held) = fhir(&app, token, Method::POST, "/Appointment/$hold", hold).await;
+    assert_eq!(s, StatusCode::OK, "{held}");
+    assert_eq!(held["status"], "pending", "{held}");
+    assert!(held["extension"][0]["valueInstant"].is_string(), "{held}");
+    assert_eq!(app.slot_view(&doctor, &slot).await["available_capacity"], 1);
+    let id = held["id"].as_str().unwrap().to_owned();
+
+    let book = parameters(json!([{"name": "appointment", "resource": held}]));
+    let (s, booked) = fhir(&app, token, Method::POST, "/Appointment/$book", book).await;
+    assert_eq!(
+        (s, booked["status"].as_str()),
+        (StatusCode::OK, Some("booked")),
+        "{booked}"
+    );
+    let (_, api) = app.get(&format!("/appointments/{id}")).await;
+    assert_eq!(api["data"]["status"], "CONFIRMED", "{api}");
+
+    let (s, b) = fhir(
+        &app,
+        token,
+        Method::GET,
+        &format!("/Appointment?patient=Patient/{mine}"),
+        Value::Null,
+    )
+    .await;
+    assert_eq!((s, ids(&b)), (StatusCode::OK, vec![id.clone()]), "{b}");
+    // Another patient: not their appointment nor their patient, and their search is their own.
+    let theirs = Some(other.access.as_str());
+    let (s, b) = fhir(
+        &app,
+        theirs,
+        Method::GET,
+        &format!("/Appointment/{id}"),
+        Value::Null,
+    )
+    .await;
+    outcome(s, &b, 404, "not-found");
+    let (s, b) = fhir(
+        &app,
+        theirs,
+        Method::GET,
+        &format!("/Patient/{mine}"),
+        Value::Null,
+    )
+    .await;
+    outcome(s, &b, 404, "not-found");
+    let (s, b) = fhir(
+        &app,
+        theirs,
+        Method::GET,
+        &format!("/Appointment?patient=Patient/{mine}"),
+        Value::Null,
+    )
+    .await;
+    assert_eq!((s, ids(&b)), (StatusCode::OK, vec![]), "{b}");
+    let (s, b) = fhir(&app, theirs, Method::GET, "/Patient", Value::Null).await;
+    assert_eq!(
+        (s, ids(&b)),
+        (StatusCode::OK, vec![other.patient_id.clone().unwrap()]),
+        "{b}"
+    );
+    let cancel = parameters(
+        json!([{"name": "appointment", "resource": {"resourceType": "Appointment", "id": id, "status": "cancelled"}}]),
+    );
+    let (s, b) = fhir(
+        &app,
+        theirs,
+        Method::POST,
+        "/Appointment/$book",
+        cancel.clone(),
+    )
+    .await;
+    outcome(s, &b, 404, "not-found");
+
+    let (s, b) = fhir(&app, token, Method::POST, "/Appointment/$book", cancel).await;
+    assert_eq!(
+        (s, b["status"].as_str()),
+        (StatusCode::OK, Some("cancelled")),
+        "{b}"
+    );
+    assert_eq!(app.slot_view(&doctor, &slot).await["available_capacity"], 2);
+    // Every FHIR read of the patient's data is in their access log under its FHIR route.
+    let (s, log) = app
+        .get(&format!("/patients/{mine}/access-log?limit=100"))
+        .await;
+    assert_eq!(s, StatusCode::OK, "{log}");
+    let routes: Vec<&str> = log["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|e| e["route"].as_str())
+        .collect();
+    assert!(routes.contains(&"/fhir/R4/Appointment"), "{routes:?}");
+    assert!(routes.contains(&"/fhir/R4/Appointment/$book"), "{routes:?}");
+}
+
+/// Sixty parallel `$hold`s of sixty patients on a five-seat slot: exactly five holds, the rest
+/// OperationOutcomes, none a 5xx.
+async fn parallel_holds_never_overbook(app: TestApp) {
+    let doctor = app.doctor().await;
+    let slot = app.slot(&doctor, 2, "11:00", 5).await;
+    let mut patients = Vec::new();
+    for _ in 0..60 {
+        patients.push(app.patient().await);
+    }
+    let holds = patients.iter().map(|p| {
+        let body = parameters(json!([
+            {"name": "slot", "valueReference": {"reference": format!("Slot/{slot}")}},
+            {"name": "patient", "valueReference": {"reference": format!("Patient/{p}")}},
+        ]));
+        let app = &app;
+        async move {
+            fhir(
+                app,
+                Some(&app.token),
+                Method::POST,
+                "/Appointment/$hold",
+                body,
+            )
+            .await
+        }
+    });
+    let answers = join_all(holds).await;
+    let held = answers
+        .iter()
+        .filter(|(s, b)| *s == StatusCode::OK && b["status"] == "pending")
+        .count();
+    assert_eq!(held, 5, "{answers:?}");
+    for (s, b) in answers.iter().filter(|(s, _)| *s != StatusCode::OK) {
+        assert!(
+            s.is_client_error() || *s == StatusCode::SERVICE_UNAVAILABLE,
+            "{s} {b}"
+        );
+        assert_eq!(b["resourceType"], "OperationOutcome", "{b}");
+    }
+    assert_eq!(app.live_on_slot(&doctor, &slot).await, 5);
+    let (s, b) = fhir(
+        &app,
+        Some(&app.token),
+        Method::GET,
+        &format!("/Slot/{slot}"),
+        Value::Null,
+    )
+    .await;
+    assert_eq!(
+        (s, b["status"].as_str()),
+        (StatusCode::OK, Some("busy")),
+        "{b}"
+    );
+}
+
+backends!(
+    the_statement_lists_what_is_served,
+    a_patient_schedules_through_fhir_alone,
+    parallel_holds_never_overbook,
+);
