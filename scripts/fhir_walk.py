@@ -256,7 +256,9 @@ def patients(w: NS) -> None:
     check(mine is None or mine.get("id") == a.id, "patient A's own Patient: another id")
     fc.outcome("patient A reads patient B's Patient", get(f"Patient/{b.id}", a.token), (404,), ("not-found",))
     fc.outcome("patient B reads patient A's Patient", get(f"Patient/{a.id}", b.token), (404,), ("not-found",))
-    fc.outcome("patient A searches Patient (staff only)", get(f"Patient?_id={a.id}", a.token), (403,), ("forbidden",))
+    # A patient's search of the register finds only themself, whatever it asks for.
+    matches("patient A searches Patient", search("Patient", [], a.token), {a.id}, {b.id}, exact=True)
+    matches("patient A searches Patient for B", search("Patient", [("_id", b.id)], a.token), set(), {b.id}, exact=True)
 
 
 def find(w: NS) -> dict[str, dict]:
@@ -357,7 +359,10 @@ def flow(w: NS) -> None:
         ("status", "booked", lambda r: r.get("status") == "booked"),
         ("slot", f"Slot/{s1.id}", lambda r: has(r, "slot", f"Slot/{s1.id}")),
     ]:
-        matches(f"staff: {name}=", search("Appointment", [(name, value)], w.admin), {aid}, each=each)
+        # The front desk names a patient, a practitioner, a slot or a day; status alone is refused.
+        anchor = [] if name != "status" else [("practitioner", f"Practitioner/{w.d1.id}")]
+        matches(f"staff: {name}=", search("Appointment", anchor + [(name, value)], w.admin), {aid}, each=each)
+    fc.outcome("staff: status= alone", get("Appointment?status=booked", w.admin), (400,), ("invalid",))
     query = [("patient", f"Patient/{a.id}"), ("status", "booked"), ("date", w.day1.isoformat())]
     matches("staff: patient & status & date", search("Appointment", query, w.admin), {aid}, exact=True)
     read("Appointment", aid, a.token, "patient A reads their appointment")

@@ -54,7 +54,11 @@ pub const RULES: &[(Method, &str, Rule)] = &[
     (Method::GET, "/fhir/R4/Schedule/{id}", ANY),
     (Method::GET, "/fhir/R4/Slot", ANY),
     (Method::GET, "/fhir/R4/Slot/{id}", ANY),
-    (Method::GET, "/fhir/R4/Patient", Rule::Roles(ALL)),
+    (
+        Method::GET,
+        "/fhir/R4/Patient",
+        Rule::Roles(&[Patient, Scheduler, Admin]),
+    ),
     (Method::GET, "/fhir/R4/Patient/{id}", Rule::Roles(ALL)),
     (Method::GET, "/fhir/R4/Appointment", Rule::Roles(ALL)),
     (Method::GET, "/fhir/R4/Appointment/{id}", Rule::Roles(ALL)),

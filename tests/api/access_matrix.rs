@@ -18,6 +18,43 @@ const ROLES: [&str; 4] = ["admin", "scheduler", "doctor", "patient"];
 /// The issue's table, written out independently of the code: method, route, and who may call
 /// it (`public`, `any` signed-in caller, or the roles).
 const TABLE: &[(&str, &str, &str)] = &[
+    ("GET", "/fhir/R4/metadata", "public"),
+    ("GET", "/fhir/R4/.well-known/smart-configuration", "public"),
+    ("GET", "/fhir/R4/Practitioner", "any"),
+    ("GET", "/fhir/R4/Practitioner/{id}", "any"),
+    ("GET", "/fhir/R4/PractitionerRole", "any"),
+    ("GET", "/fhir/R4/PractitionerRole/{id}", "any"),
+    ("GET", "/fhir/R4/Schedule", "any"),
+    ("GET", "/fhir/R4/Schedule/{id}", "any"),
+    ("GET", "/fhir/R4/Slot", "any"),
+    ("GET", "/fhir/R4/Slot/{id}", "any"),
+    ("GET", "/fhir/R4/Patient", "patient scheduler admin"),
+    (
+        "GET",
+        "/fhir/R4/Patient/{id}",
+        "patient doctor scheduler admin",
+    ),
+    (
+        "GET",
+        "/fhir/R4/Appointment",
+        "patient doctor scheduler admin",
+    ),
+    (
+        "GET",
+        "/fhir/R4/Appointment/{id}",
+        "patient doctor scheduler admin",
+    ),
+    ("POST", "/fhir/R4/Appointment/$find", "any"),
+    (
+        "POST",
+        "/fhir/R4/Appointment/$hold",
+        "patient scheduler admin",
+    ),
+    (
+        "POST",
+        "/fhir/R4/Appointment/$book",
+        "patient scheduler admin",
+    ),
     ("GET", "/health", "public"),
     ("GET", "/health/ready", "public"),
     ("GET", "/docs", "public"),
@@ -224,6 +261,31 @@ fn spec_operations(doc: &Value) -> BTreeSet<(String, String)> {
     ops
 }
 
+/// The (method, route) pairs of the FHIR facade, from its CapabilityStatement: each resource
+/// read and searched, its operations, and the two conformance documents.
+async fn fhir_operations(app: &TestApp) -> BTreeSet<(String, String)> {
+    let url = format!("{}/fhir/R4/metadata", root(app));
+    let (s, _, cs) = app.send(None, Method::GET, &url, Value::Null, &[]).await;
+    assert_eq!(s, StatusCode::OK, "{cs}");
+    let mut ops = BTreeSet::new();
+    for doc in [
+        "/fhir/R4/metadata",
+        "/fhir/R4/.well-known/smart-configuration",
+    ] {
+        ops.insert(("GET".to_owned(), doc.to_owned()));
+    }
+    for r in cs["rest"][0]["resource"].as_array().expect("resources") {
+        let kind = r["type"].as_str().expect("type");
+        ops.insert(("GET".to_owned(), format!("/fhir/R4/{kind}")));
+        ops.insert(("GET".to_owned(), format!("/fhir/R4/{kind}/{{id}}")));
+        for op in r["operation"].as_array().into_iter().flatten() {
+            let name = op["name"].as_str().expect("name");
+            ops.insert(("POST".to_owned(), format!("/fhir/R4/{kind}/${name}")));
+        }
+    }
+    ops
+}
+
 async fn the_role_table_covers_exactly_the_served_operations(app: TestApp) {
     let rules: Vec<(String, String)> = RULES
         .iter()
@@ -232,7 +294,8 @@ async fn the_role_table_covers_exactly_the_served_operations(app: TestApp) {
     let ruled: BTreeSet<_> = rules.iter().cloned().collect();
     assert_eq!(ruled.len(), rules.len(), "a route has two rules");
     let doc = spec(&app).await;
-    let spec = spec_operations(&doc);
+    let mut spec = spec_operations(&doc);
+    spec.extend(fhir_operations(&app).await);
     let unruled: Vec<_> = spec.difference(&ruled).collect();
     assert!(unruled.is_empty(), "served without a rule: {unruled:?}");
     let unserved: Vec<_> = ruled.difference(&spec).collect();
@@ -253,8 +316,9 @@ async fn the_role_table_covers_exactly_the_served_operations(app: TestApp) {
         "rules and the issue's table differ: {differ:?}"
     );
 
-    // The spec shows each operation's security and the answers the rule adds.
-    for (m, route, rule) in RULES {
+    // The spec shows each operation's security and the answers the rule adds (the FHIR
+    // facade's contract is its CapabilityStatement, checked above and in `fhir.rs`).
+    for (m, route, rule) in RULES.iter().filter(|(_, r, _)| !r.starts_with("/fhir/")) {
         let op = &doc["paths"][route][m.as_str().to_lowercase()];
         let responses = &op["responses"];
         let bearer = op["security"]
@@ -342,6 +406,10 @@ fn fill(app: &TestApp, route: &str, w: &World) -> String {
                 ("outbox", "{id}") => "987654321",
                 ("specialization", _) => "Cardiology",
                 ("docs", "{file}") => "init.js",
+                ("Practitioner" | "PractitionerRole" | "Schedule", "{id}") => w.doctor.as_str(),
+                ("Patient", "{id}") => w.patient.as_str(),
+                ("Appointment", "{id}") => w.appointment.as_str(),
+                ("Slot", "{id}") => w.slot.as_str(),
                 _ => panic!("no value for {seg} in {route}: add one"),
             };
             value.to_owned()
@@ -363,6 +431,15 @@ fn body_for(m: &Method) -> Value {
     }
 }
 
+/// The error code of an answer: the API's envelope's, or the one a FHIR OperationOutcome
+/// carries beside FHIR's issue type.
+fn code(b: &Value) -> &str {
+    b["error"]["code"]
+        .as_str()
+        .or_else(|| b["issue"][0]["details"]["coding"][0]["code"].as_str())
+        .unwrap_or_default()
+}
+
 async fn every_cell_of_the_role_table_answers_as_written(app: TestApp) {
     let w = world(&app).await;
     let mut wrong = Vec::new();
@@ -378,8 +455,7 @@ async fn every_cell_of_the_role_table_answers_as_written(app: TestApp) {
             Rule::Roles(_) => {
                 let challenge = h.get("www-authenticate").and_then(|v| v.to_str().ok());
                 let bearer = challenge.is_some_and(|c| c.starts_with("Bearer"));
-                if s != StatusCode::UNAUTHORIZED || b["error"]["code"] != "UNAUTHORIZED" || !bearer
-                {
+                if s != StatusCode::UNAUTHORIZED || code(&b) != "UNAUTHORIZED" || !bearer {
                     wrong.push(format!("{cell}: {s} {challenge:?} {b}"));
                 }
             }
@@ -403,7 +479,7 @@ async fn every_cell_of_the_role_table_answers_as_written(app: TestApp) {
             let ok = if may {
                 !matches!(s.as_u16(), 401 | 403) && !s.is_server_error()
             } else {
-                s == StatusCode::FORBIDDEN && b["error"]["code"] == "FORBIDDEN"
+                s == StatusCode::FORBIDDEN && code(&b) == "FORBIDDEN"
             };
             if !ok {
                 wrong.push(format!("{cell} (allowed: {may}): {s} {b}"));
