@@ -19,7 +19,7 @@ use crate::domain::{AppointmentId, DoctorId, DomainError, PatientId, SlotId};
 use crate::http::caller::Caller;
 use crate::http::error::ApiError;
 use crate::http::patients::record_reads;
-use crate::http::AppState;
+use crate::http::state::AppState;
 
 /// The appointment a FHIR id names; anything else is not found.
 pub fn appointment_id(raw: &str) -> Result<AppointmentId, ApiError> {

@@ -9,7 +9,7 @@ use serde_json::{json, Value};
 
 use super::outcome::{answer, MEDIA};
 use super::search::base;
-use crate::http::AppState;
+use crate::http::state::AppState;
 
 /// One resource type the facade serves: whether it is read by id, and its search
 /// parameters (name, FHIR search type, what it matches).

@@ -22,7 +22,7 @@ use crate::http::appointments::take_seat;
 use crate::http::caller::Caller;
 use crate::http::error::ApiError;
 use crate::http::rules::within_reach;
-use crate::http::AppState;
+use crate::http::state::AppState;
 
 /// A `Parameters` body.
 fn parameters(body: &Bytes) -> Result<Value, ApiError> {

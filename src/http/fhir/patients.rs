@@ -16,7 +16,7 @@ use crate::domain::{DomainError, PatientId};
 use crate::http::caller::Caller;
 use crate::http::error::ApiError;
 use crate::http::patients::record_reads;
-use crate::http::AppState;
+use crate::http::state::AppState;
 
 /// The patient a FHIR id names; anything else is not found.
 fn patient_id(raw: &str) -> Option<PatientId> {

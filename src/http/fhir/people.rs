@@ -12,7 +12,7 @@ use super::search::{base, bundle, every, page_of, reference_id, token_code, Entr
 use crate::domain::doctor::Doctor;
 use crate::domain::DoctorId;
 use crate::http::error::ApiError;
-use crate::http::AppState;
+use crate::http::state::AppState;
 
 /// Every active doctor, by name.
 async fn all_doctors(app: &AppState) -> Result<Vec<Doctor>, ApiError> {

@@ -172,7 +172,7 @@ fn period(raw: &str) -> Option<(DateTime<Utc>, DateTime<Utc>)> {
 }
 
 /// Where the facade is served from: `PUBLIC_URL` when set, else the request's own host.
-pub fn base(app: &crate::http::AppState, headers: &HeaderMap) -> String {
+pub fn base(app: &crate::http::state::AppState, headers: &HeaderMap) -> String {
     let root = match &app.settings.security.public_url {
         Some(url) => url.trim_end_matches('/').to_owned(),
         None => {

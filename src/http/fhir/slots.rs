@@ -12,7 +12,7 @@ use super::search::{base, bundle, page_of, reference_id, Entry, Params, Range};
 use crate::domain::search::MAX_RANGE_DAYS;
 use crate::domain::{DoctorId, DomainError, SlotId};
 use crate::http::error::ApiError;
-use crate::http::AppState;
+use crate::http::state::AppState;
 
 /// The slot a FHIR id names; anything else is not found.
 pub fn slot_id(raw: &str) -> Result<SlotId, ApiError> {
