@@ -64,6 +64,16 @@ pub const RULES: &[(Method, &str, Rule)] = &[
     (Method::GET, "/fhir/R4/Appointment/{id}", Rule::Roles(ALL)),
     (Method::POST, "/fhir/R4/Appointment/$find", ANY),
     (
+        Method::GET,
+        "/fhir/R4/AuditEvent",
+        Rule::Roles(&[Patient, Admin]),
+    ),
+    (
+        Method::GET,
+        "/fhir/R4/AuditEvent/{id}",
+        Rule::Roles(&[Patient, Admin]),
+    ),
+    (
         Method::POST,
         "/fhir/R4/Appointment/$hold",
         Rule::Roles(&[Patient, Scheduler, Admin]),

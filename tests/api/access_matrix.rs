@@ -45,6 +45,8 @@ const TABLE: &[(&str, &str, &str)] = &[
         "patient doctor scheduler admin",
     ),
     ("POST", "/fhir/R4/Appointment/$find", "any"),
+    ("GET", "/fhir/R4/AuditEvent", "patient admin"),
+    ("GET", "/fhir/R4/AuditEvent/{id}", "patient admin"),
     (
         "POST",
         "/fhir/R4/Appointment/$hold",
@@ -410,6 +412,8 @@ fn fill(app: &TestApp, route: &str, w: &World) -> String {
                 ("Patient", "{id}") => w.patient.as_str(),
                 ("Appointment", "{id}") => w.appointment.as_str(),
                 ("Slot", "{id}") => w.slot.as_str(),
+                // No such record: an allowed caller gets 404, past the role check.
+                ("AuditEvent", "{id}") => "x",
                 _ => panic!("no value for {seg} in {route}: add one"),
             };
             value.to_owned()

@@ -81,7 +81,13 @@ async fn the_statement_lists_what_is_served(app: TestApp) {
         ),
         (Some("CapabilityStatement"), Some("4.0.1"), Some("instance"))
     );
+    // The booking's access record, as an AuditEvent.
+    let q = format!("/AuditEvent?patient=Patient/{patient}");
+    let (s, events) = fhir(&app, admin, Method::GET, &q, Value::Null).await;
+    assert_eq!(s, StatusCode::OK, "{events}");
+    let event = ids(&events).first().cloned().expect("an access record");
     let ids_of = |kind: &str| match kind {
+        "AuditEvent" => event.clone(),
         "Slot" => slot.clone(),
         "Patient" => patient.clone(),
         "Appointment" => appointment.clone(),
@@ -100,7 +106,8 @@ async fn the_statement_lists_what_is_served(app: TestApp) {
             "Schedule",
             "Slot",
             "Patient",
-            "Appointment"
+            "Appointment",
+            "AuditEvent"
         ]
     );
     for r in resources {
@@ -155,6 +162,34 @@ async fn the_statement_lists_what_is_served(app: TestApp) {
             assert_eq!(s, StatusCode::OK, "{q}: {b}");
             assert_eq!(b["resourceType"], "Bundle", "{q}: {b}");
         }
+        // Each `_include` listed brings the resources it names, marked as included.
+        let listed = r["searchInclude"].as_array().cloned().unwrap_or_default();
+        for inc in listed.iter().filter_map(Value::as_str) {
+            let q = format!("/{kind}?{anchor}_include={inc}");
+            let (s, b) = fhir(&app, admin, Method::GET, &q, Value::Null).await;
+            assert_eq!(s, StatusCode::OK, "{q}: {b}");
+            let want = match inc.split(':').nth(1) {
+                Some("patient") => "Patient",
+                Some("practitioner") => "Practitioner",
+                Some("slot") => "Slot",
+                _ => "Schedule",
+            };
+            let entries = b["entry"].as_array().cloned().unwrap_or_default();
+            let included: Vec<&Value> = entries
+                .iter()
+                .filter(|e| e["search"]["mode"] == "include")
+                .collect();
+            assert!(!included.is_empty(), "{q}: {b}");
+            assert!(
+                included
+                    .iter()
+                    .all(|e| e["resource"]["resourceType"] == want),
+                "{q}: {b}"
+            );
+        }
+        let q = format!("/{kind}?{anchor}_include={kind}:nothing");
+        let (s, b) = fhir(&app, admin, Method::GET, &q, Value::Null).await;
+        outcome(s, &b, 400, "invalid");
         let (s, b) = fhir(
             &app,
             admin,

@@ -3,16 +3,17 @@
 //! search is always of their own appointments, a doctor's of their own calendar. Each
 //! appointment answered leaves an access record for its patient.
 
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
 
 use axum::extract::{Path, RawQuery, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 
 use super::outcome::{answer, invalid, versioned};
-use super::resources::{appointment, statuses_of, Times};
-use super::search::{base, bundle, every, page_of, reference_id, Entry, Params, Range};
+use super::resources::{self, appointment, statuses_of, Times};
+use super::search::{base, bundle, every, includes, page_of, reference_id, Entry, Params, Range};
 use crate::domain::appointment::{Appointment, AppointmentStatus};
+use crate::domain::slot::Slot;
 use crate::domain::store::AppointmentFilter;
 use crate::domain::user::{AccessAction, Role};
 use crate::domain::{AppointmentId, DoctorId, DomainError, PatientId, SlotId};
@@ -162,6 +163,49 @@ async fn candidates(app: &AppState, w: &Wanted) -> Result<Vec<Appointment>, ApiE
     every(|page| app.store.doctor_appointments(doctor, filter, page)).await
 }
 
+/// What an appointment search may `_include`.
+const INCLUDES: [&str; 3] = [
+    "Appointment:patient",
+    "Appointment:practitioner",
+    "Appointment:slot",
+];
+
+/// The patients, doctors and slots a page of appointments names, once each, as `_include`
+/// asks. The patients' access records are the page's own (written before).
+async fn included(
+    app: &AppState,
+    page: &[Appointment],
+    slots: &HashMap<SlotId, Slot>,
+    wanted: &[&str],
+) -> Result<Vec<Entry>, ApiError> {
+    let mut out = Vec::new();
+    if wanted.contains(&"Appointment:patient") {
+        let ids: BTreeSet<PatientId> = page.iter().map(|a| a.patient_id).collect();
+        for id in ids {
+            out.push(Entry::included(resources::patient(
+                &app.store.get_patient(id).await?,
+            )));
+        }
+    }
+    if wanted.contains(&"Appointment:practitioner") {
+        let ids: BTreeSet<DoctorId> = page.iter().map(|a| a.doctor_id).collect();
+        for id in ids {
+            out.push(Entry::included(resources::practitioner(
+                &app.store.get_doctor(id).await?,
+            )));
+        }
+    }
+    if wanted.contains(&"Appointment:slot") {
+        let ids: BTreeSet<SlotId> = page.iter().map(|a| a.time_slot_id).collect();
+        out.extend(
+            ids.iter()
+                .filter_map(|id| slots.get(id))
+                .map(|s| Entry::included(resources::slot(s))),
+        );
+    }
+    Ok(out)
+}
+
 /// `GET /fhir/R4/Appointment?patient=&practitioner=&date=&status=&slot=`
 pub async fn search(
     State(app): State<AppState>,
@@ -169,10 +213,7 @@ pub async fn search(
     headers: HeaderMap,
     RawQuery(q): RawQuery,
 ) -> Result<Response, ApiError> {
-    let params = Params::parse(
-        q.as_deref(),
-        &["patient", "practitioner", "date", "status", "slot", "_id"],
-    )?;
+    let params = Params::of(q.as_deref(), "Appointment")?;
     let mut wanted = Wanted::parse(&params)?;
     // Within the caller's own: a patient's appointments, a doctor's calendar.
     let own = match caller.role() {
@@ -208,17 +249,22 @@ pub async fn search(
         page.iter().map(|a| a.patient_id),
     )
     .await?;
-    let mut times: HashMap<SlotId, Times> = HashMap::new();
+    let mut slots: HashMap<SlotId, Slot> = HashMap::new();
     for a in &page {
-        if !times.contains_key(&a.time_slot_id) {
+        if !slots.contains_key(&a.time_slot_id) {
             let s = app.store.get_slot(a.time_slot_id).await?;
-            times.insert(s.id, Times::from(&s));
+            slots.insert(s.id, s);
         }
     }
-    let entries = page
+    let mut entries: Vec<Entry> = page
         .iter()
-        .filter_map(|a| Some(Entry::matched(appointment(a, *times.get(&a.time_slot_id)?))))
+        .filter_map(|a| {
+            let times = Times::from(slots.get(&a.time_slot_id)?);
+            Some(Entry::matched(appointment(a, times)))
+        })
         .collect();
+    let wanted = includes(&params, &INCLUDES)?;
+    entries.extend(included(&app, &page, &slots, &wanted).await?);
     let body = bundle(
         &base(&app, &headers),
         "Appointment",

@@ -16,6 +16,8 @@ use crate::http::state::AppState;
 pub struct Served {
     pub kind: &'static str,
     pub search: &'static [(&'static str, &'static str, &'static str)],
+    /// What `_include` may name.
+    pub includes: &'static [&'static str],
 }
 
 /// Every resource type served (each read by id and searched).
@@ -35,6 +37,7 @@ pub const SERVED: &[Served] = &[
             ),
             ("_id", "token", "The doctor's id"),
         ],
+        includes: &[],
     },
     Served {
         kind: "PractitionerRole",
@@ -47,6 +50,7 @@ pub const SERVED: &[Served] = &[
             ("practitioner", "reference", "The doctor"),
             ("_id", "token", "The doctor's id"),
         ],
+        includes: &[],
     },
     Served {
         kind: "Schedule",
@@ -54,6 +58,7 @@ pub const SERVED: &[Served] = &[
             ("actor", "reference", "The doctor (Practitioner)"),
             ("_id", "token", "The doctor's id"),
         ],
+        includes: &[],
     },
     Served {
         kind: "Slot",
@@ -67,6 +72,7 @@ pub const SERVED: &[Served] = &[
             ("status", "token", "free, busy or busy-unavailable"),
             ("_id", "token", "The slot's id"),
         ],
+        includes: &["Slot:schedule"],
     },
     Served {
         kind: "Patient",
@@ -81,6 +87,7 @@ pub const SERVED: &[Served] = &[
             ("identifier", "token", "urn:ietf:rfc:3986|urn:uuid:{id}"),
             ("_id", "token", "The patient's id"),
         ],
+        includes: &[],
     },
     Served {
         kind: "Appointment",
@@ -100,6 +107,23 @@ pub const SERVED: &[Served] = &[
             ("slot", "reference", "The slot"),
             ("_id", "token", "The appointment's id"),
         ],
+        includes: &[
+            "Appointment:patient",
+            "Appointment:practitioner",
+            "Appointment:slot",
+        ],
+    },
+    Served {
+        kind: "AuditEvent",
+        search: &[
+            (
+                "patient",
+                "reference",
+                "The patient whose data was seen or changed",
+            ),
+            ("date", "date", "When (ge, gt, le, lt, eq)"),
+        ],
+        includes: &[],
     },
 ];
 
@@ -143,6 +167,9 @@ pub fn statement(base: &str) -> Value {
                     "name": name, "type": kind, "documentation": doc,
                 })).collect::<Vec<_>>(),
             });
+            if !r.includes.is_empty() {
+                res["searchInclude"] = json!(r.includes);
+            }
             if r.kind == "Appointment" {
                 res["operation"] = json!(OPERATIONS
                     .iter()

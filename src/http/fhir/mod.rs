@@ -4,6 +4,7 @@
 //! table ([`crate::http::policy::RULES`]) has a row for each route.
 
 mod appointments;
+mod audit_events;
 mod capability;
 mod operations;
 pub mod outcome;
@@ -41,6 +42,8 @@ pub fn router(state: AppState) -> Router<AppState> {
         .route("/fhir/R4/Appointment/$find", post(operations::find))
         .route("/fhir/R4/Appointment/$hold", post(operations::hold))
         .route("/fhir/R4/Appointment/$book", post(operations::book))
+        .route("/fhir/R4/AuditEvent", get(audit_events::search))
+        .route("/fhir/R4/AuditEvent/{id}", get(audit_events::read))
         .route_layer(axum::middleware::from_fn_with_state(
             state,
             super::policy::authorize,

@@ -61,10 +61,7 @@ pub async fn search(
     headers: HeaderMap,
     RawQuery(q): RawQuery,
 ) -> Result<Response, ApiError> {
-    let params = Params::parse(
-        q.as_deref(),
-        &["name", "birthdate", "email", "identifier", "_id"],
-    )?;
+    let params = Params::of(q.as_deref(), "Patient")?;
     let birth = match params.one("birthdate") {
         Some(raw) => Some(
             chrono::NaiveDate::parse_from_str(raw.strip_prefix("eq").unwrap_or(raw), "%Y-%m-%d")

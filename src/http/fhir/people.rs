@@ -71,7 +71,7 @@ pub async fn practitioners(
     headers: HeaderMap,
     RawQuery(q): RawQuery,
 ) -> Result<Response, ApiError> {
-    let params = Params::parse(q.as_deref(), &["name", "identifier", "_id"])?;
+    let params = Params::of(q.as_deref(), "Practitioner")?;
     let name = params.one("name").map(str::to_owned);
     let licence = params.one("identifier").map(|v| token_code(v).to_owned());
     let id = wanted_id(&params);
@@ -89,7 +89,7 @@ pub async fn roles(
     headers: HeaderMap,
     RawQuery(q): RawQuery,
 ) -> Result<Response, ApiError> {
-    let params = Params::parse(q.as_deref(), &["specialty", "practitioner", "_id"])?;
+    let params = Params::of(q.as_deref(), "PractitionerRole")?;
     let id = wanted_id(&params);
     let specialty = params
         .one("specialty")
@@ -122,7 +122,7 @@ pub async fn schedules(
     headers: HeaderMap,
     RawQuery(q): RawQuery,
 ) -> Result<Response, ApiError> {
-    let params = Params::parse(q.as_deref(), &["actor", "_id"])?;
+    let params = Params::of(q.as_deref(), "Schedule")?;
     let who = match params.one("actor") {
         Some(r) => Some(reference_id(r, "Practitioner", "actor")?),
         None => None,

@@ -14,8 +14,34 @@ use crate::http::error::ApiError;
 pub const MAX_COUNT: usize = 100;
 pub const DEFAULT_COUNT: usize = 20;
 
+/// The `_include`s of a search, each one the resource allows (`Appointment:patient`, …).
+pub fn includes<'a>(params: &'a Params, allowed: &[&str]) -> Result<Vec<&'a str>, ApiError> {
+    let mut wanted: Vec<&str> = Vec::new();
+    for v in params
+        .all("_include")
+        .flat_map(|v| v.split(','))
+        .filter(|v| !v.is_empty())
+    {
+        if !allowed.contains(&v) {
+            let names = if allowed.is_empty() {
+                "none".to_owned()
+            } else {
+                allowed.join(", ")
+            };
+            return Err(invalid(
+                "_include",
+                format!("'{v}' is not served here; these are: {names}"),
+            ));
+        }
+        if !wanted.contains(&v) {
+            wanted.push(v);
+        }
+    }
+    Ok(wanted)
+}
+
 /// Parameters every search takes besides its own.
-const COMMON: &[&str] = &["_count", "_offset", "_format"];
+const COMMON: &[&str] = &["_count", "_offset", "_format", "_include"];
 
 /// A search's parameters, as sent (a name may repeat: `start=ge…&start=lt…`).
 #[derive(Debug, Default)]
@@ -26,6 +52,19 @@ pub struct Params {
 }
 
 impl Params {
+    /// Reads the query of a search of `kind`: the parameters and `_include`s its row of
+    /// [`SERVED`](super::capability::SERVED) lists, and no others.
+    pub fn of(raw: Option<&str>, kind: &str) -> Result<Self, ApiError> {
+        let served = super::capability::SERVED.iter().find(|r| r.kind == kind);
+        let known: Vec<&str> = served
+            .into_iter()
+            .flat_map(|r| r.search.iter().map(|p| p.0))
+            .collect();
+        let params = Self::parse(raw, &known)?;
+        includes(&params, served.map_or(&[], |r| r.includes))?;
+        Ok(params)
+    }
+
     /// Reads a query string, refusing a parameter not in `known` (nor common to every search).
     pub fn parse(raw: Option<&str>, known: &[&str]) -> Result<Self, ApiError> {
         let pairs: Vec<(String, String)> = form_urlencoded::parse(raw.unwrap_or("").as_bytes())
@@ -197,6 +236,14 @@ impl Entry {
         Self {
             resource,
             included: false,
+        }
+    }
+
+    /// A resource a match refers to, asked for with `_include`.
+    pub fn included(resource: Value) -> Self {
+        Self {
+            resource,
+            included: true,
         }
     }
 }

@@ -7,8 +7,8 @@ use axum::response::Response;
 use chrono::{Duration, Utc};
 
 use super::outcome::{answer, invalid, versioned};
-use super::resources::{slot, slot_status};
-use super::search::{base, bundle, page_of, reference_id, Entry, Params, Range};
+use super::resources::{self, slot, slot_status};
+use super::search::{base, bundle, includes, page_of, reference_id, Entry, Params, Range};
 use crate::domain::search::MAX_RANGE_DAYS;
 use crate::domain::{DoctorId, DomainError, SlotId};
 use crate::http::error::ApiError;
@@ -38,7 +38,7 @@ pub async fn search(
     headers: HeaderMap,
     RawQuery(q): RawQuery,
 ) -> Result<Response, ApiError> {
-    let params = Params::parse(q.as_deref(), &["schedule", "start", "status", "_id"])?;
+    let params = Params::of(q.as_deref(), "Slot")?;
     let schedule = params
         .one("schedule")
         .ok_or_else(|| invalid("schedule", "is required: the Schedule (doctor) to search"))?;
@@ -82,10 +82,14 @@ pub async fn search(
         .filter(|s| id.as_deref().is_none_or(|i| i == s.id.to_string()))
         .collect();
     let total = found.len();
-    let entries = page_of(found, &params)
+    let mut entries: Vec<Entry> = page_of(found, &params)
         .iter()
         .map(|s| Entry::matched(slot(s)))
         .collect();
+    if !entries.is_empty() && includes(&params, &["Slot:schedule"])?.contains(&"Slot:schedule") {
+        let d = app.store.get_doctor(doctor).await?;
+        entries.push(Entry::included(resources::schedule(&d, now)));
+    }
     let body = bundle(&base(&app, &headers), "Slot", &params, total, entries);
     Ok(answer(StatusCode::OK, &body))
 }
