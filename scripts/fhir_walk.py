@@ -34,6 +34,7 @@ from types import SimpleNamespace as NS
 from typing import Callable
 
 import fhir_checks as fc
+import fhir_more
 from fhir_checks import (
     NAMES,
     RACE_SEATS,
@@ -66,6 +67,7 @@ SEARCH_PARAMS = {
     "Slot": ["schedule", "start", "status"],
     "Patient": ["name", "birthdate", "email", "identifier"],
     "Appointment": ["patient", "practitioner", "date", "status", "slot"],
+    "AuditEvent": ["patient", "date"],
 }
 RACE_PATIENTS = 60
 
@@ -462,6 +464,7 @@ def main() -> int:
     backend = os.environ.get("FHIR_WALK_BACKEND", fc.SERVER)
     steps: list[Callable[..., None]] = [capability, smart]
     with_world = [anonymous, practitioners, roles, schedules, slots, patients, flow, race, unknown]
+    with_world += [fhir_more.includes, fhir_more.audit]
     world = None
     for run in steps + [None] + with_world:
         try:

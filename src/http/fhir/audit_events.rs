@@ -18,26 +18,42 @@ use crate::http::caller::Caller;
 use crate::http::error::ApiError;
 use crate::http::state::AppState;
 
-/// An access record's id as FHIR's: its patient, instant and row, which find it again.
+/// An access record's id as FHIR's (at most 64 letters, digits, `-` and `.`): its patient,
+/// instant and row, the instant and row in base 36, which find it again.
 fn event_id(r: &AccessRecord) -> String {
     format!(
         "{}.{}.{}",
         r.patient_id.0.simple(),
-        r.at.timestamp_micros(),
-        r.id
+        base36(r.at.timestamp_micros()),
+        base36(r.id)
     )
+}
+
+/// `n` in base 36 (digits and lower-case letters); a negative number with a leading `-`.
+fn base36(n: i64) -> String {
+    let mut digits = Vec::new();
+    let mut rest = n.unsigned_abs();
+    loop {
+        digits.push(char::from_digit((rest % 36) as u32, 36).unwrap_or('0'));
+        rest /= 36;
+        if rest == 0 {
+            break;
+        }
+    }
+    if n < 0 {
+        digits.push('-');
+    }
+    digits.iter().rev().collect()
 }
 
 /// The patient, instant and row an [`event_id`] names.
 fn parse_id(raw: &str) -> Option<(PatientId, DateTime<Utc>, i64)> {
     let mut parts = raw.split('.');
     let patient = uuid::Uuid::parse_str(parts.next()?).ok()?;
-    let at = DateTime::from_timestamp_micros(parts.next()?.parse().ok()?)?;
-    let row = parts.next()?.parse().ok()?;
-    parts
-        .next()
-        .is_none()
-        .then_some((PatientId(patient), at, row))
+    let at = DateTime::from_timestamp_micros(i64::from_str_radix(parts.next()?, 36).ok()?)?;
+    let row = i64::from_str_radix(parts.next()?, 36).ok()?;
+    let done = parts.next().is_none();
+    done.then_some((PatientId(patient), at, row))
 }
 
 /// An access record as an `AuditEvent`.
@@ -196,9 +212,16 @@ mod tests {
     fn an_event_id_finds_its_record_again() {
         let p = uuid::Uuid::new_v4();
         let at = DateTime::from_timestamp_micros(1_900_000_000_123_456).unwrap();
-        let id = format!("{}.{}.{}", p.simple(), at.timestamp_micros(), 42);
-        assert!(id.len() <= 64);
-        assert_eq!(parse_id(&id), Some((PatientId(p), at, 42)));
+        let row = 4_503_599_627_370_506;
+        let id = format!(
+            "{}.{}.{}",
+            p.simple(),
+            base36(at.timestamp_micros()),
+            base36(row)
+        );
+        assert!(id.len() <= 64, "{id}");
+        assert_eq!(parse_id(&id), Some((PatientId(p), at, row)));
+        assert_eq!(base36(-35), "-z");
         assert_eq!(parse_id("x.1.2"), None);
         assert_eq!(parse_id(&format!("{id}.9")), None);
     }
