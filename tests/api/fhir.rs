@@ -412,7 +412,68 @@ async fn parallel_holds_never_overbook(app: TestApp) {
     );
 }
 
+/// A conditional `$hold` (`If-None-Exist`, an Appointment search) answers the one
+/// appointment it finds instead of booking again; several matches are 412.
+async fn if_none_exist_books_once(app: TestApp) {
+    let doctor = app.doctor().await;
+    let slot = app.slot(&doctor, 2, "13:00", 3).await;
+    let me = app.sign_up().await;
+    let root = app.base.trim_end_matches("/api");
+    let hold = |condition: &'static str| {
+        let body = parameters(json!([
+            {"name": "slot", "valueReference": {"reference": format!("Slot/{slot}")}},
+        ]));
+        reqwest::Client::new()
+            .post(format!("{root}/fhir/R4/Appointment/$hold"))
+            .bearer_auth(&me.access)
+            .header("content-type", "application/fhir+json")
+            .header(
+                "if-none-exist",
+                format!("slot=Slot/{slot}&status={condition}"),
+            )
+            .body(body.to_string())
+            .send()
+    };
+    let first: Value = hold("pending").await.unwrap().json().await.unwrap();
+    assert_eq!(first["status"], "pending", "{first}");
+    let again = hold("pending").await.unwrap();
+    assert_eq!(again.status(), StatusCode::OK);
+    let again: Value = again.json().await.unwrap();
+    assert_eq!(again["id"], first["id"], "{again}");
+    assert_eq!(app.slot_view(&doctor, &slot).await["available_capacity"], 2);
+    // Nothing matches a cancelled one: the patient already holds this slot, so the API's
+    // own refusal answers.
+    let (s, b) = {
+        let res = hold("cancelled").await.unwrap();
+        (res.status(), res.json::<Value>().await.unwrap())
+    };
+    outcome(s, &b, 409, "conflict");
+    // Two of the desk's bookings on the slot: a condition matching both is 412.
+    for _ in 0..2 {
+        let p = app.patient().await;
+        let (s, b) = app.book(&p, &doctor, &slot).await;
+        assert_eq!(s, StatusCode::CREATED, "{b}");
+    }
+    let res = reqwest::Client::new()
+        .post(format!("{root}/fhir/R4/Appointment/$hold"))
+        .bearer_auth(&app.token)
+        .header("if-none-exist", format!("slot=Slot/{slot}"))
+        .body(
+            parameters(json!([
+                {"name": "slot", "valueReference": {"reference": format!("Slot/{slot}")}},
+                {"name": "patient", "valueReference": {"reference": format!("Patient/{}", app.patient().await)}},
+            ]))
+            .to_string(),
+        )
+        .send()
+        .await
+        .unwrap();
+    let (s, b) = (res.status(), res.json::<Value>().await.unwrap());
+    outcome(s, &b, 412, "multiple-matches");
+}
+
 backends!(
+    if_none_exist_books_once,
     the_statement_lists_what_is_served,
     a_patient_schedules_through_fhir_alone,
     parallel_holds_never_overbook,

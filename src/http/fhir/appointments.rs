@@ -206,16 +206,14 @@ async fn included(
     Ok(out)
 }
 
-/// `GET /fhir/R4/Appointment?patient=&practitioner=&date=&status=&slot=`
-pub async fn search(
-    State(app): State<AppState>,
-    caller: Caller,
-    headers: HeaderMap,
-    RawQuery(q): RawQuery,
-) -> Result<Response, ApiError> {
-    let params = Params::of(q.as_deref(), "Appointment")?;
-    let mut wanted = Wanted::parse(&params)?;
-    // Within the caller's own: a patient's appointments, a doctor's calendar.
+/// The appointments a search's parameters match, within what the caller may see: a
+/// patient's own appointments, a doctor's own calendar.
+pub async fn matching(
+    app: &AppState,
+    caller: &Caller,
+    params: &Params,
+) -> Result<Vec<Appointment>, ApiError> {
+    let mut wanted = Wanted::parse(params)?;
     let own = match caller.role() {
         Role::Patient => {
             let me = caller.who.patient_id;
@@ -231,15 +229,25 @@ pub async fn search(
         }
         Role::Admin | Role::Scheduler => true,
     };
-    let found: Vec<Appointment> = if own {
-        candidates(&app, &wanted)
-            .await?
-            .into_iter()
-            .filter(|a| wanted.keeps(a))
-            .collect()
-    } else {
-        vec![]
-    };
+    if !own {
+        return Ok(vec![]);
+    }
+    Ok(candidates(app, &wanted)
+        .await?
+        .into_iter()
+        .filter(|a| wanted.keeps(a))
+        .collect())
+}
+
+/// `GET /fhir/R4/Appointment?patient=&practitioner=&date=&status=&slot=`
+pub async fn search(
+    State(app): State<AppState>,
+    caller: Caller,
+    headers: HeaderMap,
+    RawQuery(q): RawQuery,
+) -> Result<Response, ApiError> {
+    let params = Params::of(q.as_deref(), "Appointment")?;
+    let found = matching(&app, &caller, &params).await?;
     let total = found.len();
     let page = page_of(found, &params);
     record_reads(

@@ -249,7 +249,36 @@ fn seat_of(caller: &Caller, body: &Value) -> Result<(SlotId, PatientId), ApiErro
     Ok((slot, patient_of(caller, named)?))
 }
 
-/// Takes a seat (a PENDING hold) through the API's booking use case.
+/// The appointment an `If-None-Exist` header (an Appointment search, e.g.
+/// `patient=Patient/…&slot=Slot/…&status=pending,booked`) finds: the one match, which is
+/// answered instead of a new booking; none, and the booking goes ahead; several, 412.
+async fn existing(
+    app: &AppState,
+    caller: &Caller,
+    headers: &HeaderMap,
+) -> Result<Option<crate::domain::appointment::Appointment>, ApiError> {
+    let Some(raw) = headers.get("if-none-exist") else {
+        return Ok(None);
+    };
+    let query = raw
+        .to_str()
+        .map_err(|_| invalid("If-None-Exist", "must be an Appointment search query"))?;
+    let query = query.trim().trim_start_matches("Appointment?");
+    let params = Params::of(Some(query), "Appointment")?;
+    let mut found = super::appointments::matching(app, caller, &params).await?;
+    match found.len() {
+        0 => Ok(None),
+        1 => Ok(found.pop()),
+        _ => Err(ApiError::new(
+            StatusCode::PRECONDITION_FAILED,
+            "PRECONDITION_FAILED",
+            "If-None-Exist matches more than one appointment",
+        )),
+    }
+}
+
+/// Takes a seat (a PENDING hold) through the API's booking use case, unless `If-None-Exist`
+/// finds the appointment already there.
 async fn hold_seat(
     app: &AppState,
     caller: &Caller,
@@ -257,6 +286,9 @@ async fn hold_seat(
     body: &Value,
 ) -> Result<crate::domain::appointment::Appointment, ApiError> {
     let (slot, patient) = seat_of(caller, body)?;
+    if let Some(a) = existing(app, caller, headers).await? {
+        return Ok(a);
+    }
     let s = match app.store.get_slot(slot).await {
         Ok(s) => s,
         Err(e) => return Err(e.into()),

@@ -31,6 +31,7 @@ pub fn issue_code(status: StatusCode, code: &str) -> &'static str {
         "FORBIDDEN" => "forbidden",
         "RATE_LIMITED" => "throttled",
         "METHOD_NOT_ALLOWED" => "not-supported",
+        "PRECONDITION_FAILED" => "multiple-matches",
         "SERVICE_UNAVAILABLE" => "transient",
         _ if status.is_server_error() => "exception",
         _ => "processing",
