@@ -472,7 +472,65 @@ async fn if_none_exist_books_once(app: TestApp) {
     outcome(s, &b, 412, "multiple-matches");
 }
 
+/// A hold made through FHIR lapses like any other: once past its deadline it reads
+/// `cancelled` (the hold expired), its seat is free again, and `$book` refuses it.
+async fn a_fhir_hold_expires(app: TestApp) {
+    let doctor = app.doctor().await;
+    let slot = app.slot(&doctor, 2, "14:00", 1).await;
+    let me = app.sign_up().await;
+    let token = Some(me.access.as_str());
+    let hold = parameters(json!([
+        {"name": "slot", "valueReference": {"reference": format!("Slot/{slot}")}},
+    ]));
+    let (s, held) = fhir(&app, token, Method::POST, "/Appointment/$hold", hold).await;
+    assert_eq!(
+        (s, held["status"].as_str()),
+        (StatusCode::OK, Some("pending")),
+        "{held}"
+    );
+    let id = held["id"].as_str().unwrap().to_owned();
+    assert_eq!(app.slot_view(&doctor, &slot).await["available_capacity"], 0);
+    app.expire_hold(&id).await;
+    let (s, b) = fhir(
+        &app,
+        token,
+        Method::GET,
+        &format!("/Appointment/{id}"),
+        Value::Null,
+    )
+    .await;
+    assert_eq!(
+        (s, b["status"].as_str()),
+        (StatusCode::OK, Some("cancelled")),
+        "{b}"
+    );
+    assert!(
+        b["cancelationReason"]["text"]
+            .as_str()
+            .unwrap()
+            .contains("expired"),
+        "{b}"
+    );
+    let (s, b) = fhir(
+        &app,
+        token,
+        Method::GET,
+        &format!("/Slot/{slot}"),
+        Value::Null,
+    )
+    .await;
+    assert_eq!(
+        (s, b["status"].as_str()),
+        (StatusCode::OK, Some("free")),
+        "{b}"
+    );
+    let book = parameters(json!([{"name": "appointment", "resource": held}]));
+    let (s, b) = fhir(&app, token, Method::POST, "/Appointment/$book", book).await;
+    outcome(s, &b, 409, "business-rule");
+}
+
 backends!(
+    a_fhir_hold_expires,
     if_none_exist_books_once,
     the_statement_lists_what_is_served,
     a_patient_schedules_through_fhir_alone,
