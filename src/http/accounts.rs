@@ -63,7 +63,7 @@ pub struct TokenUser {
 /// A new token pair.
 #[derive(Serialize, ToSchema)]
 #[schema(example = json!({"access_token": "eyJhbGciOiJIUzI1NiIsImtpZCI6ImsxIn0...", "token_type": "Bearer",
-    "expires_in": 900, "refresh_token": "5f0c...:secret", "user": {"id": "6a1f0c3e-2b4d-4e8f-9a0b-1c2d3e4f5a6b",
+    "expires_in": 900, "refresh_token": "5f0c...:secret", "scope": "user/*.cruds", "user": {"id": "6a1f0c3e-2b4d-4e8f-9a0b-1c2d3e4f5a6b",
     "email": "admin@localhost", "role": "admin", "doctor_id": null, "patient_id": null}}))]
 pub struct TokenView {
     /// Send as `Authorization: Bearer <access_token>`.
@@ -74,6 +74,9 @@ pub struct TokenView {
     pub expires_in: i64,
     /// Spend once at `POST /api/auth/refresh` for a new pair.
     pub refresh_token: String,
+    /// What the token may do in the FHIR facade, as SMART scopes derived from the role
+    /// (`/fhir/R4/.well-known/smart-configuration`).
+    pub scope: &'static str,
     pub user: TokenUser,
 }
 
@@ -84,6 +87,7 @@ impl From<Issued> for TokenView {
             token_type: "Bearer",
             expires_in: i.expires_in,
             refresh_token: i.refresh_token,
+            scope: super::fhir::scopes(i.user.role),
             user: TokenUser {
                 id: i.user.id,
                 email: i.user.email,

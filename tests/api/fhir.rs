@@ -7,7 +7,7 @@ use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 
 use crate::backends;
-use crate::common::TestApp;
+use crate::common::{TestApp, PASSWORD};
 
 /// `(status, body)` of a FHIR request with `token` (none when `None`).
 async fn fhir(
@@ -247,6 +247,31 @@ async fn a_patient_schedules_through_fhir_alone(app: TestApp) {
     let me = app.sign_up().await;
     let other = app.sign_up().await;
     let mine = me.patient_id.clone().unwrap();
+    // The token's SMART scopes, as the smart-configuration lists them.
+    let login = app.login(&me.email, PASSWORD).await;
+    let scope = login["scope"].as_str().unwrap_or_default().to_owned();
+    assert!(
+        scope.split(' ').any(|s| s == "patient/Appointment.crus"),
+        "{login}"
+    );
+    let (_, smart) = fhir(
+        &app,
+        None,
+        Method::GET,
+        "/.well-known/smart-configuration",
+        Value::Null,
+    )
+    .await;
+    let listed: Vec<&str> = smart["scopes_supported"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(Value::as_str)
+        .collect();
+    assert!(
+        scope.split(' ').all(|s| listed.contains(&s)),
+        "{scope} / {listed:?}"
+    );
     let token = Some(me.access.as_str());
     let day = (chrono::Utc::now() + chrono::Duration::days(2)).date_naive();
     let find = parameters(json!([

@@ -9,9 +9,9 @@ use axum::extract::{Path, RawQuery, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 
-use super::outcome::{answer, invalid, versioned};
+use super::outcome::{answer, base, invalid, versioned};
 use super::resources::{self, appointment, statuses_of, Times};
-use super::search::{base, bundle, every, includes, page_of, reference_id, Entry, Params, Range};
+use super::search::{bundle, every, includes, page_of, reference_id, Entry, Params, Range};
 use crate::domain::appointment::{Appointment, AppointmentStatus};
 use crate::domain::slot::Slot;
 use crate::domain::store::AppointmentFilter;

@@ -8,9 +8,9 @@ use axum::response::Response;
 use chrono::{DateTime, Duration, Utc};
 use serde_json::{json, Value};
 
-use super::outcome::{answer, versioned};
+use super::outcome::{answer, base, versioned};
 use super::resources::instant;
-use super::search::{base, bundle, reference_id, Entry, Params, Range};
+use super::search::{bundle, reference_id, Entry, Params, Range};
 use crate::domain::page::Page;
 use crate::domain::user::{AccessAction, AccessFilter, AccessRecord, Role};
 use crate::domain::{DomainError, PatientId};

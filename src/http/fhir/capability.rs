@@ -7,8 +7,8 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde_json::{json, Value};
 
+use super::outcome::base;
 use super::outcome::{answer, MEDIA};
-use super::search::base;
 use crate::http::state::AppState;
 
 /// One resource type the facade serves: whether it is read by id, and its search

@@ -19,6 +19,8 @@ use axum::Router;
 
 use super::state::AppState;
 
+pub(super) use capability::scopes;
+
 /// The facade's routes, behind the same authorizer as the API's.
 pub fn router(state: AppState) -> Router<AppState> {
     Router::new()

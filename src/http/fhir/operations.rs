@@ -212,7 +212,7 @@ pub async fn find(
         .collect();
     let params = Params::whole(total);
     let mut b = bundle(
-        &super::search::base(&app, &headers),
+        &super::outcome::base(&app, &headers),
         "Appointment",
         &params,
         total,
@@ -222,7 +222,7 @@ pub async fn find(
         links.retain(|l| l["relation"] == "self");
         links[0]["url"] = json!(format!(
             "{}/Appointment/$find",
-            super::search::base(&app, &headers)
+            super::outcome::base(&app, &headers)
         ));
     }
     Ok(answer(StatusCode::OK, &b))

@@ -106,6 +106,21 @@ pub fn versioned(headers: &HeaderMap, resource: &Value) -> Response {
     res
 }
 
+/// Where the facade is served from: `PUBLIC_URL` when set, else the request's own host.
+pub fn base(app: &crate::http::state::AppState, headers: &HeaderMap) -> String {
+    let root = match &app.settings.security.public_url {
+        Some(url) => url.trim_end_matches('/').to_owned(),
+        None => {
+            let host = headers
+                .get(header::HOST)
+                .and_then(|h| h.to_str().ok())
+                .unwrap_or("localhost");
+            format!("http://{host}")
+        }
+    };
+    format!("{root}/fhir/R4")
+}
+
 /// A refusal of a FHIR request's content: 400, `invalid`.
 pub fn invalid(field: &str, message: impl Into<String>) -> ApiError {
     ApiError::field(field, message)

@@ -6,9 +6,9 @@ use axum::extract::{Path, RawQuery, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 
-use super::outcome::{answer, invalid, versioned};
+use super::outcome::{answer, base, invalid, versioned};
 use super::resources::patient;
-use super::search::{base, bundle, every, page_of, token_code, Entry, Params};
+use super::search::{bundle, every, page_of, token_code, Entry, Params};
 use crate::domain::page::Page;
 use crate::domain::patient::{Patient, PatientQuery};
 use crate::domain::user::{AccessAction, Role};

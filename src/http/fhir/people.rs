@@ -6,9 +6,10 @@ use axum::http::HeaderMap;
 use axum::response::Response;
 use serde_json::Value;
 
+use super::outcome::base;
 use super::outcome::versioned;
 use super::resources::{practitioner, practitioner_role, schedule};
-use super::search::{base, bundle, every, page_of, reference_id, token_code, Entry, Params};
+use super::search::{bundle, every, page_of, reference_id, token_code, Entry, Params};
 use crate::domain::doctor::Doctor;
 use crate::domain::DoctorId;
 use crate::http::error::ApiError;

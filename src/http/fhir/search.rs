@@ -2,7 +2,6 @@
 //! refused, so a client never mistakes an ignored filter for an applied one), `_count` and
 //! `_offset` paging, date prefixes, references, and the `searchset` Bundle with its links.
 
-use axum::http::{header, HeaderMap};
 use chrono::{DateTime, NaiveDate, Utc};
 use serde_json::{json, Value};
 use uuid::Uuid;
@@ -208,21 +207,6 @@ fn period(raw: &str) -> Option<(DateTime<Utc>, DateTime<Utc>)> {
     }
     let t = DateTime::parse_from_rfc3339(raw).ok()?.with_timezone(&Utc);
     Some((t, t + chrono::Duration::seconds(1)))
-}
-
-/// Where the facade is served from: `PUBLIC_URL` when set, else the request's own host.
-pub fn base(app: &crate::http::state::AppState, headers: &HeaderMap) -> String {
-    let root = match &app.settings.security.public_url {
-        Some(url) => url.trim_end_matches('/').to_owned(),
-        None => {
-            let host = headers
-                .get(header::HOST)
-                .and_then(|h| h.to_str().ok())
-                .unwrap_or("localhost");
-            format!("http://{host}")
-        }
-    };
-    format!("{root}/fhir/R4")
 }
 
 /// One entry of a searchset: a match or an included resource.

@@ -6,9 +6,9 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use chrono::{Duration, Utc};
 
-use super::outcome::{answer, invalid, versioned};
+use super::outcome::{answer, base, invalid, versioned};
 use super::resources::{self, slot, slot_status};
-use super::search::{base, bundle, includes, page_of, reference_id, Entry, Params, Range};
+use super::search::{bundle, includes, page_of, reference_id, Entry, Params, Range};
 use crate::domain::search::MAX_RANGE_DAYS;
 use crate::domain::{DoctorId, DomainError, SlotId};
 use crate::http::error::ApiError;
