@@ -122,12 +122,12 @@ def smart() -> None:
 
 
 def anonymous(w: NS) -> None:
-    step("without a token, or with a bad one: 401 and an OperationOutcome 'login'")
-    fc.outcome("anonymous Appointment search", get("Appointment", None), (401,), ("login",))
-    fc.outcome("anonymous Patient read", get(f"Patient/{w.a.id}", None), (401,), ("login",))
-    fc.outcome("Practitioner search with a bad token", get("Practitioner", "not-a-token"), (401,), ("login",))
+    step("without a token, or with a bad one: 401 and an OperationOutcome 'security'")
+    fc.outcome("anonymous Appointment search", get("Appointment", None), (401,), ("security",))
+    fc.outcome("anonymous Patient read", get(f"Patient/{w.a.id}", None), (401,), ("security",))
+    fc.outcome("Practitioner search with a bad token", get("Practitioner", "not-a-token"), (401,), ("security",))
     body = fc.parameters(value_ref("slot", f"Slot/{w.s1.id}"), value_ref("patient", f"Patient/{w.a.id}"))
-    fc.outcome("anonymous $hold", operation("hold", body, None), (401,), ("login",))
+    fc.outcome("anonymous $hold", operation("hold", body, None), (401,), ("security",))
 
 
 def practitioners(w: NS) -> None:

@@ -134,7 +134,7 @@ async fn the_statement_lists_what_is_served(app: TestApp) {
             Value::Null,
         )
         .await;
-        outcome(s, &b, 401, "login");
+        outcome(s, &b, 401, "security");
         // The narrowest filter each search needs to run at all.
         let anchor = match kind {
             "Slot" => format!("schedule=Schedule/{doctor}&"),

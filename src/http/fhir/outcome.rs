@@ -27,8 +27,9 @@ pub fn issue_code(status: StatusCode, code: &str) -> &'static str {
         "HOLD_EXPIRED" | "INVALID_TRANSITION" | "HOLD_LIMIT" | "TOO_LATE" | "ALREADY_REVIEWED" => {
             "business-rule"
         }
-        "UNAUTHORIZED" | "INVALID_CREDENTIALS" => "login",
-        "FORBIDDEN" => "forbidden",
+        // FHIR has finer codes (login, forbidden); the coarse one is what clients match on,
+        // and carebook's own code beside it says which.
+        "UNAUTHORIZED" | "INVALID_CREDENTIALS" | "FORBIDDEN" => "security",
         "RATE_LIMITED" => "throttled",
         "METHOD_NOT_ALLOWED" => "not-supported",
         "PRECONDITION_FAILED" => "multiple-matches",
@@ -136,6 +137,7 @@ mod tests {
         assert_eq!(issue_code(s, "SLOT_UNAVAILABLE"), "conflict");
         assert_eq!(issue_code(s, "HOLD_LIMIT"), "business-rule");
         assert_eq!(issue_code(StatusCode::NOT_FOUND, "NOT_FOUND"), "not-found");
+        assert_eq!(issue_code(StatusCode::FORBIDDEN, "FORBIDDEN"), "security");
         assert_eq!(
             issue_code(StatusCode::TOO_MANY_REQUESTS, "RATE_LIMITED"),
             "throttled"
