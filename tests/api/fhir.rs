@@ -41,6 +41,11 @@ async fn fhir(
     (status, serde_json::from_str(&text).unwrap_or(Value::Null))
 }
 
+/// `GET` of a FHIR path with `token`.
+async fn get(app: &TestApp, token: Option<&str>, path: &str) -> (StatusCode, Value) {
+    fhir(app, token, Method::GET, path, Value::Null).await
+}
+
 /// Asserts an `OperationOutcome` with this status and issue type.
 fn outcome(status: StatusCode, body: &Value, want: u16, issue: &str) {
     assert_eq!(status.as_u16(), want, "{body}");
@@ -71,7 +76,7 @@ async fn the_statement_lists_what_is_served(app: TestApp) {
     assert_eq!(s, StatusCode::CREATED, "{b}");
     let appointment = b["data"]["id"].as_str().unwrap().to_owned();
     let admin = Some(app.token.as_str());
-    let (s, cs) = fhir(&app, None, Method::GET, "/metadata", Value::Null).await;
+    let (s, cs) = get(&app, None, "/metadata").await;
     assert_eq!(s, StatusCode::OK, "{cs}");
     assert_eq!(
         (
@@ -83,7 +88,7 @@ async fn the_statement_lists_what_is_served(app: TestApp) {
     );
     // The booking's access record, as an AuditEvent.
     let q = format!("/AuditEvent?patient=Patient/{patient}");
-    let (s, events) = fhir(&app, admin, Method::GET, &q, Value::Null).await;
+    let (s, events) = get(&app, admin, &q).await;
     assert_eq!(s, StatusCode::OK, "{events}");
     let event = ids(&events).first().cloned().expect("an access record");
     let ids_of = |kind: &str| match kind {
@@ -113,27 +118,13 @@ async fn the_statement_lists_what_is_served(app: TestApp) {
     for r in resources {
         let kind = r["type"].as_str().unwrap();
         let id = ids_of(kind);
-        let (s, b) = fhir(
-            &app,
-            admin,
-            Method::GET,
-            &format!("/{kind}/{id}"),
-            Value::Null,
-        )
-        .await;
+        let (s, b) = get(&app, admin, &format!("/{kind}/{id}")).await;
         assert_eq!(
             (s, b["resourceType"].as_str(), b["id"].as_str()),
             (StatusCode::OK, Some(kind), Some(id.as_str())),
             "{b}"
         );
-        let (s, b) = fhir(
-            &app,
-            None,
-            Method::GET,
-            &format!("/{kind}/{id}"),
-            Value::Null,
-        )
-        .await;
+        let (s, b) = get(&app, None, &format!("/{kind}/{id}")).await;
         outcome(s, &b, 401, "security");
         // The narrowest filter each search needs to run at all.
         let anchor = match kind {
@@ -158,7 +149,7 @@ async fn the_statement_lists_what_is_served(app: TestApp) {
                 _ => "x".into(),
             };
             let q = format!("/{kind}?{anchor}{name}={}", urlencoding(&value));
-            let (s, b) = fhir(&app, admin, Method::GET, &q, Value::Null).await;
+            let (s, b) = get(&app, admin, &q).await;
             assert_eq!(s, StatusCode::OK, "{q}: {b}");
             assert_eq!(b["resourceType"], "Bundle", "{q}: {b}");
         }
@@ -166,7 +157,7 @@ async fn the_statement_lists_what_is_served(app: TestApp) {
         let listed = r["searchInclude"].as_array().cloned().unwrap_or_default();
         for inc in listed.iter().filter_map(Value::as_str) {
             let q = format!("/{kind}?{anchor}_include={inc}");
-            let (s, b) = fhir(&app, admin, Method::GET, &q, Value::Null).await;
+            let (s, b) = get(&app, admin, &q).await;
             assert_eq!(s, StatusCode::OK, "{q}: {b}");
             let want = match inc.split(':').nth(1) {
                 Some("patient") => "Patient",
@@ -188,16 +179,9 @@ async fn the_statement_lists_what_is_served(app: TestApp) {
             );
         }
         let q = format!("/{kind}?{anchor}_include={kind}:nothing");
-        let (s, b) = fhir(&app, admin, Method::GET, &q, Value::Null).await;
+        let (s, b) = get(&app, admin, &q).await;
         outcome(s, &b, 400, "invalid");
-        let (s, b) = fhir(
-            &app,
-            admin,
-            Method::GET,
-            &format!("/{kind}?{anchor}colour=blue"),
-            Value::Null,
-        )
-        .await;
+        let (s, b) = get(&app, admin, &format!("/{kind}?{anchor}colour=blue")).await;
         outcome(s, &b, 400, "invalid");
     }
     let ops: Vec<&str> = resources[5]["operation"]
@@ -207,16 +191,9 @@ async fn the_statement_lists_what_is_served(app: TestApp) {
         .filter_map(|o| o["name"].as_str())
         .collect();
     assert_eq!(ops, ["find", "hold", "book"]);
-    let (s, b) = fhir(&app, admin, Method::GET, "/Encounter", Value::Null).await;
+    let (s, b) = get(&app, admin, "/Encounter").await;
     outcome(s, &b, 404, "not-found");
-    let (s, b) = fhir(
-        &app,
-        admin,
-        Method::GET,
-        &format!("/Practitioner/{doctor}"),
-        Value::Null,
-    )
-    .await;
+    let (s, b) = get(&app, admin, &format!("/Practitioner/{doctor}")).await;
     assert_eq!(s, StatusCode::OK, "{b}");
     let version = b["meta"]["versionId"].as_str().unwrap();
     let root = app.base.trim_end_matches("/api");
@@ -254,14 +231,7 @@ async fn a_patient_schedules_through_fhir_alone(app: TestApp) {
         scope.split(' ').any(|s| s == "patient/Appointment.crus"),
         "{login}"
     );
-    let (_, smart) = fhir(
-        &app,
-        None,
-        Method::GET,
-        "/.well-known/smart-configuration",
-        Value::Null,
-    )
-    .await;
+    let (_, smart) = get(&app, None, "/.well-known/smart-configuration").await;
     let listed: Vec<&str> = smart["scopes_supported"]
         .as_array()
         .unwrap()
@@ -303,45 +273,22 @@ async fn a_patient_schedules_through_fhir_alone(app: TestApp) {
     let (_, api) = app.get(&format!("/appointments/{id}")).await;
     assert_eq!(api["data"]["status"], "CONFIRMED", "{api}");
 
-    let (s, b) = fhir(
-        &app,
-        token,
-        Method::GET,
-        &format!("/Appointment?patient=Patient/{mine}"),
-        Value::Null,
-    )
-    .await;
+    let (s, b) = get(&app, token, &format!("/Appointment?patient=Patient/{mine}")).await;
     assert_eq!((s, ids(&b)), (StatusCode::OK, vec![id.clone()]), "{b}");
     // Another patient: not their appointment nor their patient, and their search is their own.
     let theirs = Some(other.access.as_str());
-    let (s, b) = fhir(
-        &app,
-        theirs,
-        Method::GET,
-        &format!("/Appointment/{id}"),
-        Value::Null,
-    )
-    .await;
+    let (s, b) = get(&app, theirs, &format!("/Appointment/{id}")).await;
     outcome(s, &b, 404, "not-found");
-    let (s, b) = fhir(
-        &app,
-        theirs,
-        Method::GET,
-        &format!("/Patient/{mine}"),
-        Value::Null,
-    )
-    .await;
+    let (s, b) = get(&app, theirs, &format!("/Patient/{mine}")).await;
     outcome(s, &b, 404, "not-found");
-    let (s, b) = fhir(
+    let (s, b) = get(
         &app,
         theirs,
-        Method::GET,
         &format!("/Appointment?patient=Patient/{mine}"),
-        Value::Null,
     )
     .await;
     assert_eq!((s, ids(&b)), (StatusCode::OK, vec![]), "{b}");
-    let (s, b) = fhir(&app, theirs, Method::GET, "/Patient", Value::Null).await;
+    let (s, b) = get(&app, theirs, "/Patient").await;
     assert_eq!(
         (s, ids(&b)),
         (StatusCode::OK, vec![other.patient_id.clone().unwrap()]),
@@ -420,14 +367,7 @@ async fn parallel_holds_never_overbook(app: TestApp) {
         assert_eq!(b["resourceType"], "OperationOutcome", "{b}");
     }
     assert_eq!(app.live_on_slot(&doctor, &slot).await, 5);
-    let (s, b) = fhir(
-        &app,
-        Some(&app.token),
-        Method::GET,
-        &format!("/Slot/{slot}"),
-        Value::Null,
-    )
-    .await;
+    let (s, b) = get(&app, Some(&app.token), &format!("/Slot/{slot}")).await;
     assert_eq!(
         (s, b["status"].as_str()),
         (StatusCode::OK, Some("busy")),
@@ -514,14 +454,7 @@ async fn a_fhir_hold_expires(app: TestApp) {
     let id = held["id"].as_str().unwrap().to_owned();
     assert_eq!(app.slot_view(&doctor, &slot).await["available_capacity"], 0);
     app.expire_hold(&id).await;
-    let (s, b) = fhir(
-        &app,
-        token,
-        Method::GET,
-        &format!("/Appointment/{id}"),
-        Value::Null,
-    )
-    .await;
+    let (s, b) = get(&app, token, &format!("/Appointment/{id}")).await;
     assert_eq!(
         (s, b["status"].as_str()),
         (StatusCode::OK, Some("cancelled")),
@@ -534,14 +467,7 @@ async fn a_fhir_hold_expires(app: TestApp) {
             .contains("expired"),
         "{b}"
     );
-    let (s, b) = fhir(
-        &app,
-        token,
-        Method::GET,
-        &format!("/Slot/{slot}"),
-        Value::Null,
-    )
-    .await;
+    let (s, b) = get(&app, token, &format!("/Slot/{slot}")).await;
     assert_eq!(
         (s, b["status"].as_str()),
         (StatusCode::OK, Some("free")),
