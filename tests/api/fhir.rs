@@ -148,7 +148,13 @@ async fn the_statement_lists_what_is_served(app: TestApp) {
                 (_, "practitioner" | "actor") => format!("Practitioner/{doctor}"),
                 _ => "x".into(),
             };
-            let q = format!("/{kind}?{anchor}{name}={}", urlencoding(&value));
+            // The anchor's own parameter is sent once (a repeat is refused).
+            let before = if anchor.starts_with(&format!("{name}=")) {
+                ""
+            } else {
+                anchor.as_str()
+            };
+            let q = format!("/{kind}?{before}{name}={}", urlencoding(&value));
             let (s, b) = get(&app, admin, &q).await;
             assert_eq!(s, StatusCode::OK, "{q}: {b}");
             assert_eq!(b["resourceType"], "Bundle", "{q}: {b}");
@@ -411,28 +417,148 @@ async fn if_none_exist_books_once(app: TestApp) {
         (res.status(), res.json::<Value>().await.unwrap())
     };
     outcome(s, &b, 409, "conflict");
-    // Two of the desk's bookings on the slot: a condition matching both is 412.
-    for _ in 0..2 {
-        let p = app.patient().await;
-        let (s, b) = app.book(&p, &doctor, &slot).await;
-        assert_eq!(s, StatusCode::CREATED, "{b}");
-    }
-    let res = reqwest::Client::new()
-        .post(format!("{root}/fhir/R4/Appointment/$hold"))
-        .bearer_auth(&app.token)
-        .header("if-none-exist", format!("slot=Slot/{slot}"))
-        .body(
-            parameters(json!([
-                {"name": "slot", "valueReference": {"reference": format!("Slot/{slot}")}},
-                {"name": "patient", "valueReference": {"reference": format!("Patient/{}", app.patient().await)}},
-            ]))
-            .to_string(),
+    // The desk holds the slot for another patient with the same condition: the first
+    // patient's hold does not answer it (the seat asked for narrows the search).
+    let other = app.patient().await;
+    let desk_hold = |patient: String, condition: &'static str| {
+        let body = parameters(json!([
+            {"name": "slot", "valueReference": {"reference": format!("Slot/{slot}")}},
+            {"name": "patient", "valueReference": {"reference": format!("Patient/{patient}")}},
+        ]));
+        reqwest::Client::new()
+            .post(format!("{root}/fhir/R4/Appointment/$hold"))
+            .bearer_auth(&app.token)
+            .header("if-none-exist", condition)
+            .body(body.to_string())
+            .send()
+    };
+    let res = desk_hold(other.clone(), "status=pending,booked")
+        .await
+        .unwrap();
+    let theirs: Value = res.json().await.unwrap();
+    assert_eq!(theirs["status"], "pending", "{theirs}");
+    assert_ne!(theirs["id"], first["id"], "{theirs}");
+    let patient_ref = format!("Patient/{other}");
+    assert_eq!(
+        theirs["participant"][0]["actor"]["reference"],
+        patient_ref.as_str()
+    );
+    // Two appointments of one patient on the slot (one cancelled): a condition matching
+    // both is 412.
+    let (s, b) = app
+        .post(
+            &format!("/appointments/{}/cancel", theirs["id"].as_str().unwrap()),
+            Value::Null,
         )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{b}");
+    let (s, b) = app.book(&other, &doctor, &slot).await;
+    assert_eq!(s, StatusCode::CREATED, "{b}");
+    let res = desk_hold(other.clone(), "_count=10").await.unwrap();
+    let (s, b) = (res.status(), res.json::<Value>().await.unwrap());
+    outcome(s, &b, 412, "multiple-matches");
+}
+
+/// Hostile or unsupported input is a 4xx OperationOutcome that changes nothing: dates
+/// outside the calendar, modifiers, repeats, huge offsets, control characters, media types
+/// the facade does not speak, parameters an operation does not take. A search naming
+/// nothing that exists is an empty Bundle.
+async fn odd_input_is_refused(app: TestApp) {
+    let doctor = app.doctor().await;
+    let slot = app.slot(&doctor, 2, "15:00", 1).await;
+    let patient = app.patient().await;
+    let admin = Some(app.token.as_str());
+    let far = "-262143-01-01";
+    for (path, status, issue) in [
+        (format!("/AuditEvent?date=lt{far}"), 400, "invalid"),
+        (
+            format!("/Slot?schedule={doctor}&start=ge{far}"),
+            400,
+            "invalid",
+        ),
+        (
+            format!(
+                "/AuditEvent/{}.zzzzzzzzzzzzz.1",
+                uuid::Uuid::new_v4().simple()
+            ),
+            404,
+            "not-found",
+        ),
+        (
+            "/Practitioner?_offset=18446744073709551615".to_owned(),
+            400,
+            "invalid",
+        ),
+        (
+            "/Patient?_offset=9223372036854775808".to_owned(),
+            400,
+            "invalid",
+        ),
+        ("/Patient?name:exact=Zzz".to_owned(), 400, "invalid"),
+        (
+            format!("/Slot?schedule={doctor}&status:not=free"),
+            400,
+            "invalid",
+        ),
+        (
+            format!("/Patient?_id={patient}&_id={}", uuid::Uuid::new_v4()),
+            400,
+            "invalid",
+        ),
+        ("/Patient?name=a%00b".to_owned(), 400, "invalid"),
+        ("/Patient?_format=xml".to_owned(), 406, "not-supported"),
+    ] {
+        let (s, b) = get(&app, admin, &path).await;
+        outcome(s, &b, status, issue);
+    }
+    let root = app.base.trim_end_matches("/api");
+    let res = reqwest::Client::new()
+        .get(format!("{root}/fhir/R4/Patient"))
+        .bearer_auth(&app.token)
+        .header("accept", "application/fhir+xml")
         .send()
         .await
         .unwrap();
-    let (s, b) = (res.status(), res.json::<Value>().await.unwrap());
-    outcome(s, &b, 412, "multiple-matches");
+    assert_eq!(res.status(), StatusCode::NOT_ACCEPTABLE);
+    let find = parameters(json!([{"name": "start", "valueDate": "2030-01-01"}]));
+    let res = reqwest::Client::new()
+        .post(format!("{root}/fhir/R4/Appointment/$find"))
+        .bearer_auth(&app.token)
+        .header("content-type", "text/plain")
+        .body(find.to_string())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::UNSUPPORTED_MEDIA_TYPE);
+    let bogus = parameters(json!([{"name": "bogus", "valueString": "x"}]));
+    let (s, b) = fhir(&app, admin, Method::POST, "/Appointment/$find", bogus).await;
+    outcome(s, &b, 400, "invalid");
+    // A reason with a control character cancels nothing.
+    let (s, b) = app.book(&patient, &doctor, &slot).await;
+    assert_eq!(s, StatusCode::CREATED, "{b}");
+    let id = b["data"]["id"].as_str().unwrap().to_owned();
+    let cancel = parameters(
+        json!([{"name": "appointment", "resource": {"resourceType": "Appointment",
+        "id": id, "status": "cancelled", "cancelationReason": {"text": "x\u{0}y"}}}]),
+    );
+    let (s, b) = fhir(&app, admin, Method::POST, "/Appointment/$book", cancel).await;
+    outcome(s, &b, 400, "invalid");
+    let (_, a) = app.get(&format!("/appointments/{id}")).await;
+    assert_eq!(a["data"]["status"], "PENDING", "{a}");
+    // Nothing that exists: an empty Bundle; an appointment by its id alone.
+    let nobody = uuid::Uuid::new_v4();
+    let (s, b) = get(
+        &app,
+        admin,
+        &format!("/Appointment?patient=Patient/{nobody}"),
+    )
+    .await;
+    assert_eq!((s, ids(&b)), (StatusCode::OK, vec![]), "{b}");
+    let (s, b) = get(&app, admin, &format!("/Appointment?_id={id}")).await;
+    assert_eq!((s, ids(&b)), (StatusCode::OK, vec![id.clone()]), "{b}");
+    let (s, b) = get(&app, admin, "/Patient?_count=0").await;
+    assert_eq!((s, ids(&b)), (StatusCode::OK, vec![]), "{b}");
+    assert!(b["total"].as_u64().unwrap() >= 1, "{b}");
 }
 
 /// A hold made through FHIR lapses like any other: once past its deadline it reads
@@ -479,6 +605,7 @@ async fn a_fhir_hold_expires(app: TestApp) {
 }
 
 backends!(
+    odd_input_is_refused,
     a_fhir_hold_expires,
     if_none_exist_books_once,
     the_statement_lists_what_is_served,

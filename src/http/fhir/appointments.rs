@@ -129,14 +129,32 @@ impl Wanted {
     }
 }
 
-/// The appointments the search can match, read by the narrowest of its filters.
+/// The appointments the search can match, read by the narrowest of its filters. A patient,
+/// doctor, slot or appointment that does not exist matches nothing (an empty search, as FHIR
+/// answers, rather than a 404).
 async fn candidates(app: &AppState, w: &Wanted) -> Result<Vec<Appointment>, ApiError> {
+    let missing_is_none = |r: Result<Vec<Appointment>, ApiError>| match r {
+        Err(e) if e.status == StatusCode::NOT_FOUND => Ok(vec![]),
+        other => other,
+    };
     let status = match w.statuses.as_deref() {
         Some([one]) => Some(*one),
         _ => None,
     };
+    if let Some(id) = w.id.as_deref() {
+        let Ok(id) = appointment_id(id) else {
+            return Ok(vec![]);
+        };
+        let one = app
+            .store
+            .get_appointment(id)
+            .await
+            .map(|d| vec![d.appointment]);
+        return missing_is_none(one.map_err(ApiError::from));
+    }
     if let Some(p) = w.patient {
-        return every(|page| app.store.patient_appointments(p, status, page)).await;
+        let all = every(|page| app.store.patient_appointments(p, status, page)).await;
+        return missing_is_none(all);
     }
     let (doctor, date) = match (w.doctor, w.slot) {
         (Some(d), _) => (d, w.single_day()),
@@ -149,7 +167,7 @@ async fn candidates(app: &AppState, w: &Wanted) -> Result<Vec<Appointment>, ApiE
             let day = w.single_day().ok_or_else(|| {
                 invalid(
                     "patient",
-                    "a search of appointments names a patient, a practitioner, a slot or one date",
+                    "a search of appointments names a patient, a practitioner, a slot, an _id or one date",
                 )
             })?;
             return Ok(app.store.day_sheet(day).await?.appointments);
@@ -160,7 +178,7 @@ async fn candidates(app: &AppState, w: &Wanted) -> Result<Vec<Appointment>, ApiE
         status,
         live_only: false,
     };
-    every(|page| app.store.doctor_appointments(doctor, filter, page)).await
+    missing_is_none(every(|page| app.store.doctor_appointments(doctor, filter, page)).await)
 }
 
 /// What an appointment search may `_include`.
@@ -212,8 +230,17 @@ pub async fn matching(
     app: &AppState,
     caller: &Caller,
     params: &Params,
+    seat: Option<(SlotId, PatientId)>,
 ) -> Result<Vec<Appointment>, ApiError> {
     let mut wanted = Wanted::parse(params)?;
+    // A conditional booking's search is always of the seat it would take.
+    if let Some((slot, patient)) = seat {
+        let elsewhere = wanted.slot.is_some_and(|s| s != slot);
+        if elsewhere || wanted.patient.is_some_and(|p| p != patient) {
+            return Ok(vec![]);
+        }
+        (wanted.slot, wanted.patient) = (Some(slot), Some(patient));
+    }
     let own = match caller.role() {
         Role::Patient => {
             let me = caller.who.patient_id;
@@ -247,7 +274,7 @@ pub async fn search(
     RawQuery(q): RawQuery,
 ) -> Result<Response, ApiError> {
     let params = Params::of(q.as_deref(), "Appointment")?;
-    let found = matching(&app, &caller, &params).await?;
+    let found = matching(&app, &caller, &params, None).await?;
     let total = found.len();
     let page = page_of(found, &params);
     record_reads(

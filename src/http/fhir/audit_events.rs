@@ -52,7 +52,7 @@ fn parse_id(raw: &str) -> Option<(PatientId, DateTime<Utc>, i64)> {
     let patient = uuid::Uuid::parse_str(parts.next()?).ok()?;
     let at = DateTime::from_timestamp_micros(i64::from_str_radix(parts.next()?, 36).ok()?)?;
     let row = i64::from_str_radix(parts.next()?, 36).ok()?;
-    let done = parts.next().is_none();
+    let done = parts.next().is_none() && super::search::in_calendar(at);
     done.then_some((PatientId(patient), at, row))
 }
 

@@ -147,13 +147,15 @@ pub const OPERATIONS: &[(&str, &str)] = &[
 pub fn scopes(role: crate::domain::user::Role) -> &'static str {
     use crate::domain::user::Role::*;
     match role {
-        Patient => "patient/Patient.r patient/Appointment.crus patient/Slot.rs patient/Schedule.rs patient/Practitioner.rs patient/PractitionerRole.rs",
-        Doctor | Scheduler | Admin => "user/*.cruds",
+        Patient => "patient/Patient.rs patient/Appointment.crus patient/AuditEvent.rs patient/Slot.rs patient/Schedule.rs patient/Practitioner.rs patient/PractitionerRole.rs",
+        Doctor => "user/Patient.r user/Appointment.rs user/Slot.rs user/Schedule.rs user/Practitioner.rs user/PractitionerRole.rs",
+        Scheduler => "user/Patient.rs user/Appointment.crus user/Slot.rs user/Schedule.rs user/Practitioner.rs user/PractitionerRole.rs",
+        Admin => "user/Patient.rs user/Appointment.crus user/AuditEvent.rs user/Slot.rs user/Schedule.rs user/Practitioner.rs user/PractitionerRole.rs",
     }
 }
 
 /// The `CapabilityStatement` of this server.
-pub fn statement(base: &str) -> Value {
+pub fn statement(base: &str, cors: bool) -> Value {
     let resources: Vec<Value> = SERVED
         .iter()
         .map(|r| {
@@ -196,11 +198,10 @@ pub fn statement(base: &str) -> Value {
             "mode": "server",
             "documentation": "Search parameters not listed are refused (400). Bearer tokens from POST /api/auth/login; a patient's token reaches only that patient's own records.",
             "security": {
-                "cors": true,
-                "service": [{"coding": [{
-                    "system": "http://terminology.hl7.org/CodeSystem/restful-security-service",
-                    "code": "SMART-on-FHIR",
-                }]}],
+                "cors": cors,
+                // Bearer tokens with SMART-style scopes, but no SMART App Launch: the service
+                // is said in words rather than claimed with SMART-on-FHIR's code.
+                "service": [{"text": "carebook bearer tokens (POST /api/auth/login) with SMART-style scopes by role; no SMART App Launch"}],
                 "description": format!("Send carebook's access token as a Bearer token. Token endpoint: {root}/api/auth/login; scopes by role in {base}/.well-known/smart-configuration."),
             },
             "resource": resources,
@@ -210,7 +211,8 @@ pub fn statement(base: &str) -> Value {
 
 /// `GET /fhir/R4/metadata`
 pub async fn metadata(State(app): State<AppState>, headers: HeaderMap) -> Response {
-    answer(StatusCode::OK, &statement(&base(&app, &headers)))
+    let cors = !app.settings.cors_origins.is_empty();
+    answer(StatusCode::OK, &statement(&base(&app, &headers), cors))
 }
 
 /// `GET /fhir/R4/.well-known/smart-configuration`: where tokens come from and what they
@@ -220,17 +222,21 @@ pub async fn smart(State(app): State<AppState>, headers: HeaderMap) -> Response 
     use crate::domain::user::Role::*;
     let base = base(&app, &headers);
     let root = base.trim_end_matches("/fhir/R4");
-    let mut scopes: Vec<&str> = [Patient, Doctor]
+    let mut listed: Vec<&str> = Vec::new();
+    for scope in [Patient, Doctor, Scheduler, Admin]
         .into_iter()
         .flat_map(|r| scopes(r).split(' '))
-        .collect();
-    scopes.dedup();
+    {
+        if !listed.contains(&scope) {
+            listed.push(scope);
+        }
+    }
     let body = json!({
         "issuer": root,
         "token_endpoint": format!("{root}/api/auth/login"),
         "token_endpoint_auth_methods_supported": [],
         "grant_types_supported": [],
-        "scopes_supported": scopes,
+        "scopes_supported": listed,
         "response_types_supported": [],
         "capabilities": ["permission-patient", "permission-user", "permission-v2"],
         "code_challenge_methods_supported": [],

@@ -50,4 +50,5 @@ pub fn router(state: AppState) -> Router<AppState> {
             state,
             super::policy::authorize,
         ))
+        .route_layer(axum::middleware::from_fn(outcome::negotiate))
 }

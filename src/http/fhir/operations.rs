@@ -14,6 +14,7 @@ use super::appointments::{appointment_id, current};
 use super::outcome::{answer, invalid};
 use super::resources::{instant, reference, slot_end};
 use super::search::{bundle, reference_id, token_code, Entry, Params, MAX_COUNT};
+use crate::domain::appointment::REASON_MAX;
 use crate::domain::search::{SlotSearch, MAX_RANGE_DAYS};
 use crate::domain::slot::Slot;
 use crate::domain::user::Role;
@@ -25,13 +26,59 @@ use crate::http::rules::within_reach;
 use crate::http::state::AppState;
 
 /// A `Parameters` body.
-fn parameters(body: &Bytes) -> Result<Value, ApiError> {
+/// A `Parameters` body in JSON (`application/fhir+json` or `application/json`), each
+/// parameter one of `names`, no text holding a control character other than FHIR's line
+/// breaks and tabs.
+fn parameters(headers: &HeaderMap, body: &Bytes, names: &[&str]) -> Result<Value, ApiError> {
+    let kind = headers
+        .get(axum::http::header::CONTENT_TYPE)
+        .map(|v| v.to_str().unwrap_or("?").to_ascii_lowercase());
+    if kind.is_some_and(|k| !k.split(';').next().unwrap_or("").trim().ends_with("json")) {
+        return Err(ApiError::for_status(StatusCode::UNSUPPORTED_MEDIA_TYPE));
+    }
     let v: Value = serde_json::from_slice(body)
         .map_err(|_| invalid("body", "must be a FHIR Parameters resource in JSON"))?;
     if v["resourceType"] != "Parameters" {
         return Err(invalid("resourceType", "must be Parameters"));
     }
+    let list = match &v["parameter"] {
+        Value::Null => &Vec::new(),
+        Value::Array(list) => list,
+        _ => return Err(invalid("parameter", "must be a list")),
+    };
+    for p in list {
+        let name = p["name"].as_str().unwrap_or_default();
+        if !names.contains(&name) {
+            return Err(invalid(
+                "parameter",
+                format!(
+                    "'{name}' is not a parameter of this operation; these are: {}",
+                    names.join(", ")
+                ),
+            ));
+        }
+    }
+    if has_control(&v) {
+        return Err(invalid(
+            "body",
+            "must hold no control characters other than line breaks and tabs",
+        ));
+    }
     Ok(v)
+}
+
+/// Whether any text in `v` holds a control character FHIR's strings do not allow.
+fn has_control(v: &Value) -> bool {
+    match v {
+        Value::String(s) => s
+            .chars()
+            .any(|c| c.is_control() && !matches!(c, '\n' | '\r' | '\t')),
+        Value::Array(a) => a.iter().any(has_control),
+        Value::Object(m) => m
+            .iter()
+            .any(|(k, v)| has_control(&Value::String(k.clone())) || has_control(v)),
+        _ => false,
+    }
 }
 
 /// The parameter called `name`.
@@ -65,12 +112,19 @@ fn moment(body: &Value, name: &str) -> Result<Option<DateTime<Utc>>, ApiError> {
     let Some(raw) = param(body, name).and_then(text) else {
         return Ok(None);
     };
-    if let Ok(d) = NaiveDate::parse_from_str(raw, "%Y-%m-%d") {
-        return Ok(d.and_hms_opt(0, 0, 0).map(|t| t.and_utc()));
+    let at = match NaiveDate::parse_from_str(raw, "%Y-%m-%d") {
+        Ok(d) => d.and_hms_opt(0, 0, 0).map(|t| t.and_utc()),
+        Err(_) => DateTime::parse_from_rfc3339(raw)
+            .ok()
+            .map(|t| t.with_timezone(&Utc)),
+    };
+    match at.filter(|t| super::search::in_calendar(*t)) {
+        Some(t) => Ok(Some(t)),
+        None => Err(invalid(
+            name,
+            "must be a date or a dateTime with its offset, in the years 1 to 9999",
+        )),
     }
-    DateTime::parse_from_rfc3339(raw)
-        .map(|t| Some(t.with_timezone(&Utc)))
-        .map_err(|_| invalid(name, "must be a date or a dateTime with its offset"))
 }
 
 /// The patient an operation is for: the one named, or the calling patient themself.
@@ -115,7 +169,18 @@ pub async fn find(
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response, ApiError> {
-    let body = parameters(&body)?;
+    let body = parameters(
+        &headers,
+        &body,
+        &[
+            "start",
+            "end",
+            "specialty",
+            "practitioner",
+            "patient",
+            "_count",
+        ],
+    )?;
     let start = moment(&body, "start")?
         .unwrap_or_else(Utc::now)
         .max(Utc::now());
@@ -250,12 +315,14 @@ fn seat_of(caller: &Caller, body: &Value) -> Result<(SlotId, PatientId), ApiErro
 }
 
 /// The appointment an `If-None-Exist` header (an Appointment search, e.g.
-/// `patient=Patient/…&slot=Slot/…&status=pending,booked`) finds: the one match, which is
-/// answered instead of a new booking; none, and the booking goes ahead; several, 412.
+/// `status=pending,booked`) finds among this patient's on this slot: the one match, which is
+/// answered instead of a new booking; none, and the booking goes ahead; several, 412. The
+/// seat asked for always narrows the search, so another patient's booking never answers it.
 async fn existing(
     app: &AppState,
     caller: &Caller,
     headers: &HeaderMap,
+    (slot, patient): (SlotId, PatientId),
 ) -> Result<Option<crate::domain::appointment::Appointment>, ApiError> {
     let Some(raw) = headers.get("if-none-exist") else {
         return Ok(None);
@@ -265,7 +332,8 @@ async fn existing(
         .map_err(|_| invalid("If-None-Exist", "must be an Appointment search query"))?;
     let query = query.trim().trim_start_matches("Appointment?");
     let params = Params::of(Some(query), "Appointment")?;
-    let mut found = super::appointments::matching(app, caller, &params).await?;
+    let seat = Some((slot, patient));
+    let mut found = super::appointments::matching(app, caller, &params, seat).await?;
     match found.len() {
         0 => Ok(None),
         1 => Ok(found.pop()),
@@ -286,7 +354,7 @@ async fn hold_seat(
     body: &Value,
 ) -> Result<crate::domain::appointment::Appointment, ApiError> {
     let (slot, patient) = seat_of(caller, body)?;
-    if let Some(a) = existing(app, caller, headers).await? {
+    if let Some(a) = existing(app, caller, headers, (slot, patient)).await? {
         return Ok(a);
     }
     let s = match app.store.get_slot(slot).await {
@@ -294,7 +362,16 @@ async fn hold_seat(
         Err(e) => return Err(e.into()),
     };
     let request = json!({"patient_id": patient, "doctor_id": s.doctor_id, "time_slot_id": s.id});
-    let booked = take_seat(app, caller, headers, request).await?;
+    let booked = match take_seat(app, caller, headers, request).await {
+        // A parallel conditional request took this seat first: answer what it made.
+        Err(e) if e.code == "ALREADY_BOOKED" => {
+            match existing(app, caller, headers, (slot, patient)).await? {
+                Some(a) => return Ok(a),
+                None => return Err(e),
+            }
+        }
+        other => other?,
+    };
     app.availability.touch(s.doctor_id);
     crate::observability::booking(
         if booked.replayed {
@@ -315,7 +392,7 @@ pub async fn hold(
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response, ApiError> {
-    let body = parameters(&body)?;
+    let body = parameters(&headers, &body, &["appointment", "slot", "patient"])?;
     let a = hold_seat(&app, &caller, &headers, &body).await?;
     Ok(answer(StatusCode::OK, &current(&app, &caller, a.id).await?))
 }
@@ -329,22 +406,32 @@ pub async fn book(
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response, ApiError> {
-    let body = parameters(&body)?;
+    let body = parameters(&headers, &body, &["appointment"])?;
     let resource = param(&body, "appointment")
         .map(|p| &p["resource"])
         .filter(|r| r["resourceType"] == "Appointment")
         .ok_or_else(|| invalid("appointment", "is required: the Appointment to book"))?;
     let actor = || caller.actor();
+    if !(resource["id"].is_null() || resource["id"].is_string()) {
+        return Err(invalid(
+            "appointment.id",
+            "must be the text of an Appointment's id",
+        ));
+    }
     let id = match resource["id"].as_str() {
         None => hold_seat(&app, &caller, &headers, &body).await?.id,
         Some(raw) => {
             let id = appointment_id(raw)?;
             if resource["status"] == "cancelled" {
                 let why = resource["cancelationReason"]["text"].as_str();
-                let why = why
-                    .map(str::trim)
-                    .filter(|w| !w.is_empty())
-                    .map(|w| w.chars().take(2000).collect());
+                let why = why.map(str::trim).filter(|w| !w.is_empty());
+                if why.is_some_and(|w| w.chars().count() > REASON_MAX) {
+                    return Err(invalid(
+                        "cancelationReason.text",
+                        format!("must be at most {REASON_MAX} characters"),
+                    ));
+                }
+                let why = why.map(str::to_owned);
                 let done = app.store.cancel(id, why, actor()).await;
                 let a = within_reach(&app, &caller, done).await?;
                 app.availability.touch(a.doctor_id);

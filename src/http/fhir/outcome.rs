@@ -31,7 +31,7 @@ pub fn issue_code(status: StatusCode, code: &str) -> &'static str {
         // and carebook's own code beside it says which.
         "UNAUTHORIZED" | "INVALID_CREDENTIALS" | "FORBIDDEN" => "security",
         "RATE_LIMITED" => "throttled",
-        "METHOD_NOT_ALLOWED" => "not-supported",
+        "METHOD_NOT_ALLOWED" | "NOT_ACCEPTABLE" => "not-supported",
         "PRECONDITION_FAILED" => "multiple-matches",
         "SERVICE_UNAVAILABLE" => "transient",
         _ if status.is_server_error() => "exception",
@@ -72,6 +72,43 @@ pub async fn restate(req: Request, next: Next) -> Response {
     Response::from_parts(parts, Body::from(body))
 }
 
+/// Refuses (406) a request that accepts no JSON: an `Accept` naming none of `*/*`,
+/// `application/*` or a JSON type, or a `_format` other than JSON. The facade speaks FHIR's
+/// JSON only.
+pub async fn negotiate(req: Request, next: Next) -> Response {
+    let json = |m: &str| {
+        let m = m
+            .split(';')
+            .next()
+            .unwrap_or("")
+            .trim()
+            .to_ascii_lowercase();
+        m == "*/*" || m == "application/*" || m.ends_with("json") || m == "json"
+    };
+    let accepts = req
+        .headers()
+        .get_all(header::ACCEPT)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .map(str::to_owned)
+        .collect::<Vec<_>>();
+    let format = form_urlencoded::parse(req.uri().query().unwrap_or("").as_bytes())
+        .find(|(k, _)| k == "_format")
+        .map(|(_, v)| v.into_owned());
+    let refused = (!accepts.is_empty() && !accepts.iter().any(|a| json(a)))
+        || format.is_some_and(|f| !json(&f));
+    if refused {
+        return ApiError::new(
+            StatusCode::NOT_ACCEPTABLE,
+            "NOT_ACCEPTABLE",
+            "This server answers in FHIR's JSON only (application/fhir+json)",
+        )
+        .into_response();
+    }
+    next.run(req).await
+}
+
 /// A FHIR resource or Bundle as the answer, with the FHIR media type.
 pub fn answer(status: StatusCode, body: &Value) -> Response {
     (
@@ -94,7 +131,7 @@ pub fn versioned(headers: &HeaderMap, resource: &Value) -> Response {
         .flat_map(|v| v.split(','))
         .any(|t| {
             let t = t.trim();
-            t == "*" || t == etag || t.trim_start_matches("W/") == &etag[2..]
+            t == "*" || t.strip_prefix("W/").unwrap_or(t) == &etag[2..]
         });
     let mut res = if unchanged {
         StatusCode::NOT_MODIFIED.into_response()
@@ -103,6 +140,12 @@ pub fn versioned(headers: &HeaderMap, resource: &Value) -> Response {
     };
     if let Ok(v) = HeaderValue::from_str(&etag) {
         res.headers_mut().insert(header::ETAG, v);
+    }
+    let modified = resource["meta"]["lastUpdated"].as_str();
+    let modified = modified.and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok());
+    let http_date = modified.map(|t| t.to_utc().format("%a, %d %b %Y %H:%M:%S GMT").to_string());
+    if let Some(v) = http_date.and_then(|t| HeaderValue::from_str(&t).ok()) {
+        res.headers_mut().insert(header::LAST_MODIFIED, v);
     }
     res
 }

@@ -8,7 +8,7 @@ use axum::response::Response;
 
 use super::outcome::{answer, base, invalid, versioned};
 use super::resources::patient;
-use super::search::{bundle, every, page_of, token_code, Entry, Params};
+use super::search::{bundle, every, page_of, token_in, Entry, Params};
 use crate::domain::page::Page;
 use crate::domain::patient::{Patient, PatientQuery};
 use crate::domain::user::{AccessAction, Role};
@@ -72,7 +72,7 @@ pub async fn search(
     let email = params.one("email").map(str::to_lowercase);
     let name = params.one("name");
     let id = match (params.one("identifier"), params.one("_id")) {
-        (Some(i), _) => Some(patient_id(token_code(i))),
+        (Some(i), _) => Some(token_in(i, super::resources::URI_SYSTEM).and_then(patient_id)),
         (None, Some(i)) => Some(patient_id(i)),
         (None, None) => None,
     };
@@ -97,7 +97,9 @@ pub async fn search(
             (None, None, None, None) => {
                 let page = Page::new(Some(params.count.max(1) as i64), Some(params.offset as i64));
                 let found = app.store.list_patients(page).await?;
-                return answer_page(&app, &caller, &headers, &params, found.total as usize, found.items).await;
+                // `_count=0` asks for the total alone.
+                let items = found.items.into_iter().take(params.count).collect();
+                return answer_page(&app, &caller, &headers, &params, found.total as usize, items).await;
             }
         },
     };

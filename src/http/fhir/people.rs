@@ -9,7 +9,7 @@ use serde_json::Value;
 use super::outcome::base;
 use super::outcome::versioned;
 use super::resources::{practitioner, practitioner_role, schedule};
-use super::search::{bundle, every, page_of, reference_id, token_code, Entry, Params};
+use super::search::{bundle, every, page_of, reference_id, token_code, token_in, Entry, Params};
 use crate::domain::doctor::Doctor;
 use crate::domain::DoctorId;
 use crate::http::error::ApiError;
@@ -74,11 +74,16 @@ pub async fn practitioners(
 ) -> Result<Response, ApiError> {
     let params = Params::of(q.as_deref(), "Practitioner")?;
     let name = params.one("name").map(str::to_owned);
-    let licence = params.one("identifier").map(|v| token_code(v).to_owned());
+    // Outer `None`: not asked; inner `None`: another system's identifier, which no doctor has.
+    let licence = params
+        .one("identifier")
+        .map(|v| token_in(v, super::resources::LICENCE).map(str::to_owned));
     let id = wanted_id(&params);
     let keep = |d: &Doctor| {
         Ok(name.as_deref().is_none_or(|n| name_matches(&d.name, n))
-            && licence.as_deref().is_none_or(|l| d.license_number == l)
+            && licence
+                .as_ref()
+                .is_none_or(|l| l.as_deref() == Some(d.license_number.as_str()))
             && is(&id, d))
     };
     search(&app, &headers, "Practitioner", params, keep, practitioner).await

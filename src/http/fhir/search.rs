@@ -39,6 +39,12 @@ pub fn includes<'a>(params: &'a Params, allowed: &[&str]) -> Result<Vec<&'a str>
     Ok(wanted)
 }
 
+/// The furthest a search pages (`_offset`).
+pub const MAX_OFFSET: usize = 1_000_000_000;
+
+/// Parameters that may repeat, their values ANDed: the bounds of a date range, and `_include`.
+const REPEATABLE: &[&str] = &["start", "date", "_include"];
+
 /// Parameters every search takes besides its own.
 const COMMON: &[&str] = &["_count", "_offset", "_format", "_include"];
 
@@ -69,9 +75,11 @@ impl Params {
         let pairs: Vec<(String, String)> = form_urlencoded::parse(raw.unwrap_or("").as_bytes())
             .map(|(k, v)| (k.into_owned(), v.into_owned()))
             .collect();
-        for (k, _) in &pairs {
-            let name = k.split(':').next().unwrap_or_default();
-            if !known.contains(&name) && !COMMON.contains(&name) {
+        for (i, (k, v)) in pairs.iter().enumerate() {
+            if k.contains(':') {
+                return Err(invalid(k, "search modifiers are not supported"));
+            }
+            if !known.contains(&k.as_str()) && !COMMON.contains(&k.as_str()) {
                 return Err(invalid(
                     k,
                     format!(
@@ -80,6 +88,25 @@ impl Params {
                     ),
                 ));
             }
+            if v.chars().any(char::is_control) || v.len() > 1000 {
+                return Err(invalid(
+                    k,
+                    "must be at most 1000 characters, none a control character",
+                ));
+            }
+            // Repeated, a parameter means AND in FHIR; only the date ranges (and `_include`)
+            // are served that way, so another repeat is refused rather than half applied.
+            let repeats =
+                !REPEATABLE.contains(&k.as_str()) && pairs[..i].iter().any(|(o, _)| o == k);
+            if repeats {
+                return Err(invalid(
+                    k,
+                    "must be sent once (a comma-separated list means OR)",
+                ));
+            }
+            if k == "_id" && v.contains(',') {
+                return Err(invalid(k, "must name one id"));
+            }
         }
         let number = |name: &str, default: usize, most: usize| -> Result<usize, ApiError> {
             match pairs.iter().find(|(k, _)| k == name) {
@@ -87,12 +114,13 @@ impl Params {
                 Some((_, v)) => v
                     .trim()
                     .parse::<usize>()
-                    .map(|n| n.min(most))
-                    .map_err(|_| invalid(name, "must be a whole number")),
+                    .ok()
+                    .filter(|n| v.trim().bytes().all(|b| b.is_ascii_digit()) && *n <= most)
+                    .ok_or_else(|| invalid(name, format!("must be a whole number up to {most}"))),
             }
         };
-        let count = number("_count", DEFAULT_COUNT, MAX_COUNT)?;
-        let offset = number("_offset", 0, usize::MAX)?;
+        let count = number("_count", DEFAULT_COUNT, usize::MAX)?.min(MAX_COUNT);
+        let offset = number("_offset", 0, MAX_OFFSET)?;
         Ok(Self {
             pairs,
             count,
@@ -149,6 +177,16 @@ pub fn reference_id(raw: &str, kind: &str, field: &str) -> Result<Uuid, ApiError
     Uuid::parse_str(id).map_err(|_| invalid(field, format!("names no {kind} of this server")))
 }
 
+/// A token parameter's code when its system (if it names one) is `system`: `system|code`,
+/// `|code` or `code`. Another system matches nothing.
+pub fn token_in<'a>(raw: &'a str, system: &str) -> Option<&'a str> {
+    match raw.split_once('|') {
+        Some((s, code)) if s.is_empty() || s == system => Some(code.trim()),
+        Some(_) => None,
+        None => Some(raw.trim()),
+    }
+}
+
 /// A token parameter's code (`system|code` or `code`).
 pub fn token_code(raw: &str) -> &str {
     raw.rsplit_once('|').map_or(raw, |(_, c)| c).trim()
@@ -201,12 +239,21 @@ impl Range {
 /// The span a date or instant value covers: a whole day (UTC) for a date, one second for an
 /// instant given to the second.
 fn period(raw: &str) -> Option<(DateTime<Utc>, DateTime<Utc>)> {
-    if let Ok(d) = NaiveDate::parse_from_str(raw, "%Y-%m-%d") {
-        let start = d.and_hms_opt(0, 0, 0)?.and_utc();
-        return Some((start, start + chrono::Duration::days(1)));
-    }
-    let t = DateTime::parse_from_rfc3339(raw).ok()?.with_timezone(&Utc);
-    Some((t, t + chrono::Duration::seconds(1)))
+    let (start, span) = match NaiveDate::parse_from_str(raw, "%Y-%m-%d") {
+        Ok(d) => (d.and_hms_opt(0, 0, 0)?.and_utc(), chrono::Duration::days(1)),
+        Err(_) => (
+            DateTime::parse_from_rfc3339(raw).ok()?.with_timezone(&Utc),
+            chrono::Duration::seconds(1),
+        ),
+    };
+    in_calendar(start).then_some((start, start + span))
+}
+
+/// Whether an instant is within the years 1 to 9999, where every date the facade computes
+/// from it (a day or a season either side) stays inside chrono's calendar.
+pub fn in_calendar(t: DateTime<Utc>) -> bool {
+    use chrono::Datelike;
+    (1..=9999).contains(&t.year())
 }
 
 /// One entry of a searchset: a match or an included resource.
@@ -236,8 +283,10 @@ impl Entry {
 pub fn bundle(base: &str, kind: &str, params: &Params, total: usize, page: Vec<Entry>) -> Value {
     let link = |offset: usize| format!("{base}/{kind}?{}", params.query_at(offset));
     let mut links = vec![json!({"relation": "self", "url": link(params.offset)})];
-    if params.count > 0 && params.offset + params.count < total {
-        links.push(json!({"relation": "next", "url": link(params.offset + params.count)}));
+    if params.count > 0 && params.offset.saturating_add(params.count) < total {
+        links.push(
+            json!({"relation": "next", "url": link(params.offset.saturating_add(params.count))}),
+        );
     }
     if params.offset > 0 {
         let previous = params.offset.saturating_sub(params.count);
