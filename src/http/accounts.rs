@@ -63,7 +63,7 @@ pub struct TokenUser {
 /// A new token pair.
 #[derive(Serialize, ToSchema)]
 #[schema(example = json!({"access_token": "eyJhbGciOiJIUzI1NiIsImtpZCI6ImsxIn0...", "token_type": "Bearer",
-    "expires_in": 900, "refresh_token": "5f0c...:secret", "scope": "user/*.cruds", "user": {"id": "6a1f0c3e-2b4d-4e8f-9a0b-1c2d3e4f5a6b",
+    "expires_in": 900, "refresh_token": "5f0c...:secret", "scope": "user/Patient.rs user/Appointment.crus user/AuditEvent.rs user/Slot.rs user/Schedule.rs user/Practitioner.rs user/PractitionerRole.rs", "user": {"id": "6a1f0c3e-2b4d-4e8f-9a0b-1c2d3e4f5a6b",
     "email": "admin@localhost", "role": "admin", "doctor_id": null, "patient_id": null}}))]
 pub struct TokenView {
     /// Send as `Authorization: Bearer <access_token>`.
