@@ -9,9 +9,9 @@ use axum::extract::{Path, RawQuery, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 
-use super::outcome::{answer, base, invalid, versioned};
+use super::outcome::{answer, base, versioned};
 use super::resources::{self, appointment, statuses_of, Times};
-use super::search::{bundle, every, includes, page_of, reference_id, Entry, Params, Range};
+use super::search::{bundle, every, page_of, Entry, Params, Range};
 use crate::domain::appointment::{Appointment, AppointmentStatus};
 use crate::domain::slot::Slot;
 use crate::domain::store::AppointmentFilter;
@@ -75,18 +75,11 @@ struct Wanted {
 
 impl Wanted {
     fn parse(params: &Params) -> Result<Self, ApiError> {
-        let patient = match params.one("patient") {
-            Some(r) => Some(PatientId(reference_id(r, "Patient", "patient")?)),
-            None => None,
-        };
-        let doctor = match params.one("practitioner") {
-            Some(r) => Some(DoctorId(reference_id(r, "Practitioner", "practitioner")?)),
-            None => None,
-        };
-        let slot = match params.one("slot") {
-            Some(r) => Some(SlotId(reference_id(r, "Slot", "slot")?)),
-            None => None,
-        };
+        let patient = params.reference("patient", "Patient")?.map(PatientId);
+        let doctor = params
+            .reference("practitioner", "Practitioner")?
+            .map(DoctorId);
+        let slot = params.reference("slot", "Slot")?.map(SlotId);
         let mut statuses: Option<Vec<AppointmentStatus>> = None;
         for s in params
             .all("status")
@@ -94,7 +87,7 @@ impl Wanted {
             .filter(|s| !s.is_empty())
         {
             let of = statuses_of(s).ok_or_else(|| {
-                invalid("status", format!("'{s}' is not an Appointment status carebook uses (pending, booked, fulfilled, cancelled, noshow)"))
+                ApiError::field("status", format!("'{s}' is not an Appointment status carebook uses (pending, booked, fulfilled, cancelled, noshow)"))
             })?;
             statuses.get_or_insert_with(Vec::new).extend_from_slice(of);
         }
@@ -165,7 +158,7 @@ async fn candidates(app: &AppState, w: &Wanted) -> Result<Vec<Appointment>, ApiE
         },
         (None, None) => {
             let day = w.single_day().ok_or_else(|| {
-                invalid(
+                ApiError::field(
                     "patient",
                     "a search of appointments names a patient, a practitioner, a slot, an _id or one date",
                 )
@@ -181,23 +174,16 @@ async fn candidates(app: &AppState, w: &Wanted) -> Result<Vec<Appointment>, ApiE
     missing_is_none(every(|page| app.store.doctor_appointments(doctor, filter, page)).await)
 }
 
-/// What an appointment search may `_include`.
-const INCLUDES: [&str; 3] = [
-    "Appointment:patient",
-    "Appointment:practitioner",
-    "Appointment:slot",
-];
-
 /// The patients, doctors and slots a page of appointments names, once each, as `_include`
 /// asks. The patients' access records are the page's own (written before).
 async fn included(
     app: &AppState,
     page: &[Appointment],
     slots: &HashMap<SlotId, Slot>,
-    wanted: &[&str],
+    params: &Params,
 ) -> Result<Vec<Entry>, ApiError> {
     let mut out = Vec::new();
-    if wanted.contains(&"Appointment:patient") {
+    if params.includes("Appointment:patient") {
         let ids: BTreeSet<PatientId> = page.iter().map(|a| a.patient_id).collect();
         for id in ids {
             out.push(Entry::included(resources::patient(
@@ -205,7 +191,7 @@ async fn included(
             )));
         }
     }
-    if wanted.contains(&"Appointment:practitioner") {
+    if params.includes("Appointment:practitioner") {
         let ids: BTreeSet<DoctorId> = page.iter().map(|a| a.doctor_id).collect();
         for id in ids {
             out.push(Entry::included(resources::practitioner(
@@ -213,7 +199,7 @@ async fn included(
             )));
         }
     }
-    if wanted.contains(&"Appointment:slot") {
+    if params.includes("Appointment:slot") {
         let ids: BTreeSet<SlotId> = page.iter().map(|a| a.time_slot_id).collect();
         out.extend(
             ids.iter()
@@ -298,8 +284,7 @@ pub async fn search(
             Some(Entry::matched(appointment(a, times)))
         })
         .collect();
-    let wanted = includes(&params, &INCLUDES)?;
-    entries.extend(included(&app, &page, &slots, &wanted).await?);
+    entries.extend(included(&app, &page, &slots, &params).await?);
     let body = bundle(
         &base(&app, &headers),
         "Appointment",

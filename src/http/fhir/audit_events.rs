@@ -10,7 +10,7 @@ use serde_json::{json, Value};
 
 use super::outcome::{answer, base, versioned};
 use super::resources::instant;
-use super::search::{bundle, reference_id, Entry, Params, Range};
+use super::search::{bundle, Entry, Params, Range};
 use crate::domain::page::Page;
 use crate::domain::user::{AccessAction, AccessFilter, AccessRecord, Role};
 use crate::domain::{DomainError, PatientId};
@@ -163,10 +163,7 @@ pub async fn search(
     RawQuery(q): RawQuery,
 ) -> Result<Response, ApiError> {
     let params = Params::of(q.as_deref(), "AuditEvent")?;
-    let named = match params.one("patient") {
-        Some(r) => Some(PatientId(reference_id(r, "Patient", "patient")?)),
-        None => None,
-    };
+    let named = params.reference("patient", "Patient")?.map(PatientId);
     let patient = match whose(&caller, named) {
         Ok(p) => p,
         // Another patient's records are not found, as in the API: an empty search.

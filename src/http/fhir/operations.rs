@@ -11,7 +11,7 @@ use chrono::{DateTime, Duration, NaiveDate, Utc};
 use serde_json::{json, Value};
 
 use super::appointments::{appointment_id, current};
-use super::outcome::{answer, invalid};
+use super::outcome::answer;
 use super::resources::{instant, reference, slot_end};
 use super::search::{bundle, reference_id, token_code, Entry, Params, MAX_COUNT};
 use crate::domain::appointment::REASON_MAX;
@@ -37,19 +37,19 @@ fn parameters(headers: &HeaderMap, body: &Bytes, names: &[&str]) -> Result<Value
         return Err(ApiError::for_status(StatusCode::UNSUPPORTED_MEDIA_TYPE));
     }
     let v: Value = serde_json::from_slice(body)
-        .map_err(|_| invalid("body", "must be a FHIR Parameters resource in JSON"))?;
+        .map_err(|_| ApiError::field("body", "must be a FHIR Parameters resource in JSON"))?;
     if v["resourceType"] != "Parameters" {
-        return Err(invalid("resourceType", "must be Parameters"));
+        return Err(ApiError::field("resourceType", "must be Parameters"));
     }
     let list = match &v["parameter"] {
         Value::Null => &Vec::new(),
         Value::Array(list) => list,
-        _ => return Err(invalid("parameter", "must be a list")),
+        _ => return Err(ApiError::field("parameter", "must be a list")),
     };
     for p in list {
         let name = p["name"].as_str().unwrap_or_default();
         if !names.contains(&name) {
-            return Err(invalid(
+            return Err(ApiError::field(
                 "parameter",
                 format!(
                     "'{name}' is not a parameter of this operation; these are: {}",
@@ -59,7 +59,7 @@ fn parameters(headers: &HeaderMap, body: &Bytes, names: &[&str]) -> Result<Value
         }
     }
     if has_control(&v) {
-        return Err(invalid(
+        return Err(ApiError::field(
             "body",
             "must hold no control characters other than line breaks and tabs",
         ));
@@ -120,7 +120,7 @@ fn moment(body: &Value, name: &str) -> Result<Option<DateTime<Utc>>, ApiError> {
     };
     match at.filter(|t| super::search::in_calendar(*t)) {
         Some(t) => Ok(Some(t)),
-        None => Err(invalid(
+        None => Err(ApiError::field(
             name,
             "must be a date or a dateTime with its offset, in the years 1 to 9999",
         )),
@@ -132,7 +132,7 @@ fn patient_of(caller: &Caller, named: Option<&str>) -> Result<PatientId, ApiErro
     match (named, caller.who.patient_id) {
         (Some(r), _) => Ok(PatientId(reference_id(r, "Patient", "patient")?)),
         (None, Some(me)) if caller.role() == Role::Patient => Ok(me),
-        _ => Err(invalid(
+        _ => Err(ApiError::field(
             "patient",
             "is required: the Patient the appointment is for",
         )),
@@ -186,10 +186,13 @@ pub async fn find(
         .max(Utc::now());
     let end = moment(&body, "end")?.unwrap_or(start + Duration::days(7));
     if end <= start {
-        return Err(invalid("end", "must be after start (and after now)"));
+        return Err(ApiError::field(
+            "end",
+            "must be after start (and after now)",
+        ));
     }
     if end - start > Duration::days(MAX_RANGE_DAYS) {
-        return Err(invalid(
+        return Err(ApiError::field(
             "end",
             format!("must be at most {MAX_RANGE_DAYS} days after start"),
         ));
@@ -198,7 +201,7 @@ pub async fn find(
         Some(p) => p["valueInteger"]
             .as_u64()
             .filter(|n| *n >= 1)
-            .ok_or_else(|| invalid("_count", "must be a positive valueInteger"))?
+            .ok_or_else(|| ApiError::field("_count", "must be a positive valueInteger"))?
             as usize,
         None => 20,
     }
@@ -240,7 +243,7 @@ pub async fn find(
                 .collect()
         }
         None => {
-            let search = SlotSearch {
+            let mut search = SlotSearch {
                 specialization: specialty,
                 from,
                 to,
@@ -248,7 +251,6 @@ pub async fn find(
                 limit: MAX_COUNT as i64,
             };
             let mut found = Vec::new();
-            let mut search = search;
             // The search walks days in each doctor's zone; the window is cut here, exactly.
             loop {
                 let page = app.store.find_free_slots(&search).await?;
@@ -275,21 +277,10 @@ pub async fn find(
         .iter()
         .map(|(s, name)| Entry::matched(proposal(s, name.as_deref(), patient)))
         .collect();
-    let params = Params::whole(total);
-    let mut b = bundle(
-        &super::outcome::base(&app, &headers),
-        "Appointment",
-        &params,
-        total,
-        entries,
-    );
-    if let Some(links) = b["link"].as_array_mut() {
-        links.retain(|l| l["relation"] == "self");
-        links[0]["url"] = json!(format!(
-            "{}/Appointment/$find",
-            super::outcome::base(&app, &headers)
-        ));
-    }
+    // One page holding every proposal: its only link is to the operation itself.
+    let base = super::outcome::base(&app, &headers);
+    let mut b = bundle(&base, "Appointment", &Params::whole(total), total, entries);
+    b["link"] = json!([{"relation": "self", "url": format!("{base}/Appointment/$find")}]);
     Ok(answer(StatusCode::OK, &b))
 }
 
@@ -301,7 +292,7 @@ fn seat_of(caller: &Caller, body: &Value) -> Result<(SlotId, PatientId), ApiErro
         Some(a) => a["slot"][0]["reference"].as_str(),
         None => param(body, "slot").and_then(text),
     }
-    .ok_or_else(|| invalid("slot", "is required: the Slot to book"))?;
+    .ok_or_else(|| ApiError::field("slot", "is required: the Slot to book"))?;
     let slot = SlotId(reference_id(slot, "Slot", "slot")?);
     let named = match resource {
         Some(a) => a["participant"].as_array().and_then(|ps| {
@@ -329,7 +320,7 @@ async fn existing(
     };
     let query = raw
         .to_str()
-        .map_err(|_| invalid("If-None-Exist", "must be an Appointment search query"))?;
+        .map_err(|_| ApiError::field("If-None-Exist", "must be an Appointment search query"))?;
     let query = query.trim().trim_start_matches("Appointment?");
     let params = Params::of(Some(query), "Appointment")?;
     let seat = Some((slot, patient));
@@ -410,10 +401,10 @@ pub async fn book(
     let resource = param(&body, "appointment")
         .map(|p| &p["resource"])
         .filter(|r| r["resourceType"] == "Appointment")
-        .ok_or_else(|| invalid("appointment", "is required: the Appointment to book"))?;
+        .ok_or_else(|| ApiError::field("appointment", "is required: the Appointment to book"))?;
     let actor = || caller.actor();
     if !(resource["id"].is_null() || resource["id"].is_string()) {
-        return Err(invalid(
+        return Err(ApiError::field(
             "appointment.id",
             "must be the text of an Appointment's id",
         ));
@@ -426,7 +417,7 @@ pub async fn book(
                 let why = resource["cancelationReason"]["text"].as_str();
                 let why = why.map(str::trim).filter(|w| !w.is_empty());
                 if why.is_some_and(|w| w.chars().count() > REASON_MAX) {
-                    return Err(invalid(
+                    return Err(ApiError::field(
                         "cancelationReason.text",
                         format!("must be at most {REASON_MAX} characters"),
                     ));

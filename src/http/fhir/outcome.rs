@@ -76,28 +76,26 @@ pub async fn restate(req: Request, next: Next) -> Response {
 /// `application/*` or a JSON type, or a `_format` other than JSON. The facade speaks FHIR's
 /// JSON only.
 pub async fn negotiate(req: Request, next: Next) -> Response {
-    let json = |m: &str| {
-        let m = m
+    fn json(media: &str) -> bool {
+        let m = media
             .split(';')
             .next()
             .unwrap_or("")
             .trim()
             .to_ascii_lowercase();
-        m == "*/*" || m == "application/*" || m.ends_with("json") || m == "json"
+        m == "*/*" || m == "application/*" || m.ends_with("json")
+    }
+    let refused = {
+        let mut accepts = (req.headers().get_all(header::ACCEPT).iter())
+            .filter_map(|v| v.to_str().ok())
+            .flat_map(|v| v.split(','))
+            .peekable();
+        let accepts_none = accepts.peek().is_some() && !accepts.any(json);
+        let format = form_urlencoded::parse(req.uri().query().unwrap_or("").as_bytes())
+            .find(|(k, _)| k == "_format")
+            .map(|(_, v)| v.into_owned());
+        accepts_none || format.is_some_and(|f| !json(&f))
     };
-    let accepts = req
-        .headers()
-        .get_all(header::ACCEPT)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(','))
-        .map(str::to_owned)
-        .collect::<Vec<_>>();
-    let format = form_urlencoded::parse(req.uri().query().unwrap_or("").as_bytes())
-        .find(|(k, _)| k == "_format")
-        .map(|(_, v)| v.into_owned());
-    let refused = (!accepts.is_empty() && !accepts.iter().any(|a| json(a)))
-        || format.is_some_and(|f| !json(&f));
     if refused {
         return ApiError::new(
             StatusCode::NOT_ACCEPTABLE,
@@ -163,11 +161,6 @@ pub fn base(app: &crate::http::state::AppState, headers: &HeaderMap) -> String {
         }
     };
     format!("{root}/fhir/R4")
-}
-
-/// A refusal of a FHIR request's content: 400, `invalid`.
-pub fn invalid(field: &str, message: impl Into<String>) -> ApiError {
-    ApiError::field(field, message)
 }
 
 #[cfg(test)]

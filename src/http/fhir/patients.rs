@@ -6,7 +6,7 @@ use axum::extract::{Path, RawQuery, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 
-use super::outcome::{answer, base, invalid, versioned};
+use super::outcome::{answer, base, versioned};
 use super::resources::patient;
 use super::search::{bundle, every, page_of, token_in, Entry, Params};
 use crate::domain::page::Page;
@@ -65,7 +65,7 @@ pub async fn search(
     let birth = match params.one("birthdate") {
         Some(raw) => Some(
             chrono::NaiveDate::parse_from_str(raw.strip_prefix("eq").unwrap_or(raw), "%Y-%m-%d")
-                .map_err(|_| invalid("birthdate", "must be a date (YYYY-MM-DD)"))?,
+                .map_err(|_| ApiError::field("birthdate", "must be a date (YYYY-MM-DD)"))?,
         ),
         None => None,
     };

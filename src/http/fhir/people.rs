@@ -9,7 +9,7 @@ use serde_json::Value;
 use super::outcome::base;
 use super::outcome::versioned;
 use super::resources::{practitioner, practitioner_role, schedule};
-use super::search::{bundle, every, page_of, reference_id, token_code, token_in, Entry, Params};
+use super::search::{bundle, every, page_of, token_code, token_in, Entry, Params};
 use crate::domain::doctor::Doctor;
 use crate::domain::DoctorId;
 use crate::http::error::ApiError;
@@ -100,10 +100,7 @@ pub async fn roles(
     let specialty = params
         .one("specialty")
         .map(|v| token_code(v).to_lowercase());
-    let who = match params.one("practitioner") {
-        Some(r) => Some(reference_id(r, "Practitioner", "practitioner")?),
-        None => None,
-    };
+    let who = params.reference("practitioner", "Practitioner")?;
     let keep = |d: &Doctor| {
         Ok(specialty
             .as_deref()
@@ -129,10 +126,7 @@ pub async fn schedules(
     RawQuery(q): RawQuery,
 ) -> Result<Response, ApiError> {
     let params = Params::of(q.as_deref(), "Schedule")?;
-    let who = match params.one("actor") {
-        Some(r) => Some(reference_id(r, "Practitioner", "actor")?),
-        None => None,
-    };
+    let who = params.reference("actor", "Practitioner")?;
     let (now, id) = (chrono::Utc::now(), wanted_id(&params));
     let keep = |d: &Doctor| Ok(who.is_none_or(|w| w == d.id.0) && is(&id, d));
     search(&app, &headers, "Schedule", params, keep, |d| {
@@ -141,16 +135,23 @@ pub async fn schedules(
     .await
 }
 
+/// The doctor `id` names, as `face` shows them, with the version headers of a read.
+async fn read_as(
+    app: &AppState,
+    headers: &HeaderMap,
+    id: &str,
+    face: impl Fn(&Doctor) -> Value,
+) -> Result<Response, ApiError> {
+    Ok(versioned(headers, &face(&doctor(app, id).await?)))
+}
+
 /// `GET /fhir/R4/Practitioner/{id}`
 pub async fn practitioner_read(
     State(app): State<AppState>,
     headers: HeaderMap,
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
-    Ok(versioned(
-        &headers,
-        &practitioner(&doctor(&app, &id).await?),
-    ))
+    read_as(&app, &headers, &id, practitioner).await
 }
 
 /// `GET /fhir/R4/PractitionerRole/{id}`
@@ -159,10 +160,7 @@ pub async fn role_read(
     headers: HeaderMap,
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
-    Ok(versioned(
-        &headers,
-        &practitioner_role(&doctor(&app, &id).await?),
-    ))
+    read_as(&app, &headers, &id, practitioner_role).await
 }
 
 /// `GET /fhir/R4/Schedule/{id}`
@@ -171,8 +169,8 @@ pub async fn schedule_read(
     headers: HeaderMap,
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
-    let d = doctor(&app, &id).await?;
-    Ok(versioned(&headers, &schedule(&d, chrono::Utc::now())))
+    let now = chrono::Utc::now();
+    read_as(&app, &headers, &id, |d| schedule(d, now)).await
 }
 
 #[cfg(test)]

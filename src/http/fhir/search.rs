@@ -6,38 +6,11 @@ use chrono::{DateTime, NaiveDate, Utc};
 use serde_json::{json, Value};
 use uuid::Uuid;
 
-use super::outcome::invalid;
 use crate::http::error::ApiError;
 
 /// Most entries one page of a search holds, and the default.
 pub const MAX_COUNT: usize = 100;
 pub const DEFAULT_COUNT: usize = 20;
-
-/// The `_include`s of a search, each one the resource allows (`Appointment:patient`, …).
-pub fn includes<'a>(params: &'a Params, allowed: &[&str]) -> Result<Vec<&'a str>, ApiError> {
-    let mut wanted: Vec<&str> = Vec::new();
-    for v in params
-        .all("_include")
-        .flat_map(|v| v.split(','))
-        .filter(|v| !v.is_empty())
-    {
-        if !allowed.contains(&v) {
-            let names = if allowed.is_empty() {
-                "none".to_owned()
-            } else {
-                allowed.join(", ")
-            };
-            return Err(invalid(
-                "_include",
-                format!("'{v}' is not served here; these are: {names}"),
-            ));
-        }
-        if !wanted.contains(&v) {
-            wanted.push(v);
-        }
-    }
-    Ok(wanted)
-}
 
 /// The furthest a search pages (`_offset`).
 pub const MAX_OFFSET: usize = 1_000_000_000;
@@ -54,6 +27,8 @@ pub struct Params {
     pairs: Vec<(String, String)>,
     pub count: usize,
     pub offset: usize,
+    /// The `_include`s asked for, each one the resource serves, once each.
+    includes: Vec<String>,
 }
 
 impl Params {
@@ -65,9 +40,41 @@ impl Params {
             .into_iter()
             .flat_map(|r| r.search.iter().map(|p| p.0))
             .collect();
-        let params = Self::parse(raw, &known)?;
-        includes(&params, served.map_or(&[], |r| r.includes))?;
+        let mut params = Self::parse(raw, &known)?;
+        let allowed = served.map_or(&[][..], |r| r.includes);
+        let asked: Vec<String> = params
+            .all("_include")
+            .flat_map(|v| v.split(','))
+            .filter(|v| !v.is_empty())
+            .map(str::to_owned)
+            .collect();
+        for v in asked {
+            if !allowed.contains(&v.as_str()) {
+                let names = if allowed.is_empty() {
+                    "none".to_owned()
+                } else {
+                    allowed.join(", ")
+                };
+                let why = format!("'{v}' is not served here; these are: {names}");
+                return Err(ApiError::field("_include", why));
+            }
+            if !params.includes.contains(&v) {
+                params.includes.push(v);
+            }
+        }
         Ok(params)
+    }
+
+    /// Whether the search asked to `_include` this (`Appointment:patient`, …).
+    pub fn includes(&self, what: &str) -> bool {
+        self.includes.iter().any(|i| i == what)
+    }
+
+    /// The id a reference parameter names (see [`reference_id`]), when sent.
+    pub fn reference(&self, name: &str, kind: &str) -> Result<Option<Uuid>, ApiError> {
+        self.one(name)
+            .map(|r| reference_id(r, kind, name))
+            .transpose()
     }
 
     /// Reads a query string, refusing a parameter not in `known` (nor common to every search).
@@ -77,10 +84,10 @@ impl Params {
             .collect();
         for (i, (k, v)) in pairs.iter().enumerate() {
             if k.contains(':') {
-                return Err(invalid(k, "search modifiers are not supported"));
+                return Err(ApiError::field(k, "search modifiers are not supported"));
             }
             if !known.contains(&k.as_str()) && !COMMON.contains(&k.as_str()) {
-                return Err(invalid(
+                return Err(ApiError::field(
                     k,
                     format!(
                         "is not a search parameter here; these are: {}",
@@ -89,7 +96,7 @@ impl Params {
                 ));
             }
             if v.chars().any(char::is_control) || v.len() > 1000 {
-                return Err(invalid(
+                return Err(ApiError::field(
                     k,
                     "must be at most 1000 characters, none a control character",
                 ));
@@ -99,13 +106,13 @@ impl Params {
             let repeats =
                 !REPEATABLE.contains(&k.as_str()) && pairs[..i].iter().any(|(o, _)| o == k);
             if repeats {
-                return Err(invalid(
+                return Err(ApiError::field(
                     k,
                     "must be sent once (a comma-separated list means OR)",
                 ));
             }
             if k == "_id" && v.contains(',') {
-                return Err(invalid(k, "must name one id"));
+                return Err(ApiError::field(k, "must name one id"));
             }
         }
         let number = |name: &str, default: usize, most: usize| -> Result<usize, ApiError> {
@@ -116,7 +123,9 @@ impl Params {
                     .parse::<usize>()
                     .ok()
                     .filter(|n| v.trim().bytes().all(|b| b.is_ascii_digit()) && *n <= most)
-                    .ok_or_else(|| invalid(name, format!("must be a whole number up to {most}"))),
+                    .ok_or_else(|| {
+                        ApiError::field(name, format!("must be a whole number up to {most}"))
+                    }),
             }
         };
         let count = number("_count", DEFAULT_COUNT, usize::MAX)?.min(MAX_COUNT);
@@ -125,6 +134,7 @@ impl Params {
             pairs,
             count,
             offset,
+            includes: Vec::new(),
         })
     }
 
@@ -171,10 +181,11 @@ pub fn reference_id(raw: &str, kind: &str, field: &str) -> Result<Uuid, ApiError
     let raw = raw.trim();
     let id = match raw.rsplit_once('/') {
         Some((head, id)) if head == kind || head.ends_with(&format!("/{kind}")) => id,
-        Some(_) => return Err(invalid(field, format!("must reference a {kind}"))),
+        Some(_) => return Err(ApiError::field(field, format!("must reference a {kind}"))),
         None => raw,
     };
-    Uuid::parse_str(id).map_err(|_| invalid(field, format!("names no {kind} of this server")))
+    Uuid::parse_str(id)
+        .map_err(|_| ApiError::field(field, format!("names no {kind} of this server")))
 }
 
 /// A token parameter's code when its system (if it names one) is `system`: `system|code`,
@@ -210,7 +221,7 @@ impl Range {
                 _ => ("eq", v),
             };
             let (start, end) = period(rest).ok_or_else(|| {
-                invalid(field, "must be a date (YYYY-MM-DD) or an instant, with an optional prefix ge, gt, le, lt or eq")
+                ApiError::field(field, "must be a date (YYYY-MM-DD) or an instant, with an optional prefix ge, gt, le, lt or eq")
             })?;
             let lower =
                 |r: &mut Self, t: DateTime<Utc>| r.from = Some(r.from.map_or(t, |f| f.max(t)));

@@ -6,9 +6,9 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use chrono::{Duration, Utc};
 
-use super::outcome::{answer, base, invalid, versioned};
+use super::outcome::{answer, base, versioned};
 use super::resources::{self, slot, slot_status};
-use super::search::{bundle, includes, page_of, reference_id, Entry, Params, Range};
+use super::search::{bundle, page_of, reference_id, Entry, Params, Range};
 use crate::domain::search::MAX_RANGE_DAYS;
 use crate::domain::{DoctorId, DomainError, SlotId};
 use crate::http::error::ApiError;
@@ -39,16 +39,16 @@ pub async fn search(
     RawQuery(q): RawQuery,
 ) -> Result<Response, ApiError> {
     let params = Params::of(q.as_deref(), "Slot")?;
-    let schedule = params
-        .one("schedule")
-        .ok_or_else(|| invalid("schedule", "is required: the Schedule (doctor) to search"))?;
+    let schedule = params.one("schedule").ok_or_else(|| {
+        ApiError::field("schedule", "is required: the Schedule (doctor) to search")
+    })?;
     let doctor = DoctorId(reference_id(schedule, "Schedule", "schedule")?);
     let range = Range::parse(params.all("start"), "start")?;
     let now = Utc::now();
     let from = range.from.unwrap_or(now);
     let until = range.until.unwrap_or(from + Duration::days(MAX_RANGE_DAYS));
     if until - from > Duration::days(MAX_RANGE_DAYS + 1) {
-        return Err(invalid(
+        return Err(ApiError::field(
             "start",
             format!("spans more than {MAX_RANGE_DAYS} days; search a shorter range"),
         ));
@@ -64,7 +64,10 @@ pub async fn search(
         ]
         .contains(s)
     }) {
-        return Err(invalid("status", format!("'{bad}' is not a Slot status")));
+        return Err(ApiError::field(
+            "status",
+            format!("'{bad}' is not a Slot status"),
+        ));
     }
     let id = params.one("_id").map(str::to_owned);
     // Local dates one day either side of the instants: a slot's date is its doctor's.
@@ -86,7 +89,7 @@ pub async fn search(
         .iter()
         .map(|s| Entry::matched(slot(s)))
         .collect();
-    if !entries.is_empty() && includes(&params, &["Slot:schedule"])?.contains(&"Slot:schedule") {
+    if !entries.is_empty() && params.includes("Slot:schedule") {
         let d = app.store.get_doctor(doctor).await?;
         entries.push(Entry::included(resources::schedule(&d, now)));
     }
