@@ -47,6 +47,7 @@ BACKENDS=("$@")
 
 log() { printf '[client-walk] %s\n' "$*" >&2; }
 die() { log "FAILED: $*"; exit 1; }
+. "$ROOT/scripts/pinned-python.sh"
 
 command -v curl >/dev/null || die "curl is not installed"
 for b in "${BACKENDS[@]}"; do
@@ -57,31 +58,10 @@ for b in "${BACKENDS[@]}"; do
     esac
 done
 
-# The generator and the client it writes need CPython >= 3.11: the newest one found.
-new_enough() { "$1" -c 'import sys; sys.exit(sys.version_info < (3, 11))' 2>/dev/null; }
-PYTHON=""
-for py in python3.13 python3.12 /root/.pyenv/versions/3.13*/bin/python3 \
-    /root/.pyenv/versions/3.12*/bin/python3 python3.11 python3; do
-    if command -v "$py" >/dev/null 2>&1 && new_enough "$py"; then PYTHON=$py; break; fi
-done
-[ -n "$PYTHON" ] || die "needs CPython >= 3.11 (python3.11 or newer)"
+# The newest CPython from 3.11 found; the venv reused while it holds exactly these pins.
+pinned_venv "$VENV" client-walk 99 "${PINS[@]}"
 
-# The venv is reused while it holds exactly these pins on a new-enough interpreter.
-STAMP="$VENV/client-walk.pins"
-if ! new_enough "$VENV/bin/python" || [ "$(cat "$STAMP" 2>/dev/null)" != "${PINS[*]}" ]; then
-    log "installing ${PINS[0]} into $VENV ($("$PYTHON" --version))"
-    rm -rf "$VENV"
-    "$PYTHON" -m venv "$VENV"
-    "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check --no-deps "${PINS[@]}"
-    "$VENV/bin/python" -m pip check >/dev/null || { "$VENV/bin/python" -m pip check >&2; die "the pins are incomplete"; }
-    printf '%s' "${PINS[*]}" >"$STAMP"
-fi
-
-cargo build --release --quiet
-TARGET=${CARGO_TARGET_DIR:-target}
-case $TARGET in /*) ;; *) TARGET=$ROOT/$TARGET ;; esac
-BIN=$TARGET/release/carebook
-[ -x "$BIN" ] || die "no carebook binary at $BIN"
+release_binary
 
 WORK=$(mktemp -d /tmp/carebook-client-walk.XXXXXX)
 SERVER_PID=

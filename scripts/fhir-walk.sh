@@ -47,6 +47,7 @@ BACKENDS=("$@")
 
 log() { printf '[fhir-walk] %s\n' "$*" >&2; }
 die() { log "FAILED: $*"; exit 1; }
+. "$ROOT/scripts/pinned-python.sh"
 
 command -v curl >/dev/null || die "curl is not installed"
 for b in "${BACKENDS[@]}"; do
@@ -57,33 +58,15 @@ for b in "${BACKENDS[@]}"; do
     esac
 done
 
-# CPython 3.11 to 3.13: the newest one found.
-fits() { "$1" -c 'import sys; sys.exit(not (3, 11) <= sys.version_info[:2] <= (3, 13))' 2>/dev/null; }
-PYTHON=""
-for py in python3.13 python3.12 /root/.pyenv/versions/3.13*/bin/python3 \
-    /root/.pyenv/versions/3.12*/bin/python3 python3.11 python3; do
-    if command -v "$py" >/dev/null 2>&1 && fits "$py"; then PYTHON=$py; break; fi
-done
-[ -n "$PYTHON" ] || die "needs CPython 3.11, 3.12 or 3.13"
-
-# The venv is reused while it holds exactly these pins on a fitting interpreter.
-STAMP="$VENV/fhir-walk.pins"
-if ! fits "$VENV/bin/python" || [ "$(cat "$STAMP" 2>/dev/null)" != "${PINS[*]}" ]; then
-    log "installing ${PINS[0]} into $VENV ($("$PYTHON" --version))"
-    rm -rf "$VENV"
-    "$PYTHON" -m venv "$VENV"
-    "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check --no-deps "${PINS[@]}"
-    "$VENV/bin/python" -m pip check >/dev/null || { "$VENV/bin/python" -m pip check >&2; die "the pins are incomplete"; }
+# A fresh install must be the FHIR R4 (4.0.1) line of fhir.resources.
+verify_venv() {
     "$VENV/bin/python" -c 'import fhir.resources, pydantic; assert fhir.resources.__fhir_version__ == "4.0.1"' \
         || die "fhir.resources in $VENV is not the FHIR R4 (4.0.1) line"
-    printf '%s' "${PINS[*]}" >"$STAMP"
-fi
+}
+# The newest CPython from 3.11 found; the venv reused while it holds exactly these pins.
+pinned_venv "$VENV" fhir-walk 13 "${PINS[@]}"
 
-cargo build --release --quiet
-TARGET=${CARGO_TARGET_DIR:-target}
-case $TARGET in /*) ;; *) TARGET=$ROOT/$TARGET ;; esac
-BIN=$TARGET/release/carebook
-[ -x "$BIN" ] || die "no carebook binary at $BIN"
+release_binary
 
 WORK=$(mktemp -d /tmp/carebook-fhir-walk.XXXXXX)
 SERVER_PID=
