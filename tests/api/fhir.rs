@@ -136,7 +136,10 @@ async fn the_statement_lists_what_is_served(app: TestApp) {
             let name = p["name"].as_str().unwrap();
             let value = match (kind, name) {
                 (_, "_id") => id.clone(),
-                (_, "birthdate") => "1990-01-02".into(),
+                // Any past date: the search is run, whoever it finds.
+                (_, "birthdate") => (chrono::Utc::now() - chrono::Duration::days(40 * 365))
+                    .date_naive()
+                    .to_string(),
                 (_, "start" | "date") => {
                     format!("ge{}", chrono::Utc::now().date_naive())
                 }
@@ -520,7 +523,8 @@ async fn odd_input_is_refused(app: TestApp) {
         .await
         .unwrap();
     assert_eq!(res.status(), StatusCode::NOT_ACCEPTABLE);
-    let find = parameters(json!([{"name": "start", "valueDate": "2030-01-01"}]));
+    let tomorrow = (chrono::Utc::now() + chrono::Duration::days(1)).date_naive();
+    let find = parameters(json!([{"name": "start", "valueDate": tomorrow.to_string()}]));
     let res = reqwest::Client::new()
         .post(format!("{root}/fhir/R4/Appointment/$find"))
         .bearer_auth(&app.token)
